@@ -1,0 +1,23 @@
+"""graphlint: a pre-flight check for TensorFlow models going to TFLite.
+
+Public API: :func:`load`, :func:`lint` and ``__version__``. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "lint", "load"]
+
+
+def load(source, **kwargs):
+    """Load a ``.pb``, ``.pbtxt`` or ``.tflite`` model into the IR (see :func:`graphlint.loaders.load`)."""
+    from .loaders import load as _load
+
+    return _load(source, **kwargs)
+
+
+def lint(source, **kwargs):
+    """Lint a model for a set of targets (see :func:`graphlint.engine.runner.lint`)."""
+    from .engine.runner import lint as _lint
+
+    return _lint(source, **kwargs)

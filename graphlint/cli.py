@@ -1,0 +1,190 @@
+"""``graphlint`` command line. Exit codes: 0 nothing at error level for the chosen targets, 1 findings at
+error level, 2 a usage error or a model file that cannot be read."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line and exits 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_ERROR, f"graphlint: error: {message} (see graphlint {self.prog.split()[-1]} --help)\n"
+                  if " " in self.prog else f"graphlint: error: {message}\n")
+
+
+def _csv(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from .engine.targets import TARGETS
+    from .formats import FORMATS
+
+    parser = _Parser(prog="graphlint", description="Pre-flight check for TensorFlow models going to TFLite.")
+    parser.add_argument("--version", action="version", version=f"graphlint {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = sub.add_parser("check", help="lint models for conversion targets",
+                           description="Predict every conversion and quantization problem of MODEL for each target.")
+    check.add_argument("models", nargs="+", metavar="MODEL", help=".pb, .pbtxt or .tflite file")
+    check.add_argument("--target", "-t", action="append", metavar="T",
+                       help=f"target to check, repeatable or comma-separated ({', '.join(TARGETS)}); "
+                            "default: float,int8 or the config's `targets`")
+    check.add_argument("--input", "-i", action="append", default=[], metavar="NAME[:SHAPE]",
+                       help="GraphDef input tensor, optionally with a shape: x:1,224,224,3 (? = unknown dim)")
+    check.add_argument("--output", "-o", action="append", default=[], metavar="NAME",
+                       help="GraphDef output tensor (default: tensors nothing consumes)")
+    check.add_argument("--format", "-f", action="append", metavar="FMT[:PATH]",
+                       help=f"output format ({', '.join(FORMATS)}), to stdout or to PATH; repeatable")
+    check.add_argument("--select", action="append", metavar="CODES", help="run only these codes, prefixes or names")
+    check.add_argument("--extend-select", action="append", metavar="CODES", help="add to the selection")
+    check.add_argument("--ignore", action="append", metavar="CODES", help="skip these codes, prefixes or names")
+    check.add_argument("--preview", action="store_true", help="also run preview rules")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are error findings")
+    check.add_argument("--config", metavar="PATH", help="config file (default: nearest graphlint.toml or "
+                                                         "pyproject.toml with [tool.graphlint])")
+    check.add_argument("--isolated", action="store_true", help="ignore config files")
+    check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+    rules = sub.add_parser("rules", help="list the rules")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument("--all", action="store_true", help="include engine-emitted codes")
+
+    rule = sub.add_parser("rule", help="print a rule's documentation")
+    rule.add_argument("code", metavar="CODE", help="rule code (GL101) or name (unfrozen-variable)")
+    return parser
+
+
+def _outputs(specs: list[str] | None) -> list[tuple[str, str | None]]:
+    from .formats import FORMATS
+
+    result = []
+    for spec in specs or ["text"]:
+        fmt, _, path = spec.partition(":")
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format `{fmt}` (known: {', '.join(FORMATS)})")
+        result.append((fmt, path or None))
+    if sum(1 for _, p in result if p is None) > 1:
+        raise ValueError("only one format can go to stdout; give the others a path (FMT:PATH)")
+    return result
+
+
+def _use_color(mode: str) -> bool:
+    if mode != "auto":
+        return mode == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()
+
+
+def _check(args) -> int:
+    from .config import ConfigError, find_config, load_config
+    from .engine.registry import default_registry
+    from .engine.runner import lint, parse_io
+    from .engine.select import Selection
+    from .engine.targets import TARGETS
+    from .formats import renderer
+
+    try:
+        config = load_config(None if args.isolated else Path(args.config) if args.config else find_config())
+        outputs = _outputs(args.format)
+        targets = _csv(args.target) or config.targets
+        bad = [t for t in targets if t not in TARGETS]
+        if bad:
+            raise ValueError(f"unknown target `{bad[0]}` (known: {', '.join(TARGETS)})")
+        parse_io(args.input)
+    except (ConfigError, ValueError) as err:
+        print(f"graphlint: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    base = config.selection
+    selection = Selection(select=_csv(args.select) or base.select, ignore=base.ignore + _csv(args.ignore),
+                          extend_select=base.extend_select + _csv(args.extend_select),
+                          preview=args.preview or base.preview, severity=base.severity,
+                          per_node_ignores=base.per_node_ignores)
+    registry = default_registry()
+    reports = [lint(path, targets=targets, inputs=args.input or config.inputs,
+                    outputs=args.output or config.outputs, selection=selection, registry=registry)
+               for path in args.models]
+    status = EXIT_OK
+    for report in reports:
+        if report.fatal:
+            fatal = next(f for f in report.findings if f.code in ("GL001", "GL002"))
+            print(f"graphlint: error: {fatal.message}", file=sys.stderr)
+            status = EXIT_ERROR
+        elif report.failed and status == EXIT_OK and not args.exit_zero:
+            status = EXIT_FINDINGS
+    for fmt, path in outputs:
+        text = renderer(fmt)(reports, registry=registry, color=path is None and _use_color(args.color))
+        if path is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                Path(path).write_text(text, encoding="utf-8")
+            except OSError as err:
+                print(f"graphlint: error: cannot write {path}: {err.strerror}", file=sys.stderr)
+                return EXIT_ERROR
+    return status
+
+
+def _rules(args) -> int:
+    import json
+
+    from .engine.registry import default_registry
+
+    registry = default_registry()
+    rules = [r for r in registry.rules if args.all or not r.engine_emitted]
+    if args.format == "json":
+        print(json.dumps({"rules": [r.meta() for r in rules],
+                          "broken_packs": [{"name": p.name, "value": p.value, "error": p.error}
+                                           for p in registry.broken]}, indent=2))
+        return EXIT_OK
+    for r in rules:
+        status = "" if r.status == "stable" else f" [{r.status}]"
+        print(f"{r.code}  {r.name:<28} {r.severity.value:<8} {r.summary}{status}")
+    for p in registry.broken:
+        print(f"{p.name}*  broken pack {p.value}: {p.error}")
+    return EXIT_OK
+
+
+def _rule(args) -> int:
+    from .engine.registry import default_registry
+
+    rule = default_registry().find(args.code)
+    if rule is None:
+        print(f"graphlint: error: no rule `{args.code}` (see graphlint rules)", file=sys.stderr)
+        return EXIT_ERROR
+    meta = rule.meta()
+    print(f"# {rule.code} {rule.name}\n")
+    print(f"{rule.summary}.\n")
+    print(f"category: {meta['category']} · severity: {meta['severity']} · formats: {', '.join(meta['formats'])} "
+          f"· fix: {meta['fix']} · status: {meta['status']} (since {meta['since']})\n")
+    print(rule.doc())
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``graphlint`` console script."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return {"check": _check, "rules": _rules, "rule": _rule}[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Project configuration: ``[tool.graphlint]`` in ``pyproject.toml`` or the top level of ``graphlint.toml``.
+
+The nearest file from the current directory upward wins; ``graphlint.toml`` beats ``pyproject.toml`` in the
+same directory. Command-line options override the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+from .engine.finding import Severity
+from .engine.select import Selection
+from .engine.targets import DEFAULT_TARGETS, TARGETS
+
+
+class ConfigError(Exception):
+    """The configuration file is invalid; ``str(err)`` is one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings from a config file."""
+
+    path: str | None = None  # the file they came from
+    targets: tuple[str, ...] = DEFAULT_TARGETS
+    selection: Selection = dataclasses.field(default_factory=Selection)
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+
+_KEYS = {"targets", "select", "ignore", "extend-select", "preview", "severity", "per-node-ignores", "inputs",
+         "outputs"}
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest ``graphlint.toml`` or ``pyproject.toml`` with a ``[tool.graphlint]`` table."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / "graphlint.toml"
+        if candidate.is_file():
+            return candidate
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                if "graphlint" in tomllib.loads(candidate.read_text("utf-8")).get("tool", {}):
+                    return candidate
+            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+                continue
+    return None
+
+
+def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: `{key}` must be a list of strings")
+    return tuple(value)
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate a config file (``None`` gives the defaults)."""
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(Path(path).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read ({err})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML ({err})") from None
+    table = data.get("tool", {}).get("graphlint", {}) if Path(path).name == "pyproject.toml" else data
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting `{unknown[0]}` (known: {', '.join(sorted(_KEYS))})")
+    targets = _strings(table, "targets", str(path)) or DEFAULT_TARGETS
+    bad = [t for t in targets if t not in TARGETS]
+    if bad:
+        raise ConfigError(f"{path}: unknown target `{bad[0]}` (known: {', '.join(TARGETS)})")
+    severity = table.get("severity", {})
+    if not isinstance(severity, dict) or any(v not in {s.value for s in Severity} for v in severity.values()):
+        raise ConfigError(f"{path}: `severity` maps codes to error, warning or info")
+    ignores = table.get("per-node-ignores", {})
+    if not isinstance(ignores, dict) or not all(isinstance(v, list) for v in ignores.values()):
+        raise ConfigError(f"{path}: `per-node-ignores` maps node-name globs to lists of codes")
+    selection = Selection(
+        select=_strings(table, "select", str(path)), ignore=_strings(table, "ignore", str(path)),
+        extend_select=_strings(table, "extend-select", str(path)), preview=bool(table.get("preview", False)),
+        severity=dict(severity), per_node_ignores={k: tuple(v) for k, v in ignores.items()})
+    return Config(path=str(path), targets=targets, selection=selection,
+                  inputs=_strings(table, "inputs", str(path)), outputs=_strings(table, "outputs", str(path)))

@@ -1,0 +1,159 @@
+"""Run the selected rules over a model and build the :class:`~graphlint.report.Report`.
+
+A rule that raises becomes one internal-error finding (GL900) and the other rules still run; a model that
+cannot be loaded becomes one fatal finding (GL001 / GL002) instead of an exception.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+
+from graphlint.ir import ModelGraph, Shape
+from graphlint.loaders import LoadError, load
+from graphlint.report import Report, model_summary, unreadable_summary
+
+from .finding import Finding, Severity
+from .registry import Registry, default_registry
+from .rule import Category, Rule, RuleContext
+from .select import Selection
+from .targets import DEFAULT_TARGETS, TARGETS
+
+
+class _EngineRule(Rule):
+    """Stand-in used only when the built-in pack that documents engine codes failed to load."""
+
+    category = Category.INTERNAL
+    engine_emitted = True
+
+
+def _engine_rule(registry: Registry, code: str, name: str) -> Rule:
+    rule = registry.by_code().get(code)
+    if rule is None:
+        rule = type(name, (_EngineRule,), {"code": code, "name": name, "summary": name})
+    return rule()
+
+
+def parse_io(specs: Sequence[str]) -> tuple[tuple[str, ...], dict[str, Shape]]:
+    """Split ``NAME[:SHAPE]`` specs into names and shapes.
+
+    SHAPE is comma- or ``x``-separated dims, optionally in brackets; ``?``, ``-1`` or ``None`` is an unknown dim
+    and ``[]`` a scalar. ``NAME:0`` (a bare number) is a tensor slot, not a shape; write ``NAME:5,`` for a
+    one-dimensional shape.
+
+    Raises:
+        ValueError: a dim is not an integer or an unknown marker.
+    """
+    names: list[str] = []
+    shapes: dict[str, Shape] = {}
+    for spec in specs:
+        name, sep, rest = spec.rpartition(":")
+        if not sep or rest.isdigit() or not name:
+            names.append(spec)
+            continue
+        text = rest.strip().strip("[]()")
+        dims: list[int | None] = []
+        for part in (p.strip() for p in text.replace("x", ",").split(",")):
+            if not part:
+                continue
+            if part in ("?", "-1", "None", "none"):
+                dims.append(None)
+            elif part.isdigit():
+                dims.append(int(part))
+            else:
+                raise ValueError(f"bad shape `{rest}` for `{name}`: dims are integers or ?")
+        names.append(name)
+        shapes[name] = tuple(dims)
+    return tuple(names), shapes
+
+
+def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[str] = DEFAULT_TARGETS,
+         inputs: Sequence[str] = (), outputs: Sequence[str] = (), selection: Selection | None = None,
+         registry: Registry | None = None, name: str | None = None,
+         options: Mapping[str, Mapping] | None = None) -> Report:
+    """Load a model (unless given one) and lint it for ``targets``.
+
+    Args:
+        source: a path, the file's bytes, or an already loaded model.
+        targets: target names from :data:`graphlint.engine.targets.TARGETS`.
+        inputs: ``NAME[:SHAPE]`` specs for GraphDef inputs.
+        outputs: GraphDef output tensor names.
+        selection: which rules run and how findings are filtered.
+        registry: the rule registry (default: the installed packs).
+        name: the path to report for in-memory sources.
+        options: per-rule options, keyed by code.
+
+    Returns:
+        The report. Never raises for a bad model: that becomes a fatal finding.
+    """
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise ValueError(f"unknown target `{unknown[0]}` (known: {', '.join(TARGETS)})")
+    targets = tuple(t for t in TARGETS if t in set(targets))
+    registry = registry or default_registry()
+    selection = selection or Selection()
+    input_names, shapes = parse_io(inputs)
+    output_names = tuple(outputs)
+    ctx = RuleContext(targets=targets, user_inputs=input_names, user_outputs=output_names, user_shapes=shapes)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    findings: list[Finding] = []
+    rules_run: list[str] = []
+    try:
+        if isinstance(source, ModelGraph):
+            model = source
+        else:
+            model = load(source, name=name, input_shapes=shapes, inputs=input_names, outputs=output_names)
+        summary = model_summary(model)
+    except LoadError as err:
+        model = None
+        code, rule_name = ("GL002", "empty-model") if err.kind == "empty" else ("GL001", "unreadable-model")
+        rule = _engine_rule(registry, code, rule_name)
+        findings.append(rule.report(None, None, str(err), severity=Severity.ERROR, data={"kind": err.kind}))
+        summary = unreadable_summary(source, name)
+    timings["load"] = (time.perf_counter() - start) * 1000
+    lint_start = time.perf_counter()
+    if model is not None:
+        for rule_cls in registry.rules:
+            if rule_cls.engine_emitted or not selection.enabled(rule_cls):
+                continue
+            if model.info.format not in rule_cls.formats:
+                continue
+            rules_run.append(rule_cls.code)
+            rule = rule_cls()
+            rule_ctx = dataclasses.replace(ctx, options=(options or {}).get(rule_cls.code, {}))
+            try:
+                findings.extend(rule.check(model, rule_ctx))
+            except Exception as err:  # noqa: BLE001 - one broken rule must not stop the others
+                crash = _engine_rule(registry, "GL900", "rule-crashed")
+                if not selection.enabled(type(crash)):
+                    continue
+                tb = traceback.format_exception(type(err), err, err.__traceback__)
+                findings.append(crash.report(
+                    None, None, f"rule {rule_cls.code} ({rule_cls.name}) crashed: {type(err).__name__}: {err}"
+                    .splitlines()[0], severity=Severity.WARNING,
+                    data={"rule": rule_cls.code, "traceback": "".join(tb[-3:])[-2000:]}))
+    broken = _engine_rule(registry, "GL901", "rule-pack-broken")
+    for pack in registry.broken if selection.enabled(type(broken)) else ():
+        findings.append(broken.report(None, None, f"rule pack `{pack.name}` ({pack.value}) was not loaded: "
+                                      f"{pack.error}", severity=Severity.WARNING))
+    kept = []
+    for finding in findings:
+        if finding.targets and not set(finding.targets) & set(targets):
+            continue
+        finding = selection.apply(finding)
+        if finding is not None:
+            kept.append(finding)
+    kept.sort(key=_sort_key)
+    timings["lint"] = (time.perf_counter() - lint_start) * 1000
+    timings["total"] = (time.perf_counter() - start) * 1000
+    return Report(model=summary, targets=targets, findings=kept, rules_run=sorted(rules_run),
+                  broken_packs=[dataclasses.asdict(p) for p in registry.broken], timings_ms=timings,
+                  model_graph=model)
+
+
+def _sort_key(f: Finding) -> tuple:
+    return (f.node is not None, f.index, f.code, f.node or "", f.tensor or "", f.message)

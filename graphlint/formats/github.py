@@ -1,0 +1,23 @@
+"""GitHub Actions workflow commands: one annotation per finding."""
+
+from __future__ import annotations
+
+_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def _escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def render(reports, **_) -> str:
+    """``::error file=model.pb,title=GL101 unfrozen-variable::message`` lines."""
+    lines = []
+    for report in reports:
+        path = report.model["path"]
+        for f in report.findings:
+            where = f" at `{f.node}`" if f.node else ""
+            title = _escape(f"{f.code} {f.rule}{where}", prop=True)
+            lines.append(f"::{_LEVEL[f.severity.value]} file={_escape(path, prop=True)},title={title}::"
+                         f"{_escape(f.message)}")
+    return "\n".join(lines) + ("\n" if lines else "")

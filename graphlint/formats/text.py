@@ -1,0 +1,56 @@
+"""Human-readable text: per model a header with the verdicts, then findings grouped by rule."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+_COLORS = {"error": "31", "warning": "33", "info": "36", "pass": "32", "warn": "33", "fail": "31", "dim": "2",
+           "bold": "1"}
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def render(reports, color: bool = False, **_) -> str:
+    """Render reports as text; ``color`` adds ANSI colours (the CLI sets it only on a TTY)."""
+
+    def c(kind: str, text: str) -> str:
+        return f"\033[{_COLORS[kind]}m{text}\033[0m" if color else text
+
+    out: list[str] = []
+    totals = {"error": 0, "warning": 0, "info": 0}
+    for report in reports:
+        m = report.model
+        kind = {"graphdef": "GraphDef", "tflite": "TFLite"}.get(m["format"] or "", "unreadable")
+        out.append(c("bold", m["path"]) + c("dim", f"  {kind}, {m['ops']} ops, {_size(m['size_bytes'])}"))
+        width = max((len(t) for t in report.targets), default=0)
+        for target, v in report.verdicts().items():
+            codes = v["blocking"] or v["warnings"]
+            label = v["verdict"].upper() if v["verdict"] != "pass" else "pass"
+            codes_text = c("dim", "  " + " ".join(codes)) if codes else ""
+            out.append(f"  {target:<{width}}  {c(v['verdict'], label)}{codes_text}")
+        findings = sorted(report.findings, key=lambda f: (-f.severity.rank, f.code))
+        for code, group in groupby(findings, key=lambda f: f.code):
+            items = list(group)
+            first = items[0]
+            out.append("")
+            out.append(c(first.severity.value, f"{code} {first.rule}") + c("dim", f"  {first.severity.value}, "
+                                                                                 f"{len(items)} finding(s)"))
+            for f in items:
+                where = f"{f.node} ({f.op})" if f.node and f.op else (f.node or "model")
+                out.append(f"  {c('bold', where)}: {f.message}")
+                if f.fix:
+                    out.append(c("dim", f"    fix ({f.fix.applicability.value}): {f.fix.title}"))
+        for f in report.findings:
+            totals[f.severity.value] += 1
+        out.append("")
+    summary = ", ".join(f"{n} {k}{'s' if n != 1 and k != 'info' else ''}" for k, n in totals.items())
+    out.append(f"{sum(totals.values())} finding(s) in {len(reports)} model(s): {summary}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,135 @@
+"""Load a model file into a :class:`~graphlint.ir.ModelGraph`, sniffing the format from its content.
+
+``load`` raises :class:`LoadError` with a one-line, user-facing message for anything it cannot read; it
+never lets a parser exception escape and bounds the work it does on hostile input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import stat
+from collections.abc import Mapping, Sequence
+
+from graphlint.ir import ModelGraph, Shape
+
+MAX_TEXT_BYTES = 512 << 20  # a .pbtxt larger than this is refused (text parsing holds it in memory)
+
+
+class LoadError(Exception):
+    """The file cannot be read as a model. ``str(err)`` is a one-line message for the user."""
+
+    def __init__(self, message: str, kind: str = "unreadable") -> None:
+        super().__init__(message)
+        self.kind = kind  # unreadable | empty | unsupported | too-large | missing
+
+
+def sniff(head: bytes) -> str:
+    """Guess the format of a model from its first bytes.
+
+    Returns one of ``tflite``, ``graphdef``, ``pbtxt``, ``hdf5``, ``empty``.
+    """
+    if not head:
+        return "empty"
+    if head[4:8] == b"TFL3":
+        return "tflite"
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "hdf5"
+    if _looks_like_text(head):
+        return "pbtxt"
+    return "graphdef"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    sample = head[:4096]
+    if b"\x00" in sample:
+        return False
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        # A multi-byte character may be cut at the end of the sample.
+        try:
+            text = sample[:-4].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    stripped = text.lstrip()
+    return bool(stripped) and (stripped[0].isalpha() or stripped[0] == "#")
+
+
+def read_bytes(path: str | os.PathLike) -> bytes | mmap.mmap:
+    """Map a model file read-only; raise :class:`LoadError` for anything that is not a readable file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise LoadError(f"{os.fspath(path)}: no such file", "missing") from None
+    except OSError as err:
+        raise LoadError(f"{os.fspath(path)}: cannot read ({err.strerror})", "missing") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise LoadError(f"{os.fspath(path)}: is a directory, not a model file (for a SavedModel directory, "
+                        "freeze it to a .pb or convert it to .tflite first)", "unsupported")
+    if not stat.S_ISREG(st.st_mode):
+        raise LoadError(f"{os.fspath(path)}: not a regular file", "unsupported")
+    if st.st_size == 0:
+        return b""
+    try:
+        with open(path, "rb") as fh:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as err:
+        raise LoadError(f"{os.fspath(path)}: cannot read ({err.strerror})", "missing") from None
+
+
+def load(source: str | os.PathLike | bytes, *, name: str | None = None,
+         input_shapes: Mapping[str, Shape] | None = None, inputs: Sequence[str] = (),
+         outputs: Sequence[str] = ()) -> ModelGraph:
+    """Load a ``.pb``, ``.pbtxt`` or ``.tflite`` model.
+
+    Args:
+        source: a path, or the file's bytes.
+        name: the name to report for in-memory sources (defaults to ``<bytes>``).
+        input_shapes: shapes given by the user for GraphDef inputs (``None`` dims stay unknown).
+        inputs: GraphDef input tensor names chosen by the user (default: every Placeholder).
+        outputs: GraphDef output tensor names chosen by the user (default: unconsumed tensors).
+
+    Returns:
+        The model IR.
+
+    Raises:
+        LoadError: the source is missing, empty, not a model, or corrupt.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        path = name or "<bytes>"
+    else:
+        data = read_bytes(source)
+        path = name or os.fspath(source)
+    kind = sniff(data[:4096])
+    if kind == "empty":
+        raise LoadError(f"{path}: file is empty", "empty")
+    if kind == "hdf5":
+        raise LoadError(f"{path}: this is a Keras HDF5 file; save the model as a frozen .pb or convert it to "
+                        ".tflite first", "unsupported")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        if kind == "tflite":
+            from .tflite import load_tflite
+
+            return load_tflite(data, path, digest)
+        from .graphdef import load_graphdef
+
+        if kind == "pbtxt" and len(data) > MAX_TEXT_BYTES:
+            raise LoadError(f"{path}: text GraphDef is larger than {MAX_TEXT_BYTES >> 20} MB", "too-large")
+        return load_graphdef(data, path, digest, text=kind == "pbtxt", input_shapes=input_shapes or {},
+                             inputs=inputs, outputs=outputs)
+    except LoadError:
+        raise
+    except RecursionError:
+        raise LoadError(f"{path}: not a valid model (nesting too deep)") from None
+    except MemoryError:
+        raise LoadError(f"{path}: not enough memory to read this model", "too-large") from None
+    except Exception as err:  # noqa: BLE001 - any parser failure is a corrupt file, reported in one line
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise LoadError(f"{path}: not a valid {_FORMAT_NAMES[kind]} ({detail[:200]})") from None
+
+
+_FORMAT_NAMES = {"tflite": "TFLite flatbuffer", "graphdef": "GraphDef", "pbtxt": "text GraphDef"}

@@ -1,0 +1,510 @@
+"""Frozen GraphDef (binary ``.pb`` or text ``.pbtxt``) → :class:`~graphlint.ir.ModelGraph`.
+
+Binary files are not parsed as one message. A scan of the top-level wire format finds each ``NodeDef``'s
+byte range; each node is then parsed on its own, its facts are kept and the parsed message (with any
+weights it holds) is dropped. Peak memory therefore stays near the size of the mapped file, and constant
+values are re-read from their node's byte range only when a rule asks (:meth:`ModelGraph.value`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import networkx as nx
+
+from graphlint import ops
+from graphlint.ir import ModelGraph, ModelInfo, Shape, TensorInfo
+
+from . import LoadError
+from . import _graphdef_schema as pb
+from .shapes import infer_shapes
+
+_DTYPE_NAMES = {
+    "DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_INT32": "int32", "DT_UINT8": "uint8", "DT_INT16": "int16",
+    "DT_INT8": "int8", "DT_STRING": "string", "DT_COMPLEX64": "complex64", "DT_INT64": "int64", "DT_BOOL": "bool",
+    "DT_QINT8": "qint8", "DT_QUINT8": "quint8", "DT_QINT32": "qint32", "DT_BFLOAT16": "bfloat16",
+    "DT_QINT16": "qint16", "DT_QUINT16": "quint16", "DT_UINT16": "uint16", "DT_COMPLEX128": "complex128",
+    "DT_HALF": "float16", "DT_RESOURCE": "resource", "DT_VARIANT": "variant", "DT_UINT32": "uint32",
+    "DT_UINT64": "uint64", "DT_INT4": "int4", "DT_UINT4": "uint4",
+}
+# Reference dtypes (DT_FLOAT_REF = DT_FLOAT + 100) appear on unfrozen variables.
+DTYPES: dict[int, str] = {num: _DTYPE_NAMES.get(name, name[3:].lower()) for name, num in pb.DATA_TYPES.items()}
+DTYPES.update({num + 100: f"{DTYPES[num]}_ref" for num in list(DTYPES) if num})
+
+# Ops that produce no data outputs (only control), so they are never inferred as graph outputs.
+_NO_OUTPUT = frozenset({
+    "NoOp", "Assert", "SaveV2", "Save", "SaveSlices", "MergeV2Checkpoints", "AssignVariableOp",
+    "AssignAddVariableOp", "AssignSubVariableOp", "Print", "PrintV2", "ResourceScatterUpdate",
+})
+# Ops whose dangling outputs are not model outputs when guessing outputs.
+_NOT_OUTPUT = _NO_OUTPUT | {"Const", "Placeholder", "PlaceholderWithDefault", "VariableV2", "Variable",
+                            "VarHandleOp", "RestoreV2", "Restore", "RestoreSlice", "Identity"}
+
+# Output dtype attribute per op, for ops whose first output dtype is not attr "T" or "dtype".
+_OUT_DTYPE_ATTR = {
+    "Cast": "DstT", "Shape": "out_type", "ShapeN": "out_type", "Size": "out_type", "ArgMax": "output_type",
+    "ArgMin": "output_type", "Range": "Tidx", "Bitcast": "type", "StringToNumber": "out_type",
+    "Bucketize": None, "Unique": "T", "Dequantize": "dtype", "FakeQuantWithMinMaxVars": None,
+    "Fill": "T", "RandomUniform": "dtype", "RandomStandardNormal": "dtype", "TruncatedNormal": "dtype",
+    "TensorArrayReadV3": "dtype", "TensorArrayGatherV3": "dtype", "ReadVariableOp": "dtype",
+    "VarHandleOp": None, "OneHot": "T", "Einsum": "T", "Multinomial": "output_dtype",
+}
+_FIXED_DTYPE = {
+    "Equal": "bool", "NotEqual": "bool", "Less": "bool", "LessEqual": "bool", "Greater": "bool",
+    "GreaterEqual": "bool", "LogicalAnd": "bool", "LogicalOr": "bool", "LogicalNot": "bool", "IsFinite": "bool",
+    "IsNan": "bool", "IsInf": "bool", "Any": "bool", "All": "bool", "LoopCond": "bool", "Where": "int64",
+    "Rank": "int32", "VarHandleOp": "resource", "FakeQuantWithMinMaxVars": "float32",
+    "FakeQuantWithMinMaxArgs": "float32", "FakeQuantWithMinMaxVarsPerChannel": "float32",
+    "NonMaxSuppressionV3": "int32", "NonMaxSuppressionV4": "int32", "NonMaxSuppressionV5": "int32",
+    "Bucketize": "int32", "DecodeWav": "float32", "AudioSpectrogram": "float32", "Mfcc": "float32",
+    "TensorArrayV3": "resource", "TensorArraySizeV3": "int32", "ReadFile": "string",
+}
+# Extra outputs of multi-output ops: slot → dtype (attr name or fixed name prefixed with "=").
+_EXTRA_OUTPUTS = {
+    "TopKV2": {1: "=int32"}, "Unique": {1: "out_idx"}, "Switch": {1: "T"}, "Merge": {1: "=int32"},
+    "FusedBatchNorm": dict.fromkeys(range(1, 5), "T"), "FusedBatchNormV2": dict.fromkeys(range(1, 5), "U"),
+    "FusedBatchNormV3": dict.fromkeys(range(1, 6), "U"), "DecodeWav": {1: "=int32"},
+    "TensorArrayV3": {1: "=float32"}, "NonMaxSuppressionV4": {1: "=int32"},
+    "NonMaxSuppressionV5": {1: "T", 2: "=int32"}, "QuantizeV2": {1: "=float32", 2: "=float32"},
+}
+# Output arg names of multi-output ops, used to resolve ``node:arg:index`` inputs inside function bodies.
+_OUTPUT_ARGS = {
+    "TopKV2": ("values", "indices"), "Unique": ("y", "idx"), "Switch": ("output_false", "output_true"),
+    "Merge": ("output", "value_index"),
+    "FusedBatchNormV3": ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2",
+                         "reserve_space_3"),
+    "FusedBatchNorm": ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"),
+}
+_FUNC_SEP = "::"
+
+
+def _varint(buf, pos: int, end: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= end:
+            raise LoadError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise LoadError("varint too long")
+
+
+def scan_fields(buf, start: int = 0, end: int | None = None):
+    """Yield ``(field number, wire type, value start, value end)`` for a message's top-level fields."""
+    end = len(buf) if end is None else end
+    pos = start
+    while pos < end:
+        key, pos = _varint(buf, pos, end)
+        number, wire = key >> 3, key & 7
+        if number == 0:
+            raise LoadError("field number 0")
+        if wire == 0:
+            _, after = _varint(buf, pos, end)
+        elif wire == 1:
+            after = pos + 8
+        elif wire == 2:
+            length, pos = _varint(buf, pos, end)
+            after = pos + length
+        elif wire == 5:
+            after = pos + 4
+        else:
+            raise LoadError(f"unsupported wire type {wire}")
+        if after > end:
+            raise LoadError("truncated")
+        yield number, wire, pos, after
+        pos = after
+
+
+def _shape(proto) -> Shape:
+    if proto.unknown_rank:
+        return None
+    return tuple(None if d.size < 0 else int(d.size) for d in proto.dim)
+
+
+def _attr_value(value):
+    """Decode an AttrValue into plain Python (tensors become a small summary, never their data)."""
+    which = value.WhichOneof("value")
+    if which is None:
+        return None
+    if which == "list":
+        lst = value.list
+        for kind in ("s", "i", "f", "b", "type", "shape", "func"):
+            items = getattr(lst, kind)
+            if len(items):
+                if kind == "s":
+                    return [x.decode("utf-8", "replace") for x in items]
+                if kind == "type":
+                    return [DTYPES.get(x, str(x)) for x in items]
+                if kind == "shape":
+                    return [_shape(x) for x in items]
+                if kind == "func":
+                    return [{"func": x.name} for x in items]
+                return list(items)
+        return []
+    if which == "s":
+        return value.s.decode("utf-8", "replace")
+    if which == "type":
+        return DTYPES.get(value.type, str(value.type))
+    if which == "shape":
+        return _shape(value.shape)
+    if which == "tensor":
+        return {"dtype": DTYPES.get(value.tensor.dtype), "shape": _shape(value.tensor.tensor_shape)}
+    if which == "func":
+        return {"func": value.func.name}
+    return getattr(value, which)
+
+
+def _parse_text(data) -> tuple[list, object, int]:
+    from google.protobuf import text_format
+
+    text = bytes(data).decode("utf-8", "replace")
+    graph = pb.GraphDef()
+    text_format.Parse(text, graph, allow_unknown_field=True, allow_unknown_extension=True)
+    return list(graph.node), graph.library, graph.versions.producer
+
+
+def _node_ranges(data) -> tuple[list[tuple[int, int]], tuple[int, int] | None, int]:
+    """Find each NodeDef's byte range, the library's range and the producer version."""
+    nodes: list[tuple[int, int]] = []
+    library = None
+    producer = 0
+    seen_other = False
+    for number, wire, start, end in scan_fields(data):
+        if number == 1 and wire == 2:
+            nodes.append((start, end))
+        elif number == 2 and wire == 2:
+            library = (start, end)
+        elif number == 4 and wire == 2:
+            producer = pb.VersionDef.FromString(memoryview(data)[start:end]).producer
+        elif number in (1, 2, 4):
+            _raise_not_graphdef(data)
+        else:
+            seen_other = True
+    if not nodes and seen_other:
+        _raise_not_graphdef(data)
+    return nodes, library, producer
+
+
+def _raise_not_graphdef(data) -> None:
+    """Name what the file is when it is a protobuf but not a GraphDef."""
+    fields = {}
+    try:
+        for number, wire, _, _ in scan_fields(data):
+            fields.setdefault(number, wire)
+    except LoadError:
+        pass
+    if fields.get(1) == 0 and (7 in fields or 8 in fields):
+        raise LoadError("this is an ONNX model, not a TensorFlow GraphDef", "unsupported")
+    if fields.get(1) == 0 and fields.get(2) == 2:
+        raise LoadError("this is a SavedModel (saved_model.pb), not a frozen graph; freeze it with "
+                        "convert_variables_to_constants_v2 or convert it with from_saved_model", "unsupported")
+    raise LoadError("not a GraphDef")
+
+
+def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Mapping[str, Shape],
+                  inputs: Sequence[str] = (), outputs: Sequence[str] = ()) -> ModelGraph:
+    """Build the IR of a frozen GraphDef held in ``data`` (bytes or an mmap)."""
+    ranges: list[tuple[int, int]] | None = None
+    try:
+        if text:
+            nodes, library, producer = _parse_text(data)
+        else:
+            ranges, lib_range, producer = _node_ranges(data)
+            view = memoryview(data)
+            nodes = (pb.NodeDef.FromString(view[a:b]) for a, b in ranges)
+            library = pb.FunctionDefLibrary.FromString(view[lib_range[0]:lib_range[1]]) if lib_range else None
+    except LoadError as err:
+        raise LoadError(f"{path}: not a valid GraphDef ({err})" if str(err) != "not a GraphDef"
+                        else f"{path}: not a valid GraphDef", err.kind) from None
+    builder = _Builder(path)
+    for i, node in enumerate(nodes):
+        builder.add_node(node, i)
+    if builder.count == 0:
+        raise LoadError(f"{path}: the GraphDef has no nodes", "empty")
+    functions = []
+    if library is not None:
+        for fdef in library.function:
+            functions.append(fdef.signature.name)
+            builder.add_function(fdef)
+    g, tensors = builder.finish()
+    for _node_id, attrs in g.nodes(data=True):
+        if attrs["op"] in functions:
+            attrs["calls"] = sorted({*attrs["calls"], attrs["op"]})
+    const_nodes = builder.const_index
+
+    def read_value(tensor: TensorInfo):
+        pos = const_nodes.get(tensor.producer)
+        if pos is None:
+            return None
+        if ranges is not None:
+            a, b = ranges[pos]
+            node = pb.NodeDef.FromString(memoryview(data)[a:b])
+        else:
+            node = _parse_text(data)[0][pos]
+        return tensor_value(node.attr["value"].tensor)
+
+    model_inputs, model_outputs, inferred = _io(g, tensors, inputs, outputs)
+    infer_shapes(g, tensors, input_shapes, model_inputs, read_value)
+    info = ModelInfo(path=path, format="graphdef", sha256=digest, size_bytes=len(data), inputs=model_inputs,
+                     outputs=model_outputs, outputs_inferred=inferred, producer=str(producer),
+                     subgraphs=("main", *functions), text_format=text)
+    _add_output_nodes(g, tensors, model_outputs)
+    return ModelGraph(g, tensors, info, read_value)
+
+
+class _Builder:
+    """Accumulates nodes and tensors while NodeDefs stream in."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.g = nx.MultiDiGraph(format="graphdef")
+        self.tensors: dict[str, TensorInfo] = {}
+        self.pending: list[tuple[str, list[str], str]] = []  # (node id, raw inputs, subgraph)
+        self.count = 0
+        self.const_index: dict[str, int] = {}
+        self.max_slot: dict[str, int] = {}
+        self.index = 0
+
+    def add_node(self, node, file_pos: int, subgraph: str = "main", prefix: str = "") -> None:
+        name = node.name
+        node_id = prefix + name
+        if node_id in self.g:
+            raise LoadError(f"{self.path}: not a valid GraphDef (two nodes are named `{name}`)")
+        op = node.op
+        attrs: dict = {}
+        output_shapes = None
+        for key, value in node.attr.items():
+            if key == "_output_shapes":
+                output_shapes = _attr_value(value)
+            elif not key.startswith("_") or key == "_class":
+                attrs[key] = _attr_value(value)
+        kind = {"Placeholder": "input", "PlaceholderV2": "input", "Const": "const"}.get(op, "op")
+        if op == "Const" and not prefix:
+            self.const_index[node_id] = file_pos
+        calls = sorted({f["func"] for v in attrs.values() for f in (v if isinstance(v, list) else [v])
+                        if isinstance(f, dict) and "func" in f})
+        self.g.add_node(node_id, kind=kind, op=op, family=ops.family(op, "graphdef"), name=name, attrs=attrs,
+                        subgraph=subgraph, index=self.index, device=node.device, custom=False, calls=calls,
+                        inputs=[], outputs=[], output_shapes=output_shapes)
+        self.index += 1
+        self.count += 1
+        self.pending.append((node_id, list(node.input), subgraph))
+
+    def add_function(self, fdef) -> None:
+        fname = fdef.signature.name
+        prefix = fname + _FUNC_SEP
+        for arg in fdef.signature.input_arg:
+            node_id = prefix + arg.name
+            dtype = DTYPES.get(arg.type) if arg.type else None
+            self.g.add_node(node_id, kind="input", op="_Arg", family="input", name=arg.name, attrs={},
+                            subgraph=fname, index=self.index, device="", custom=False, calls=[], inputs=[],
+                            outputs=[], output_shapes=None, arg_dtype=dtype)
+            self.index += 1
+        for node in fdef.node_def:
+            self.add_node(node, -1, subgraph=fname, prefix=prefix)
+        for out_arg in fdef.signature.output_arg:
+            src = fdef.ret.get(out_arg.name)
+            if src:
+                node_id = prefix + "ret/" + out_arg.name
+                self.g.add_node(node_id, kind="output", op="_Retval", family="output", name=out_arg.name,
+                                attrs={}, subgraph=fname, index=self.index, device="", custom=False, calls=[],
+                                inputs=[], outputs=[], output_shapes=None)
+                self.index += 1
+                self.pending.append((node_id, [src], fname))
+
+    def _resolve(self, raw: str, subgraph: str) -> tuple[str, int, bool]:
+        """Turn an input string into (producer node id, slot, is_control)."""
+        control = raw.startswith("^")
+        if control:
+            raw = raw[1:]
+        prefix = "" if subgraph == "main" else subgraph + _FUNC_SEP
+        parts = raw.split(":")
+        if subgraph != "main" and len(parts) == 3:
+            node, arg, idx = parts[0], parts[1], int(parts[2]) if parts[2].isdigit() else 0
+            op = self.g.nodes[prefix + node]["op"] if prefix + node in self.g else ""
+            names = _OUTPUT_ARGS.get(op)
+            slot = (names.index(arg) if names and arg in names else 0) + idx
+            return prefix + node, slot, control
+        if len(parts) >= 2 and parts[-1].isdigit():
+            return prefix + ":".join(parts[:-1]), int(parts[-1]), control
+        return prefix + raw, 0, control
+
+    def finish(self) -> tuple[nx.MultiDiGraph, dict[str, TensorInfo]]:
+        g = self.g
+        # Pass 1: how many outputs each node has (from _output_shapes and from what consumers read).
+        resolved = []
+        for node_id, raw_inputs, subgraph in self.pending:
+            edges = []
+            for raw in raw_inputs:
+                src, src_slot, control = self._resolve(raw, subgraph)
+                edges.append((src, src_slot, control))
+                if not control:
+                    self.max_slot[src] = max(self.max_slot.get(src, -1), src_slot)
+            resolved.append((node_id, edges))
+        for node_id, attrs in g.nodes(data=True):
+            if attrs["kind"] == "output":
+                continue
+            count = len(attrs["output_shapes"]) if attrs["output_shapes"] is not None else 0
+            count = max(count, self.max_slot.get(node_id, -1) + 1,
+                        0 if attrs["op"] in _NO_OUTPUT else 1 + max(_EXTRA_OUTPUTS.get(attrs["op"], {0: 0})))
+            for slot in range(count):
+                tid = f"{node_id}:{slot}"
+                shapes = attrs["output_shapes"]
+                shape = shapes[slot] if shapes is not None and slot < len(shapes) else None
+                self.tensors[tid] = TensorInfo(
+                    id=tid, name=f"{attrs['name']}:{slot}" if slot else attrs["name"],
+                    dtype=_output_dtype(attrs, slot), shape=shape, producer=node_id,
+                    is_const=attrs["op"] == "Const", subgraph=attrs["subgraph"],
+                    shape_source="file" if shapes is not None and slot < len(shapes) else "unknown")
+                attrs["outputs"].append(tid)
+            if attrs["op"] == "Const" and "value" in attrs["attrs"]:
+                value = attrs["attrs"]["value"]
+                tensor = self.tensors[f"{node_id}:0"]
+                tensor.shape = value["shape"]
+                tensor.shape_source = "file"
+                tensor.nbytes = _nbytes(value["dtype"], value["shape"])
+        # Pass 2: edges.
+        for node_id, edges in resolved:
+            node_attrs = g.nodes[node_id]
+            for slot, (src, src_slot, control) in enumerate(edges):
+                if control:
+                    if src in g:
+                        g.add_edge(src, node_id, key=f"^{src}#{slot}", tensor=None, src_slot=-1, dst_slot=slot,
+                                   control=True)
+                    node_attrs.setdefault("missing_control", [])
+                    if src not in g:
+                        node_attrs["missing_control"].append(src)
+                    continue
+                tid = f"{src}:{src_slot}"
+                tensor = self.tensors.get(tid)
+                if tensor is None:  # the producer does not exist in the graph
+                    tensor = self.tensors[tid] = TensorInfo(id=tid, name=tid, dtype=None, shape=None,
+                                                            producer=None, subgraph=node_attrs["subgraph"])
+                tensor.consumers.append(node_id)
+                node_attrs["inputs"].append(tid)
+                if tensor.producer is not None:
+                    g.add_edge(src, node_id, key=f"{tid}#{slot}", tensor=tid, src_slot=src_slot, dst_slot=slot,
+                               control=False)
+        for attrs in g.nodes.values():
+            del attrs["output_shapes"]
+        return g, self.tensors
+
+
+def _output_dtype(attrs: dict, slot: int) -> str | None:
+    op, a = attrs["op"], attrs["attrs"]
+    if op == "_Arg":
+        return attrs.get("arg_dtype")
+    if slot:
+        spec = _EXTRA_OUTPUTS.get(op, {}).get(slot)
+        if spec is None:
+            if op in ("Split", "SplitV", "Unpack", "IdentityN", "ShapeN"):
+                return _output_dtype(attrs, 0) if op != "IdentityN" else (a.get("T") or [None] * (slot + 1))[slot]
+            return None
+        return spec[1:] if spec.startswith("=") else a.get(spec)
+    if op in _FIXED_DTYPE:
+        return _FIXED_DTYPE[op]
+    if op in _OUT_DTYPE_ATTR:
+        key = _OUT_DTYPE_ATTR[op]
+        if key is None:
+            return None
+        return a.get(key, "int32" if key in ("out_type", "output_type", "out_idx") else None)
+    if op == "IdentityN":
+        return (a.get("T") or [None])[0]
+    for key in ("T", "dtype", "Tout", "out_type", "output_type"):
+        value = a.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+_ITEMSIZE = {"float32": 4, "float64": 8, "int32": 4, "uint8": 1, "int16": 2, "int8": 1, "int64": 8,
+             "bool": 1, "float16": 2, "bfloat16": 2, "uint16": 2, "uint32": 4, "uint64": 8, "complex64": 8,
+             "complex128": 16}
+
+
+def _nbytes(dtype: str | None, shape: Shape) -> int | None:
+    if shape is None or None in shape or dtype not in _ITEMSIZE:
+        return None
+    n = 1
+    for d in shape:
+        n *= d
+    return n * _ITEMSIZE[dtype]
+
+
+def tensor_value(proto):
+    """Decode a TensorProto into a numpy array (from ``tensor_content`` or the typed value fields)."""
+    import numpy as np
+
+    dtype_name = DTYPES.get(proto.dtype)
+    shape = _shape(proto.tensor_shape) or ()
+    if dtype_name == "string":
+        arr = np.array(list(proto.string_val), dtype=object)
+        return arr.reshape(shape) if arr.size == int(np.prod(shape)) else arr
+    np_dtype = np.dtype("float16" if dtype_name == "bfloat16" else dtype_name)
+    count = int(np.prod(shape)) if shape else 1
+    if proto.tensor_content:
+        return np.frombuffer(proto.tensor_content, dtype=np_dtype).reshape(shape)
+    field = {"float32": "float_val", "float64": "double_val", "int64": "int64_val", "bool": "bool_val",
+             "float16": "half_val", "bfloat16": "half_val", "uint32": "uint32_val", "uint64": "uint64_val",
+             "complex64": "scomplex_val", "complex128": "dcomplex_val"}.get(dtype_name, "int_val")
+    values = list(getattr(proto, field))
+    if dtype_name == "float16":
+        arr = np.array(values, dtype=np.uint16).view(np.float16)
+    else:
+        arr = np.array(values, dtype=np_dtype)
+    if arr.size == 0:
+        return np.zeros(shape, dtype=np_dtype)
+    if arr.size < count:  # TensorFlow repeats the last value to fill the shape
+        arr = np.concatenate([arr, np.full(count - arr.size, arr[-1], dtype=arr.dtype)])
+    return arr[:count].reshape(shape)
+
+
+def _io(g, tensors, inputs: Sequence[str], outputs: Sequence[str]):
+    """Model inputs and outputs: the user's choice, else every Placeholder and every dangling output."""
+    if inputs:
+        model_inputs = tuple(_canonical(n) for n in inputs)
+    else:
+        model_inputs = tuple(attrs["outputs"][0] for _, attrs in g.nodes(data=True)
+                             if attrs["kind"] == "input" and attrs["subgraph"] == "main" and attrs["outputs"])
+    if outputs:
+        return model_inputs, tuple(_canonical(n) for n in outputs), False
+    found = []
+    for _node_id, attrs in g.nodes(data=True):
+        if attrs["subgraph"] != "main" or attrs["op"] in _NOT_OUTPUT or attrs["kind"] != "op":
+            continue
+        for tid in attrs["outputs"][:1]:
+            if not tensors[tid].consumers and not _is_training_leftover(attrs["op"]):
+                found.append(tid)
+    if not found:  # e.g. an Identity at the end of the graph: accept it
+        found = [attrs["outputs"][0] for _, attrs in g.nodes(data=True)
+                 if attrs["subgraph"] == "main" and attrs["op"] == "Identity" and attrs["outputs"]
+                 and not tensors[attrs["outputs"][0]].consumers]
+    return model_inputs, tuple(found), True
+
+
+def _is_training_leftover(op: str) -> bool:
+    return op.startswith(("Apply", "ResourceApply", "Assign", "Save", "Restore", "Merge"))
+
+
+def _canonical(name: str) -> str:
+    name = name.strip()
+    head, _, tail = name.rpartition(":")
+    return name if head and tail.isdigit() else f"{name}:0"
+
+
+def _add_output_nodes(g, tensors, outputs) -> None:
+    for tid in outputs:
+        tensor = tensors.get(tid)
+        if tensor is None or tensor.producer is None:
+            continue
+        node_id = f"output:{tid}"
+        g.add_node(node_id, kind="output", op="OUTPUT", family="output", name=tensor.name, attrs={},
+                   subgraph="main", index=g.number_of_nodes(), device="", custom=False, calls=[], inputs=[tid],
+                   outputs=[])
+        tensor.consumers.append(node_id)
+        g.add_edge(tensor.producer, node_id, key=f"{tid}#0", tensor=tid, src_slot=int(tid.rsplit(":", 1)[1]),
+                   dst_slot=0, control=False)

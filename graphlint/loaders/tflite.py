@@ -1,0 +1,228 @@
+"""TFLite flatbuffer → :class:`~graphlint.ir.ModelGraph`.
+
+Reads every subgraph (WHILE / IF bodies included), per-tensor and per-axis quantization, ``shape_signature``,
+custom ops and op versions through the accessor API of LiteRT's generated schema, which reads fields in place.
+Constant data is never copied: the IR records each buffer's offset and length in the file and
+:meth:`ModelGraph.value` reads it on demand.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import flatbuffers
+import networkx as nx
+from ai_edge_litert import schema_py_generated as fb
+
+from graphlint import ops
+from graphlint.ir import ModelGraph, ModelInfo, QuantParams, TensorInfo
+
+from . import LoadError
+
+_MAX_OPTION_LIST = 64  # option vectors longer than this are summarized by length
+
+
+@cache
+def _enum_names(enum_cls: type) -> dict[int, str]:
+    return {v: k for k, v in vars(enum_cls).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+def builtin_name(code: int) -> str:
+    """The TFLite builtin operator name for an integer code (``BUILTIN_<n>`` when unknown)."""
+    return _enum_names(fb.BuiltinOperator).get(code, f"BUILTIN_{code}")
+
+
+def dtype_name(tensor_type: int) -> str:
+    """Canonical dtype name (``float32``, ``int8`` ...) of a TFLite ``TensorType`` value."""
+    return _enum_names(fb.TensorType).get(tensor_type, f"type{tensor_type}").lower()
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_ENUM_FIELDS = {"padding": fb.Padding, "fused_activation_function": fb.ActivationFunctionType}
+
+
+def _decode_options(op) -> dict:
+    """Decode an operator's builtin options into plain, JSON-able Python values."""
+    attrs: dict = {}
+    for type_fn, table_fn, creator in (
+        (op.BuiltinOptionsType, op.BuiltinOptions, fb.BuiltinOptionsCreator),
+        (op.BuiltinOptions2Type, op.BuiltinOptions2, fb.BuiltinOptions2Creator),
+    ):
+        kind = type_fn()
+        if not kind:
+            continue
+        table = table_fn()
+        obj = creator(kind, table) if table is not None else None
+        if obj is None:
+            continue
+        for key, value in vars(obj).items():
+            name = _CAMEL.sub("_", key).lower()
+            if name in _ENUM_FIELDS and isinstance(value, int):
+                value = _enum_names(_ENUM_FIELDS[name]).get(value, value)
+            elif hasattr(value, "tolist"):
+                value = value.tolist()
+            if isinstance(value, list) and len(value) > _MAX_OPTION_LIST:
+                value = f"<{len(value)} values>"
+            if isinstance(value, (int, float, str, bool, list)) or value is None:
+                attrs[name] = value
+    return attrs
+
+
+def _quant(q) -> QuantParams | None:
+    if q is None:
+        return None
+    scale = tuple(float(s) for s in q.ScaleAsNumpy()) if q.ScaleLength() else ()
+    mins = tuple(float(s) for s in q.MinAsNumpy()) if q.MinLength() else ()
+    maxs = tuple(float(s) for s in q.MaxAsNumpy()) if q.MaxLength() else ()
+    if not scale and not mins:
+        return None
+    zero = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scale)
+    return QuantParams(scale=scale, zero_point=zero, axis=q.QuantizedDimension() if len(scale) > 1 else None,
+                       min=mins, max=maxs)
+
+
+def _buffer_span(model, index: int) -> tuple[int, int] | None:
+    """(offset, length) of a buffer's data in the file, or None when the buffer is empty."""
+    if index <= 0 or index >= model.BuffersLength():
+        return None
+    buf = model.Buffers(index)
+    if buf.Offset() > 1:  # large models keep data after the flatbuffer
+        return (buf.Offset(), buf.Size()) if buf.Size() else None
+    o = flatbuffers.number_types.UOffsetTFlags.py_type(buf._tab.Offset(4))
+    if not o:
+        return None
+    length = buf._tab.VectorLen(o)
+    return (buf._tab.Vector(o), length) if length else None
+
+
+def load_tflite(data, path: str, digest: str) -> ModelGraph:
+    """Build the IR of a TFLite model held in ``data`` (bytes or an mmap)."""
+    if len(data) < 16:
+        raise LoadError(f"{path}: not a valid TFLite flatbuffer (file is truncated)")
+    root = int.from_bytes(data[:4], "little")
+    if root >= len(data):
+        raise LoadError(f"{path}: not a valid TFLite flatbuffer (file is truncated)")
+    model = fb.Model.GetRootAs(data, 0)
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        oc = model.OperatorCodes(i)
+        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+        custom = oc.CustomCode()
+        codes.append((builtin_name(code) if code != fb.BuiltinOperator.CUSTOM else None,
+                      custom.decode("utf-8", "replace") if custom else None, oc.Version()))
+    g = nx.MultiDiGraph(format="tflite")
+    tensors: dict[str, TensorInfo] = {}
+    spans: dict[str, tuple[int, int]] = {}
+    subgraph_names = []
+    index = 0
+    n_sub = model.SubgraphsLength()
+    if n_sub == 0:
+        raise LoadError(f"{path}: TFLite model has no subgraphs", "empty")
+    main_inputs: tuple[str, ...] = ()
+    main_outputs: tuple[str, ...] = ()
+    for s in range(n_sub):
+        sg = model.Subgraphs(s)
+        sg_name = (sg.Name() or b"").decode("utf-8", "replace") or ("main" if s == 0 else f"subgraph_{s}")
+        subgraph_names.append(sg_name)
+        for t in range(sg.TensorsLength()):
+            tensor = sg.Tensors(t)
+            tid = f"{s}/{t}"
+            shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
+            signature = (tuple(None if d < 0 else int(d) for d in tensor.ShapeSignatureAsNumpy())
+                         if tensor.ShapeSignatureLength() else None)
+            if tensor.ShapeLength() == 0 and not tensor.HasRank() and signature is None:
+                shape_val = None if tensor.ShapeIsNone() else shape
+            else:
+                shape_val = shape
+            if signature is not None:
+                shape_val = signature
+            span = _buffer_span(model, tensor.Buffer())
+            info = TensorInfo(
+                id=tid, name=(tensor.Name() or b"").decode("utf-8", "replace"), dtype=dtype_name(tensor.Type()),
+                shape=shape_val, is_const=span is not None, nbytes=span[1] if span else None,
+                quant=_quant(tensor.Quantization()), subgraph=s, shape_signature=signature,
+                shape_source="file", is_variable=tensor.IsVariable())
+            tensors[tid] = info
+            if span:
+                spans[tid] = span
+        inputs = tuple(f"{s}/{int(t)}" for t in sg.InputsAsNumpy()) if sg.InputsLength() else ()
+        outputs = tuple(f"{s}/{int(t)}" for t in sg.OutputsAsNumpy()) if sg.OutputsLength() else ()
+        if s == 0:
+            main_inputs, main_outputs = inputs, outputs
+        for tid in inputs:
+            node = f"input:{tid}"
+            g.add_node(node, kind="input", op="INPUT", family="input", name=tensors[tid].name, attrs={},
+                       subgraph=s, index=index, inputs=[], outputs=[tid], calls=[])
+            tensors[tid].producer = node
+            index += 1
+        for tid, info in tensors.items():
+            if info.subgraph == s and info.is_const:
+                node = f"const:{tid}"
+                g.add_node(node, kind="const", op="CONST", family="const", name=info.name, attrs={},
+                           subgraph=s, index=index, inputs=[], outputs=[tid], calls=[])
+                info.producer = node
+                index += 1
+        for k in range(sg.OperatorsLength()):
+            op = sg.Operators(k)
+            opcode = op.OpcodeIndex()
+            if opcode >= len(codes):
+                raise LoadError(f"{path}: not a valid TFLite flatbuffer (operator {s}:{k} names opcode "
+                                f"{opcode} of {len(codes)})")
+            builtin, custom, version = codes[opcode]
+            op_name = builtin or custom or "CUSTOM"
+            attrs = _decode_options(op) if builtin else {"custom_options_bytes": op.CustomOptionsLength()}
+            calls = [v for key, v in attrs.items() if key.endswith("subgraph_index") and isinstance(v, int)]
+            node = f"{s}:{k}"
+            in_ids = [f"{s}/{int(t)}" if t >= 0 else None for t in op.InputsAsNumpy()] if op.InputsLength() else []
+            out_ids = [f"{s}/{int(t)}" for t in op.OutputsAsNumpy()] if op.OutputsLength() else []
+            for tid in [t for t in in_ids if t] + out_ids:
+                if tid not in tensors:
+                    raise LoadError(f"{path}: not a valid TFLite flatbuffer (operator {node} names a tensor "
+                                    "that does not exist)")
+            for tid in out_ids:
+                tensors[tid].producer = node
+            first_in = tensors[in_ids[0]] if in_ids and in_ids[0] else None
+            g.add_node(node, kind="op", op=op_name, family=ops.family(op_name, "tflite"),
+                       name=(tensors[out_ids[0]].name if out_ids else op_name), attrs=attrs, subgraph=s,
+                       index=index, version=version, custom=builtin is None, calls=sorted(set(calls)),
+                       inputs=in_ids, outputs=out_ids,
+                       in_dtype=first_in.dtype if first_in else None)
+            index += 1
+        for tid in outputs:
+            node = f"output:{tid}"
+            g.add_node(node, kind="output", op="OUTPUT", family="output", name=tensors[tid].name, attrs={},
+                       subgraph=s, index=index, inputs=[tid], outputs=[], calls=[])
+            index += 1
+    _connect(g, tensors)
+    description = (model.Description() or b"").decode("utf-8", "replace")
+    info = ModelInfo(path=path, format="tflite", sha256=digest, size_bytes=len(data), inputs=main_inputs,
+                     outputs=main_outputs, producer=description, schema_version=model.Version(),
+                     subgraphs=tuple(subgraph_names))
+
+    def read_value(tensor: TensorInfo):
+        import numpy as np
+
+        offset, length = spans[tensor.id]
+        dtype = np.dtype(tensor.dtype) if tensor.dtype not in ("string", "resource", "variant") else np.uint8
+        count = length // dtype.itemsize
+        arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+        if tensor.shape and None not in tensor.shape and int(np.prod(tensor.shape)) == count:
+            arr = arr.reshape(tensor.shape)
+        return arr
+
+    return ModelGraph(g, tensors, info, read_value)
+
+
+def _connect(g: nx.MultiDiGraph, tensors: dict[str, TensorInfo]) -> None:
+    """Add one edge per (tensor, consumer slot) and fill each tensor's consumer list."""
+    for node, attrs in list(g.nodes(data=True)):
+        for slot, tid in enumerate(attrs["inputs"]):
+            if tid is None:
+                continue
+            tensor = tensors[tid]
+            tensor.consumers.append(node)
+            if tensor.producer is not None:
+                src = g.nodes[tensor.producer]
+                g.add_edge(tensor.producer, node, key=f"{tid}#{slot}", tensor=tid,
+                           src_slot=src["outputs"].index(tid), dst_slot=slot, control=False)

@@ -1,0 +1,111 @@
+"""The report: what a lint run found, in the JSON shape of DESIGN.md §4 (``schema_version`` 1).
+
+Field names here are a contract with CI jobs and the API: extend freely, never rename or drop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections import Counter
+from typing import Any
+
+from . import __version__
+from .engine.finding import Finding, Severity
+from .ir import ModelGraph, TensorInfo
+
+SCHEMA_VERSION = 1
+
+
+def _tensor_json(t: TensorInfo) -> dict:
+    out: dict[str, Any] = {"name": t.name, "dtype": t.dtype, "shape": list(t.shape) if t.shape is not None else None}
+    if t.quant is not None:
+        out["quantization"] = {"scale": list(t.quant.scale), "zero_point": list(t.quant.zero_point),
+                               "axis": t.quant.axis}
+    return out
+
+
+def model_summary(model: ModelGraph) -> dict:
+    """The ``model`` object of a report."""
+    info = model.info
+    return {
+        "path": info.path, "format": info.format, "sha256": info.sha256, "size_bytes": info.size_bytes,
+        "nodes": sum(1 for _, a in model.g.nodes(data=True) if a["kind"] != "output"),
+        "ops": sum(1 for _ in model.ops()), "tensors": len(model.tensors),
+        "inputs": [_tensor_json(model.tensors[t]) for t in info.inputs if t in model.tensors],
+        "outputs": [_tensor_json(model.tensors[t]) for t in info.outputs if t in model.tensors],
+        "outputs_inferred": info.outputs_inferred, "subgraphs": list(info.subgraphs),
+    }
+
+
+def unreadable_summary(source, name: str | None) -> dict:
+    """The ``model`` object for a file that could not be loaded (hash and size when it can be read)."""
+    digest = size = None
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        digest, size, path = hashlib.sha256(source).hexdigest(), len(source), name or "<bytes>"
+    else:
+        path = name or os.fspath(source)
+        try:
+            if os.path.isfile(source) and os.path.getsize(source) <= 1 << 30:
+                with open(source, "rb") as fh:
+                    digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                size = os.path.getsize(source)
+        except OSError:
+            pass
+    return {"path": path, "format": None, "sha256": digest, "size_bytes": size, "nodes": 0, "ops": 0,
+            "tensors": 0, "inputs": [], "outputs": [], "outputs_inferred": False, "subgraphs": []}
+
+
+@dataclasses.dataclass
+class Report:
+    """The result of linting one model for a set of targets."""
+
+    model: dict  # see model_summary
+    targets: tuple[str, ...]  # requested targets, in canonical order
+    findings: list[Finding]  # sorted: model-level first, then by node position and code
+    rules_run: list[str] = dataclasses.field(default_factory=list)
+    broken_packs: list[dict] = dataclasses.field(default_factory=list)
+    timings_ms: dict[str, float] = dataclasses.field(default_factory=dict)
+    model_graph: ModelGraph | None = dataclasses.field(default=None, repr=False)  # not serialized
+
+    def verdicts(self) -> dict[str, dict]:
+        """Per target: ``verdict`` pass | warn | fail, ``blocking`` error codes and ``warnings`` codes."""
+        out = {}
+        for target in self.targets:
+            errors: dict[str, None] = {}
+            warnings: dict[str, None] = {}
+            for f in self.findings:
+                sev = f.severity_for(target)
+                if sev is Severity.ERROR:
+                    errors[f.code] = None
+                elif sev is Severity.WARNING:
+                    warnings[f.code] = None
+            verdict = "fail" if errors else "warn" if warnings else "pass"
+            out[target] = {"verdict": verdict, "blocking": sorted(errors), "warnings": sorted(warnings)}
+        return out
+
+    @property
+    def failed(self) -> bool:
+        """True when any finding is at error level for a requested target (CLI exit code 1)."""
+        return any(v["verdict"] == "fail" for v in self.verdicts().values())
+
+    @property
+    def fatal(self) -> bool:
+        """True when the model could not be read at all."""
+        return any(f.code in ("GL001", "GL002") for f in self.findings)
+
+    def stats(self) -> dict:
+        """Counts by severity and by code."""
+        return {"by_severity": {s.value: sum(1 for f in self.findings if f.severity is s) for s in Severity},
+                "by_code": dict(sorted(Counter(f.code for f in self.findings).items())),
+                "findings": len(self.findings)}
+
+    def to_dict(self) -> dict:
+        """The JSON report (schema_version 1)."""
+        return {
+            "schema_version": SCHEMA_VERSION, "graphlint_version": __version__, "model": self.model,
+            "targets": self.verdicts(), "findings": [f.to_dict() for f in self.findings], "stats": self.stats(),
+            "rules_run": self.rules_run, "broken_packs": self.broken_packs,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
