@@ -65,7 +65,7 @@ def _validate(prefix: str, rules: list, seen_codes: dict, seen_names: dict) -> s
 
 
 def load_packs(entry_points=None) -> Registry:
-    """Load every pack in the entry-point group (sorted by name, for determinism)."""
+    """Load every pack in the entry-point group."""
     if entry_points is None:
         entry_points = metadata.entry_points(group=GROUP)
     rules: list[type[Rule]] = []
@@ -73,7 +73,8 @@ def load_packs(entry_points=None) -> Registry:
     seen_codes: dict[str, str] = {}
     seen_names: dict[str, str] = {}
     found_builtin = False
-    for ep in sorted(entry_points, key=lambda e: (e.name, e.value)):
+    # The built-in pack first, so a third-party pack cannot take its codes; then by name, for determinism.
+    for ep in sorted(entry_points, key=lambda e: (not e.value.startswith("graphlint_rules:"), e.name, e.value)):
         found_builtin |= ep.name == "GL" and ep.value.startswith("graphlint_rules")
         try:
             pack = list(ep.load()())

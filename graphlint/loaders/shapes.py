@@ -165,6 +165,8 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
         return out
     if op == "Select":
         return s[1]
+    if op in ("VariableV2", "Variable", "PlaceholderV2"):
+        return attrs.get("shape")
     if op in ("Conv2D", "DepthwiseConv2dNative"):
         f = s[1]
         if f is None or len(f) != 4:

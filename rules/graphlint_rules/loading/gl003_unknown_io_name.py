@@ -43,7 +43,8 @@ class UnknownIoName(Rule):
                     names = sorted({a["name"] for _, a in model.g.nodes(data=True)
                                     if a["kind"] != "output" and a["subgraph"] == "main"})
                 node_name = tid.rsplit(":", 1)[0]
-                close = difflib.get_close_matches(node_name, names, n=3, cutoff=0.6)
+                by_lower = {n.lower(): n for n in names}
+                close = [by_lower[c] for c in difflib.get_close_matches(node_name.lower(), by_lower, n=3, cutoff=0.6)]
                 hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
                 yield self.report(
                     model, None, f"--{kind} `{spec}` names no tensor of the graph{hint}", tensor=tid,

@@ -1,0 +1,69 @@
+"""Every registered rule keeps the contract: metadata, documentation sections, and executable examples
+(the bad example fires the rule, the good one does not)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphlint.engine.registry import default_registry
+from graphlint.engine.rule import CODE_RE, NAME_RE, REQUIRED_SECTIONS, Category
+from graphlint.engine.runner import lint
+from graphlint.engine.select import Selection
+from graphlint.engine.targets import TARGETS
+from graphlint.testing import GraphBuilder
+
+RULES = default_registry().rules
+CHECKED = [r for r in RULES if not r.engine_emitted]
+
+
+def test_builtin_pack_loads_cleanly():
+    assert default_registry().broken == ()
+    assert len(CHECKED) >= 6
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_metadata(rule):
+    assert CODE_RE.match(rule.code) and rule.code.startswith("GL")
+    assert NAME_RE.match(rule.name)
+    assert isinstance(rule.category, Category)
+    assert rule.summary and not rule.summary.endswith(".")
+    assert rule.fix_availability in ("none", "sometimes", "always")
+    assert rule.status in ("stable", "preview", "deprecated")
+    assert set(rule.targets) <= set(TARGETS)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_docs_have_required_sections(rule):
+    doc = rule.doc()
+    for section in REQUIRED_SECTIONS:
+        assert f"## {section}" in doc, f"{rule.code} lacks '## {section}'"
+    if rule.fix_availability != "none":
+        assert "## Fix safety" in doc or "## How to fix" in doc
+
+
+def _codes(build) -> list[str]:
+    b = GraphBuilder()
+    build(b)
+    report = lint(b.to_bytes(), outputs=b.outputs, targets=tuple(TARGETS), name="example.pb")
+    return [f.code for f in report.findings]
+
+
+@pytest.mark.parametrize("rule", CHECKED, ids=lambda r: r.code)
+def test_bad_example_fires(rule):
+    assert rule.code in _codes(rule.bad_example)
+
+
+@pytest.mark.parametrize("rule", CHECKED, ids=lambda r: r.code)
+def test_good_example_is_silent(rule):
+    codes = _codes(rule.good_example)
+    assert rule.code not in codes
+
+
+def test_selection_by_prefix_code_and_name():
+    by_code = default_registry().by_code()
+    gl101, gl102, gl201 = by_code["GL101"], by_code["GL102"], by_code["GL201"]
+    sel = Selection(select=("GL1",), ignore=("training-op",))
+    assert sel.enabled(gl101) and not sel.enabled(gl102) and not sel.enabled(gl201)
+    # the most specific pattern wins: GL102 selected exactly beats an ignored prefix
+    sel = Selection(select=("GL102",), ignore=("GL1",))
+    assert sel.enabled(gl102) and not sel.enabled(gl101)

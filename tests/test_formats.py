@@ -1,0 +1,62 @@
+"""Renderers: SARIF as GitHub code scanning reads it, JUnit, GitHub annotations, text grouping."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree as ET
+
+from graphlint.engine.registry import default_registry
+from graphlint.engine.runner import lint
+from graphlint.formats import renderer
+from graphlint.testing import GraphBuilder
+
+
+def _report():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, None, None, 3))
+    w = b.node("VariableV2", name="model/w", attrs={"dtype": "float32", "shape": (4, 2)})
+    b.op("MatMul", [x, w], name="y")
+    b.output("y")
+    return lint(b.to_bytes(), outputs=b.outputs, name="models/net.pb", targets=["float", "int8"])
+
+
+def test_sarif_has_rules_locations_and_fingerprints():
+    sarif = json.loads(renderer("sarif")([_report()], registry=default_registry()))
+    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
+    run = sarif["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == ["GL101", "GL202"]
+    assert "## How to fix" in rules[0]["help"]["markdown"] and rules[0]["defaultConfiguration"]["level"] == "error"
+    assert [r["ruleId"] for r in run["results"]] == ["GL202", "GL101"]  # in graph order: `x` comes first
+    result = run["results"][1]
+    assert result["ruleId"] == "GL101" and result["ruleIndex"] == 0 and result["level"] == "error"
+    location = result["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "models/net.pb"
+    assert location["physicalLocation"]["region"]["startLine"] == 1
+    assert location["logicalLocations"][0]["fullyQualifiedName"] == "model/w"
+    assert len(result["partialFingerprints"]["graphlintFingerprint/v1"]) == 16
+    # fingerprints are stable across runs
+    again = json.loads(renderer("sarif")([_report()], registry=default_registry()))
+    assert again["runs"][0]["results"] == run["results"]
+
+
+def test_junit_one_case_per_target():
+    root = ET.fromstring(renderer("junit")([_report()]).split("\n", 1)[1])
+    cases = root.findall("./testsuite/testcase")
+    assert [c.get("name") for c in cases] == ["target float", "target int8"]
+    assert all(c.find("failure") is not None for c in cases)
+    assert "GL101 model/w" in cases[0].find("failure").text
+
+
+def test_github_annotations_escape_properties():
+    lines = renderer("github")([_report()]).splitlines()
+    assert lines[0].startswith("::warning file=models/net.pb,title=GL202 input-dynamic-dim at `x`::")
+    assert lines[1].startswith("::error file=models/net.pb,title=GL101 unfrozen-variable at `model/w`::")
+
+
+def test_text_groups_by_rule_with_verdicts():
+    text = renderer("text")([_report()])
+    assert "models/net.pb  GraphDef, 2 ops" in text
+    assert "float  FAIL  GL101" in text
+    assert text.index("GL101 unfrozen-variable") < text.index("GL202 input-dynamic-dim")
+    assert text.rstrip().endswith("2 finding(s) in 1 model(s): 1 error, 1 warning, 0 info")
