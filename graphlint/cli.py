@@ -56,7 +56,7 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
     rules = sub.add_parser("rules", help="list the rules")
-    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     rules.add_argument("--all", action="store_true", help="include engine-emitted codes")
 
     rule = sub.add_parser("rule", help="print a rule's documentation")
@@ -147,12 +147,25 @@ def _rules(args) -> int:
                           "broken_packs": [{"name": p.name, "value": p.value, "error": p.error}
                                            for p in registry.broken]}, indent=2))
         return EXIT_OK
+    if args.format == "markdown":
+        print(rules_table(rules), end="")
+        return EXIT_OK
     for r in rules:
         status = "" if r.status == "stable" else f" [{r.status}]"
         print(f"{r.code}  {r.name:<28} {r.severity.value:<8} {r.summary}{status}")
     for p in registry.broken:
         print(f"{p.name}*  broken pack {p.value}: {p.error}")
     return EXIT_OK
+
+
+def rules_table(rules) -> str:
+    """The Markdown rules table (README's list of rules is generated from it)."""
+    lines = ["| code | name | severity | formats | fix | summary |", "|---|---|---|---|---|---|"]
+    for r in rules:
+        status = "" if r.status == "stable" else f" ({r.status})"
+        lines.append(f"| {r.code} | `{r.name}`{status} | {r.severity.value} | {', '.join(sorted(r.formats))} "
+                     f"| {r.fix_availability} | {r.summary} |")
+    return "\n".join(lines) + "\n"
 
 
 def _rule(args) -> int:

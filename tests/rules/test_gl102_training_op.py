@@ -8,7 +8,7 @@ from ._lint import codes, lint_case
 def test_flags_optimizer_update():
     report = lint_case("training")
     assert codes(report) == [("GL102", "train/update")]
-    assert report.findings[0].fix.applicability.value == "safe"
+    assert report.findings[0].fix.title == "Remove the training branch that holds `train/update`"
 
 
 def test_inference_graph_is_clean():

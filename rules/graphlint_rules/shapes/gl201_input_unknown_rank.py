@@ -57,7 +57,6 @@ class InputUnknownRank(Rule):
     category = Category.SHAPES
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
-    fix_availability = "sometimes"
 
     def check(self, model, ctx):
         for tensor in model.input_tensors():

@@ -30,7 +30,6 @@ class InputDynamicDim(Rule):
     summary = "A model input has a dynamic (unknown) dimension"
     category = Category.SHAPES
     severity = Severity.WARNING
-    fix_availability = "sometimes"
 
     def check(self, model, ctx):
         for tensor in model.input_tensors():

@@ -1,6 +1,6 @@
 """GL102 training-op."""
 
-from graphlint.engine.finding import Applicability, Fix, Severity
+from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint_rules.structure.gl101_unfrozen_variable import VARIABLE_OPS
 
@@ -34,11 +34,8 @@ class TrainingOp(Rule):
 
     ## How to fix
     Freeze with only the inference outputs as `output_node_names`, or strip the training branch with
-    `tf.compat.v1.graph_util.extract_sub_graph(graph_def, outputs)`; `graphlint fix` removes the ops that
-    no output depends on.
-
-    ## Fix safety
-    Removing a branch that no output depends on is safe.
+    `tf.compat.v1.graph_util.extract_sub_graph(graph_def, outputs)`, which keeps only what the outputs
+    depend on.
     """
 
     code = "GL102"
@@ -47,7 +44,6 @@ class TrainingOp(Rule):
     category = Category.STRUCTURE
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
-    fix_availability = "sometimes"
 
     def check(self, model, ctx):
         for node, attrs in model.ops():
@@ -58,7 +54,7 @@ class TrainingOp(Rule):
             yield self.report(
                 model, node, f"`{attrs['name']}` ({attrs['op']}) is a training op; the converter cannot express "
                 "it and stops while importing the graph",
-                fix=Fix(f"Remove the training branch that holds `{attrs['name']}`", Applicability.SAFE))
+                fix=Fix(f"Remove the training branch that holds `{attrs['name']}`"))
 
     @staticmethod
     def bad_example(b):

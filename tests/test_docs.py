@@ -1,0 +1,24 @@
+"""Docs are generated from the rules: the README's rules table must match what the registry says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graphlint.cli import rules_table
+from graphlint.engine.registry import default_registry
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_rules_table_is_current():
+    text = README.read_text("utf-8")
+    start = text.index("<!-- rules-table -->\n") + len("<!-- rules-table -->\n")
+    end = text.index("<!-- /rules-table -->")
+    expected = rules_table(default_registry().rules)
+    assert text[start:end] == expected, "regenerate with: graphlint rules --all --format markdown"
+
+
+def test_readme_starts_with_the_two_commands():
+    blocks = README.read_text("utf-8").split("```sh\n")
+    assert "graphlint check" in blocks[1].split("```")[0]
+    assert "pytest" in blocks[2].split("```")[0]
