@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from graphlint.report import Report
-
 
 def renderer(name: str) -> Callable[..., str]:
     """The render function of format ``name``."""
@@ -16,4 +14,4 @@ def renderer(name: str) -> Callable[..., str]:
 
 
 FORMATS = ("text", "json", "sarif", "junit", "github")
-__all__ = ["FORMATS", "Report", "renderer"]
+__all__ = ["FORMATS", "renderer"]
