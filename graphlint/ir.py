@@ -5,8 +5,9 @@ TFLite) build this structure and nothing else; rules read only this structure.
 
 Node ids (stable strings, used in findings and by the viewer):
 
-* GraphDef op: the node name (``conv1/Conv2D``); inside a function body ``<function>/<node>``
-  with ``subgraph`` set to the function name.
+* GraphDef op: the node name (``conv1/Conv2D``); inside a function body ``<function>::<node>``
+  with ``subgraph`` set to the function name (its arguments ``<function>::<arg>``, op ``_Arg``; its
+  results ``<function>::ret/<output arg>``, op ``_Retval``).
 * TFLite op: ``<subgraph index>:<op index>`` (``0:12``).
 * Pseudo-nodes: ``input:<tensor id>`` (TFLite subgraph inputs), ``const:<tensor id>`` (TFLite constant
   buffers) and ``output:<tensor id>`` (graph outputs, both formats).

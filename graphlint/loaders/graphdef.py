@@ -8,9 +8,11 @@ values are re-read from their node's byte range only when a rule asks (:meth:`Mo
 
 from __future__ import annotations
 
+import array
 from collections.abc import Mapping, Sequence
 
 import networkx as nx
+from google.protobuf.message import DecodeError
 
 from graphlint import ops
 from graphlint.ir import ModelGraph, ModelInfo, Shape, TensorInfo
@@ -75,7 +77,13 @@ _OUTPUT_ARGS = {
                          "reserve_space_3"),
     "FusedBatchNorm": ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"),
 }
+# Function-calling ops whose outputs take their dtypes, slot by slot, from a list attr.
+_LIST_DTYPE_ATTR = {"While": "T", "StatelessWhile": "T", "If": "Tout", "StatelessIf": "Tout",
+                    "PartitionedCall": "Tout", "StatefulPartitionedCall": "Tout"}
 _FUNC_SEP = "::"
+_NODE_KINDS = {"Placeholder": "input", "PlaceholderV2": "input", "Const": "const"}
+_MAX_OUTPUTS = 1 << 16  # output slots of one node; more is a corrupt or hostile file
+_TENSORS_PER_NODE = 16  # average output slots per node allowed on top of _MAX_OUTPUTS
 
 
 def _varint(buf, pos: int, end: int) -> tuple[int, int]:
@@ -119,6 +127,65 @@ def scan_fields(buf, start: int = 0, end: int | None = None):
         pos = after
 
 
+# A NodeDef larger than this is parsed without the values of its tensor attrs (its weights): the IR keeps
+# only their dtype and shape, and copying the values out of the file is most of the parse time of a
+# large model. read_value parses the whole node again when a rule asks for the values.
+_SKIP_VALUES_ABOVE = 1 << 16
+# TensorProto fields that hold values. One is left out unparsed only when the full parse could not reject
+# it: bytes (tensor_content, string_val), packed fixed-width numbers of a whole number of elements, or a
+# single unpacked number (checked by scan_fields). A node with packed varints is parsed in full.
+_VALUE_FIELDS = frozenset({4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17})
+_BYTES_FIELDS = frozenset({4, 8})
+_PACKED_WIDTH = {5: 4, 6: 8, 9: 4, 12: 8}  # float, double, complex64 (as floats), complex128 (as doubles)
+# Where tensor attrs sit: NodeDef.attr (5) → AttrEntry.value (2) → AttrValue.tensor (8) → TensorProto.
+_TENSOR_PATH = (5, 2, 8)
+
+
+class _KeepValues(Exception):
+    """A value field that only the full parse may judge: parse the node in full."""
+
+
+def _parse_node(view, start: int, end: int):
+    """Parse the NodeDef at ``view[start:end]``; a large one without the values of its tensor attrs."""
+    if end - start > _SKIP_VALUES_ABOVE:
+        try:
+            return pb.NodeDef.FromString(_without_values(view, start, end, 0))
+        except (LoadError, _KeepValues, DecodeError):
+            pass  # the full parse below gives the result, or the error, it always gave
+    return pb.NodeDef.FromString(view[start:end])
+
+
+def _without_values(buf, start: int, end: int, depth: int) -> bytes:
+    """Re-encode the message at ``buf[start:end]`` with the value fields of its tensor attrs left out.
+
+    ``depth`` is how far along _TENSOR_PATH the message sits; fields off the path are copied byte for byte.
+    """
+    out = bytearray()
+    field_start = start
+    for number, wire, value_start, value_end in scan_fields(buf, start, end):
+        key_start, field_start = field_start, value_end
+        if depth == len(_TENSOR_PATH) and number in _VALUE_FIELDS:
+            if wire == 2 and number not in _BYTES_FIELDS:
+                width = _PACKED_WIDTH.get(number)
+                if width is None or (value_end - value_start) % width:
+                    raise _KeepValues
+        elif depth < len(_TENSOR_PATH) and number == _TENSOR_PATH[depth] and wire == 2:
+            body = _without_values(buf, value_start, value_end, depth + 1)
+            out += _encode_varint(number << 3 | 2) + _encode_varint(len(body)) + body
+        else:
+            out += buf[key_start:value_end]
+    return bytes(out)
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
 def _shape(proto) -> Shape:
     if proto.unknown_rank:
         return None
@@ -131,10 +198,11 @@ def _attr_value(value):
     if which is None:
         return None
     if which == "list":
-        lst = value.list
-        for kind in ("s", "i", "f", "b", "type", "shape", "func"):
-            items = getattr(lst, kind)
-            if len(items):
+        # The first non-empty kind of s, i, f, b, type, shape, func: ListFields gives only the non-empty ones,
+        # in field-number order, which is that order (with tensor lists, which are skipped, before func).
+        for field, items in value.list.ListFields():
+            kind = field.name
+            if kind != "tensor":
                 if kind == "s":
                     return [x.decode("utf-8", "replace") for x in items]
                 if kind == "type":
@@ -215,7 +283,7 @@ def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Map
         else:
             ranges, lib_range, producer = _node_ranges(data)
             view = memoryview(data)
-            nodes = (pb.NodeDef.FromString(view[a:b]) for a, b in ranges)
+            nodes = (_parse_node(view, a, b) for a, b in ranges)
             library = pb.FunctionDefLibrary.FromString(view[lib_range[0]:lib_range[1]]) if lib_range else None
     except LoadError as err:
         raise LoadError(f"{path}: not a valid GraphDef ({err})" if str(err) != "not a GraphDef"
@@ -236,19 +304,26 @@ def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Map
             attrs["calls"] = sorted({*attrs["calls"], attrs["op"]})
     const_nodes = builder.const_index
 
-    def read_value(tensor: TensorInfo):
+    def const_node(tensor: TensorInfo, text_nodes: list | None = None):
         pos = const_nodes.get(tensor.producer)
         if pos is None:
             return None
         if ranges is not None:
             a, b = ranges[pos]
-            node = pb.NodeDef.FromString(memoryview(data)[a:b])
-        else:
-            node = _parse_text(data)[0][pos]
-        return tensor_value(node.attr["value"].tensor)
+            return pb.NodeDef.FromString(memoryview(data)[a:b])
+        return (text_nodes if text_nodes is not None else _parse_text(data)[0])[pos]
+
+    def read_value(tensor: TensorInfo):
+        node = const_node(tensor)
+        return None if node is None else tensor_value(node.attr["value"].tensor)
+
+    def read_operand(tensor: TensorInfo):
+        # Shape inference runs while a text graph's nodes are still parsed: read them from there.
+        node = const_node(tensor, nodes if text else None)
+        return None if node is None else tensor_list(node.attr["value"].tensor)
 
     model_inputs, model_outputs, inferred = _io(g, tensors, inputs, outputs)
-    infer_shapes(g, tensors, input_shapes, model_inputs, read_value)
+    infer_shapes(g, tensors, input_shapes, model_inputs, read_operand)
     info = ModelInfo(path=path, format="graphdef", sha256=digest, size_bytes=len(data), inputs=model_inputs,
                      outputs=model_outputs, outputs_inferred=inferred, producer=str(producer),
                      subgraphs=("main", *functions), text_format=text)
@@ -282,7 +357,7 @@ class _Builder:
                 output_shapes = _attr_value(value)
             elif not key.startswith("_") or key == "_class":
                 attrs[key] = _attr_value(value)
-        kind = {"Placeholder": "input", "PlaceholderV2": "input", "Const": "const"}.get(op, "op")
+        kind = _NODE_KINDS.get(op, "op")
         if op == "Const" and not prefix:
             self.const_index[node_id] = file_pos
         calls = sorted({f["func"] for v in attrs.values() for f in (v if isinstance(v, list) else [v])
@@ -343,14 +418,23 @@ class _Builder:
                 src, src_slot, control = self._resolve(raw, subgraph)
                 edges.append((src, src_slot, control))
                 if not control:
+                    if src_slot >= _MAX_OUTPUTS:
+                        raise LoadError(f"{self.path}: not a valid GraphDef (`{node_id}` reads output {src_slot} "
+                                        f"of `{src}`)")
                     self.max_slot[src] = max(self.max_slot.get(src, -1), src_slot)
             resolved.append((node_id, edges))
+        # Every output slot below the highest one read becomes a tensor: bound the total so that a small
+        # hostile file cannot ask for millions of them.
+        budget = _TENSORS_PER_NODE * g.number_of_nodes() + _MAX_OUTPUTS
         for node_id, attrs in g.nodes(data=True):
             if attrs["kind"] == "output":
                 continue
             count = len(attrs["output_shapes"]) if attrs["output_shapes"] is not None else 0
-            count = max(count, self.max_slot.get(node_id, -1) + 1,
+            count = max(count, self.max_slot.get(node_id, -1) + 1, _declared_outputs(attrs),
                         0 if attrs["op"] in _NO_OUTPUT else 1 + max(_EXTRA_OUTPUTS.get(attrs["op"], {0: 0})))
+            budget -= count
+            if budget < 0:
+                raise LoadError(f"{self.path}: not a valid GraphDef (its nodes declare too many outputs)")
             for slot in range(count):
                 tid = f"{node_id}:{slot}"
                 shapes = attrs["output_shapes"]
@@ -368,8 +452,9 @@ class _Builder:
                 tensor.shape_source = "file"
                 tensor.nbytes = _nbytes(value["dtype"], value["shape"])
         # Pass 2: edges.
+        attrs_of = dict(g.nodes(data=True))
         for node_id, edges in resolved:
-            node_attrs = g.nodes[node_id]
+            node_attrs = attrs_of[node_id]
             for slot, (src, src_slot, control) in enumerate(edges):
                 if control:
                     if src in g:
@@ -394,10 +479,24 @@ class _Builder:
         return g, self.tensors
 
 
+def _declared_outputs(attrs: dict) -> int:
+    """Number of outputs of an op whose output count is an attr (0 when it is not)."""
+    op, a = attrs["op"], attrs["attrs"]
+    key = _LIST_DTYPE_ATTR.get(op) or ("T" if op == "IdentityN" else None)
+    if key is not None:
+        value = a.get(key)
+        return len(value) if isinstance(value, list) else 0
+    value = a.get({"Split": "num_split", "SplitV": "num_split", "Unpack": "num", "ShapeN": "N"}.get(op, ""))
+    return min(value, _MAX_OUTPUTS) if isinstance(value, int) and value > 0 else 0
+
+
 def _output_dtype(attrs: dict, slot: int) -> str | None:
     op, a = attrs["op"], attrs["attrs"]
     if op == "_Arg":
         return attrs.get("arg_dtype")
+    if op in _LIST_DTYPE_ATTR:  # one dtype per output slot
+        types = a.get(_LIST_DTYPE_ATTR[op])
+        return types[slot] if isinstance(types, list) and slot < len(types) else None
     if slot:
         spec = _EXTRA_OUTPUTS.get(op, {}).get(slot)
         if spec is None:
@@ -463,6 +562,49 @@ def tensor_value(proto):
     return arr[:count].reshape(shape)
 
 
+# Typed-value field and array typecode of the dtypes tensor_list decodes itself (typecodes by item size, so
+# they match numpy's on any platform; a dtype whose typecode has another size is left to numpy).
+_LIST_FIELDS = {"int32": ("int_val", 4), "int64": ("int64_val", 8), "float32": ("float_val", 4),
+                "float64": ("double_val", 8)}
+_TYPECODES = {name: code for name, code in (("int32", "i"), ("int64", "q"), ("float32", "f"), ("float64", "d"))
+              if array.array(code).itemsize == _LIST_FIELDS[name][1]}
+
+
+def tensor_list(proto):
+    """``tensor_value(proto).tolist()``, without importing numpy for the common case.
+
+    Shape inference reads only small operands (shape vectors, axes, paddings): 32/64-bit ints or floats of
+    rank 0 to 2. Importing numpy costs more than loading a typical model, so those are decoded here; every
+    other case goes through :func:`tensor_value` and gives exactly what it gives (or raises what it raises).
+    """
+    dtype_name = DTYPES.get(proto.dtype)
+    shape = _shape(proto.tensor_shape) or ()
+    code = _TYPECODES.get(dtype_name)
+    if code is None or len(shape) > 2 or None in shape or 0 in shape:
+        return tensor_value(proto).tolist()
+    count = 1
+    for d in shape:
+        count *= d
+    content = proto.tensor_content
+    if content:
+        if len(content) != count * _LIST_FIELDS[dtype_name][1]:  # numpy refuses it: let it say so
+            return tensor_value(proto).tolist()
+        flat = array.array(code, content).tolist()
+    else:
+        flat = list(getattr(proto, _LIST_FIELDS[dtype_name][0]))
+        if not flat:
+            flat = [0 if code in "iq" else 0.0] * count
+        elif len(flat) < count:  # TensorFlow repeats the last value to fill the shape
+            flat += [flat[-1]] * (count - len(flat))
+        flat = flat[:count]
+    if not shape:
+        return flat[0]
+    if len(shape) == 1:
+        return flat
+    cols = shape[1]
+    return [flat[i:i + cols] for i in range(0, count, cols)]
+
+
 def _io(g, tensors, inputs: Sequence[str], outputs: Sequence[str]):
     """Model inputs and outputs: the user's choice, else every Placeholder and every dangling output."""
     if inputs:
@@ -476,9 +618,10 @@ def _io(g, tensors, inputs: Sequence[str], outputs: Sequence[str]):
     for _node_id, attrs in g.nodes(data=True):
         if attrs["subgraph"] != "main" or attrs["op"] in _NOT_OUTPUT or attrs["kind"] != "op":
             continue
-        for tid in attrs["outputs"][:1]:
-            if not tensors[tid].consumers and not _is_training_leftover(attrs["op"]):
-                found.append(tid)
+        # A node none of whose outputs is read (a While whose loop counter dangles is not an output).
+        outs = attrs["outputs"]
+        if outs and not any(tensors[t].consumers for t in outs) and not _is_training_leftover(attrs["op"]):
+            found.append(outs[0])
     if not found:  # e.g. an Identity at the end of the graph: accept it
         found = [attrs["outputs"][0] for _, attrs in g.nodes(data=True)
                  if attrs["subgraph"] == "main" and attrs["op"] == "Identity" and attrs["outputs"]

@@ -17,10 +17,10 @@ _SAME_AS_INPUT = frozenset({
     "LeakyRelu", "Sigmoid", "Tanh", "Neg", "Abs", "Square", "Sqrt", "Rsqrt", "Exp", "Log", "Softmax", "LogSoftmax",
     "Softplus", "Softsign", "Cast", "FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxArgs",
     "FakeQuantWithMinMaxVarsPerChannel", "BiasAdd", "BiasAddV1", "Floor", "Ceil", "Round", "Sin", "Cos", "Erf",
-    "Sign", "Reciprocal", "Inv", "ZerosLike", "OnesLike", "ClipByValue", "LRN", "FusedBatchNorm",
-    "FusedBatchNormV2", "FusedBatchNormV3", "AddN", "Log1p", "Expm1", "IsFinite", "LogicalNot", "Relu1",
+    "Sign", "Reciprocal", "Inv", "ZerosLike", "OnesLike", "ClipByValue", "LRN", "AddN", "Log1p", "Expm1",
+    "IsFinite", "LogicalNot", "Relu1",
     "Cumsum", "ReverseV2", "PlaceholderWithDefault", "EnsureShape", "Dequantize", "QuantizeV2", "Enter", "Exit",
-    "NextIteration", "Switch", "Merge", "RandomShuffle",
+    "NextIteration", "Switch", "RandomShuffle",
 })
 _BROADCAST = frozenset({
     "Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "DivNoNan", "Maximum", "Minimum", "Pow", "SquaredDifference",
@@ -32,27 +32,34 @@ _REDUCE = frozenset({"Mean", "Sum", "Max", "Min", "Prod", "Any", "All", "Euclide
 
 def infer_shapes(g, tensors: dict[str, TensorInfo], user_shapes: Mapping[str, Shape], inputs: tuple[str, ...],
                  const_value: Callable[[TensorInfo], object] | None = None) -> None:
-    """Fill unknown output shapes of main-graph nodes in topological order (in place)."""
+    """Fill unknown output shapes of main-graph nodes in topological order (in place).
+
+    ``const_value`` reads a small constant as plain Python (a scalar or nested lists, as ``ndarray.tolist``
+    gives), or returns None.
+    """
     for name, shape in user_shapes.items():
         tid = name if name.rpartition(":")[2].isdigit() and ":" in name else f"{name}:0"
         if tid in tensors:
             tensors[tid].shape = shape
             tensors[tid].shape_source = "user"
+    node_attrs = dict(g.nodes(data=True))
+    consts = _Consts(const_value)
     for node_id in _topological(g):
-        attrs = g.nodes[node_id]
+        attrs = node_attrs[node_id]
         if attrs["kind"] == "output" or attrs["subgraph"] != "main":
             continue
         outs = [tensors[t] for t in attrs["outputs"]]
-        if not outs or all(t.shape_source in ("file", "user") for t in outs):
+        if not outs or all(t.shape_source == "user" or (t.shape_source == "file" and _complete(t.shape))
+                           for t in outs):
             continue
         if attrs["op"] in ("Placeholder", "PlaceholderV2"):
             shape = attrs["attrs"].get("shape")
-            if shape is not None or "shape" in attrs["attrs"]:
+            if outs[0].shape_source != "file" and (shape is not None or "shape" in attrs["attrs"]):
                 outs[0].shape, outs[0].shape_source = shape, "placeholder"
             continue
         ins = [tensors[t] for t in attrs["inputs"]]
         try:
-            result = _infer(attrs["op"], attrs["attrs"], ins, _Consts(const_value))
+            result = _infer(attrs["op"], attrs["attrs"], ins, consts)
         except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError):
             result = None
         if result is None:
@@ -60,11 +67,30 @@ def infer_shapes(g, tensors: dict[str, TensorInfo], user_shapes: Mapping[str, Sh
         if not isinstance(result, list):
             result = [result]
         for tensor, shape in zip(outs, result):
-            if tensor.shape_source not in ("file", "user") and shape is not _UNKNOWN:
-                tensor.shape, tensor.shape_source = shape, "inferred"
+            if shape is _UNKNOWN or tensor.shape_source == "user":
+                continue
+            if tensor.shape_source == "file":
+                # A recorded shape is kept; only its unknown dims are filled (e.g. after ``--input x:1,...``).
+                shape = _refine(tensor.shape, shape)
+                if shape == tensor.shape:
+                    continue
+            tensor.shape, tensor.shape_source = shape, "inferred"
 
 
 _UNKNOWN = object()
+
+
+def _complete(shape: Shape) -> bool:
+    return shape is not None and None not in shape
+
+
+def _refine(recorded: Shape, inferred: Shape) -> Shape:
+    """``recorded`` with its unknown dims (or unknown rank) taken from ``inferred``; known dims never change."""
+    if recorded is None:
+        return inferred
+    if inferred is None or len(inferred) != len(recorded):
+        return recorded
+    return tuple(r if r is not None else i for r, i in zip(recorded, inferred))
 
 
 class _Consts:
@@ -78,26 +104,31 @@ class _Consts:
             return None
         if tensor.nbytes is None or tensor.nbytes > _SMALL_CONST:
             return None
-        value = self.reader(tensor)
-        return None if value is None else value.tolist()
+        return self.reader(tensor)
 
 
 def _topological(g) -> list[str]:
     """Kahn's order over data edges; nodes on cycles (v1 while loops) follow in file order."""
+    # The adjacency dicts (successor → edge key → edge data) are walked directly: the edge views of
+    # networkx cost several times more per edge. Iteration order is the same as ``out_edges``.
+    adj = dict(g.adjacency())
     indeg = dict.fromkeys(g, 0)
-    for _, v, d in g.edges(data=True):
-        if not d.get("control"):
-            indeg[v] += 1
+    for successors in adj.values():
+        for v, edges in successors.items():
+            for d in edges.values():
+                if not d.get("control"):
+                    indeg[v] += 1
     ready = [n for n in g if indeg[n] == 0]
     order = []
     while ready:
         n = ready.pop()
         order.append(n)
-        for _, v, d in g.out_edges(n, data=True):
-            if not d.get("control"):
-                indeg[v] -= 1
-                if indeg[v] == 0:
-                    ready.append(v)
+        for v, edges in adj[n].items():
+            for d in edges.values():
+                if not d.get("control"):
+                    indeg[v] -= 1
+                    if indeg[v] == 0:
+                        ready.append(v)
     if len(order) < len(indeg):
         seen = set(order)
         order.extend(n for n in g if n not in seen)
@@ -156,8 +187,20 @@ def _axis(a, rank):
 
 def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
     s = [t.shape for t in ins]
+    if op in ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"):
+        # y is shaped like x; batch mean/variance and the reserve spaces are per-channel vectors, except
+        # V3's reserve_space_3, whose shape TensorFlow leaves unknown.
+        x = s[0]
+        channels = x[1 if str(attrs.get("data_format", "NHWC")).startswith("NC") else -1] if x else None
+        if channels is None and s[1] is not None and len(s[1]) == 1:
+            channels = s[1][0]
+        return [x, *[(channels,)] * 4, _UNKNOWN]
+    if op == "Merge":
+        return [s[0], ()]
+    if op in ("While", "StatelessWhile", "If", "StatelessIf") and attrs.get("output_shapes"):
+        return list(attrs["output_shapes"])  # recorded by TensorFlow from the function bodies
     if op in _SAME_AS_INPUT:
-        return [s[0]] * (6 if op.startswith("FusedBatchNorm") else 2 if op in ("Switch", "Merge") else 1)
+        return [s[0]] * (2 if op == "Switch" else 1)
     if op in _BROADCAST:
         out = s[0]
         for other in s[1:]:
@@ -325,7 +368,10 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
         return tuple(None if d is None else d * m for d, m in zip(s[0], mult))
     if op == "Fill":
         dims = const(ins[0])
-        return None if dims is None else tuple(dims)
+        if dims is None:
+            rank = ins[0].shape[0] if ins[0].shape and len(ins[0].shape) == 1 else None
+            return None if rank is None else (None,) * rank
+        return tuple(dims)
     if op in ("DepthToSpace", "SpaceToDepth"):
         x, b = s[0], attrs.get("block_size") or 1
         if x is None or len(x) != 4 or attrs.get("data_format", "NHWC") != "NHWC":

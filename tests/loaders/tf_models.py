@@ -1,22 +1,29 @@
-"""Build the small TensorFlow models the loader tests read, into a directory given on the command line.
+"""Build the small TensorFlow models the loader tests read, into the directory given on the command line.
 
-Run in a child process by ``tests/conftest.py`` (``python tests/loaders/tf_models.py OUT``) so the test
-process never imports TensorFlow. Everything is seeded; the weights that end up in the files are saved to
-``weights.npz`` so tests can compare what graphlint reads with what TensorFlow wrote. ``manifest.json``
-records the TensorFlow version and the files made.
+``tests/conftest.py`` runs this file in a child process (``python tests/loaders/tf_models.py OUT``), so the
+test process never imports TensorFlow. Everything is seeded. Besides the models it writes:
 
-Files:
+* ``weights.npz``: the weights that went into the models, to compare with what graphlint reads;
+* ``facts.json``: for every GraphDef file, TensorFlow's own dtype and static shape of each main-graph tensor,
+  obtained by importing the frozen GraphDef into a fresh ``tf.Graph`` (TensorFlow's shape inference);
+* ``manifest.json``: the TensorFlow version and the file list.
 
-* ``v1_shapes.pb`` / ``v1_noshapes.pb`` / ``v1_shapes.pbtxt`` / ``v1_noshapes.pbtxt``: a ``tf.compat.v1``
-  graph (conv, bias, fused batchnorm, relu, max pool, reshape, dense, softmax, an identity with a control
-  input) frozen with ``graph_util.convert_variables_to_constants``, with and without ``_output_shapes``.
+Models:
+
+* ``v1_shapes.pb`` / ``v1_noshapes.pb`` (and ``.pbtxt``): a ``tf.compat.v1`` graph (conv, bias, fused batch
+  norm, relu, max pool, reshape, dense, softmax, an Identity with a control input) frozen with
+  ``graph_util.convert_variables_to_constants``, with and without ``_output_shapes``.
+* ``v1_dynbatch.pb``: the same graph with a ``[None, 8, 8, 3]`` input, with ``_output_shapes``.
+* ``zoo_shapes.pb`` / ``zoo_noshapes.pb``: one node per shape rule (convs, pools, matmul, broadcasting,
+  reshape, transpose, concat, pad, reductions, resize, squeeze, strided slice ...), with and without
+  ``_output_shapes``.
 * ``v2_control_flow.pb``: a ``tf.function`` with ``tf.while_loop`` and ``tf.cond`` frozen with
-  ``convert_variables_to_constants_v2(lower_control_flow=False)``: While/If nodes and a function library.
-* ``float.tflite``, ``dynamic_range.tflite``, ``int8.tflite``: conv + dense, float / weights-only int8 /
-  full int8 with a representative dataset.
-* ``while.tflite``: a WHILE op with cond and body subgraphs.
-* ``dynamic.tflite``: batch dim unknown (``shape_signature`` -1).
-* ``flex.tflite``: a TensorFlow op kept as a Flex custom op (SELECT_TF_OPS).
+  ``convert_variables_to_constants_v2(lower_control_flow=False)``: While / If nodes and a function library.
+* ``float.tflite``, ``dynamic_range.tflite``, ``int8.tflite``: conv + dense as float, with int8 weights only,
+  and fully int8 with a representative dataset.
+* ``dynamic.tflite``: the same model with an unknown batch dim (``shape_signature`` -1).
+* ``while.tflite``: a WHILE op with its cond and body subgraphs.
+* ``flex.tflite``: ``StringLength`` kept as a Flex op (SELECT_TF_OPS).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ warnings.filterwarnings("ignore")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+v1 = tf.compat.v1
 INPUT_SHAPE = (1, 8, 8, 3)
 
 
@@ -45,17 +53,29 @@ def _weights() -> dict[str, np.ndarray]:
         "bn_offset": rng.normal(0, 0.1, (4,)).astype(np.float32),
         "bn_mean": rng.normal(0, 0.1, (4,)).astype(np.float32),
         "bn_var": rng.uniform(0.5, 1.5, (4,)).astype(np.float32),
-        "dense_w": rng.normal(0, 0.3, (64, 5)).astype(np.float32),
-        "dense_b": rng.normal(0, 0.1, (5,)).astype(np.float32),
+        "dense_w": rng.normal(0, 0.3, (64, 32)).astype(np.float32),  # >= 1024 values: dynamic range quantizes it
+        "dense_b": rng.normal(0, 0.1, (32,)).astype(np.float32),
         "loop_w": rng.normal(0, 0.5, (4, 4)).astype(np.float32),
     }
 
 
-def build_v1(out: Path, w: dict[str, np.ndarray]) -> None:
+def _facts(graph_def) -> dict[str, dict]:
+    """TensorFlow's dtype and static shape of every tensor of a GraphDef's main graph."""
     graph = tf.Graph()
     with graph.as_default():
-        v1 = tf.compat.v1
-        x = v1.placeholder(tf.float32, INPUT_SHAPE, name="input")
+        tf.graph_util.import_graph_def(graph_def, name="")
+    facts = {}
+    for op in graph.get_operations():
+        for t in op.outputs:
+            shape = t.shape.as_list() if t.shape.rank is not None else None
+            facts[t.name] = {"dtype": t.dtype.name, "shape": shape}
+    return facts
+
+
+def build_v1(out: Path, w: dict[str, np.ndarray], facts: dict, batch: int | None = 1) -> None:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, (batch, *INPUT_SHAPE[1:]), name="input")
         with v1.variable_scope("conv"):
             kernel = v1.get_variable("kernel", initializer=w["conv_w"])
             bias = v1.get_variable("bias", initializer=w["conv_b"])
@@ -77,14 +97,87 @@ def build_v1(out: Path, w: dict[str, np.ndarray]) -> None:
             tf.identity(y, name="probs")
         with v1.Session(graph=graph) as sess:
             sess.run(v1.global_variables_initializer())
-            for add_shapes, tag in ((True, "shapes"), (False, "noshapes")):
+            variants = ((True, "shapes"), (False, "noshapes")) if batch == 1 else ((True, "dynbatch"),)
+            for add_shapes, tag in variants:
                 gdef = graph.as_graph_def(add_shapes=add_shapes)
-                frozen = tf.compat.v1.graph_util.convert_variables_to_constants(sess, gdef, ["probs"])
+                frozen = v1.graph_util.convert_variables_to_constants(sess, gdef, ["probs"])
                 (out / f"v1_{tag}.pb").write_bytes(frozen.SerializeToString())
-                tf.io.write_graph(frozen, str(out), f"v1_{tag}.pbtxt", as_text=True)
+                facts[f"v1_{tag}.pb"] = _facts(frozen)
+                if batch == 1:
+                    tf.io.write_graph(frozen, str(out), f"v1_{tag}.pbtxt", as_text=True)
 
 
-def build_v2_control_flow(out: Path, w: dict[str, np.ndarray]) -> None:
+def build_zoo(out: Path, facts: dict) -> None:
+    """One node per shape rule, named after what it checks; every constant is small."""
+    rng = np.random.default_rng(5)
+
+    def c(shape, dtype=np.float32):
+        return tf.constant(rng.normal(size=shape).astype(dtype))
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, (2, 9, 11, 3), name="x")
+        m = v1.placeholder(tf.float32, (5, 3), name="m")
+        k = c((3, 3, 3, 4))
+        tf.nn.conv2d(x, k, strides=2, padding="SAME", name="conv_same_s2")
+        tf.nn.conv2d(x, k, strides=1, padding="VALID", dilations=2, name="conv_valid_d2")
+        tf.nn.conv2d(x, k, strides=[1, 2, 1, 1], padding=[[0, 0], [1, 2], [0, 1], [0, 0]], name="conv_explicit")
+        nchw = tf.transpose(x, [0, 3, 1, 2], name="to_nchw")
+        tf.nn.conv2d(nchw, c((2, 2, 3, 5)), strides=[1, 1, 2, 2], padding="VALID", data_format="NCHW",
+                     name="conv_nchw")
+        tf.nn.conv2d(nchw, k, strides=[1, 1, 2, 2], padding="SAME", data_format="NCHW", name="conv_nchw_same")
+        tf.nn.depthwise_conv2d(x, c((3, 3, 3, 2)), strides=[1, 1, 1, 1], padding="SAME", name="dw_same")
+        tf.nn.depthwise_conv2d(x, c((2, 2, 3, 3)), strides=[1, 2, 2, 1], padding="VALID", name="dw_valid_s2")
+        tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID", name="maxpool_valid")
+        tf.nn.avg_pool2d(x, ksize=3, strides=2, padding="SAME", name="avgpool_same")
+        tf.nn.max_pool2d(nchw, ksize=[1, 1, 2, 2], strides=[1, 1, 2, 2], padding="VALID", data_format="NCHW",
+                         name="maxpool_nchw")
+        tf.matmul(m, c((3, 6)), name="matmul")
+        tf.matmul(m, c((6, 5)), transpose_a=True, transpose_b=True, name="matmul_tt")
+        tf.matmul(tf.reshape(x, [2, 99, 3]), c((2, 3, 4)), name="batch_matmul")
+        tf.add(x, c((11, 1)), name="add_broadcast")
+        tf.multiply(c((2, 1, 1, 1)), x, name="mul_broadcast")
+        tf.maximum(x, c(()), name="max_scalar")
+        tf.reshape(x, [2, -1, 3], name="reshape_minus1")
+        tf.reshape(x, [-1], name="reshape_flat")
+        tf.transpose(x, [3, 0, 2, 1], name="transpose")
+        tf.concat([x, x * 2.0], axis=-1, name="concat")
+        tf.concat([x, tf.zeros((2, 4, 11, 3))], axis=1, name="concat_axis1")
+        tf.pad(x, [[0, 0], [1, 1], [2, 0], [0, 0]], name="pad")
+        tf.pad(x, [[0, 0], [1, 1], [2, 1], [0, 0]], mode="REFLECT", name="mirror_pad")
+        mean = tf.reduce_mean(x, [1, 2], keepdims=True, name="mean_keep")
+        tf.reduce_sum(x, -1, name="sum_last")
+        tf.reduce_max(x, [0, 3], name="max_0_3")
+        tf.math.argmax(x, -1, name="argmax")
+        v1.image.resize_bilinear(x, [18, 22], name="resize_bilinear")
+        v1.image.resize_nearest_neighbor(x, [4, 5], name="resize_nearest")
+        tf.squeeze(mean, [1, 2], name="squeeze")
+        tf.squeeze(mean, name="squeeze_all")
+        tf.expand_dims(x, 1, name="expand_dims")
+        tf.expand_dims(m, -1, name="expand_dims_last")
+        tf.strided_slice(x, [0, 1, 0, 0], [2, 8, 11, 1], [1, 2, -1, 1], begin_mask=0b0100, end_mask=0b0100,
+                         shrink_axis_mask=0b1000, name="strided_slice")
+        tf.strided_slice(x, [1], [2], [1], shrink_axis_mask=1, name="strided_slice_first")
+        tf.slice(x, [0, 1, 2, 0], [-1, 3, 4, -1], name="slice")
+        tf.tile(m, [2, 3], name="tile")
+        tf.stack([m, m, m], axis=1, name="pack")
+        tf.split(x, 3, axis=-1, name="split")
+        tf.nn.relu6(x, name="relu6")
+        tf.cast(x, tf.int32, name="cast")
+        tf.shape(x, name="shape")
+        tf.nn.depth_to_space(c((1, 2, 3, 8)), 2, name="depth_to_space")
+        tf.nn.space_to_depth(x[:, :8, :10, :], 2, name="space_to_depth")
+        # Shapes that depend on a value that is not a constant: TensorFlow knows the rank at most.
+        n = v1.placeholder(tf.int32, (2,), name="n")
+        tf.reshape(m, n, name="reshape_dynamic")
+        tf.fill(n, 1.0, name="fill_dynamic")
+        for add_shapes, tag in ((True, "shapes"), (False, "noshapes")):
+            gdef = graph.as_graph_def(add_shapes=add_shapes)
+            (out / f"zoo_{tag}.pb").write_bytes(gdef.SerializeToString())
+            facts[f"zoo_{tag}.pb"] = _facts(gdef)
+
+
+def build_v2_control_flow(out: Path, w: dict[str, np.ndarray], facts: dict) -> None:
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     loop_w = tf.Variable(w["loop_w"], name="loop_w")
@@ -97,7 +190,9 @@ def build_v2_control_flow(out: Path, w: dict[str, np.ndarray]) -> None:
         return tf.cond(tf.reduce_sum(y) > 0.0, lambda: y * 2.0, lambda: y - 1.0)
 
     frozen = convert_variables_to_constants_v2(model.get_concrete_function(), lower_control_flow=False)
-    (out / "v2_control_flow.pb").write_bytes(frozen.graph.as_graph_def().SerializeToString())
+    gdef = frozen.graph.as_graph_def()
+    (out / "v2_control_flow.pb").write_bytes(gdef.SerializeToString())
+    facts["v2_control_flow.pb"] = _facts(gdef)
 
 
 class _ConvDense(tf.Module):
@@ -115,10 +210,12 @@ class _ConvDense(tf.Module):
         return tf.nn.softmax(tf.matmul(y, self.dense_w) + self.dense_b)
 
 
-def _convert(fn, module, **settings) -> bytes:
+def _convert(fn, module, supported_ops=(), **settings) -> bytes:
     conv = tf.lite.TFLiteConverter.from_concrete_functions([fn], module)
     for key, value in settings.items():
         setattr(conv, key, value)
+    if supported_ops:
+        conv.target_spec.supported_ops = set(supported_ops)
     return conv.convert()
 
 
@@ -135,18 +232,11 @@ def build_tflite(out: Path, w: dict[str, np.ndarray]) -> None:
             yield [rng.uniform(-1, 1, INPUT_SHAPE).astype(np.float32)]
 
     (out / "int8.tflite").write_bytes(_convert(
-        cf, module, optimizations=[tf.lite.Optimize.DEFAULT], representative_dataset=calibration,
-        target_spec=_spec([tf.lite.OpsSet.TFLITE_BUILTINS_INT8]), inference_input_type=tf.int8,
-        inference_output_type=tf.int8))
+        cf, module, supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8], optimizations=[tf.lite.Optimize.DEFAULT],
+        representative_dataset=calibration, inference_input_type=tf.int8, inference_output_type=tf.int8))
 
     dyn = tf.function(module.__call__, input_signature=[tf.TensorSpec((None, 8, 8, 3), tf.float32, name="x")])
     (out / "dynamic.tflite").write_bytes(_convert(dyn.get_concrete_function(), module))
-
-
-def _spec(ops):
-    spec = tf.lite.TargetSpec()
-    spec.supported_ops = set(ops)
-    return spec
 
 
 def build_while_tflite(out: Path, w: dict[str, np.ndarray]) -> None:
@@ -166,23 +256,27 @@ def build_while_tflite(out: Path, w: dict[str, np.ndarray]) -> None:
 def build_flex_tflite(out: Path) -> None:
     @tf.function(input_signature=[tf.TensorSpec([4], tf.string, name="s")])
     def model(s):
-        return tf.strings.length(tf.strings.upper(s))
+        return tf.strings.length(s) + 1
 
     (out / "flex.tflite").write_bytes(_convert(
-        model.get_concrete_function(), None,
-        target_spec=_spec([tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS])))
+        model.get_concrete_function(), tf.Module(),
+        supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]))
 
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tf.random.set_seed(0)
     w = _weights()
-    build_v1(out, w)
-    build_v2_control_flow(out, w)
+    facts: dict[str, dict] = {}
+    build_v1(out, w, facts)
+    build_v1(out, w, facts, batch=None)
+    build_zoo(out, facts)
+    build_v2_control_flow(out, w, facts)
     build_tflite(out, w)
     build_while_tflite(out, w)
     build_flex_tflite(out)
     np.savez(out / "weights.npz", **w)
+    (out / "facts.json").write_text(json.dumps(facts, indent=1, sort_keys=True))
     files = sorted(p.name for p in out.iterdir())
     (out / "manifest.json").write_text(json.dumps({"tensorflow": tf.__version__, "files": files}, indent=1))
 

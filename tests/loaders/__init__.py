@@ -1,0 +1,1 @@
+"""Loader tests: GraphDef and TFLite files written by TensorFlow itself, and shape propagation."""
