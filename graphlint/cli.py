@@ -117,8 +117,7 @@ def _check(args) -> int:
     status = EXIT_OK
     for report in reports:
         if report.fatal:
-            fatal = next(f for f in report.findings if f.code in ("GL001", "GL002"))
-            print(f"graphlint: error: {fatal.message}", file=sys.stderr)
+            print(f"graphlint: error: {report.fatal_finding.message}", file=sys.stderr)
             status = EXIT_ERROR
         elif report.failed and status == EXIT_OK and not args.exit_zero:
             status = EXIT_FINDINGS

@@ -16,6 +16,7 @@ from .engine.finding import Finding, Severity
 from .ir import ModelGraph, TensorInfo
 
 SCHEMA_VERSION = 1
+FATAL_CODES = ("GL001", "GL002")  # the model could not be read: unreadable-model, empty-model
 
 
 def _tensor_json(t: TensorInfo) -> dict:
@@ -91,9 +92,14 @@ class Report:
         return any(v["verdict"] == "fail" for v in self.verdicts().values())
 
     @property
+    def fatal_finding(self) -> Finding | None:
+        """The finding saying the model could not be read at all, if there is one."""
+        return next((f for f in self.findings if f.code in FATAL_CODES), None)
+
+    @property
     def fatal(self) -> bool:
         """True when the model could not be read at all."""
-        return any(f.code in ("GL001", "GL002") for f in self.findings)
+        return self.fatal_finding is not None
 
     def stats(self) -> dict:
         """Counts by severity and by code."""
