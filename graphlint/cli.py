@@ -4,6 +4,7 @@ error level, 2 a usage error or a model file that cannot be read."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,11 @@ from pathlib import Path
 from . import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+# Modules that add subcommands: each has ``register(subparsers) -> {command: run(args) -> exit code}`` and keeps
+# its heavy imports inside ``run`` so that ``graphlint check`` stays fast.
+_COMMAND_MODULES: tuple[str, ...] = ()
+_RUNNERS: dict = {}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,6 +67,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     rule = sub.add_parser("rule", help="print a rule's documentation")
     rule.add_argument("code", metavar="CODE", help="rule code (GL101) or name (unfrozen-variable)")
+
+    for module in _COMMAND_MODULES:
+        for name, run in importlib.import_module(module).register(sub).items():
+            _RUNNERS[name] = run
     return parser
 
 
@@ -191,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        return {"check": _check, "rules": _rules, "rule": _rule}[args.command](args)
+        return {"check": _check, "rules": _rules, "rule": _rule, **_RUNNERS}[args.command](args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
