@@ -7,6 +7,8 @@ import enum
 import hashlib
 from typing import Any
 
+from .edits import Edit
+
 
 class Severity(enum.StrEnum):
     """How much a finding matters for the targets it names."""
@@ -35,11 +37,14 @@ class Fix:
 
     title: str  # "Remove training op `Adam/update`"
     applicability: Applicability = Applicability.DISPLAY
-    edits: tuple[Any, ...] = ()  # graph edits from a closed set; empty for display-only fixes
+    edits: tuple[Edit, ...] = ()  # graph edits from the closed set in graphlint.engine.edits; none = display-only
 
     def to_dict(self) -> dict:
         """JSON form used in reports."""
-        return {"title": self.title, "applicability": self.applicability.value}
+        out: dict[str, Any] = {"title": self.title, "applicability": self.applicability.value}
+        if self.edits:
+            out["edits"] = [e.to_dict() for e in self.edits]
+        return out
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
