@@ -120,6 +120,26 @@ class GraphBuilder:
         tensor.tensor_content = arr.tobytes()
         return name
 
+    def function(self, name: str, args: Sequence[tuple[str, str]], body) -> str:
+        """Add a function to the graph's library and return its name.
+
+        ``args`` are ``(name, dtype)`` pairs; ``body(fb)`` builds the function's nodes with a fresh builder
+        ``fb`` (inputs refer to the args by name) and returns its output tensor names.
+        """
+        fb = GraphBuilder()
+        fb._names.update(a for a, _ in args)
+        outputs = list(body(fb))
+        fn = self.graph.library.function.add()
+        fn.signature.name = name
+        for arg, dtype in args:
+            fn.signature.input_arg.add(name=arg, type=_TYPE_IDS[dtype])
+        for i, out in enumerate(outputs):
+            fn.signature.output_arg.add(name=f"output_{i}", type=_TYPE_IDS["float32"])
+            node, _, slot = out.partition(":")
+            fn.ret[f"output_{i}"] = f"{node}:output:{slot or 0}"
+        fn.node_def.extend(fb.graph.node)
+        return name
+
     def output(self, *names: str) -> None:
         """Declare graph outputs (passed to the loader as the user's ``--output``)."""
         self.outputs.extend(names)
@@ -140,3 +160,94 @@ class GraphBuilder:
 
         load_kwargs.setdefault("outputs", tuple(self.outputs))
         return load(self.to_bytes(), name="<builder>", **load_kwargs)
+
+
+class TFLiteBuilder:
+    """Assemble a small ``.tflite`` flatbuffer tensor by tensor and op by op (LiteRT's schema object API).
+
+    Tensors are named; ops refer to them by name. ``data`` makes a tensor constant (a buffer), ``quant`` gives it
+    ``(scales, zero_points[, axis])``. Nothing is checked against kernels: it writes what you describe.
+    """
+
+    fmt = "tflite"
+
+    def __init__(self) -> None:
+        self._tensors: list[dict] = []
+        self._ops: list[tuple[str, list[str], list[str], str | None]] = []
+        self._inputs: list[str] = []
+        self.outputs: list[str] = []
+
+    def tensor(self, name: str, dtype: str = "float32", shape: Sequence[int] = (1, 4), *, data=None,
+               quant: tuple | None = None, signature: Sequence[int] | None = None) -> str:
+        """Add a tensor; ``signature`` is its ``shape_signature`` (-1 for dynamic dims)."""
+        self._tensors.append({"name": name, "dtype": dtype, "shape": list(shape), "data": data, "quant": quant,
+                              "signature": list(signature) if signature is not None else None})
+        return name
+
+    def input(self, name: str, dtype: str = "float32", shape: Sequence[int] = (1, 4), **kwargs) -> str:
+        """Add a model input tensor."""
+        self._inputs.append(self.tensor(name, dtype, shape, **kwargs))
+        return name
+
+    def op(self, builtin: str, inputs: Sequence[str], outputs: Sequence[str], *, custom: str | None = None) -> None:
+        """Add an operator (``builtin`` is a BuiltinOperator name such as ``CONV_2D``; ``CUSTOM`` with ``custom``)."""
+        self._ops.append((builtin, list(inputs), list(outputs), custom))
+
+    def output(self, *names: str) -> None:
+        """Declare model outputs."""
+        self.outputs.extend(names)
+
+    def to_bytes(self) -> bytes:
+        """Serialize the model."""
+        import flatbuffers
+        import numpy as np
+        from ai_edge_litert import schema_py_generated as s
+
+        types = {v: k for k, v in vars(s.TensorType).items() if not k.startswith("_")}
+        type_ids = {name.lower(): code for code, name in types.items()}
+        model = s.ModelT()
+        model.version = 3
+        model.buffers = [s.BufferT()]
+        index = {t["name"]: i for i, t in enumerate(self._tensors)}
+        sub = s.SubGraphT()
+        sub.tensors = []
+        for t in self._tensors:
+            tt = s.TensorT()
+            tt.name, tt.shape, tt.type = t["name"], t["shape"], type_ids[t["dtype"]]
+            tt.shapeSignature = t["signature"]
+            if t["data"] is not None:
+                buf = s.BufferT()
+                buf.data = np.asarray(t["data"], dtype=t["dtype"]).tobytes()
+                model.buffers.append(buf)
+                tt.buffer = len(model.buffers) - 1
+            if t["quant"] is not None:
+                q = s.QuantizationParametersT()
+                q.scale, q.zeroPoint = list(t["quant"][0]), list(t["quant"][1])
+                q.quantizedDimension = t["quant"][2] if len(t["quant"]) > 2 else 0
+                tt.quantization = q
+            sub.tensors.append(tt)
+        codes: list[tuple[str, str | None]] = []
+        sub.operators = []
+        for builtin, inputs, outputs, custom in self._ops:
+            key = (builtin, custom)
+            if key not in codes:
+                codes.append(key)
+            op = s.OperatorT()
+            op.opcodeIndex = codes.index(key)
+            op.inputs = [index[n] for n in inputs]
+            op.outputs = [index[n] for n in outputs]
+            sub.operators.append(op)
+        sub.inputs = [index[n] for n in self._inputs]
+        sub.outputs = [index[n] for n in self.outputs]
+        sub.name = "main"
+        model.subgraphs = [sub]
+        model.operatorCodes = []
+        for builtin, custom in codes:
+            oc = s.OperatorCodeT()
+            code = getattr(s.BuiltinOperator, builtin)
+            oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), 1
+            oc.customCode = custom
+            model.operatorCodes.append(oc)
+        fb = flatbuffers.Builder(1024)
+        fb.Finish(model.Pack(fb), file_identifier=b"TFL3")
+        return bytes(fb.Output())

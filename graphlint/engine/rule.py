@@ -66,6 +66,7 @@ class Rule:
     status: ClassVar[str] = "stable"  # stable | preview | deprecated
     since: ClassVar[str] = "0.1.0"
     engine_emitted: ClassVar[bool] = False  # reported by the engine itself (load failures, crashes)
+    example_format: ClassVar[str] = "graphdef"  # what the examples build: GraphBuilder or TFLiteBuilder
 
     def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         """Yield findings for ``model``. Must not mutate the model or do I/O."""
@@ -89,7 +90,8 @@ class Rule:
 
     @staticmethod
     def bad_example(b) -> None:
-        """Build a model that triggers this rule (``b`` is a :class:`graphlint.testing.GraphBuilder`)."""
+        """Build a model that triggers this rule (``b`` is a :class:`graphlint.testing.GraphBuilder`, or a
+        :class:`graphlint.testing.TFLiteBuilder` when ``example_format`` is ``"tflite"``)."""
 
     @staticmethod
     def good_example(b) -> None:

@@ -10,7 +10,7 @@ from graphlint.engine.rule import CODE_RE, NAME_RE, REQUIRED_SECTIONS, Category
 from graphlint.engine.runner import lint
 from graphlint.engine.select import Selection
 from graphlint.engine.targets import TARGETS
-from graphlint.testing import GraphBuilder
+from graphlint.testing import GraphBuilder, TFLiteBuilder
 
 RULES = default_registry().rules
 CHECKED = [r for r in RULES if not r.engine_emitted]
@@ -41,21 +41,22 @@ def test_docs_have_required_sections(rule):
         assert "## Fix safety" in doc or "## How to fix" in doc
 
 
-def _codes(build) -> list[str]:
-    b = GraphBuilder()
+def _codes(rule, build) -> list[str]:
+    b = TFLiteBuilder() if rule.example_format == "tflite" else GraphBuilder()
     build(b)
-    report = lint(b.to_bytes(), outputs=b.outputs, targets=tuple(TARGETS), name="example.pb")
+    outputs = () if rule.example_format == "tflite" else b.outputs
+    report = lint(b.to_bytes(), outputs=outputs, targets=tuple(TARGETS), name=f"example.{rule.example_format}")
     return [f.code for f in report.findings]
 
 
 @pytest.mark.parametrize("rule", CHECKED, ids=lambda r: r.code)
 def test_bad_example_fires(rule):
-    assert rule.code in _codes(rule.bad_example)
+    assert rule.code in _codes(rule, rule.bad_example)
 
 
 @pytest.mark.parametrize("rule", CHECKED, ids=lambda r: r.code)
 def test_good_example_is_silent(rule):
-    codes = _codes(rule.good_example)
+    codes = _codes(rule, rule.good_example)
     assert rule.code not in codes
 
 

@@ -1,0 +1,81 @@
+"""GL302 fails-after-conversion."""
+
+from graphlint.engine.edits import Edit
+from graphlint.engine.finding import Applicability, Fix, Severity
+from graphlint.engine.rule import Category, Rule
+from graphlint.engine.targets import CONVERTER_TARGETS
+from graphlint_rules import support
+
+_KINDS = (support.RUNTIME, support.CONVERT, support.CALIBRATION)
+
+
+class FailsAfterConversion(Rule):
+    """## What it does
+    Reports ops that the TF 2.21 converter accepts for a target but that fail later, or that fail that
+    target's conversion for a reason other than a missing builtin, as measured: the LiteRT interpreter
+    refuses the written model at `allocate_tensors` or `invoke`, or calibration cannot finish. Measured
+    examples:
+    - int16x8 SQUARED_DIFFERENCE (training-mode batch norm, `moments`, instance norm): "SquaredDifference
+      only supports FLOAT32 and INT32 now, got 7" at invoke;
+    - uint8 ABS, SQRT, RSQRT, LOG, EXP, REDUCE_PROD, BATCH_MATMUL: "Type UINT8 is unsupported" at prepare;
+    - int8 and int8-fallback with per-channel fake-quant weights (QAT graphs converted with a
+      representative dataset): "CONV_2D ... failed to prepare";
+    - dynamic-range conversion of `QuantizeAndDequantizeV4` graphs: "conv.cc output->type != input_type";
+    - while loops under int16x8: "Max and min for dynamic tensors should be recorded during calibration".
+
+    ## Why is this bad?
+    The conversion "succeeds" (or fails late, after minutes of calibration), and the model dies on the
+    device instead of in CI.
+
+    ## Fix safety
+    The SquaredDifference rewrite computes the same values and is safe.
+
+    ## Example
+    `tf.nn.moments` (SquaredDifference) in an instance-norm block converted for int16x8.
+
+    ## How to fix
+    Rewrite the pattern into ops the target's kernels accept (e.g. `(x - mean) * (x - mean)` instead of
+    SquaredDifference), strip fake-quant nodes before calibrated conversion, or pick another target for
+    this model.
+    """
+
+    code = "GL302"
+    name = "fails-after-conversion"
+    summary = "The target converts the op but its interpreter refuses the model, or calibration fails (measured)"
+    category = Category.COMPATIBILITY
+    severity = Severity.ERROR
+    formats = frozenset({"graphdef"})
+    fix_availability = "sometimes"
+
+    def check(self, model, ctx):
+        analysis = support.analyze(model)
+        for s in analysis.support.values():
+            if s.kind("float") == support.NO_BUILTIN:
+                continue  # GL301
+            targets = [t for t in CONVERTER_TARGETS if s.kind(t) in _KINDS
+                       and (t != "uint8-qat" or analysis.has_fake_quant)]
+            if not targets:
+                continue
+            name = model.g.nodes[s.node]["name"]
+            errors = dict.fromkeys(s.outcomes[t].error for t in targets if s.outcomes[t].error)
+            said = "; ".join(f"\"{e}\"" for e in errors)
+            rewrite = (Edit.of("squared-difference", s.node),)
+            fix = (Fix(f"Rewrite `{name}` as Sub then Mul", Applicability.SAFE, rewrite)
+                   if s.op == "SquaredDifference"
+                   else Fix(f"Rewrite `{name}` into ops the target's kernels accept, or drop the target"))
+            yield self.report(
+                model, s.node, f"`{name}` ({s.op}) fails under {', '.join(targets)}"
+                + (f": {said}" if said else ""), targets=targets, data={"case": s.case}, fix=fix)
+
+    @staticmethod
+    def bad_example(b):
+        x = b.placeholder("x", "float32", (1, 8))
+        y = b.placeholder("y", "float32", (1, 8))
+        b.output(b.op("SquaredDifference", [x, y], name="d"))
+
+    @staticmethod
+    def good_example(b):
+        x = b.placeholder("x", "float32", (1, 8))
+        y = b.placeholder("y", "float32", (1, 8))
+        d = b.op("Sub", [x, y], name="d")
+        b.output(b.op("Mul", [d, d], name="d2"))

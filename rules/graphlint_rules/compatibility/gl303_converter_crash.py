@@ -1,0 +1,78 @@
+"""GL303 converter-crash."""
+
+from graphlint.engine.finding import Fix, Severity
+from graphlint.engine.rule import Category, Rule
+from graphlint.engine.targets import CONVERTER_TARGETS
+from graphlint_rules import support
+
+_LOOPS = frozenset({"While", "StatelessWhile"})
+_MATMULS = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
+_GATES = frozenset({"Sigmoid", "Tanh"})
+_RNN_CASE = "lstm_dynamic_rnn_cf_v2"
+
+
+def _body_ops(model, node) -> set[str]:
+    calls = set(model.g.nodes[node].get("calls", ()))
+    return {a["op"] for _, a in model.ops() if a["subgraph"] in calls}
+
+
+class ConverterCrash(Rule):
+    """## What it does
+    Reports graphs that kill the converter process, as measured with TensorFlow 2.21: int8, int8-fallback
+    and int16x8 calibration of a recurrent network built as a control-flow-v2 loop (`dynamic_rnn`,
+    `tf.while_loop` around LSTM or GRU cell math: MatMul, Sigmoid and Tanh in a `While` body) dies with
+    SIGSEGV. TFLite Micro never returns from the float WHILE such a model keeps.
+
+    ## Why is this bad?
+    There is no error message to act on: the Python process that called `convert()` is gone (a CI job
+    dies, a notebook kernel restarts, a service worker disappears). People lose days bisecting their model.
+
+    ## Example
+    `tf.compat.v1.nn.dynamic_rnn(LSTMCell(32), x)` frozen and converted with a representative dataset.
+
+    ## How to fix
+    Unroll the recurrence (`static_rnn`, or a Keras RNN with `unroll=True`) for a fixed sequence length,
+    use the fused `tf.keras.layers.LSTM` exported from a SavedModel (the converter maps it to
+    UNIDIRECTIONAL_SEQUENCE_LSTM), or convert with dynamic-range quantization only. Run any conversion
+    you must try in a child process.
+    """
+
+    code = "GL303"
+    name = "converter-crash"
+    summary = "Converting for this target kills the converter process (measured SIGSEGV) or hangs the runtime"
+    category = Category.COMPATIBILITY
+    severity = Severity.ERROR
+    formats = frozenset({"graphdef"})
+
+    def check(self, model, ctx):
+        analysis = support.analyze(model)
+        rnn = next((c for c in support.table()["cases"] if c["id"] == _RNN_CASE), None)
+        for node, attrs in model.ops():
+            if node not in analysis.live:
+                continue
+            s = analysis.support.get(node)
+            outcomes = s.outcomes if s else {}
+            body = _body_ops(model, node) if attrs["op"] in _LOOPS else set()
+            if rnn is not None and body & _MATMULS and body >= _GATES:
+                outcomes = support.case_outcomes(rnn)
+            targets = [t for t in (*CONVERTER_TARGETS, "tflm") if outcomes.get(t) is not None
+                       and outcomes[t].kind == support.CRASH]
+            if not targets:
+                continue
+            where = ", ".join(targets)
+            yield self.report(
+                model, node, f"`{attrs['name']}` ({attrs['op']}) is a recurrent loop: {where} conversion kills the "
+                "converter process (SIGSEGV during calibration in TF 2.21)", targets=[*targets, "tflm"],
+                fix=Fix("Unroll the recurrence or use a fused Keras LSTM, and convert in a child process"))
+
+    @staticmethod
+    def bad_example(b):
+        from graphlint_rules.compatibility._examples import lstm_loop
+
+        lstm_loop(b)
+
+    @staticmethod
+    def good_example(b):
+        x = b.placeholder("x", "float32", (1, 4))
+        w = b.const([[0.5] * 4] * 4, name="w")
+        b.output(b.op("Tanh", [b.op("MatMul", [x, w], name="mm")], name="y"))

@@ -1,0 +1,69 @@
+"""GL305 gpu-unsupported."""
+
+from graphlint.engine.finding import Fix, Severity
+from graphlint.engine.rule import Category, Rule
+from graphlint_rules import support
+
+
+class GpuUnsupported(Rule):
+    """## What it does
+    Reports ops the TFLite GPU delegate does not take, so they fall back to the CPU: builtins without a GPU
+    operation parser (TOPK_V2, ARG_MAX, WHERE, NON_MAX_SUPPRESSION, GATHER_ND, EMBEDDING_LOOKUP, CUSTOM and
+    Flex ops ...), and tensors above 4-D (the delegate's tensors are BHWC). For a `.pb` the builtin is the
+    one the float conversion measured for that op; for a `.tflite` it is the op as written.
+
+    The list follows the delegate's operation parsers (`tensorflow/lite/delegates/gpu/common/
+    model_builder.cc`). `tf.lite.experimental.Analyzer(gpu_compatibility=True)` was checked against it on
+    every measured case: in the TF 2.21 and ai-edge-litert wheels the analyzer reports every model as GPU
+    compatible, TOPK_V2, WHERE and a 6-D TRANSPOSE included, so it cannot serve as the reference.
+
+    ## Why is this bad?
+    Each fallback splits the graph into GPU and CPU partitions; every boundary copies tensors between GPU
+    and CPU memory, which often makes the delegated model slower than the CPU alone. Ops after the first
+    unsupported one may stay on the CPU entirely.
+
+    ## Example
+    `tf.argmax(logits, -1)` at the end of a segmentation model.
+
+    ## How to fix
+    Keep the GPU part of the model free of these ops: move post-processing (argmax, top-k, NMS) to the
+    application, reshape 5-D tensors to 4-D, replace unsupported ops with supported ones.
+    """
+
+    code = "GL305"
+    name = "gpu-unsupported"
+    summary = "The GPU delegate does not take this op or its rank: it falls back to the CPU"
+    category = Category.COMPATIBILITY
+    severity = Severity.ERROR
+    formats = frozenset({"graphdef"})
+    targets = ("gpu",)
+
+    def check(self, model, ctx):
+        if not ctx.wants("gpu"):
+            return
+        analysis = support.analyze(model)
+        for s in analysis.support.values():
+            if s.kind("float") != support.OK:
+                continue
+            name = model.g.nodes[s.node]["name"]
+            missing = [o for o in s.tflite_ops if o not in support.GPU_OPS]
+            rank = max((t.rank or 0 for t in (*model.inputs_of(s.node), *model.outputs_of(s.node))), default=0)
+            if missing:
+                yield self.report(model, s.node, f"`{name}` ({s.op}) becomes {', '.join(missing)}, which the GPU "
+                                  "delegate does not take: it runs on the CPU", data={"builtins": missing},
+                                  fix=Fix(f"Move `{name}` out of the GPU part of the model"))
+            elif rank > support.GPU_MAX_RANK and s.tflite_ops:
+                yield self.report(model, s.node, f"`{name}` ({s.op}) works on a {rank}-D tensor; the GPU delegate "
+                                  f"takes at most {support.GPU_MAX_RANK}-D (BHWC): it runs on the CPU",
+                                  data={"rank": rank}, fix=Fix(f"Reshape `{name}`'s tensors to 4-D"))
+
+    @staticmethod
+    def bad_example(b):
+        x = b.placeholder("x", "float32", (1, 10))
+        b.output(b.op("ArgMax", [x, b.const(1, name="axis", dtype="int32")], name="label",
+                      attrs={"output_type": "int64", "Tidx": "int32"}))
+
+    @staticmethod
+    def good_example(b):
+        x = b.placeholder("x", "float32", (1, 10))
+        b.output(b.op("Softmax", [x], name="probs"))

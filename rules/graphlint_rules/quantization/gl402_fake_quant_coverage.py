@@ -1,0 +1,110 @@
+"""GL402 fake-quant-coverage."""
+
+from graphlint.engine.edits import Edit
+from graphlint.engine.finding import Applicability, Fix, Severity
+from graphlint.engine.rule import Category, Rule
+from graphlint_rules import support
+
+# Ops whose output needs its own recorded range in the legacy uint8 path.
+NEEDS_RANGE = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul", "BatchMatMul", "BatchMatMulV2",
+                         "Conv2DBackpropInput", "AddV2", "Add", "Sub", "Mul", "AvgPool", "Mean", "Sum",
+                         "SquaredDifference", "RealDiv", "Div", "AddN", "Rsqrt", "Sqrt", "Exp", "Log", "Square"})
+# Ops the converter fuses into the op before them, or that keep the range of their input.
+_PASS_THROUGH = frozenset({"BiasAdd", "Relu", "Relu6", "Identity", "Reshape", "Squeeze", "ExpandDims",
+                           "MaxPool", "Transpose", "StopGradient", "Snapshot", "ConcatV2"})
+
+
+def is_fake_quant(op: str) -> bool:
+    """True for FakeQuant* and QuantizeAndDequantize* ops."""
+    return op.startswith(("FakeQuant", "QuantizeAndDequantize"))
+
+
+def covered(model, node: str, depth: int = 6) -> bool:
+    """True when every path from ``node``'s output reaches a fake-quant node through pass-through ops only."""
+    consumers = [c for t in model.outputs_of(node) for c in t.consumers]
+    if not consumers or depth == 0:
+        return False
+    for c in consumers:
+        op = model.g.nodes[c]["op"]
+        if is_fake_quant(op):
+            continue
+        if op in _PASS_THROUGH and covered(model, c, depth - 1):
+            continue
+        return False
+    return True
+
+
+class FakeQuantCoverage(Rule):
+    """## What it does
+    For the legacy `uint8-qat` path (`inference_type=tf.uint8`, `quantized_input_stats`, no
+    `default_ranges_stats`), reports every tensor the integer model needs a range for that has no
+    FakeQuant: the output of a residual `Add`, a `Mul`, a conv or matmul whose FakeQuant was forgotten, the
+    logits. A graph without any FakeQuant node is reported once.
+
+    ## Why is this bad?
+    TOCO stopped with "Array ... which is an input to the ... operator producing the output array ..., is
+    lacking min/max data". TensorFlow 2.21 says nothing: it leaves the op float, wraps it in DEQUANTIZE and
+    QUANTIZE, and the "uint8" model computes in float (measured: a residual Add without FakeQuant stays
+    float; a float graph with no FakeQuant at all converts to a uint8 input followed by an all-float model).
+
+    ## Example
+    `y = fq(conv(x)) + x` with no FakeQuant after the `+`.
+
+    ## How to fix
+    Insert FakeQuant (`tf.quantization.fake_quant_with_min_max_vars`) after the op with its trained or
+    measured range (`tf.contrib.quantize` missed residual adds and concats; add them by hand), or drop the
+    legacy path and use full-integer post-training quantization (`int8`) with a representative dataset.
+
+    ## Fix safety
+    Inserting a FakeQuant with a range measured on calibration data is unsafe: the range is an estimate.
+    """
+
+    code = "GL402"
+    name = "fake-quant-coverage"
+    summary = "uint8-qat: a tensor the integer model needs has no FakeQuant min/max, so its op stays float"
+    category = Category.QUANTIZATION
+    severity = Severity.WARNING
+    formats = frozenset({"graphdef"})
+    targets = ("uint8-qat",)
+    fix_availability = "sometimes"
+
+    def check(self, model, ctx):
+        if not ctx.wants("uint8-qat"):
+            return
+        analysis = support.analyze(model)
+        if not analysis.has_fake_quant:
+            yield self.report(None, None, "The graph has no FakeQuant nodes: the legacy uint8 path quantizes the "
+                              "input only and every op stays float", fix=Fix("Use the int8 target, or train with "
+                                                                            "fake quantization"))
+            return
+        for node, attrs in model.ops():
+            if node not in analysis.live or node in analysis.folded or attrs["op"] not in NEEDS_RANGE:
+                continue
+            if covered(model, node):
+                continue
+            yield self.report(
+                model, node, f"`{attrs['name']}` ({attrs['op']}) has no FakeQuant range on its output: the uint8 "
+                "model computes it in float", fix=Fix(f"Insert a FakeQuant after `{attrs['name']}`",
+                                                      Applicability.UNSAFE, (Edit.of("add-fake-quant", node),)))
+
+    @staticmethod
+    def bad_example(b):
+        x = b.placeholder("x", "float32", (1, 4))
+        xq = b.node("FakeQuantWithMinMaxArgs", [x], name="x_fq", attrs={"min": -1.0, "max": 1.0, "num_bits": 8})
+        w = b.node("FakeQuantWithMinMaxArgs", [b.const([[0.5] * 4] * 4, name="w")], name="w_fq",
+                   attrs={"min": -1.0, "max": 1.0, "num_bits": 8})
+        y = b.op("MatMul", [xq, w], name="mm")
+        yq = b.node("FakeQuantWithMinMaxArgs", [y], name="mm_fq", attrs={"min": -4.0, "max": 4.0, "num_bits": 8})
+        b.output(b.op("AddV2", [yq, xq], name="residual"))
+
+    @staticmethod
+    def good_example(b):
+        x = b.placeholder("x", "float32", (1, 4))
+        xq = b.node("FakeQuantWithMinMaxArgs", [x], name="x_fq", attrs={"min": -1.0, "max": 1.0, "num_bits": 8})
+        w = b.node("FakeQuantWithMinMaxArgs", [b.const([[0.5] * 4] * 4, name="w")], name="w_fq",
+                   attrs={"min": -1.0, "max": 1.0, "num_bits": 8})
+        y = b.op("MatMul", [xq, w], name="mm")
+        yq = b.node("FakeQuantWithMinMaxArgs", [y], name="mm_fq", attrs={"min": -4.0, "max": 4.0, "num_bits": 8})
+        r = b.op("AddV2", [yq, xq], name="residual")
+        b.output(b.node("FakeQuantWithMinMaxArgs", [r], name="residual_fq",
+                        attrs={"min": -5.0, "max": 5.0, "num_bits": 8}))

@@ -1,0 +1,342 @@
+"""What TensorFlow 2.21's converter, LiteRT and TFLite Micro do with each op of a GraphDef, read from the
+measured table in ``data/op_support.json`` (see ``data/README.md``).
+
+The rules of the ``compatibility`` and ``quantization`` categories share this module: it finds the ops the
+converter will really see (what the outputs depend on, minus what constant folding removes), matches each one
+to the closest measured case (same op, then same dtypes, rank and attributes) and classifies what every
+target did with that case. Pure functions of the model; results are cached per model object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from collections.abc import Iterable
+from importlib import resources
+
+from graphlint.engine.targets import CONVERTER_TARGETS
+from graphlint.ir import ModelGraph
+
+# Ops that are no work of their own: never looked up.
+TRANSPARENT_OPS = frozenset({"Const", "Placeholder", "PlaceholderV2", "PlaceholderWithDefault", "Identity", "NoOp",
+                             "StopGradient", "Snapshot", "PreventGradient", "IdentityN", "EnsureShape",
+                             "CheckNumerics", "Assert", "_Retval", "_Arg"})
+# Ops the converter never folds even when every input is constant.
+_NEVER_FOLDED = ("Random", "Multinomial", "TruncatedNormal", "Placeholder", "Variable", "VarHandle", "ReadVariable",
+                 "HashTable", "LookupTable", "TensorArray", "Print", "Assert", "Stateful", "Stateless", "Enter",
+                 "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "While", "If", "Call", "FakeQuant",
+                 "QuantizeAndDequantize", "Save", "Restore", "Assign", "Apply")
+_SHAPE_OPS = frozenset({"Shape", "Size", "Rank", "ShapeN"})
+# dtypes no measured case of an op stands for: the type rules speak for them instead.
+UNUSUAL_DTYPES = frozenset({"float16", "float64", "bfloat16", "complex64", "complex128", "string", "resource",
+                            "variant"})
+
+# Outcome kinds (what a target did with the matched case).
+OK = "ok"
+NO_BUILTIN = "no-builtin"  # the converter found no TFLite builtin (needs SELECT_TF_OPS or a custom op)
+NO_16X8 = "no-16x8"  # "Quantization to 16x8-bit not yet supported for op"
+STAYS_FLOAT = "stays-float"  # converts and runs, but the op computes in float
+RUNTIME = "runtime"  # converts, but LiteRT cannot allocate or invoke the model
+CRASH = "crash"  # the converter process died or hung
+CALIBRATION = "calibration"  # calibration could not record ranges (loops)
+CONVERT = "convert"  # another converter error
+MICRO = "micro"  # TFLite Micro cannot allocate or invoke what the int8 settings wrote
+_IGNORED_ERRORS = (
+    "quantized_input_stats",  # a case whose inputs are not float has no stats: a model-input matter (GL203)
+    "doesn't match function result type",  # the fake-quant variant of a float graph with fake-quant already
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one target did with the case matched to a node."""
+
+    kind: str
+    status: str
+    error: str | None = None
+    float_ops: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NodeSupport:
+    """A node's matched case and its outcome per target (converter targets and ``tflm``)."""
+
+    node: str
+    op: str
+    case: str
+    exact: bool  # the case is about this op alone with the node's dtypes (not a pattern or another dtype)
+    outcomes: dict[str, Outcome]
+    tflite_ops: tuple[str, ...]  # what the float conversion turned the op into
+
+    def kind(self, target: str) -> str:
+        """The outcome kind for ``target`` (``ok`` when unknown)."""
+        out = self.outcomes.get(target)
+        return out.kind if out else OK
+
+
+@functools.cache
+def table() -> dict:
+    """The measured table (loaded once per process)."""
+    return json.loads(resources.files("graphlint_rules").joinpath("data/op_support.json").read_text("utf-8"))
+
+
+@functools.cache
+def _index() -> dict[str, list[dict]]:
+    """Cases by op: first the cases about the op alone, then patterns named after it, then cases containing it."""
+    alone: dict[str, list[dict]] = {}
+    named: dict[str, list[dict]] = {}
+    containing: dict[str, list[dict]] = {}
+    for case in table()["cases"]:
+        ops = set(case.get("graph_ops", ())) - TRANSPARENT_OPS
+        op = case["tf_op"]
+        (alone if ops <= {op} else named).setdefault(op, []).append(case)
+        for other in ops - {op}:
+            containing.setdefault(other, []).append(case)
+    index: dict[str, list[dict]] = {}
+    for op in set(alone) | set(named) | set(containing):
+        index[op] = ([dict(c, _alone=True) for c in alone.get(op, ())] + named.get(op, [])
+                     + sorted(containing.get(op, []), key=lambda c: len(c.get("graph_ops", ()))))
+    return index
+
+
+def owned_by_structure(op: str) -> bool:
+    """Variables and training ops: GL101 and GL102 report them, with the converter's words."""
+    from graphlint_rules.structure.gl101_unfrozen_variable import VARIABLE_OPS
+    from graphlint_rules.structure.gl102_training_op import is_training_op
+
+    return op in VARIABLE_OPS or is_training_op(op) or op.startswith("ReadVariable")
+
+
+def measured_ops() -> frozenset[str]:
+    """Every GraphDef op the table says something about."""
+    return frozenset(_index())
+
+
+def classify(target: str, result: dict | None) -> Outcome:
+    """Turn one ``results[target]`` entry into an :class:`Outcome`."""
+    if not result:
+        return Outcome(OK, "unknown")
+    status, error = result.get("status", "ok"), result.get("error") or ""
+    floats = tuple(result.get("float_ops") or ())
+    if status == "ok" or status == "not_applicable" or any(s in error for s in _IGNORED_ERRORS):
+        return Outcome(OK, status)
+    if status == "float_fallback":
+        return Outcome(STAYS_FLOAT, status, None, floats)
+    if status == "runtime_error":
+        return Outcome(RUNTIME, status, error)
+    if status in ("crash", "timeout"):
+        return Outcome(CRASH, status, error or f"the converter process died ({result.get('signal') or status})")
+    if "neither a custom op nor a flex op" in error or result.get("needs_flex") or result.get("needs_custom"):
+        return Outcome(NO_BUILTIN, status, error)
+    if "16x8-bit not yet supported" in error:
+        return Outcome(NO_16X8, status, error)
+    if "should be recorded during calibration" in error:
+        return Outcome(CALIBRATION, status, error)
+    return Outcome(CONVERT, status, error)
+
+
+def case_outcomes(case: dict) -> dict[str, Outcome]:
+    """What every converter target and TFLite Micro did with a measured case."""
+    results = case.get("results", {})
+    out = {t: classify(t, results.get(t)) for t in CONVERTER_TARGETS}
+    micro = (case.get("tflm") or {}).get("int8")
+    if micro is None:
+        out["tflm"] = out["int8"]  # nothing to run: TFLite Micro fails the way the int8 conversion did
+    elif micro.get("status") == "ok":
+        out["tflm"] = Outcome(OK, "ok")
+    else:
+        out["tflm"] = Outcome(MICRO, micro.get("status", "runtime_error"), micro.get("error"))
+    return out
+
+
+def _rank_bucket(rank: int | None) -> int | None:
+    return None if rank is None else min(max(rank, 4), 6)
+
+
+def _score(case: dict, dtypes: list[str | None], rank: int | None, attrs: dict) -> int:
+    sig = case.get("signature", {}).get("op", {})
+    inputs = sig.get("inputs") or []
+    case_dtypes = [i.get("dtype") for i in inputs]
+    score = 4 if case.get("_alone") else 0
+    if dtypes and case_dtypes and dtypes[0] == case_dtypes[0]:
+        score += 8
+    if dtypes and dtypes == case_dtypes:
+        score += 2
+    case_rank = len(inputs[0]["shape"]) if inputs and inputs[0].get("shape") is not None else None
+    if _rank_bucket(rank) == _rank_bucket(case_rank):
+        score += 2
+    case_attrs = sig.get("attrs") or {}
+    for key, weight in _ATTR_WEIGHTS.items():
+        if key in attrs and key in case_attrs and attrs[key] == case_attrs[key]:
+            score += weight
+    return score
+
+
+# Attributes that change what the converter does with an op, and how much a match on them counts.
+_ATTR_WEIGHTS = {"is_training": 9, "data_format": 3, "output_type": 3, "DstT": 5, "SrcT": 5}
+
+
+def match(model: ModelGraph, node: str) -> NodeSupport | None:
+    """The measured case closest to ``node`` and what each target did with it, or None when unmeasured."""
+    attrs = model.g.nodes[node]
+    op = attrs["op"]
+    candidates = _index().get(op)
+    if not candidates:
+        return None
+    inputs = model.inputs_of(node)
+    dtypes = [t.dtype for t in inputs]
+    rank = inputs[0].rank if inputs else None
+    node_attrs = {k: v for k, v in (attrs.get("attrs") or {}).items() if isinstance(v, (str, bool, int, float))}
+    best = max(candidates, key=lambda c: _score(c, dtypes, rank, node_attrs))  # max keeps the first on ties
+    case_dtypes = [i.get("dtype") for i in (best.get("signature", {}).get("op", {}).get("inputs") or [])]
+    if dtypes and dtypes[0] in UNUSUAL_DTYPES and (not case_dtypes or case_dtypes[0] != dtypes[0]):
+        return None
+    exact = bool(best.get("_alone")) and (not dtypes or not case_dtypes or dtypes[0] == case_dtypes[0])
+    float_result = best.get("results", {}).get("float") or {}
+    return NodeSupport(node=node, op=op, case=best["id"], exact=exact, outcomes=case_outcomes(best),
+                       tflite_ops=tuple(dict.fromkeys(o["op"] for o in float_result.get("tflite_ops") or ())))
+
+
+# -- which ops the converter sees ---------------------------------------------------------------------------
+
+
+def _output_nodes(model: ModelGraph) -> list[str]:
+    return [model.tensors[t].producer for t in model.info.outputs
+            if t in model.tensors and model.tensors[t].producer is not None]
+
+
+def live_nodes(model: ModelGraph) -> set[str]:
+    """Nodes the outputs depend on (data and control edges), with the function bodies they call.
+
+    The converter prunes everything else before it looks at an op, so nothing outside this set can fail it.
+    """
+    g = model.g
+    seen: set[str] = set()
+    stack = _output_nodes(model)
+    while stack:
+        node = stack.pop()
+        if node in seen or node not in g:
+            continue
+        seen.add(node)
+        stack.extend(g.predecessors(node))
+    called = {fn for n in seen for fn in g.nodes[n].get("calls", ())}
+    done: set[str] = set()
+    while called - done:
+        fn = sorted(called - done)[0]
+        done.add(fn)
+        for node, attrs in model.ops():
+            if attrs["subgraph"] == fn:
+                seen.add(node)
+                called.update(attrs.get("calls", ()))
+    return seen
+
+
+def _foldable(model: ModelGraph, live: set[str]) -> set[str]:
+    """Live nodes the converter's constant folding removes: every data input constant or folded, or a shape
+    query on a tensor of known rank (the converter runs with fixed input shapes)."""
+    g = model.g
+    folded: set[str] = set()
+    order = [n for n, a in model.ops() if n in live]  # GraphDef file order is usually topological; iterate
+    changed = True
+    while changed:
+        changed = False
+        for node in order:
+            if node in folded:
+                continue
+            attrs = g.nodes[node]
+            op = attrs["op"]
+            if op in ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault") or any(k in op for k in _NEVER_FOLDED):
+                continue
+            if attrs.get("kind") == "const" or op == "Const":
+                folded.add(node)
+                changed = True
+                continue
+            inputs = model.inputs_of(node)
+            if op in _SHAPE_OPS and inputs and inputs[0].rank is not None:
+                folded.add(node)
+                changed = True
+                continue
+            if inputs and all(t.is_const or (t.producer in folded) for t in inputs):
+                folded.add(node)
+                changed = True
+    return folded
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """The ops the converter sees and their matched cases."""
+
+    live: frozenset[str]
+    folded: frozenset[str]
+    support: dict[str, NodeSupport]  # node id → match, for live, unfolded, measured ops
+    unmeasured: tuple[str, ...]  # live, unfolded op nodes whose op the table does not know
+    has_fake_quant: bool
+
+    def nodes_with(self, target: str, *kinds: str) -> list[NodeSupport]:
+        """Matched nodes whose outcome for ``target`` is one of ``kinds``, in graph order."""
+        return [s for s in self.support.values() if s.kind(target) in kinds]
+
+
+_CACHE: dict[int, tuple[ModelGraph, Analysis]] = {}
+
+
+def analyze(model: ModelGraph) -> Analysis:
+    """Analyse ``model`` once (cached per model object; only GraphDefs have ops to match)."""
+    hit = _CACHE.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    live = live_nodes(model) if model.info.format == "graphdef" else set()
+    folded = _foldable(model, live) if live else set()
+    support: dict[str, NodeSupport] = {}
+    unmeasured: list[str] = []
+    for node, attrs in model.ops():
+        if node not in live or node in folded or attrs["op"] in TRANSPARENT_OPS or owned_by_structure(attrs["op"]):
+            continue
+        found = match(model, node)
+        if found is None:
+            if attrs["op"] not in _index():
+                unmeasured.append(node)
+            continue
+        support[node] = found
+    has_fq = any(a["op"].startswith(("FakeQuant", "QuantizeAndDequantize")) for n, a in model.ops() if n in live)
+    result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq)
+    if len(_CACHE) > 8:
+        _CACHE.clear()
+    _CACHE[id(model)] = (model, result)
+    return result
+
+
+def targets_where(support: NodeSupport, kinds: Iterable[str], targets: Iterable[str]) -> list[str]:
+    """The targets among ``targets`` whose outcome for ``support`` is one of ``kinds``."""
+    wanted = set(kinds)
+    return [t for t in targets if support.kind(t) in wanted]
+
+
+# The TFLite GPU delegate's operation parsers (tensorflow/lite/delegates/gpu/common/model_builder.cc, TF 2.x):
+# builtins outside this set fall back to the CPU. Tensors must be float32/float16 (quantized models are
+# dequantized by the delegate) and at most 4-D (BHWC).
+GPU_OPS = frozenset({
+    "ABS", "ADD", "ADD_N", "AVERAGE_POOL_2D", "BATCH_MATMUL", "CAST", "CONCATENATION", "CONV_2D", "COS", "CUMSUM",
+    "DENSIFY", "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE", "DEQUANTIZE", "DIV", "ELU", "EQUAL", "EXP", "FLOOR",
+    "FLOOR_DIV", "FLOOR_MOD", "FULLY_CONNECTED", "GATHER", "GELU", "GREATER", "GREATER_EQUAL", "HARD_SWISH", "LESS",
+    "LESS_EQUAL", "LOG", "LOGISTIC", "LSTM", "MAXIMUM", "MAX_POOL_2D", "MEAN", "MINIMUM", "MIRROR_PAD", "MUL",
+    "NEG", "NOT_EQUAL", "ONE_HOT", "PACK", "PAD", "PADV2", "POW", "PRELU", "QUANTIZE", "REDUCE_MAX", "REDUCE_MIN",
+    "REDUCE_PROD", "RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "RESHAPE", "RESIZE_BILINEAR",
+    "RESIZE_NEAREST_NEIGHBOR", "RSQRT", "SELECT_V2", "SIGN", "SIN", "SLICE", "SOFTMAX", "SPACE_TO_DEPTH", "SPLIT",
+    "SPLIT_V", "SQRT", "SQUARE", "SQUARED_DIFFERENCE", "STRIDED_SLICE", "SUB", "SUM", "TANH", "TILE", "TRANSPOSE",
+    "TRANSPOSE_CONV",
+})
+GPU_MAX_RANK = 4
+
+
+@functools.cache
+def micro_missing_builtins() -> frozenset[str]:
+    """Builtins TFLite Micro has no kernel for at all, as its interpreter said while running the measured cases."""
+    import re
+
+    found = set()
+    for case in table()["cases"]:
+        for run in (case.get("tflm") or {}).values():
+            found.update(re.findall(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'", run.get("error") or ""))
+    return frozenset(found)
