@@ -73,8 +73,12 @@ TARGETS = {
         " float input's FakeQuant range, no default_ranges_stats"
     ),
 }
+TARGETS["uint8-qat-float"] = (
+    "the legacy uint8 path on the graph as built, without fake-quant nodes (what a float graph gets when it is"
+    " converted with inference_type=tf.uint8): quantized_input_stats from each float input's sample range"
+)
 # Targets that promise integer arithmetic: ops still computing in float are named in float_ops.
-INTEGER_TARGETS = ("int8", "int8-fallback", "int16x8", "uint8-qat")
+INTEGER_TARGETS = ("int8", "int8-fallback", "int16x8", "uint8-qat", "uint8-qat-float")
 # The converter's calibrated quantization is not deterministic (the same graph sometimes leaves an
 # op in float, sometimes not), so these targets are converted several times and compared.
 CALIBRATED_TARGETS = ("int8", "int8-fallback", "int16x8")
@@ -109,6 +113,7 @@ class Case:
     fixed_shapes: bool = True  # pass input_shapes to from_frozen_graph
     freeze: bool = True  # turn variables into constants before converting
     control_flow_v1: bool = False
+    qat_variant: bool = True  # uint8-qat converts a fake-quant variant; False: the graph as built
 
 
 def unary(fn, low=-2.0, high=2.0, shape=(1, 8, 8, 4), dtype="float32"):
@@ -1099,6 +1104,18 @@ def _quantize_dequantize_v4(b, tf):
     b.output(conv(tf, xq, wq))
 
 
+def _fq_conv(weights, activations, matmul=False):
+    def build(b, tf):
+        fq = tf.quantization.fake_quant_with_min_max_vars
+        x = b.input((1, 8) if matmul else (1, 8, 8, 3), "float32", -1.0, 1.0)
+        w = b.weight((8, 4) if matmul else (3, 3, 3, 4))
+        w = fq(w, -1.0, 1.0) if weights else w
+        x = fq(x, -1.0, 1.0) if activations else x
+        b.output(tf.matmul(x, w) if matmul else conv(tf, x, w), fake_quant=False)
+
+    return build
+
+
 def _hash_table(b, tf):
     keys = b.input((4,), "int64", 0, 9)
     table = tf.lookup.StaticHashTable(
@@ -1179,6 +1196,26 @@ def _extra_cases():
         Case("quantize_dequantize", "QuantizeAndDequantizeV4", _quantize_dequantize_v4,
              "quantize_and_dequantize on inputs and weights (QAT export)"),
         Case("hash_table_lookup", "LookupTableFindV2", _hash_table, "tf.lookup.StaticHashTable"),
+        Case("select_v2_const_operand", "SelectV2", unary(lambda tf, x: tf.where(x > 0.0, x, tf.zeros_like(x))),
+             "tf.where with a constant operand"),
+        Case("select_v2_broadcast", "SelectV2",
+             binary(lambda tf, x, y: tf.where(x > 0.0, x, y), rhs_shape=(1, 1, 1, 4)),
+             "tf.where with broadcasting operands"),
+        Case("softmax_by_hand", "Exp",
+             unary(lambda tf, x: tf.exp(x - tf.reduce_max(x, -1, keepdims=True))
+                   / tf.reduce_sum(tf.exp(x - tf.reduce_max(x, -1, keepdims=True)), -1, keepdims=True),
+                   shape=(1, 10)), "exp(x - max) / sum(exp(x - max))"),
+        Case("relu_by_maximum", "Maximum", unary(lambda tf, x: tf.maximum(x, 0.0)), "max(x, 0)"),
+        Case("cast_int64_to_float", "Cast", unary(lambda tf, x: tf.cast(x, tf.float32) * 2.0, -100, 100,
+                                                   dtype="int64"), "int64 input cast to float"),
+        Case("cast_bool_to_float", "Cast", unary(lambda tf, x: tf.cast(x > 0.0, tf.float32) * 2.0),
+             "a mask cast to float"),
+        Case("fake_quant_conv_weights", "FakeQuantWithMinMaxVars", _fq_conv(True, False),
+             "FakeQuant on a Conv2D's weights only"),
+        Case("fake_quant_conv_input", "FakeQuantWithMinMaxVars", _fq_conv(False, True),
+             "FakeQuant on a Conv2D's input only"),
+        Case("fake_quant_matmul_weights", "FakeQuantWithMinMaxVars", _fq_conv(True, False, matmul=True),
+             "FakeQuant on a MatMul's weights only"),
         Case("lgamma", "Lgamma", unary(lambda tf, x: tf.math.lgamma(x), 0.5, 4.0)),
         Case("selu_float_batch4", "Selu", unary(lambda tf, x: tf.nn.selu(x), shape=(4, 8, 8, 4)), "batch 4"),
         Case("conv2d_batch4", "Conv2D", weighted(lambda tf, x, w: conv(tf, x, w), (3, 3, 3, 8), (4, 16, 16, 3)),
@@ -1197,6 +1234,26 @@ def _shape_dynamic_broadcast(b, tf):
 
 CASES = _conv_cases() + _math_cases() + _shape_cases() + _graph_cases() + _extra_cases()
 CASES_BY_ID = {c.id: c for c in CASES}
+# More cases from a file named by GRAPHLINT_PROBE_CASES (a module with a CASES list, e.g. the test corpus);
+# workers inherit the variable and load the same file.
+EXTRA_CASES_ENV = "GRAPHLINT_PROBE_CASES"
+
+
+def _load_extra_cases():
+    path = os.environ.get(EXTRA_CASES_ENV)
+    if not path:
+        return []
+    import importlib.util
+
+    sys.modules.setdefault("probe_ops", sys.modules[__name__])
+    spec = importlib.util.spec_from_file_location("probe_extra_cases", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.CASES)
+
+
+for _case in _load_extra_cases():
+    CASES_BY_ID[_case.id] = _case
 
 
 def wav_bytes():
@@ -1462,10 +1519,11 @@ def make_converter(tf, target, built, path, seed):
     )
     if target == "float":
         return converter
-    if target == "uint8-qat":
+    if target in ("uint8-qat", "uint8-qat-float"):
         converter.inference_type = tf.uint8
         converter.quantized_input_stats = {
-            spec.name: uint8_stats(*spec.qat_range) for spec in built.inputs if spec.qat_range
+            spec.name: uint8_stats(*(spec.qat_range or (spec.low, spec.high)))
+            for spec in built.inputs if spec.dtype == "float32"
         }
         return converter
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -1767,7 +1825,7 @@ class Worker:
         seed = case_seed(case_id)
         self.stage("build")
         try:
-            built = self.built(case_id, target == "uint8-qat")
+            built = self.built(case_id, target == "uint8-qat" and CASES_BY_ID[case_id].qat_variant)
         except Exception as exc:  # noqa: BLE001 - any build failure makes the case not applicable
             error = clean_text(f"{type(exc).__name__}: {exc}")
             self.send(put=["results", target], value=target_outcome("not_applicable", "probe", error))
@@ -2042,10 +2100,19 @@ def document(versions_, cases):
     }
 
 
-def merge(old, new):
-    """`old` with the cases of `new` replaced or added, in the order of CASES."""
+def merge(old, new, targets=None):
+    """`old` with the cases of `new` replaced or added, in the order of CASES; with `targets`, only those
+    targets' results (and TFLite Micro runs) are replaced in cases `old` already has."""
     by_id = {c["id"]: c for c in old.get("cases", [])}
-    by_id.update({c["id"]: c for c in new["cases"]})
+    for case in new["cases"]:
+        if targets is None or case["id"] not in by_id:
+            by_id[case["id"]] = case
+            continue
+        kept = by_id[case["id"]]
+        for section in ("results", "tflm"):
+            for target in targets:
+                if target in case.get(section, {}):
+                    kept.setdefault(section, {})[target] = case[section][target]
     return document(
         {k: new[k] for k in ("tensorflow", "ai_edge_litert", "tflite_micro")},
         [by_id[c.id] for c in CASES if c.id in by_id],
@@ -2095,6 +2162,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per (case, target)")
     parser.add_argument("--check", action="store_true", help="compare with --out instead of writing it")
+    parser.add_argument("--target", action="append", choices=list(TARGETS), help="probe only these targets")
     parser.add_argument("--list", action="store_true", help="list case ids and exit")
     parser.add_argument("--worker", metavar="LOG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -2115,13 +2183,15 @@ def main(argv=None):
             file=sys.stderr,
         )
 
-    doc = probe(case_ids, jobs=args.jobs, timeout=args.timeout, progress=progress)
+    targets = tuple(args.target or TARGETS)
+    doc = probe(case_ids, targets=targets, jobs=args.jobs, timeout=args.timeout, progress=progress)
     old = json.loads(args.out.read_text()) if args.out.exists() else {}
     if args.check:
         diffs = compare(old, doc)
         print("\n".join(diffs) or "no drift")
         return 1 if diffs else 0
-    write_table(merge(old, doc) if args.only else doc, args.out)
+    partial = bool(args.only) or args.target is not None
+    write_table(merge(old, doc, args.target) if partial else doc, args.out)
     print(f"wrote {args.out} ({len(case_ids)} cases, {time.monotonic() - started:.0f}s)", file=sys.stderr)
     return 0
 

@@ -32,6 +32,9 @@ _SHAPE_OPS = frozenset({"Shape", "Size", "Rank", "ShapeN"})
 UNUSUAL_DTYPES = frozenset({"float16", "float64", "bfloat16", "complex64", "complex128", "string", "resource",
                             "variant"})
 
+# The legacy uint8 path measured on the graph as built, without fake-quant nodes: what a float graph gets.
+UINT8_PLAIN = "uint8-qat-float"
+
 # Outcome kinds (what a target did with the matched case).
 OK = "ok"
 NO_BUILTIN = "no-builtin"  # the converter found no TFLite builtin (needs SELECT_TF_OPS or a custom op)
@@ -44,6 +47,7 @@ CONVERT = "convert"  # another converter error
 MICRO = "micro"  # TFLite Micro cannot allocate or invoke what the int8 settings wrote
 _IGNORED_ERRORS = (
     "quantized_input_stats",  # a case whose inputs are not float has no stats: a model-input matter (GL203)
+    "Quantization input stats are not available",  # the same, worded by the MLIR quantizer
     "doesn't match function result type",  # the fake-quant variant of a float graph with fake-quant already
 )
 
@@ -139,7 +143,7 @@ def classify(target: str, result: dict | None) -> Outcome:
 def case_outcomes(case: dict) -> dict[str, Outcome]:
     """What every converter target and TFLite Micro did with a measured case."""
     results = case.get("results", {})
-    out = {t: classify(t, results.get(t)) for t in CONVERTER_TARGETS}
+    out = {t: classify(t, results.get(t)) for t in (*CONVERTER_TARGETS, UINT8_PLAIN)}
     micro = (case.get("tflm") or {}).get("int8")
     if micro is None:
         out["tflm"] = out["int8"]  # nothing to run: TFLite Micro fails the way the int8 conversion did
@@ -299,12 +303,167 @@ def analyze(model: ModelGraph) -> Analysis:
                 unmeasured.append(node)
             continue
         support[node] = found
+    for node, (case_id, absorbed) in _fused_patterns(model, live - folded).items():
+        case = _case(case_id)
+        if case is None:
+            continue
+        float_ops = (case.get("results", {}).get("float") or {}).get("tflite_ops") or ()
+        support[node] = NodeSupport(node=node, op=model.g.nodes[node]["op"], case=case_id, exact=False,
+                                    outcomes=case_outcomes(case),
+                                    tflite_ops=tuple(dict.fromkeys(o["op"] for o in float_ops)))
+        for other in absorbed:
+            support.pop(other, None)
     has_fq = any(a["op"].startswith(("FakeQuant", "QuantizeAndDequantize")) for n, a in model.ops() if n in live)
+    if not has_fq:  # a float graph on the legacy uint8 path: the plain measurement is the one that applies
+        support = {n: dataclasses.replace(s, outcomes={**s.outcomes, "uint8-qat": s.outcomes[UINT8_PLAIN]})
+                   for n, s in support.items()}
     result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq)
     if len(_CACHE) > 8:
         _CACHE.clear()
     _CACHE[id(model)] = (model, result)
     return result
+
+
+@functools.cache
+def _case(case_id: str) -> dict | None:
+    return next((c for c in table()["cases"] if c["id"] == case_id), None)
+
+
+def _const_value(model: ModelGraph, tensor) -> float | None:
+    """The scalar value of a constant tensor (through Identity), or None."""
+    import numpy as np
+
+    while tensor.producer and not tensor.is_const and model.g.nodes[tensor.producer]["op"] == "Identity":
+        inputs = model.inputs_of(tensor.producer)
+        if not inputs:
+            return None
+        tensor = inputs[0]
+    if not tensor.is_const:
+        return None
+    try:
+        value = np.asarray(model.value(tensor))
+    except Exception:  # noqa: BLE001 - an unreadable constant is simply not a match
+        return None
+    return float(value.reshape(-1)[0]) if value.size == 1 or (value.size and np.all(value == value.flat[0])) else None
+
+
+def _consumers(model: ModelGraph, node: str) -> list[str]:
+    return [c for t in model.outputs_of(node) for c in t.consumers]
+
+
+_CONV_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative"})
+
+
+def _producer_op(model: ModelGraph, tensor) -> tuple[str | None, str | None]:
+    node = tensor.producer
+    return (node, model.g.nodes[node]["op"]) if node and node in model.g else (None, None)
+
+
+def _is_constant(model: ModelGraph, tensor) -> bool:
+    """A constant, or something the converter folds into one (zeros_like, fill, ones_like of a known shape)."""
+    _, op = _producer_op(model, tensor)
+    return tensor.is_const or op in ("ZerosLike", "OnesLike", "Fill", "Const")
+
+
+def _upstream(model: ModelGraph, tensor, ops: tuple[str, ...], depth: int = 3) -> list[str]:
+    """Producer nodes of ``tensor`` through ops in ``ops`` (first input only), nearest first."""
+    found = []
+    for _ in range(depth):
+        node, op = _producer_op(model, tensor)
+        if op not in ops:
+            break
+        found.append(node)
+        inputs = model.inputs_of(node)
+        if not inputs:
+            break
+        tensor = inputs[0]
+    return found
+
+
+def _softmax_parts(model: ModelGraph, node: str) -> list[str]:
+    """exp(x - max(x)) / sum(exp(x - max(x))): the nodes the converter fuses into SOFTMAX, or []."""
+    inputs = model.inputs_of(node)
+    if len(inputs) != 2:
+        return []
+    num, op = _producer_op(model, inputs[0])
+    den, den_op = _producer_op(model, inputs[1])
+    if op != "Exp" or den_op != "Sum":
+        return []
+    exps = [num, *_upstream(model, model.inputs_of(den)[0], ("Exp",))]
+    subs = [n for e in exps for n in _upstream(model, model.inputs_of(e)[0], ("Sub",), 1)]
+    maxes = [p for sub in subs for t in model.inputs_of(sub)[1:] for p in _upstream(model, t, ("Max",), 1)]
+    return [*exps, den, *subs, *maxes]
+
+
+def _l2norm_parts(model: ModelGraph, node: str) -> list[str]:
+    """x * rsqrt(max(sum(square(x)), eps)): the nodes the converter fuses into L2_NORMALIZATION, or []."""
+    inputs = model.inputs_of(node)
+    chain = _upstream(model, inputs[0], ("Maximum", "Sum", "Square"), 3) if inputs else []
+    ops = [model.g.nodes[n]["op"] for n in chain]
+    if "Sum" not in ops or "Square" not in ops:
+        return []
+    muls = [u for u in _consumers(model, node) if model.g.nodes[u]["op"] == "Mul"]
+    return [*chain, *muls]
+
+
+def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Ops the converter fuses into one builtin, matched to the measured case of the fused form.
+
+    Returns anchor node → (case id, nodes absorbed into it). Measured: GELU written with ``erf`` (case
+    ``gelu_exact``) or with ``tanh`` and ``pow(x, 3)`` (``gelu_tanh``), hard-swish ``x * relu6(x + 3) / 6``
+    (``hard_swish_pattern``), the gate split of an RNN cell (``lstm_static_rnn``: int8 sometimes leaves
+    that SPLIT float), and fake-quantized conv weights (``fake_quant_conv_weights``: the int8 model the
+    calibrated targets write fails to prepare; fake-quant on activations or on MatMul weights does not).
+    """
+    found: dict[str, tuple[str, tuple[str, ...]]] = {}
+    g = model.g
+    for node in nodes:
+        if node not in g or g.nodes[node].get("kind") != "op":
+            continue
+        op = g.nodes[node]["op"]
+        users = _consumers(model, node)
+        user_ops = [g.nodes[u]["op"] for u in users]
+        if op == "Erf" and any(o in ("AddV2", "Add") for o in user_ops):
+            scaled = [t.producer for t in model.inputs_of(node)[:1]
+                      if t.producer and g.nodes[t.producer]["op"] in ("RealDiv", "Mul")]
+            adds = [u for u in users if g.nodes[u]["op"] in ("AddV2", "Add")]
+            muls = [m for a in adds for m in _consumers(model, a) if g.nodes[m]["op"] == "Mul"]
+            found[node] = ("gelu_exact", (*scaled, *adds, *muls))
+        elif op == "Pow" and any(_const_value(model, t) == 3.0 for t in model.inputs_of(node)[1:]):
+            if any(o == "Mul" for o in user_ops):
+                found[node] = ("gelu_tanh", ())
+        elif op == "Relu6":
+            inputs = model.inputs_of(node)
+            add = inputs[0].producer if inputs else None
+            if add and g.nodes[add]["op"] in ("AddV2", "Add") and any(
+                    _const_value(model, t) == 3.0 for t in model.inputs_of(add)):
+                absorbed = [add]
+                for user in users:
+                    if g.nodes[user]["op"] == "Mul":
+                        absorbed.append(user)
+                        absorbed += [u for u in _consumers(model, user) if g.nodes[u]["op"] in ("RealDiv", "Mul")]
+                found[node] = ("hard_swish_pattern", tuple(absorbed))
+        elif op in ("RealDiv", "Div") and _softmax_parts(model, node):
+            found[node] = ("softmax_by_hand", tuple(_softmax_parts(model, node)))
+        elif op == "Rsqrt" and _l2norm_parts(model, node):
+            found[node] = ("l2_normalize", tuple(_l2norm_parts(model, node)))
+        elif op in ("Select", "SelectV2"):
+            operands = model.inputs_of(node)[1:3]
+            if any(_is_constant(model, t) for t in operands):
+                found[node] = ("select_v2_const_operand", ())
+            elif len({t.shape for t in model.inputs_of(node)}) > 1:
+                found[node] = ("select_v2_broadcast", ())
+        elif op.startswith(("FakeQuant", "QuantizeAndDequantize")) and any(
+                g.nodes[v]["op"] in _CONV_OPS and data.get("dst_slot") == 1
+                for _, v, data in g.out_edges(node, data=True)):
+            found[node] = ("fake_quant_conv_weights", ())
+        elif op in ("Split", "SplitV") and any(
+                t.producer and (g.nodes[t.producer]["op"] == "Sigmoid"
+                                or (g.nodes[t.producer]["op"] in ("MatMul", "BiasAdd", "AddV2")
+                                    and ("Sigmoid" in user_ops or "Tanh" in user_ops)))
+                for t in model.inputs_of(node)):
+            found[node] = ("lstm_static_rnn", ())
+    return found
 
 
 def targets_where(support: NodeSupport, kinds: Iterable[str], targets: Iterable[str]) -> list[str]:

@@ -52,8 +52,7 @@ class FailsAfterConversion(Rule):
         for s in analysis.support.values():
             if s.kind("float") == support.NO_BUILTIN:
                 continue  # GL301
-            targets = [t for t in CONVERTER_TARGETS if s.kind(t) in _KINDS
-                       and (t != "uint8-qat" or analysis.has_fake_quant)]
+            targets = [t for t in CONVERTER_TARGETS if s.kind(t) in _KINDS]
             if not targets:
                 continue
             name = model.g.nodes[s.node]["name"]

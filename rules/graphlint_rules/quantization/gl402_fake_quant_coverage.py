@@ -39,7 +39,10 @@ class FakeQuantCoverage(Rule):
     For the legacy `uint8-qat` path (`inference_type=tf.uint8`, `quantized_input_stats`, no
     `default_ranges_stats`), reports every tensor the integer model needs a range for that has no
     FakeQuant: the output of a residual `Add`, a `Mul`, a conv or matmul whose FakeQuant was forgotten, the
-    logits. A graph without any FakeQuant node is reported once.
+    logits. A graph without any FakeQuant node is reported once, with the ops that stay float (measured on
+    every op of the support table converted without fake-quant nodes: ops that only move or compare the
+    quantized input, such as pooling, resize, reshape, softmax or argmax, stay integer; ops with weights or
+    that create a new range stay float).
 
     ## Why is this bad?
     TOCO stopped with "Array ... which is an input to the ... operator producing the output array ..., is
@@ -73,9 +76,14 @@ class FakeQuantCoverage(Rule):
             return
         analysis = support.analyze(model)
         if not analysis.has_fake_quant:
-            yield self.report(None, None, "The graph has no FakeQuant nodes: the legacy uint8 path quantizes the "
-                              "input only and every op stays float", fix=Fix("Use the int8 target, or train with "
-                                                                            "fake quantization"))
+            floats = [model.g.nodes[s.node]["name"] for s in analysis.nodes_with("uint8-qat", support.STAYS_FLOAT)]
+            if floats:
+                shown = ", ".join(f"`{n}`" for n in floats[:5]) + (f" and {len(floats) - 5} more" if len(floats) > 5
+                                                                    else "")
+                yield self.report(None, None, f"The graph has no FakeQuant nodes: the legacy uint8 path quantizes the "
+                                  f"inputs only, and {len(floats)} ops that need their own range stay float ({shown})",
+                                  data={"float_ops": floats},
+                                  fix=Fix("Use the int8 target, or train with fake quantization"))
             return
         for node, attrs in model.ops():
             if node not in analysis.live or node in analysis.folded or attrs["op"] not in NEEDS_RANGE:

@@ -1,0 +1,338 @@
+"""The public corpus: small multi-op models of the kinds users bring, built in code with TensorFlow.
+
+Each entry is a case for ``scripts/probe_ops.py`` (same builder API: ``b.input``, ``b.weight``, ``b.output``);
+``scripts/judge_corpus.py`` converts every model under every converter target with TF 2.21, runs the results in
+LiteRT and TFLite Micro, and records the outcome in ``outcomes.json``; ``test_corpus.py`` compares graphlint's
+verdicts with it. uint8-qat is judged on the graph as built (``qat_variant=False``), with
+``quantized_input_stats`` from each float input's range.
+"""
+
+from __future__ import annotations
+
+from probe_ops import Case, GruCell, LstmCell, _rnn, conv
+
+
+def _conv_bn_relu(b, tf, x, cin, cout, stride=1, act=None):
+    y = conv(tf, x, b.weight((3, 3, cin, cout)), strides=stride)
+    scale, offset = b.const([1.1] * cout), b.const([0.05] * cout)
+    mean, var = b.const([0.01] * cout), b.const([0.9] * cout)
+    y, _, _ = tf.compat.v1.nn.fused_batch_norm(y, scale, offset, mean, var, is_training=False)
+    return (act or tf.nn.relu6)(y)
+
+
+def small_cnn(b, tf):
+    x = b.input((1, 32, 32, 3), "float32", 0.0, 1.0)
+    y = _conv_bn_relu(b, tf, x, 3, 8, 2)
+    y = tf.nn.depthwise_conv2d(y, b.weight((3, 3, 8, 1)), [1, 1, 1, 1], "SAME")
+    y = tf.nn.relu6(y)
+    y = tf.nn.max_pool2d(y, 2, 2, "VALID")
+    y = tf.reduce_mean(y, [1, 2])
+    y = tf.matmul(y, b.weight((8, 10))) + b.weight((10,))
+    b.output(tf.nn.softmax(y))
+
+
+def resnet_block(b, tf):
+    x = b.input((1, 16, 16, 8), "float32", -1.0, 1.0)
+    y = _conv_bn_relu(b, tf, x, 8, 8, act=tf.nn.relu)
+    y = _conv_bn_relu(b, tf, y, 8, 8, act=lambda t: t)
+    b.output(tf.nn.relu(y + x))
+
+
+def mobilenet_v3_block(b, tf):
+    x = b.input((1, 16, 16, 8), "float32", -1.0, 1.0)
+    y = conv(tf, x, b.weight((1, 1, 8, 16)))
+    y = y * tf.nn.relu6(y + 3.0) / 6.0
+    se = tf.reduce_mean(y, [1, 2], keepdims=True)
+    se = tf.nn.sigmoid(conv(tf, se, b.weight((1, 1, 16, 16))))
+    b.output(conv(tf, y * se, b.weight((1, 1, 16, 8))) + x)
+
+
+def classifier_argmax(b, tf):
+    x = b.input((1, 16), "float32", -1.0, 1.0)
+    logits = tf.matmul(tf.nn.relu(tf.matmul(x, b.weight((16, 32)))), b.weight((32, 5)))
+    b.output(tf.argmax(logits, 1, output_type=tf.int32), fake_quant=False)
+
+
+def keyword_topk(b, tf):
+    x = b.input((1, 49, 10, 1), "float32", -1.0, 1.0)
+    y = tf.nn.relu(conv(tf, x, b.weight((3, 3, 1, 8)), strides=2))
+    y = tf.reshape(y, (1, -1))
+    logits = tf.matmul(y, b.weight((25 * 5 * 8, 12)))
+    values, indices = tf.math.top_k(tf.nn.softmax(logits), 3)
+    b.output(values)
+    b.output(indices, fake_quant=False)
+
+
+def attention_block(b, tf):
+    x = b.input((1, 8, 16), "float32", -1.0, 1.0)
+    q = tf.matmul(x, b.weight((16, 16)))
+    k = tf.matmul(x, b.weight((16, 16)))
+    v = tf.matmul(x, b.weight((16, 16)))
+    att = tf.nn.softmax(tf.matmul(q, k, transpose_b=True) / 4.0)
+    y = tf.matmul(att, v) + x
+    mean, var = tf.nn.moments(y, [-1], keepdims=True)
+    b.output((y - mean) * tf.math.rsqrt(var + 1e-5))
+
+
+def instance_norm_net(b, tf):
+    x = b.input((1, 16, 16, 3), "float32", 0.0, 1.0)
+    y = conv(tf, x, b.weight((3, 3, 3, 8)))
+    mean, var = tf.nn.moments(y, [1, 2], keepdims=True)
+    y = tf.nn.relu((y - mean) * tf.math.rsqrt(var + 1e-5))
+    b.output(conv(tf, y, b.weight((3, 3, 8, 3))))
+
+
+def unet_tiny(b, tf):
+    x = b.input((1, 16, 16, 3), "float32", 0.0, 1.0)
+    d = tf.nn.relu(conv(tf, x, b.weight((3, 3, 3, 8)), strides=2))
+    u = tf.image.resize(d, (16, 16), method="nearest")
+    y = tf.concat([u, tf.nn.relu(conv(tf, x, b.weight((3, 3, 3, 8))))], -1)
+    b.output(tf.nn.sigmoid(conv(tf, y, b.weight((1, 1, 16, 1)))))
+
+
+def gelu_erf_mlp(b, tf):
+    x = b.input((1, 16), "float32", -1.0, 1.0)
+    h = tf.matmul(x, b.weight((16, 32)))
+    h = 0.5 * h * (1.0 + tf.math.erf(h / 1.4142135))
+    b.output(tf.matmul(h, b.weight((32, 4))))
+
+
+def prelu_net(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", -1.0, 1.0)
+    y = conv(tf, x, b.weight((3, 3, 4, 4)))
+    alpha = b.weight((4,))
+    b.output(tf.nn.relu(y) - alpha * tf.nn.relu(-y))
+
+
+def dropout_left_on(b, tf):
+    x = b.input((1, 32), "float32", -1.0, 1.0)
+    h = tf.nn.relu(tf.matmul(x, b.weight((32, 32))))
+    h = tf.nn.dropout(h, rate=0.2)
+    b.output(tf.matmul(h, b.weight((32, 4))))
+
+
+def flatten_dynamic_batch(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", -1.0, 1.0, placeholder_shape=(None, 8, 8, 4))
+    y = tf.nn.relu(conv(tf, x, b.weight((3, 3, 4, 4))))
+    y = tf.reshape(y, (tf.shape(y)[0], -1))
+    b.output(tf.matmul(y, b.weight((256, 3))))
+
+
+def audio_conv1d(b, tf):
+    x = b.input((1, 64, 4), "float32", -1.0, 1.0)
+    y = tf.nn.relu(tf.nn.conv1d(x, b.weight((5, 4, 8)), 2, "SAME"))
+    y = tf.reduce_max(y, 1)
+    b.output(tf.matmul(y, b.weight((8, 3))))
+
+
+def transpose_6d_net(b, tf):
+    x = b.input((1, 2, 4, 4, 2, 3), "float32", -1.0, 1.0)
+    y = tf.transpose(x, [0, 2, 1, 3, 5, 4]) * 2.0
+    b.output(tf.reshape(y, (1, 4, 2, 24)))
+
+
+def detector_nms(b, tf):
+    x = b.input((1, 20, 4), "float32", 0.0, 1.0)
+    s = b.input((1, 20), "float32", 0.0, 1.0)
+    boxes = tf.reshape(x, (20, 4))
+    scores = tf.reshape(s, (20,))
+    idx = tf.image.non_max_suppression(boxes, scores, 5, 0.5)
+    b.output(tf.gather(boxes, idx))
+
+
+def static_gru(b, tf):
+    _rnn(GruCell, False)(b, tf)
+
+
+def dynamic_lstm_v2(b, tf):
+    _rnn(LstmCell, True)(b, tf)
+
+
+def neg_after_pool(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", -1.0, 1.0)
+    y = tf.nn.avg_pool2d(tf.nn.relu(conv(tf, x, b.weight((3, 3, 4, 8)))), 2, 2, "VALID")
+    b.output(-y)
+
+
+def float64_head(b, tf):
+    x = b.input((1, 8), "float32", -1.0, 1.0)
+    h = tf.cast(tf.matmul(x, b.weight((8, 4))), tf.float64)
+    b.output(tf.cast(tf.nn.softplus(h), tf.float32))
+
+
+def qat_conv(b, tf):
+    x = b.input((1, 8, 8, 3), "float32", -1.0, 1.0)
+    fq = tf.quantization.fake_quant_with_min_max_vars
+    xq = fq(x, -1.0, 1.0)
+    w = fq(b.weight((3, 3, 3, 8)), -1.0, 1.0)
+    y = fq(tf.nn.relu(conv(tf, xq, w)), 0.0, 6.0)
+    w2 = fq(b.weight((1, 1, 8, 8)), -1.0, 1.0)
+    y2 = conv(tf, y, w2)
+    b.output(fq(y2 + y, -8.0, 8.0), fake_quant=False)
+
+
+def qat_missing_residual(b, tf):
+    x = b.input((1, 8, 8, 3), "float32", -1.0, 1.0)
+    fq = tf.quantization.fake_quant_with_min_max_vars
+    xq = fq(x, -1.0, 1.0)
+    y = fq(tf.nn.relu(conv(tf, xq, fq(b.weight((3, 3, 3, 3)), -1.0, 1.0))), 0.0, 6.0)
+    b.output(y + xq, fake_quant=False)
+
+
+def resize_bicubic_net(b, tf):
+    x = b.input((1, 8, 8, 3), "float32", 0.0, 1.0)
+    y = tf.image.resize(x, (16, 16), method="bicubic")
+    b.output(conv(tf, y, b.weight((3, 3, 3, 4))))
+
+
+def embedding_mean(b, tf):
+    ids = b.input((1, 6), "int32", 0, 49)
+    e = tf.gather(b.weight((50, 8)), ids)
+    b.output(tf.matmul(tf.reduce_mean(e, 1), b.weight((8, 2))))
+
+
+def squared_difference_head(b, tf):
+    x = b.input((1, 16), "float32", -1.0, 1.0)
+    y = tf.matmul(x, b.weight((16, 16)))
+    b.output(tf.math.squared_difference(y, b.weight((16,))))
+
+
+def separable_segmenter(b, tf):
+    x = b.input((1, 16, 16, 3), "float32", 0.0, 1.0)
+    y = tf.nn.separable_conv2d(x, b.weight((3, 3, 3, 2)), b.weight((1, 1, 6, 8)), [1, 1, 1, 1], "SAME")
+    y = tf.nn.leaky_relu(y, 0.1)
+    y = tf.nn.depth_to_space(conv(tf, y, b.weight((1, 1, 8, 16))), 2)
+    b.output(tf.argmax(y, -1), fake_quant=False)
+
+
+def deconv_decoder(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", -1.0, 1.0)
+    y = tf.nn.conv2d_transpose(x, b.weight((3, 3, 8, 4)), (1, 16, 16, 8), 2, "SAME")
+    y = tf.nn.elu(y)
+    b.output(tf.image.resize(y, (32, 32)))
+
+
+def l2_embedding(b, tf):
+    x = b.input((1, 32), "float32", -1.0, 1.0)
+    y = tf.matmul(x, b.weight((32, 16)))
+    b.output(tf.math.l2_normalize(y, -1))
+
+
+def clipped_regressor(b, tf):
+    x = b.input((1, 16), "float32", -2.0, 2.0)
+    y = tf.matmul(x, b.weight((16, 4)))
+    b.output(tf.clip_by_value(y, -1.0, 1.0))
+
+
+def log_softmax_head(b, tf):
+    x = b.input((1, 20), "float32", -1.0, 1.0)
+    b.output(tf.nn.log_softmax(tf.matmul(x, b.weight((20, 10)))))
+
+
+def mask_where(b, tf):
+    x = b.input((1, 16), "float32", -1.0, 1.0)
+    y = tf.matmul(x, b.weight((16, 16)))
+    b.output(tf.where(y > 0.0, y, tf.zeros_like(y)))
+
+
+def padded_conv_tile(b, tf):
+    x = b.input((1, 8, 8, 2), "float32", -1.0, 1.0)
+    y = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+    y = conv(tf, y, b.weight((3, 3, 2, 4)), padding="VALID")
+    b.output(tf.tile(y, [1, 1, 1, 2]))
+
+
+def gather_nd_head(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", -1.0, 1.0)
+    y = tf.nn.relu(conv(tf, x, b.weight((3, 3, 4, 4))))
+    b.output(tf.gather_nd(y, [[0, 1, 2], [0, 3, 4]]))
+
+
+def einsum_mixer(b, tf):
+    x = b.input((1, 8, 16), "float32", -1.0, 1.0)
+    y = tf.einsum("bij,jk->bik", x, b.weight((16, 16)))
+    b.output(tf.nn.gelu(y, approximate=True))
+
+
+def exp_normalizer(b, tf):
+    x = b.input((1, 10), "float32", -2.0, 2.0)
+    e = tf.exp(x - tf.reduce_max(x, -1, keepdims=True))
+    b.output(e / tf.reduce_sum(e, -1, keepdims=True))
+
+
+def cumsum_scan(b, tf):
+    x = b.input((1, 16), "float32", 0.0, 1.0)
+    b.output(tf.cumsum(tf.nn.relu(tf.matmul(x, b.weight((16, 16)))), axis=1))
+
+
+def square_energy(b, tf):
+    x = b.input((1, 32, 4), "float32", -1.0, 1.0)
+    y = tf.reduce_mean(tf.square(x), 1)
+    b.output(tf.sqrt(y + 1e-6))
+
+
+def batchnorm_standalone_net(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", -1.0, 1.0)
+    scale, offset = b.const([1.0] * 4), b.const([0.1] * 4)
+    y, _, _ = tf.compat.v1.nn.fused_batch_norm(x, scale, offset, b.const([0.0] * 4), b.const([1.0] * 4),
+                                               is_training=False)
+    b.output(tf.nn.relu(conv(tf, tf.nn.relu(y), b.weight((3, 3, 4, 4)))))
+
+
+def training_bn_net(b, tf):
+    x = b.input((1, 8, 8, 3), "float32", -1.0, 1.0)
+    y = conv(tf, x, b.weight((3, 3, 3, 4)))
+    y, _, _ = tf.compat.v1.nn.fused_batch_norm(y, b.const([1.0] * 4), b.const([0.0] * 4), is_training=True)
+    b.output(tf.nn.relu(y))
+
+
+def int64_argmax_cast(b, tf):
+    x = b.input((1, 10), "float32", -1.0, 1.0)
+    b.output(tf.cast(tf.argmax(tf.matmul(x, b.weight((10, 10))), -1), tf.float32))
+
+
+def _plain(case_id, build, note):
+    return Case(case_id, "corpus", build, note, qat_variant=False)
+
+
+CASES = [
+    _plain("small_cnn", small_cnn, "conv, batch norm, relu6, depthwise, pool, dense, softmax"),
+    _plain("resnet_block", resnet_block, "residual block"),
+    _plain("mobilenet_v3_block", mobilenet_v3_block, "hard-swish and squeeze-excite"),
+    _plain("classifier_argmax", classifier_argmax, "dense classifier ending in argmax"),
+    _plain("keyword_topk", keyword_topk, "keyword spotting with top-k"),
+    _plain("attention_block", attention_block, "self-attention with layer norm (moments)"),
+    _plain("instance_norm_net", instance_norm_net, "instance norm (moments) between convs"),
+    _plain("unet_tiny", unet_tiny, "down, nearest resize up, concat"),
+    _plain("gelu_erf_mlp", gelu_erf_mlp, "GELU written with erf"),
+    _plain("prelu_net", prelu_net, "PReLU written as relu(x) - a * relu(-x)"),
+    _plain("dropout_left_on", dropout_left_on, "dropout left in the inference graph"),
+    _plain("flatten_dynamic_batch", flatten_dynamic_batch, "dynamic batch, flatten via tf.shape"),
+    _plain("audio_conv1d", audio_conv1d, "conv1d audio model"),
+    _plain("transpose_6d_net", transpose_6d_net, "a 6-D transpose"),
+    _plain("detector_nms", detector_nms, "non-max suppression post-processing"),
+    _plain("static_gru", static_gru, "unrolled GRU"),
+    _plain("dynamic_lstm_v2", dynamic_lstm_v2, "dynamic_rnn LSTM, control flow v2"),
+    _plain("neg_after_pool", neg_after_pool, "a Neg at the output"),
+    _plain("float64_head", float64_head, "float64 island between casts"),
+    _plain("qat_conv", qat_conv, "fake-quant graph with every range"),
+    _plain("qat_missing_residual", qat_missing_residual, "fake-quant graph missing the residual add's range"),
+    _plain("resize_bicubic_net", resize_bicubic_net, "bicubic resize"),
+    _plain("embedding_mean", embedding_mean, "int32 ids into an embedding"),
+    _plain("squared_difference_head", squared_difference_head, "SquaredDifference at the output"),
+    _plain("separable_segmenter", separable_segmenter, "separable conv, leaky relu, depth-to-space, argmax"),
+    _plain("deconv_decoder", deconv_decoder, "transposed conv, elu, bilinear resize"),
+    _plain("l2_embedding", l2_embedding, "l2-normalized embedding"),
+    _plain("clipped_regressor", clipped_regressor, "clip_by_value(-1, 1) output"),
+    _plain("log_softmax_head", log_softmax_head, "log-softmax classifier"),
+    _plain("mask_where", mask_where, "tf.where masking"),
+    _plain("padded_conv_tile", padded_conv_tile, "reflect pad, valid conv, tile"),
+    _plain("gather_nd_head", gather_nd_head, "gather_nd on features"),
+    _plain("einsum_mixer", einsum_mixer, "einsum and tanh-approximated gelu"),
+    _plain("exp_normalizer", exp_normalizer, "softmax written by hand with exp"),
+    _plain("cumsum_scan", cumsum_scan, "cumulative sum"),
+    _plain("square_energy", square_energy, "square, mean, sqrt"),
+    _plain("batchnorm_standalone_net", batchnorm_standalone_net, "batch norm with no conv before it"),
+    _plain("training_bn_net", training_bn_net, "batch norm left in training mode"),
+    _plain("int64_argmax_cast", int64_argmax_cast, "argmax (int64) cast to float"),
+]
