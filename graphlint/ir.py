@@ -114,12 +114,13 @@ class ModelGraph:
         return self.g.nodes[node_id]
 
     def inputs_of(self, node_id: str) -> list[TensorInfo]:
-        """Data input tensors of a node in slot order."""
-        return [self.tensors[t] for t in self.g.nodes[node_id].get("inputs", ())]
+        """Data input tensors of a node in slot order (absent optional inputs, such as a TFLite op's missing bias,
+        are left out)."""
+        return [self.tensors[t] for t in self.g.nodes[node_id].get("inputs", ()) if t is not None]
 
     def outputs_of(self, node_id: str) -> list[TensorInfo]:
         """Output tensors of a node in slot order."""
-        return [self.tensors[t] for t in self.g.nodes[node_id].get("outputs", ())]
+        return [self.tensors[t] for t in self.g.nodes[node_id].get("outputs", ()) if t is not None]
 
     def successors(self, node_id: str) -> list[str]:
         """Nodes that read any output of ``node_id`` (data edges only), in graph order."""

@@ -499,3 +499,18 @@ def micro_missing_builtins() -> frozenset[str]:
         for run in (case.get("tflm") or {}).values():
             found.update(re.findall(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'", run.get("error") or ""))
     return frozenset(found)
+
+
+@functools.cache
+def micro_float_only_builtins() -> frozenset[str]:
+    """Builtins whose TFLite Micro kernel takes float only: they fail on the int8 tensors the int8 settings give
+    them ("input->type != expected_type (INT8 != FLOAT32)"), as measured."""
+    import re
+
+    found = set()
+    for case in table()["cases"]:
+        for run in (case.get("tflm") or {}).values():
+            error = run.get("error") or ""
+            if "(INT8 != FLOAT32)" in error:
+                found.update(re.findall(r"Node ([A-Z0-9_]+) \(number", error))
+    return frozenset(found)

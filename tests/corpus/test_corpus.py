@@ -91,3 +91,37 @@ def test_every_rule_category_is_exercised(predictions):
     seen = Counter(f.code for r in predictions.values() for f in r.findings)
     for code in ("GL301", "GL302", "GL303", "GL304", "GL401", "GL402"):
         assert seen[code], f"no corpus model triggers {code}"
+
+
+# -- .tflite files: what the converter wrote for the corpus, judged by LiteRT and TFLite Micro ------------------
+
+TFLITE_JUDGED = ("float", "int8", "tflm")
+
+
+def _tflite_expected(record: dict, target: str) -> str:
+    """DESIGN.md §3 for a .tflite input: fail when the runtime cannot allocate and invoke it, warn when it runs
+    but computes in float where the target promises integers, pass otherwise."""
+    if target == "tflm":
+        return "fail" if record["tflm"] else "pass"
+    if record["litert"]:
+        return "fail"
+    return "warn" if target == "int8" and record["float_ops"] else "pass"
+
+
+@pytest.fixture(scope="session")
+def tflite_predictions(corpus_dir) -> list[tuple[str, str, dict, dict]]:
+    manifest = json.loads((corpus_dir / "manifest.json").read_text())
+    out = []
+    for model_id, entry in manifest.items():
+        for source, record in entry["tflite"].items():
+            report = lint(corpus_dir / f"{model_id}.{source}.tflite", targets=TFLITE_JUDGED)
+            out.append((model_id, source, record, report.verdicts()))
+    return out
+
+
+@pytest.mark.parametrize("target", TFLITE_JUDGED)
+def test_tflite_verdict_agreement(tflite_predictions, target):
+    wrong = [f"{m}.{src}.tflite: graphlint {v[target]['verdict']}, runtime {_tflite_expected(r, target)} ({r})"
+             for m, src, r, v in tflite_predictions if v[target]["verdict"] != _tflite_expected(r, target)]
+    agreement = 1 - len(wrong) / len(tflite_predictions)
+    assert agreement >= REQUIRED_AGREEMENT, f"{target}: {agreement:.1%} agreement\n" + "\n".join(wrong)

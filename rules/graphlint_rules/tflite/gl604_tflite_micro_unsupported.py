@@ -13,7 +13,9 @@ class TfliteMicroUnsupported(Rule):
     """## What it does
     For a `.tflite` file, reports what TensorFlow Lite Micro cannot run: builtins it has no kernel for
     (measured: CONV_3D, TOPK_V2, NON_MAX_SUPPRESSION, WHERE, SELECT, TILE, RANGE, POW, GELU, UNIQUE ...),
-    tensors of types its kernels refuse (uint8, int64, float16), hybrid (dynamic-range) kernels,
+    tensors of types its kernels refuse (uint8, int64, float16: float16-weight models fail to allocate),
+    int8 tensors into kernels that take float only (SQRT, EXP, LOG ...), float WHILE loops (invoke never
+    returns), hybrid (dynamic-range) kernels,
     TRANSPOSE and STRIDED_SLICE above 5-D, and dynamic shapes (`shape_signature` with -1: micro cannot
     resize).
 
@@ -42,16 +44,20 @@ class TfliteMicroUnsupported(Rule):
         if not ctx.wants("tflm"):
             return
         missing = support.micro_missing_builtins()
+        float_only = support.micro_float_only_builtins()
         for node, attrs in model.ops():
             op, name = attrs["op"], attrs["name"]
             tensors = [*model.inputs_of(node), *model.outputs_of(node)]
-            bad_type = next((t for t in tensors if t.dtype in _TYPES and not (t.is_const and op == "DEQUANTIZE"
-                                                                                and t.dtype == "float16")), None)
+            bad_type = next((t for t in tensors if t.dtype in _TYPES), None)
             rank = max((t.rank or 0 for t in tensors), default=0)
             if op in missing:
                 why = f"TFLite Micro has no {op} kernel (\"Didn't find op for builtin opcode '{op}'\")"
             elif attrs.get("custom"):
                 continue  # GL603
+            elif op == "WHILE" and any(t.dtype == "float32" for t in tensors):
+                why = "TFLite Micro never returns from a float WHILE loop (measured: invoke hangs)"
+            elif op in float_only and any(t.dtype == "int8" for t in tensors):
+                why = f"TFLite Micro's {op} kernel takes float only and fails on int8 tensors (\"INT8 != FLOAT32\")"
             elif is_hybrid(model, node):
                 why = "TFLite Micro has no hybrid (int8 weights, float activations) kernels"
             elif op in _MAX_RANK and rank > _MAX_RANK[op]:
