@@ -291,6 +291,142 @@ def int64_argmax_cast(b, tf):
     b.output(tf.cast(tf.argmax(tf.matmul(x, b.weight((10, 10))), -1), tf.float32))
 
 
+def mobilenet_v2_block(b, tf):
+    x = b.input((1, 16, 16, 8), "float32", -1.0, 1.0)
+    y = tf.nn.relu6(conv(tf, x, b.weight((1, 1, 8, 32))))
+    y = tf.nn.relu6(tf.nn.depthwise_conv2d(y, b.weight((3, 3, 32, 1)), [1, 1, 1, 1], "SAME"))
+    b.output(conv(tf, y, b.weight((1, 1, 32, 8))) + x)
+
+
+def inception_block(b, tf):
+    x = b.input((1, 16, 16, 8), "float32", 0.0, 1.0)
+    branches = [tf.nn.relu(conv(tf, x, b.weight((k, k, 8, 4)))) for k in (1, 3, 5)]
+    branches.append(tf.nn.max_pool2d(x, 3, 1, "SAME"))
+    b.output(tf.concat(branches, -1))
+
+
+def yolo_head(b, tf):
+    x = b.input((1, 8, 8, 16), "float32", -1.0, 1.0)
+    y = tf.reshape(conv(tf, x, b.weight((1, 1, 16, 18))), (1, 64 * 2, 9))
+    xy, wh, rest = tf.split(y, [2, 2, 5], -1)
+    b.output(tf.concat([tf.sigmoid(xy), tf.exp(wh), tf.sigmoid(rest)], -1))
+
+
+def ssd_decode_topk(b, tf):
+    x = b.input((1, 32, 6), "float32", -1.0, 1.0)
+    scores = tf.nn.softmax(x[..., :2])
+    boxes = x[..., 2:] * 0.1 + 0.5
+    top, idx = tf.math.top_k(scores[..., 1], 5)
+    b.output(top)
+    b.output(tf.gather(boxes, idx, batch_dims=1))
+
+
+def segmentation_argmax(b, tf):
+    x = b.input((1, 16, 16, 3), "float32", 0.0, 1.0)
+    y = tf.image.resize(tf.nn.relu(conv(tf, x, b.weight((3, 3, 3, 4)), strides=2)), (16, 16))
+    b.output(tf.argmax(y, -1, output_type=tf.int32), fake_quant=False)
+
+
+def transformer_ffn(b, tf):
+    x = b.input((1, 8, 16), "float32", -1.0, 1.0)
+    h = tf.nn.gelu(tf.matmul(x, b.weight((16, 32))), approximate=True)
+    y = tf.matmul(h, b.weight((32, 16))) + x
+    mean, var = tf.nn.moments(y, [-1], keepdims=True)
+    b.output((y - mean) / tf.sqrt(var + 1e-6))
+
+
+def depthwise_multiplier_bn(b, tf):
+    x = b.input((1, 16, 16, 4), "float32", -1.0, 1.0)
+    y = tf.nn.depthwise_conv2d(x, b.weight((3, 3, 4, 2)), [1, 1, 1, 1], "SAME")
+    y, _, _ = tf.compat.v1.nn.fused_batch_norm(y, b.const([1.0] * 8), b.const([0.1] * 8), b.const([0.0] * 8),
+                                               b.const([1.0] * 8), is_training=False)
+    b.output(tf.nn.relu(y))
+
+
+def log_magnitude(b, tf):
+    x = b.input((1, 64, 1), "float32", -1.0, 1.0)
+    y = tf.abs(tf.nn.conv1d(x, b.weight((8, 1, 8)), 4, "VALID"))
+    b.output(tf.math.log(y + 1e-3))
+
+
+def pixel_shuffle_sr(b, tf):
+    x = b.input((1, 8, 8, 3), "float32", 0.0, 1.0)
+    y = tf.nn.relu(conv(tf, x, b.weight((3, 3, 3, 12))))
+    b.output(tf.nn.depth_to_space(y, 2))
+
+
+def conv3d_video(b, tf):
+    x = b.input((1, 4, 8, 8, 3), "float32", -1.0, 1.0)
+    y = tf.nn.relu(tf.nn.conv3d(x, b.weight((3, 3, 3, 3, 4)), [1, 1, 1, 1, 1], "SAME"))
+    b.output(tf.reduce_mean(y, [1, 2, 3]))
+
+
+def static_lstm_long(b, tf):
+    x = b.input((1, 16, 8), low=-1.0, high=1.0)
+    cell = LstmCell(b, 8, 8)
+    steps, _ = tf.compat.v1.nn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32)
+    b.output(steps[-1])
+
+
+def feature_crop_pad(b, tf):
+    x = b.input((1, 16, 16, 4), "float32", -1.0, 1.0)
+    y = tf.nn.relu(conv(tf, x, b.weight((3, 3, 4, 4))))
+    crop = y[:, 2:14, 2:14, :]
+    b.output(tf.concat([tf.pad(crop, [[0, 0], [2, 2], [2, 2], [0, 0]]), y], -1))
+
+
+def reduce_prod_gate(b, tf):
+    x = b.input((1, 8, 4), "float32", 0.5, 1.5)
+    y = tf.matmul(x, b.weight((4, 4)))
+    b.output(tf.reduce_prod(tf.sigmoid(y), 1))
+
+
+def leaky_by_maximum(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", -1.0, 1.0)
+    y = conv(tf, x, b.weight((3, 3, 4, 4)))
+    b.output(tf.maximum(y, 0.2 * y))
+
+
+def swish_avgpool(b, tf):
+    x = b.input((1, 16, 16, 4), "float32", -1.0, 1.0)
+    y = conv(tf, x, b.weight((3, 3, 4, 8)))
+    b.output(tf.nn.avg_pool2d(y * tf.sigmoid(y), 2, 2, "VALID"))
+
+
+def broadcast_where_sum(b, tf):
+    x = b.input((1, 8, 4), "float32", -1.0, 1.0)
+    m = b.input((1, 1, 4), "float32", -1.0, 1.0)
+    b.output(tf.reduce_sum(tf.where(m > 0.0, x, -x), 1))
+
+
+def debug_ops_in_path(b, tf):
+    x = b.input((1, 16), "float32", -1.0, 1.0)
+    y = tf.debugging.check_numerics(tf.matmul(x, b.weight((16, 8))), "nan")
+    b.output(tf.nn.relu(tf.stop_gradient(tf.identity(y))))
+
+
+def embedding_int64(b, tf):
+    ids = b.input((1, 4), "int64", 0, 29)
+    b.output(tf.reduce_sum(tf.gather(b.weight((30, 8)), ids), 1))
+
+
+def one_hot_head(b, tf):
+    ids = b.input((1, 4), "int32", 0, 9)
+    oh = tf.one_hot(ids, 10)
+    b.output(tf.matmul(tf.reshape(oh, (1, 40)), b.weight((40, 3))))
+
+
+def relu6_by_minimum(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", -1.0, 8.0)
+    b.output(tf.minimum(tf.nn.relu(conv(tf, x, b.weight((3, 3, 4, 4)))), 6.0))
+
+
+def channel_centering(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", 0.0, 1.0)
+    y = x - tf.reduce_mean(x, -1, keepdims=True)
+    b.output(conv(tf, y, b.weight((3, 3, 4, 4))))
+
+
 def _plain(case_id, build, note):
     return Case(case_id, "corpus", build, note, qat_variant=False)
 
@@ -335,4 +471,25 @@ CASES = [
     _plain("batchnorm_standalone_net", batchnorm_standalone_net, "batch norm with no conv before it"),
     _plain("training_bn_net", training_bn_net, "batch norm left in training mode"),
     _plain("int64_argmax_cast", int64_argmax_cast, "argmax (int64) cast to float"),
+    _plain("mobilenet_v2_block", mobilenet_v2_block, "inverted residual"),
+    _plain("inception_block", inception_block, "parallel convs and pool, concat"),
+    _plain("yolo_head", yolo_head, "reshape, split, sigmoid, exp, concat"),
+    _plain("ssd_decode_topk", ssd_decode_topk, "softmax scores, box decode, top-k, batched gather"),
+    _plain("segmentation_argmax", segmentation_argmax, "bilinear upsample and int32 argmax"),
+    _plain("transformer_ffn", transformer_ffn, "tanh GELU, residual, layer norm with sqrt"),
+    _plain("depthwise_multiplier_bn", depthwise_multiplier_bn, "depthwise multiplier 2 and batch norm"),
+    _plain("log_magnitude", log_magnitude, "strided conv1d, abs, log"),
+    _plain("pixel_shuffle_sr", pixel_shuffle_sr, "super-resolution with depth_to_space"),
+    _plain("conv3d_video", conv3d_video, "3-D conv on a clip"),
+    _plain("static_lstm_long", static_lstm_long, "unrolled LSTM, 16 steps"),
+    _plain("feature_crop_pad", feature_crop_pad, "strided-slice crop, pad, concat"),
+    _plain("reduce_prod_gate", reduce_prod_gate, "product of sigmoid gates"),
+    _plain("leaky_by_maximum", leaky_by_maximum, "leaky relu written as max(x, 0.2x)"),
+    _plain("swish_avgpool", swish_avgpool, "swish then average pool"),
+    _plain("broadcast_where_sum", broadcast_where_sum, "broadcasting where and a sum"),
+    _plain("debug_ops_in_path", debug_ops_in_path, "check_numerics, stop_gradient and identity on the path"),
+    _plain("embedding_int64", embedding_int64, "int64 ids into an embedding"),
+    _plain("one_hot_head", one_hot_head, "one-hot encoded ids"),
+    _plain("relu6_by_minimum", relu6_by_minimum, "relu6 written as min(relu(x), 6)"),
+    _plain("channel_centering", channel_centering, "subtracting the channel mean"),
 ]

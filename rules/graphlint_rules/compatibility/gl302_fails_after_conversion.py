@@ -28,7 +28,8 @@ class FailsAfterConversion(Rule):
     device instead of in CI.
 
     ## Fix safety
-    The SquaredDifference rewrite computes the same values and is safe.
+    The SquaredDifference rewrite computes the same values and is safe. Dropping fake-quant nodes from a
+    QAT graph before calibrated conversion is unsafe: the trained ranges are replaced by calibrated ones.
 
     ## Example
     `tf.nn.moments` (SquaredDifference) in an instance-norm block converted for int16x8.
@@ -58,10 +59,14 @@ class FailsAfterConversion(Rule):
             name = model.g.nodes[s.node]["name"]
             errors = dict.fromkeys(s.outcomes[t].error for t in targets if s.outcomes[t].error)
             said = "; ".join(f"\"{e}\"" for e in errors)
-            rewrite = (Edit.of("squared-difference", s.node),)
-            fix = (Fix(f"Rewrite `{name}` as Sub then Mul", Applicability.SAFE, rewrite)
-                   if s.op == "SquaredDifference"
-                   else Fix(f"Rewrite `{name}` into ops the target's kernels accept, or drop the target"))
+            if s.op == "SquaredDifference":
+                fix = Fix(f"Rewrite `{name}` as Sub then Mul", Applicability.SAFE,
+                          (Edit.of("squared-difference", s.node),))
+            elif s.case == "fake_quant_conv_weights":
+                fix = Fix("Drop the FakeQuant nodes and let the converter calibrate", Applicability.UNSAFE,
+                          (Edit.of("drop-fake-quant"),))
+            else:
+                fix = Fix(f"Rewrite `{name}` into ops the target's kernels accept, or drop the target")
             yield self.report(
                 model, s.node, f"`{name}` ({s.op}) fails under {', '.join(targets)}"
                 + (f": {said}" if said else ""), targets=targets, data={"case": s.case}, fix=fix)

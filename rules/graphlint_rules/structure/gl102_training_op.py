@@ -1,6 +1,7 @@
 """GL102 training-op."""
 
-from graphlint.engine.finding import Fix, Severity
+from graphlint.engine.edits import Edit
+from graphlint.engine.finding import Applicability, Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint_rules.structure.gl101_unfrozen_variable import VARIABLE_OPS
 
@@ -35,7 +36,10 @@ class TrainingOp(Rule):
     ## How to fix
     Freeze with only the inference outputs as `output_node_names`, or strip the training branch with
     `tf.compat.v1.graph_util.extract_sub_graph(graph_def, outputs)`, which keeps only what the outputs
-    depend on.
+    depend on. `graphlint fix` does the latter.
+
+    ## Fix safety
+    Pruning what no output depends on keeps the outputs' values: safe.
     """
 
     code = "GL102"
@@ -44,6 +48,7 @@ class TrainingOp(Rule):
     category = Category.STRUCTURE
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
+    fix_availability = "always"
 
     def check(self, model, ctx):
         for node, attrs in model.ops():
@@ -54,7 +59,8 @@ class TrainingOp(Rule):
             yield self.report(
                 model, node, f"`{attrs['name']}` ({attrs['op']}) is a training op; the converter cannot express "
                 "it and stops while importing the graph",
-                fix=Fix(f"Remove the training branch that holds `{attrs['name']}`"))
+                fix=Fix(f"Remove the training branch that holds `{attrs['name']}`", Applicability.SAFE,
+                        (Edit.of("prune"),)))
 
     @staticmethod
     def bad_example(b):
