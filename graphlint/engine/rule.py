@@ -26,7 +26,8 @@ REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "Example", "How to fix"
 
 class Category(enum.StrEnum):
     """Code blocks by category: GL0xx loading, GL1xx structure, GL2xx shapes and types, GL3xx TFLite
-    compatibility, GL4xx quantization, GL5xx performance, GL9xx internal."""
+    compatibility, GL4xx quantization, GL5xx performance, GL6xx checks of converted ``.tflite`` files, GL9xx
+    internal."""
 
     LOADING = "loading"
     STRUCTURE = "structure"

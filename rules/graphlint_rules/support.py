@@ -185,21 +185,46 @@ def match(model: ModelGraph, node: str) -> NodeSupport | None:
     """The measured case closest to ``node`` and what each target did with it, or None when unmeasured."""
     attrs = model.g.nodes[node]
     op = attrs["op"]
-    candidates = _index().get(op)
-    if not candidates:
+    if op not in _index():
         return None
     inputs = model.inputs_of(node)
-    dtypes = [t.dtype for t in inputs]
-    rank = inputs[0].rank if inputs else None
-    node_attrs = {k: v for k, v in (attrs.get("attrs") or {}).items() if isinstance(v, (str, bool, int, float))}
-    best = max(candidates, key=lambda c: _score(c, dtypes, rank, node_attrs))  # max keeps the first on ties
+    node_attrs = attrs.get("attrs") or {}
+    key_attrs = tuple((k, node_attrs[k]) for k in _ATTR_WEIGHTS if isinstance(node_attrs.get(k), (str, bool, int)))
+    found = _best_case(op, tuple(t.dtype for t in inputs), inputs[0].rank if inputs else None, key_attrs)
+    if found is None:
+        return None
+    case_id, exact = found
+    return NodeSupport(node=node, op=op, case=case_id, exact=exact, outcomes=_outcomes_by_id(case_id),
+                       tflite_ops=_float_builtins(case_id))
+
+
+@functools.lru_cache(maxsize=8192)
+def _best_case(op: str, dtypes: tuple, rank: int | None, attrs: tuple) -> tuple[str, bool] | None:
+    """(case id, exact) for an op signature; memoized, since a model repeats a few signatures many times."""
+    node_attrs = dict(attrs)
+    best = max(_index()[op], key=lambda c: _score(c, list(dtypes), rank, node_attrs))  # max keeps the first tie
     case_dtypes = [i.get("dtype") for i in (best.get("signature", {}).get("op", {}).get("inputs") or [])]
     if dtypes and dtypes[0] in UNUSUAL_DTYPES and (not case_dtypes or case_dtypes[0] != dtypes[0]):
         return None
     exact = bool(best.get("_alone")) and (not dtypes or not case_dtypes or dtypes[0] == case_dtypes[0])
-    float_result = best.get("results", {}).get("float") or {}
-    return NodeSupport(node=node, op=op, case=best["id"], exact=exact, outcomes=case_outcomes(best),
-                       tflite_ops=tuple(dict.fromkeys(o["op"] for o in float_result.get("tflite_ops") or ())))
+    return best["id"], exact
+
+
+@functools.cache
+def _outcomes_by_id(case_id: str) -> dict[str, Outcome]:
+    return case_outcomes(_case(case_id))
+
+
+@functools.cache
+def _plain_uint8(case_id: str) -> dict[str, Outcome]:
+    outcomes = _outcomes_by_id(case_id)
+    return {**outcomes, "uint8-qat": outcomes[UINT8_PLAIN]}
+
+
+@functools.cache
+def _float_builtins(case_id: str) -> tuple[str, ...]:
+    float_result = (_case(case_id) or {}).get("results", {}).get("float") or {}
+    return tuple(dict.fromkeys(o["op"] for o in float_result.get("tflite_ops") or ()))
 
 
 # -- which ops the converter sees ---------------------------------------------------------------------------
@@ -304,19 +329,15 @@ def analyze(model: ModelGraph) -> Analysis:
             continue
         support[node] = found
     for node, (case_id, absorbed) in _fused_patterns(model, live - folded).items():
-        case = _case(case_id)
-        if case is None:
+        if _case(case_id) is None:
             continue
-        float_ops = (case.get("results", {}).get("float") or {}).get("tflite_ops") or ()
         support[node] = NodeSupport(node=node, op=model.g.nodes[node]["op"], case=case_id, exact=False,
-                                    outcomes=case_outcomes(case),
-                                    tflite_ops=tuple(dict.fromkeys(o["op"] for o in float_ops)))
+                                    outcomes=_outcomes_by_id(case_id), tflite_ops=_float_builtins(case_id))
         for other in absorbed:
             support.pop(other, None)
     has_fq = any(a["op"].startswith(("FakeQuant", "QuantizeAndDequantize")) for n, a in model.ops() if n in live)
     if not has_fq:  # a float graph on the legacy uint8 path: the plain measurement is the one that applies
-        support = {n: dataclasses.replace(s, outcomes={**s.outcomes, "uint8-qat": s.outcomes[UINT8_PLAIN]})
-                   for n, s in support.items()}
+        support = {n: dataclasses.replace(s, outcomes=_plain_uint8(s.case)) for n, s in support.items()}
     result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq)
     if len(_CACHE) > 8:
         _CACHE.clear()
@@ -324,9 +345,13 @@ def analyze(model: ModelGraph) -> Analysis:
     return result
 
 
-@functools.cache
 def _case(case_id: str) -> dict | None:
-    return next((c for c in table()["cases"] if c["id"] == case_id), None)
+    return _cases_by_id().get(case_id)
+
+
+@functools.cache
+def _cases_by_id() -> dict[str, dict]:
+    return {c["id"]: c for c in table()["cases"]}
 
 
 def _const_value(model: ModelGraph, tensor) -> float | None:

@@ -14,8 +14,10 @@ class InputDynamicDim(Rule):
     keeps the dim dynamic: the `.tflite` input has `shape_signature` `-1` there and `shape` `1`, so the
     interpreter allocates a 1-sized input until you call `resize_input_tensor` and `allocate_tensors` again.
     Code that feeds the real size without resizing fails with "Cannot set tensor: Dimension mismatch".
-    Runtimes that plan memory ahead (TensorFlow Lite Micro, the GPU delegate) need static shapes. A dynamic
-    batch dim alone is common and only noted.
+    Runtimes that plan memory ahead need static shapes: TensorFlow Lite Micro cannot resize at all and runs
+    the stored size-1 dims, and the GPU delegate rebuilds its plan on every resize. The converter and the
+    interpreter accept the model, so this is a warning for the GPU target and information elsewhere; a
+    dynamic batch dim alone is common and only noted.
 
     ## Example
     `tf.compat.v1.placeholder(tf.float32, [1, None, None, 3], name="image")`.
@@ -50,7 +52,8 @@ class InputDynamicDim(Rule):
                 model, tensor.producer,
                 f"input `{tensor.name}` has dynamic dim(s) {dims} in {shown}; the .tflite keeps them as -1 and "
                 "allocates size 1 until the input is resized, and static-memory runtimes need fixed shapes",
-                tensor=tensor, fix=fix, data={"dims": dynamic})
+                tensor=tensor, fix=fix, data={"dims": dynamic}, severity=Severity.INFO,
+                target_severity={"gpu": Severity.WARNING})
 
     @staticmethod
     def bad_example(b):

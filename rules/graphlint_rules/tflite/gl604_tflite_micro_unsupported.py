@@ -15,9 +15,8 @@ class TfliteMicroUnsupported(Rule):
     (measured: CONV_3D, TOPK_V2, NON_MAX_SUPPRESSION, WHERE, SELECT, TILE, RANGE, POW, GELU, UNIQUE ...),
     tensors of types its kernels refuse (uint8, int64, float16: float16-weight models fail to allocate),
     int8 tensors into kernels that take float only (SQRT, EXP, LOG ...), float WHILE loops (invoke never
-    returns), hybrid (dynamic-range) kernels,
-    TRANSPOSE and STRIDED_SLICE above 5-D, and dynamic shapes (`shape_signature` with -1: micro cannot
-    resize).
+    returns), hybrid (dynamic-range) kernels, TRANSPOSE and STRIDED_SLICE above 5-D. Dynamic input shapes
+    (`shape_signature` with -1) are noted: micro cannot resize, so it runs the stored size-1 dims.
 
     ## Why is this bad?
     `AllocateTensors()` or `Invoke()` fails on the microcontroller ("Didn't find op for builtin opcode",
@@ -71,7 +70,8 @@ class TfliteMicroUnsupported(Rule):
         for t in model.input_tensors():
             if t.shape_signature is not None and any(d is None for d in t.shape_signature):
                 yield self.report(model, next(iter(t.consumers), None), f"Input `{t.name}` has a dynamic shape "
-                                  f"{list(t.shape_signature)}: TFLite Micro cannot resize inputs", tensor=t,
+                                  f"{list(t.shape_signature)}: TFLite Micro cannot resize inputs and runs the stored "
+                                  f"shape {list(t.shape)}", tensor=t, severity=Severity.INFO,
                                   fix=Fix("Fix the input shape before converting"))
 
     @staticmethod
