@@ -1,0 +1,74 @@
+"""How the op-support analysis sees a graph: what the converter prunes and folds, which measured case each op
+matches, and which multi-op patterns it fuses."""
+
+from __future__ import annotations
+
+from graphlint.engine.runner import lint
+from graphlint.testing import GraphBuilder
+from graphlint_rules import support
+
+CONV = {"strides": [1, 1, 1, 1], "padding": "SAME"}
+
+
+def _analyze(b: GraphBuilder):
+    return support.analyze(b.build())
+
+
+def test_dead_branches_are_not_live_and_constants_fold():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 8))
+    b.op("Erf", [x], name="dead_erf")  # feeds no output
+    shape = b.node("Shape", [x], name="shape", attrs={"T": "float32", "out_type": "int32"})
+    y = b.op("Reshape", [x, shape], name="y", attrs={"Tshape": "int32"})
+    b.output(y)
+    a = _analyze(b)
+    assert "dead_erf" not in a.live and "shape" in a.folded and "y" in a.support
+
+
+def test_match_prefers_the_case_with_the_same_dtype_and_attributes():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 4, 4, 2))
+    c = [b.const([1.0, 1.0], name=n) for n in ("g", "o", "m", "v")]
+    b.output(b.node("FusedBatchNormV3", [x, *c], name="bn", attrs={"T": "float32", "U": "float32",
+                                                                     "is_training": True}))
+    assert _analyze(b).support["bn"].case == "fused_batchnorm_training"
+    b2 = GraphBuilder()
+    i = b2.placeholder("i", "int32", (1, 4))
+    b2.output(b2.op("AddV2", [i, i], name="y", dtype="int32"))
+    assert _analyze(b2).support["y"].case == "add_int32"
+
+
+def test_gelu_written_with_erf_is_one_fused_op():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 8))
+    scaled = b.op("RealDiv", [x, b.const(1.4142135, name="sqrt2")], name="scaled")
+    erf = b.op("Erf", [scaled], name="erf")
+    one_plus = b.op("AddV2", [b.const(1.0, name="one"), erf], name="one_plus")
+    b.output(b.op("Mul", [b.op("Mul", [b.const(0.5, name="half"), x], name="half_x"), one_plus], name="gelu"))
+    a = _analyze(b)
+    assert a.support["erf"].case == "gelu_exact" and "scaled" not in a.support and "one_plus" not in a.support
+    report = lint(b.to_bytes(), outputs=b.outputs, targets=("float", "int16x8", "tflm"))
+    verdicts = {t: v["verdict"] for t, v in report.verdicts().items()}
+    assert verdicts == {"float": "pass", "int16x8": "pass", "tflm": "fail"}  # TFLite Micro has no GELU kernel
+
+
+def test_fake_quantized_conv_weights_fail_the_calibrated_targets():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 4, 4, 1))
+    w = b.node("FakeQuantWithMinMaxArgs", [b.const([[[[0.5]]]], name="w")], name="w_fq",
+               attrs={"min": -1.0, "max": 1.0, "num_bits": 8})
+    b.output(b.op("Conv2D", [x, w], name="conv", attrs=CONV))
+    report = lint(b.to_bytes(), outputs=b.outputs, targets=("float", "int8", "int8-fallback"))
+    assert {t: v["verdict"] for t, v in report.verdicts().items()} == {"float": "pass", "int8": "fail",
+                                                                      "int8-fallback": "fail"}
+    finding = next(f for f in report.findings if f.code == "GL302")
+    assert finding.node == "w_fq" and finding.fix.edits[0].kind == "drop-fake-quant"
+
+
+def test_unmeasured_ops_are_reported_as_likely():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 8))
+    b.output(b.op("Digamma", [x], name="y"))
+    report = lint(b.to_bytes(), outputs=b.outputs, targets=("float",))
+    [finding] = [f for f in report.findings if f.code == "GL301"]
+    assert finding.confidence == "likely" and finding.node == "y"
