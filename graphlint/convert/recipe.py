@@ -1,0 +1,93 @@
+"""The I/O recipe of a converted model: how to feed it and how to read it, in numbers and paste-ready NumPy.
+
+For every quantized input and output: the scale, the zero point, the float range the integer type covers and
+the code that (de)quantizes. For the legacy uint8 path (``quantized_input_stats``): mean = the quantized value
+that represents 0.0, std = (qmax - qmin) / (fmax - fmin), for a given float range. Also which ops of the model
+compute in float (what "still computes in float32" means, per op). Reads the ``.tflite`` with graphlint's own
+loader: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from graphlint.ir import ModelGraph
+
+_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "int32": (-(2 ** 31), 2 ** 31 - 1)}
+_FLOAT = ("float32", "float16", "float64")
+
+
+def legacy_input_stats(fmin: float, fmax: float, qmin: int = 0, qmax: int = 255) -> dict:
+    """``quantized_input_stats`` (mean, std) of the legacy uint8 converter for the float range [fmin, fmax].
+
+    Raises:
+        ValueError: the range is empty or reversed.
+    """
+    if not fmax > fmin:
+        raise ValueError(f"the float range {fmin}..{fmax} is empty")
+    std = (qmax - qmin) / (fmax - fmin)
+    mean = qmin - fmin * std
+    return {"mean": round(mean, 6), "std": round(std, 6), "float_range": [fmin, fmax],
+            "note": f"mean = the uint8 value that represents 0.0 ({mean:.4g}); std = ({qmax} - {qmin}) / "
+                    f"({fmax:g} - {fmin:g}) = {std:.6g}; real = (q - mean) / std"}
+
+
+def _ident(name: str) -> str:
+    text = re.sub(r"\W+", "_", name).strip("_").lower() or "tensor"
+    return text if not text[0].isdigit() else f"t_{text}"
+
+
+def _entry(role: str, tensor) -> dict | None:
+    quant = tensor.quant
+    if tensor.dtype not in _RANGES or quant is None or not quant.scale or quant.per_axis:
+        return None
+    scale, zero = float(quant.scale[0]), int(quant.zero_point[0])
+    qmin, qmax = _RANGES[tensor.dtype]
+    lo, hi = scale * (qmin - zero), scale * (qmax - zero)
+    fn = _ident(tensor.name)
+    np_type = f"np.{tensor.dtype}"
+    plus_zero = f"+ {zero}" if zero >= 0 else f"- {-zero}"
+    minus_zero = f"- {zero}" if zero >= 0 else f"+ {-zero}"
+    if role == "input":
+        code = (f"def quantize_{fn}(x):\n"
+                f"    \"\"\"float -> {tensor.dtype} for input `{tensor.name}` (covers {lo:.6g} .. {hi:.6g}).\"\"\"\n"
+                f"    q = np.round(np.asarray(x, np.float32) / {scale!r} {plus_zero})\n"
+                f"    return np.clip(q, {qmin}, {qmax}).astype({np_type})\n")
+    else:
+        code = (f"def dequantize_{fn}(q):\n"
+                f"    \"\"\"{tensor.dtype} -> float for output `{tensor.name}` (covers {lo:.6g} .. {hi:.6g}).\"\"\"\n"
+                f"    return (np.asarray(q).astype(np.float32) {minus_zero}) * np.float32({scale!r})\n")
+    entry = {"role": role, "name": tensor.name, "dtype": tensor.dtype, "shape": list(tensor.shape or ()),
+             "scale": scale, "zero_point": zero, "float_range": [lo, hi], "step": scale,
+             "zero_exact": qmin <= zero <= qmax, "numpy": code}
+    if tensor.dtype == "uint8":
+        entry["legacy_input_stats"] = {"mean": float(zero), "std": round(1.0 / scale, 6)}
+    return entry
+
+
+def io_recipe(model: ModelGraph, input_ranges: Mapping[str, tuple[float, float]] | None = None) -> dict:
+    """The recipe for a loaded ``.tflite``: quantized inputs/outputs, NumPy code, legacy stats per range."""
+    entries = [e for role, tensors in (("input", model.input_tensors()), ("output", model.output_tensors()))
+               for t in tensors if (e := _entry(role, t)) is not None]
+    code = ""
+    if entries:
+        code = "import numpy as np\n\n\n" + "\n\n".join(e["numpy"] for e in entries)
+    legacy = {}
+    for name, (lo, hi) in sorted((input_ranges or {}).items()):
+        try:
+            legacy[name] = legacy_input_stats(lo, hi)
+        except ValueError as err:
+            legacy[name] = {"error": str(err)}
+    return {"tensors": entries, "numpy": code, "quantized_input_stats": legacy,
+            "float_io": [t.name for t in (*model.input_tensors(), *model.output_tensors()) if t.dtype in _FLOAT]}
+
+
+def float_ops(model: ModelGraph) -> list[dict]:
+    """Ops of a ``.tflite`` that compute in float: an output tensor of a float type."""
+    found = []
+    for node, attrs in model.ops():
+        outs = [t for t in model.outputs_of(node) if t.dtype in _FLOAT]
+        if outs:
+            found.append({"node": node, "op": attrs["op"], "tensor": outs[0].name, "dtype": outs[0].dtype})
+    return found

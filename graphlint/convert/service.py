@@ -1,0 +1,328 @@
+"""Fix and convert as one blocking call, shared by ``graphlint convert`` and the REST service.
+
+:func:`convert_model` never imports TensorFlow and never raises for what the model or the converter does: the
+converter runs in a warm worker (:mod:`graphlint.convert.pool`), and every failure (bad input, a fix that cannot
+apply, a converter refusal, a crash, a timeout) becomes ``status: "failed"`` with ``error{kind, message, node}``.
+It is safe to call from several threads; the pool bounds how many conversions run at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from graphlint.engine.targets import TARGETS
+
+from .pool import WorkerPool, default_pool
+
+Progress = Callable[[float, str], None]
+INTEGER_TARGETS = ("int8", "tflm", "uint8-qat", "int16x8")  # targets that promise no float computation
+CALIBRATED_TARGETS = ("int8", "int8-fallback", "int16x8", "tflm")
+COSINE_MIN = 0.99
+REPORT_VERSION = 1
+
+
+@dataclasses.dataclass
+class ConvertRequest:
+    """What to convert and how (the CLI flags of ``graphlint convert``)."""
+
+    model_path: Path  # a frozen GraphDef (.pb or .pbtxt)
+    target: str  # one of graphlint.engine.targets.TARGETS
+    fix: bool = False  # apply safe fixes first
+    unsafe_fixes: bool = False  # also apply unsafe fixes (implies fix)
+    inputs: tuple[str, ...] = ()  # NAME[:SHAPE] specs; default: every Placeholder
+    outputs: tuple[str, ...] = ()  # output tensor names; default: the tensors nothing consumes
+    calibration: str = "random"  # "random", "random:N", a directory of .npz/.npy files, or one .npz file
+    input_ranges: tuple[tuple[str, float, float], ...] = ()  # (input name, float min, float max)
+
+    def to_dict(self) -> dict:
+        """JSON form (for the report)."""
+        return {"model": Path(self.model_path).name, "target": self.target, "fix": self.fix,
+                "unsafe_fixes": self.unsafe_fixes, "inputs": list(self.inputs), "outputs": list(self.outputs),
+                "calibration": self.calibration if self.calibration.startswith("random") else
+                Path(self.calibration).name, "input_ranges": [list(r) for r in self.input_ranges]}
+
+
+class InputError(Exception):
+    """The request cannot be carried out as given (one line for the user)."""
+
+
+def parse_range(spec: str) -> tuple[str, float, float]:
+    """``NAME=MIN,MAX`` → (name, min, max).
+
+    Raises:
+        InputError: the spec is malformed or the range is empty.
+    """
+    name, sep, rest = spec.partition("=")
+    parts = rest.split(",")
+    if not sep or not name or len(parts) != 2:
+        raise InputError(f"bad --input-range `{spec}`: expected NAME=MIN,MAX")
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InputError(f"bad --input-range `{spec}`: MIN and MAX are numbers") from None
+    if not hi > lo:
+        raise InputError(f"bad --input-range `{spec}`: MAX must be greater than MIN")
+    return name.strip(), lo, hi
+
+
+def calibration_spec(text: str) -> dict:
+    """The worker's calibration spec for ``random``, ``random:N``, a directory or an ``.npz`` file.
+
+    Raises:
+        InputError: the file or directory does not exist, or N is not a positive integer.
+    """
+    if text == "random" or text.startswith("random:"):
+        count = text.partition(":")[2] or "8"
+        if not count.isdigit() or int(count) < 1:
+            raise InputError(f"bad --calibration `{text}`: random:N takes a positive sample count")
+        return {"kind": "random", "samples": int(count), "seed": 0}
+    path = Path(text)
+    if path.is_dir():
+        return {"kind": "dir", "path": str(path.resolve())}
+    if path.is_file() and path.suffix == ".npz":
+        return {"kind": "npz", "path": str(path.resolve())}
+    raise InputError(f"--calibration {text}: not `random`, a directory or an existing .npz file")
+
+
+def _bare(tensor_id: str) -> str:
+    head, _, tail = tensor_id.rpartition(":")
+    return head if head and tail == "0" else tensor_id
+
+
+def resolve_io(model, ranges: dict[str, tuple[float, float]]) -> tuple[list[dict], list[str]]:
+    """Converter inputs (name, fixed shape, dtype, range) and output names of a loaded GraphDef.
+
+    Raises:
+        InputError: an input has unknown dims, a range names no input, or there are no outputs.
+    """
+    inputs = []
+    for tensor in model.input_tensors():
+        name = _bare(tensor.id)
+        if tensor.shape is None:
+            raise InputError(f"input `{name}` has an unknown rank; give its shape: --input {name}:1,224,224,3")
+        shape = list(tensor.shape)
+        if shape and shape[0] is None:
+            shape[0] = 1  # the converter's own choice for an unknown batch dim
+        if None in shape:
+            dims = ",".join("?" if d is None else str(d) for d in shape)
+            raise InputError(f"input `{name}` has unknown dims ({dims}); give its shape with --input {name}:SHAPE "
+                             "(and --fix --unsafe-fixes to write it into the graph)")
+        inputs.append({"name": name, "shape": shape, "dtype": tensor.dtype or "float32",
+                       "range": list(ranges[name]) if name in ranges else None})
+    unknown = sorted(set(ranges) - {i["name"] for i in inputs})
+    if unknown:
+        raise InputError(f"--input-range names `{unknown[0]}`, which is not an input "
+                         f"(inputs: {', '.join(i['name'] for i in inputs)})")
+    outputs = [_bare(t) for t in model.info.outputs]
+    if not outputs:
+        raise InputError("the graph has no outputs; name them with --output")
+    return inputs, outputs
+
+
+def load_model(path: Path, request: ConvertRequest):
+    """Load a GraphDef with the request's inputs, shapes and outputs; InputError for anything unusable."""
+    from graphlint.engine.runner import parse_io
+    from graphlint.loaders import LoadError, load
+
+    try:
+        names, shapes = parse_io(request.inputs)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    try:
+        model = load(path, input_shapes=shapes, inputs=names, outputs=request.outputs)
+    except LoadError as err:
+        raise InputError(str(err)) from None
+    if model.info.format != "graphdef":
+        raise InputError(f"{request.model_path}: already a .tflite; convert takes a frozen GraphDef (.pb, .pbtxt)")
+    missing = [t for t in (*model.info.inputs, *model.info.outputs) if t not in model.tensors
+               or model.tensors[t].producer is None]
+    if missing:
+        raise InputError(f"`{_bare(missing[0])}` is not a tensor of the graph")
+    return model
+
+
+def _failed(report: dict, kind: str, message: str, node: str | None = None) -> dict:
+    report.update(status="failed", error={"kind": kind, "message": message, "node": node})
+    return report
+
+
+def convert_model(request: ConvertRequest, out_dir: Path, progress: Progress | None = None,
+                  pool: WorkerPool | None = None, registry=None) -> dict:
+    """Fix (optionally), convert, run and check a model; write the results into ``out_dir``.
+
+    Args:
+        request: the model and the options.
+        out_dir: where ``model.tflite``, ``fixed.pb`` (when fixes were applied) and ``report.json`` go.
+        progress: called with (fraction 0..1, stage) as the work advances; must be quick.
+        pool: the worker pool (default: the process-wide one).
+        registry: the rule registry whose fixes apply (default: the installed packs).
+
+    Returns:
+        The report (also written to ``report.json``): ``status`` ok | failed, ``error`` None or {kind, message,
+        node}, ``files``, ``fix``, ``conversion``, ``numeric``, ``layers``, ``io_recipe``, ``float_ops``,
+        ``checks`` and ``verdict``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    say = progress or (lambda fraction, stage: None)
+    report: dict[str, Any] = {"schema_version": REPORT_VERSION, "status": "ok", "error": None,
+                              "request": request.to_dict(), "files": [], "fix": None, "conversion": None,
+                              "numeric": None, "layers": None, "io_recipe": None, "float_ops": None,
+                              "checks": None, "verdict": None, "timings_ms": {}}
+    try:
+        _run(request, out_dir, report, say, pool or default_pool(), registry)
+    except InputError as err:
+        _failed(report, "input", str(err))
+    except Exception as err:  # noqa: BLE001 - the caller gets a report, never a traceback
+        _failed(report, "internal", f"{type(err).__name__}: {err}".splitlines()[0])
+    report["timings_ms"]["total"] = round((time.perf_counter() - started) * 1000, 1)
+    report["files"] = sorted({*report["files"], "report.json"})
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, sort_keys=False, default=str) + "\n",
+                                         encoding="utf-8")
+    say(1.0, "done")
+    return report
+
+
+def _run(request: ConvertRequest, out_dir: Path, report: dict, say: Progress, pool: WorkerPool, registry) -> None:
+    if request.target not in TARGETS:
+        raise InputError(f"unknown target `{request.target}` (known: {', '.join(TARGETS)})")
+    source = Path(request.model_path)
+    ranges = {}
+    for name, lo, hi in request.input_ranges:
+        if not hi > lo:
+            raise InputError(f"input range of `{name}` is empty ({lo}..{hi})")
+        ranges[name] = (float(lo), float(hi))
+    calibration = calibration_spec(request.calibration)
+    original = load_model(source, request)
+    inputs, outputs = resolve_io(original, ranges)
+    convert_path = source
+    share = 0.0
+    if request.fix or request.unsafe_fixes:
+        say(0.02, "fix")
+        share = 0.2
+        convert_path = _apply_fixes(request, source, out_dir, report, inputs, outputs, calibration, pool, registry)
+        fixed = load_model(convert_path, dataclasses.replace(request, outputs=tuple(outputs)))
+        inputs, outputs = resolve_io(fixed, ranges)
+    job = {"model": str(Path(convert_path).resolve()), "reference": str(source.resolve()), "inputs": inputs,
+           "outputs": outputs, "target": request.target,
+           "calibration": calibration, "out": str((out_dir / "model.tflite").resolve()), "numeric": True,
+           "debugger": request.target in CALIBRATED_TARGETS}
+    say(share, "convert")
+    result = pool.run(job, progress=lambda f, stage: say(share + (0.95 - share) * f, stage))
+    report["conversion"] = {k: result.get(k) for k in ("tflite_bytes", "worker", "timings_ms") if k in result}
+    report["numeric"] = result.get("numeric")
+    report["layers"] = result.get("layers")
+    if (out_dir / "model.tflite").is_file() and result.get("tflite_bytes"):
+        report["files"].append("model.tflite")
+    if result.get("status") != "ok":
+        error = result.get("error") or {}
+        report.update(status="failed", error={"kind": error.get("kind", "converter"),
+                                              "message": error.get("message", "conversion failed"),
+                                              "node": error.get("node")})
+        if error.get("detail"):
+            report["error"]["detail"] = error["detail"]
+    if "model.tflite" in report["files"]:
+        _inspect(out_dir / "model.tflite", request, report, ranges)
+    report["checks"], report["verdict"] = checks(request.target, report)
+
+
+def _apply_fixes(request: ConvertRequest, source: Path, out_dir: Path, report: dict, inputs: list[dict],
+                 outputs: list[str], calibration: dict, pool: WorkerPool, registry) -> Path:
+    from graphlint.fix import FixError, fix_graph
+
+    def measure(graph_bytes: bytes, tensors: list[str]) -> dict[str, tuple[float, float]]:
+        tmp = out_dir / ".measure.pb"
+        tmp.write_bytes(graph_bytes)
+        try:
+            res = pool.run({"kind": "ranges", "model": str(tmp.resolve()), "inputs": inputs, "tensors": tensors,
+                            "calibration": calibration})
+        finally:
+            tmp.unlink(missing_ok=True)
+        if res.get("status") != "ok":
+            raise FixError(f"measuring tensor ranges failed: {(res.get('error') or {}).get('message')}")
+        return {k: tuple(v) for k, v in res["ranges"].items()}
+
+    try:
+        result = fix_graph(source.read_bytes(), inputs=request.inputs, outputs=tuple(outputs),
+                           unsafe=request.unsafe_fixes, targets=(request.target,), measure=measure,
+                           registry=registry)
+    except FixError as err:
+        raise InputError(f"fix: {err}") from None
+    name = "fixed.pbtxt" if result.text else "fixed.pb"
+    (out_dir / name).write_bytes(result.data)
+    report["files"].append(name)
+    report["fix"] = result.to_dict()
+    return out_dir / name
+
+
+def _inspect(path: Path, request: ConvertRequest, report: dict, ranges: dict) -> None:
+    from graphlint.loaders import LoadError, load
+
+    from .recipe import float_ops, io_recipe
+
+    try:
+        model = load(path)
+    except LoadError as err:
+        report["io_recipe"] = {"error": str(err)}
+        return
+    recipe_ranges = dict(ranges)
+    if request.target == "uint8-qat":
+        for tensor in model.input_tensors():
+            recipe_ranges.setdefault(_bare(tensor.name), (-1.0, 1.0))
+    report["io_recipe"] = io_recipe(model, recipe_ranges)
+    report["float_ops"] = float_ops(model)
+
+
+def checks(target: str, report: dict) -> tuple[dict, str]:
+    """The three promises of a conversion and why each is or is not kept; and a verdict pass | warn | fail."""
+    result: dict[str, Any] = {}
+    why: list[str] = []
+    ran = report["status"] == "ok"
+    result["allocates_and_runs"] = ran
+    if not ran:
+        error = report.get("error") or {}
+        where = f" at `{error['node']}`" if error.get("node") else ""
+        why.append(f"{error.get('kind', 'conversion')} failure{where}: {error.get('message', '')}")
+    floats = report.get("float_ops") or []
+    if target in INTEGER_TARGETS and ran:
+        result["integer_only"] = not floats
+        if floats:
+            names = ", ".join(f"`{f['tensor']}` ({f['op']})" for f in floats[:5])
+            why.append(f"{len(floats)} op(s) compute in float although {target} promises integers: {names}"
+                       + (" ..." if len(floats) > 5 else ""))
+    elif target == "int8-fallback" and ran:
+        result["float_fallback_ops"] = len(floats)
+    numeric = report.get("numeric") or {}
+    if ran:
+        if numeric.get("error"):
+            result["agrees"] = None
+            why.append(f"the numeric check could not run the original graph: {numeric['error']}")
+        elif numeric.get("outputs"):
+            if numeric.get("reference_deterministic") is False:
+                why.append("the original graph gives different outputs for the same input (random ops such as "
+                           "training-mode dropout), so no converted model can agree with it exactly; the check "
+                           "compares with one run of it")
+            low = [o for o in numeric["outputs"] if o["cosine"] < COSINE_MIN]
+            result["agrees"] = not low
+            result["min_cosine"] = min(o["cosine"] for o in numeric["outputs"])
+            for o in low:
+                text = (f"output `{o['name']}` agrees with the original graph only to cosine {o['cosine']:.4f} "
+                        f"(< {COSINE_MIN}), max abs error {o['max_abs_error']:.4g}")
+                worst = ((report.get("layers") or {}).get("worst") or [])[:1]
+                if worst:
+                    text += f"; the layer that loses the most: {worst[0]['explanation']}"
+                why.append(text)
+    result["why_not"] = why
+    if not ran:
+        verdict = "fail"
+    elif why or result.get("float_fallback_ops"):
+        verdict = "warn"
+    else:
+        verdict = "pass"
+    return result, verdict

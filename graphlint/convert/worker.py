@@ -1,0 +1,456 @@
+"""The conversion worker: the only graphlint module that imports TensorFlow.
+
+It runs in its own process (``python -m graphlint.convert.worker``), started and supervised by
+:mod:`graphlint.convert.pool`. At start it caps its own address space (``GRAPHLINT_WORKER_MEMORY_MB``), imports
+TensorFlow once, says ``ready`` and then serves jobs, one JSON line in on stdin, JSON lines out on a private
+copy of stdout (progress lines, then one result line). File descriptor 1 itself is pointed at stderr, so what
+the converter's C++ code prints never corrupts the protocol.
+
+A job converts a frozen GraphDef for one target (DESIGN.md §3 settings), writes the ``.tflite``, allocates and
+invokes it, and runs the numeric check: the original graph in TensorFlow and the converted model in LiteRT on
+the same inputs, per-output error, and for integer targets the QuantizationDebugger's per-layer error.
+:func:`run_job` is also callable in-process (the benchmark's baseline does that).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import resource
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphlint.convert.errors import node_from_message, summarize
+
+INTEGER_TARGETS = ("int8", "int8-fallback", "int16x8", "tflm", "uint8-qat")
+_CALIBRATED = ("int8", "int8-fallback", "int16x8", "tflm")
+_DEFAULT_RANGE = (-1.0, 1.0)
+_TOP_LAYERS = 3
+
+Progress = Callable[[float, str], None]
+
+
+def _tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore")
+    import tensorflow as tf
+
+    return tf
+
+
+# -- inputs ------------------------------------------------------------------------------------------------
+
+def _bare(name: str) -> str:
+    head, _, tail = name.rpartition(":")
+    return head if head and tail.isdigit() else name
+
+
+def _samples_for(arr: np.ndarray, shape: tuple[int, ...], name: str) -> list[np.ndarray]:
+    if tuple(arr.shape) == shape:
+        return [arr]
+    if arr.ndim == len(shape) + 1 and tuple(arr.shape[1:]) == shape:
+        return list(arr)
+    if arr.ndim == len(shape) and shape and shape[0] == 1 and tuple(arr.shape[1:]) == shape[1:]:
+        return [a[None] for a in arr]
+    raise ValueError(f"calibration array for `{name}` has shape {list(arr.shape)}; expected {list(shape)} or "
+                     f"[N, {', '.join(map(str, shape))}]")
+
+
+def calibration_samples(spec: dict, inputs: list[dict]) -> list[list[np.ndarray]]:
+    """The calibration / test samples: one list of arrays (in input order) per sample.
+
+    ``spec``: ``{"kind": "random", "samples": N}`` (seeded, uniform in each input's range), ``{"kind": "npz",
+    "path": P}`` (one array per input name, ``[N, *shape]`` or one sample) or ``{"kind": "dir", "path": D}``
+    (every ``*.npz`` in D, sorted, each as above; or ``*.npy`` files for a single-input model).
+    """
+    kind = spec.get("kind", "random")
+    if kind == "random":
+        rng = np.random.default_rng(int(spec.get("seed", 0)))
+        out = []
+        for _ in range(int(spec.get("samples", 8))):
+            sample = []
+            for inp in inputs:
+                lo, hi = inp.get("range") or _DEFAULT_RANGE
+                dtype = np.dtype(inp["dtype"])
+                if np.issubdtype(dtype, np.floating):
+                    sample.append(rng.uniform(lo, hi, inp["shape"]).astype(dtype))
+                elif dtype == np.bool_:
+                    sample.append(rng.integers(0, 2, inp["shape"]).astype(bool))
+                else:
+                    sample.append(rng.integers(int(lo), int(hi) + 1, inp["shape"]).astype(dtype))
+            out.append(sample)
+        return out
+    path = Path(spec["path"])
+    files = [path] if kind == "npz" else sorted(path.glob("*.npz")) or sorted(path.glob("*.npy"))
+    if not files:
+        raise ValueError(f"{path}: no .npz or .npy files")
+    per_input: list[list[np.ndarray]] = [[] for _ in inputs]
+    for file in files:
+        if file.suffix == ".npy":
+            if len(inputs) != 1:
+                raise ValueError(f"{file}: .npy calibration files need a single-input model; use .npz with "
+                                 "one array per input name")
+            per_input[0].extend(_samples_for(np.load(file), tuple(inputs[0]["shape"]), inputs[0]["name"]))
+            continue
+        with np.load(file) as npz:
+            arrays = {_bare(k): npz[k] for k in npz.files}
+        for i, inp in enumerate(inputs):
+            if inp["name"] not in arrays:
+                raise ValueError(f"{file}: no array named `{inp['name']}` (has {', '.join(sorted(arrays))})")
+            per_input[i].extend(_samples_for(arrays[inp["name"]], tuple(inp["shape"]), inp["name"]))
+    counts = {len(p) for p in per_input}
+    if len(counts) != 1 or 0 in counts:
+        raise ValueError("calibration data has a different number of samples per input")
+    return [[per_input[i][n].astype(np.dtype(inputs[i]["dtype"])) for i in range(len(inputs))]
+            for n in range(counts.pop())]
+
+
+# -- conversion --------------------------------------------------------------------------------------------
+
+def quantized_input_stats(lo: float, hi: float, qmin: int = 0, qmax: int = 255) -> tuple[float, float]:
+    """(mean, std) of the legacy converter for a float range: mean = the quantized value of 0.0."""
+    std = (qmax - qmin) / (hi - lo)
+    return qmin - lo * std, std
+
+
+def make_converter(tf, job: dict, dataset: Callable[[], Iterator[list]] | None):
+    """A TF 2.21 converter for the job's model and target, with the settings of DESIGN.md §3."""
+    inputs = [i["name"] for i in job["inputs"]]
+    shapes = {i["name"]: list(i["shape"]) for i in job["inputs"]}
+    conv = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(job["model"], inputs, job["outputs"],
+                                                                input_shapes=shapes)
+    target = job["target"]
+    if target in ("dynamic", "float16", *_CALIBRATED):
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if target in _CALIBRATED:
+        conv.representative_dataset = dataset
+    if target in ("int8", "tflm"):
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = conv.inference_output_type = tf.int8
+    elif target == "int16x8":
+        conv.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    elif target == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    elif target == "uint8-qat":
+        conv.inference_type = tf.uint8
+        conv.quantized_input_stats = {i["name"]: quantized_input_stats(*(i.get("range") or _DEFAULT_RANGE))
+                                      for i in job["inputs"]}
+    return conv
+
+
+def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+    dtype = np.dtype(detail["dtype"])
+    scale, zero = detail["quantization"]
+    if not np.issubdtype(dtype, np.integer) or not scale or not np.issubdtype(x.dtype, np.floating):
+        return x.astype(dtype)
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+
+def _dequantize(q: np.ndarray, detail: dict) -> np.ndarray:
+    scale, zero = detail["quantization"]
+    if scale and np.issubdtype(q.dtype, np.integer):
+        return (q.astype(np.float32) - zero) * np.float32(scale)
+    return q.astype(np.float32) if q.dtype != np.float32 and np.issubdtype(q.dtype, np.number) else q
+
+
+def _match(details: list[dict], names: list[str]) -> list[int]:
+    """Index into ``details`` for each graph tensor name (by name, else by position)."""
+    by_name = {_bare(d["name"]): i for i, d in enumerate(details)}
+    if all(_bare(n) in by_name for n in names):
+        return [by_name[_bare(n)] for n in names]
+    return list(range(len(details)))
+
+
+def run_tflite(model: bytes, samples: list[list[np.ndarray]], input_names: list[str], output_names: list[str]
+               ) -> tuple[list[list[np.ndarray]], list[dict], list[dict]]:
+    """Allocate and invoke the model on every sample with LiteRT; float (dequantized) outputs per sample."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=model)
+    interp.allocate_tensors()
+    ins, outs = interp.get_input_details(), interp.get_output_details()
+    in_order, out_order = _match(ins, input_names), _match(outs, output_names)
+    results = []
+    for sample in samples:
+        for arr, idx in zip(sample, in_order):
+            interp.set_tensor(ins[idx]["index"], _quantize(arr, ins[idx]))
+        interp.invoke()
+        results.append([_dequantize(interp.get_tensor(outs[idx]["index"]), outs[idx]) for idx in out_order])
+    return results, [ins[i] for i in in_order], [outs[i] for i in out_order]
+
+
+def run_micro(model: bytes, samples: list[list[np.ndarray]], ins: list[dict]) -> None:
+    """Allocate and invoke the model with TensorFlow Lite Micro's interpreter (raises what it raises)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(model)
+    for sample in samples[:2]:
+        for i, (arr, detail) in enumerate(zip(sample, ins)):
+            interp.set_input(_quantize(arr, detail), i)
+        interp.invoke()
+
+
+def run_reference(tf, path: str, samples: list[list[np.ndarray]], input_names: list[str],
+                  output_names: list[str], repeats: list | None = None) -> list[list[np.ndarray]]:
+    """Run a frozen GraphDef with TensorFlow on every sample.
+
+    With ``repeats`` (a list), the first sample runs once more and whether the outputs repeat is appended.
+    """
+    graph_def = tf.compat.v1.GraphDef()
+    data = Path(path).read_bytes()
+    try:
+        graph_def.ParseFromString(data)
+    except Exception:  # noqa: BLE001 - not binary: a text GraphDef
+        from google.protobuf import text_format
+
+        graph_def = text_format.Parse(data.decode("utf-8"), tf.compat.v1.GraphDef())
+    # Only what the outputs depend on: a graph frozen with its training branch cannot even be imported, yet its
+    # outputs are well defined.
+    graph_def = tf.compat.v1.graph_util.extract_sub_graph(graph_def, sorted({_bare(n) for n in output_names}))
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    fetches = [_tensor(n) for n in output_names]
+    present = {op.name for op in graph.get_operations()}
+    with tf.compat.v1.Session(graph=graph) as sess:
+        def run(sample: list[np.ndarray]) -> list[np.ndarray]:
+            feed = {_tensor(n): a for n, a in zip(input_names, sample) if _bare(n) in present}
+            return [np.asarray(v) for v in sess.run(fetches, feed)]
+
+        outputs = [run(sample) for sample in samples]
+        if repeats is not None and samples:  # the same input once more, in the same session
+            repeats.append(all(np.array_equal(a, b) for a, b in zip(run(samples[0]), outputs[0])))
+        return outputs
+
+
+def _tensor(name: str) -> str:
+    return name if _bare(name) != name else f"{name}:0"
+
+
+def compare(reference: list[list[np.ndarray]], converted: list[list[np.ndarray]], names: list[str]) -> list[dict]:
+    """Per output: max abs error, mean abs error, cosine similarity and (for [N, C] outputs) top-1 agreement."""
+    out = []
+    for k, name in enumerate(names):
+        ref = np.stack([np.asarray(s[k], dtype=np.float64) for s in reference])
+        got = np.stack([np.asarray(s[k], dtype=np.float64).reshape(np.shape(s_ref[k]))
+                        for s, s_ref in zip(converted, reference)])
+        diff = np.abs(ref - got)
+        a, b = ref.ravel(), got.ravel()
+        na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+        cosine = 1.0 if na == nb == 0 else float(a @ b / (na * nb)) if na and nb else 0.0
+        item: dict[str, Any] = {
+            "name": name, "shape": list(ref.shape[1:]), "max_abs_error": float(diff.max()) if diff.size else 0.0,
+            "mean_abs_error": float(diff.mean()) if diff.size else 0.0, "cosine": round(cosine, 6),
+            "reference_range": [float(ref.min()), float(ref.max())] if ref.size else None,
+        }
+        if ref.ndim == 3 and ref.shape[-1] >= 2:  # a classifier: per sample [batch, classes]
+            top_ref, top_got = ref.argmax(-1), got.argmax(-1)
+            item["top1_agreement"] = float((top_ref == top_got).mean())
+        out.append(item)
+    return out
+
+
+def debug_layers(tf, job: dict, dataset) -> list[dict]:
+    """Per-layer error of the integer model against float, in the QuantizationDebugger's terms, worst first."""
+    conv = make_converter(tf, job, dataset)
+    debugger = tf.lite.experimental.QuantizationDebugger(converter=conv, debug_dataset=dataset)
+    debugger.run()
+    buf = io.StringIO()
+    debugger.layer_statistics_dump(buf)
+    layers = []
+    for row in csv.DictReader(io.StringIO(buf.getvalue())):
+        try:
+            mse, scale = float(row["mean_squared_error"]), _first_float(row.get("scale") or row.get("scales"))
+        except (KeyError, ValueError):
+            continue
+        if not scale or not math.isfinite(mse):
+            continue
+        rmse = math.sqrt(max(mse, 0.0))
+        layers.append({"tensor": row.get("tensor_name", ""), "op": row.get("op_name", ""),
+                       "rmse": rmse, "scale": scale, "rmse_per_scale": rmse / scale,
+                       "max_abs_error": float(row.get("max_abs_error", "nan")),
+                       "mean_error": float(row.get("mean_error", "nan"))})
+    layers.sort(key=lambda x: (-x["rmse_per_scale"], x["tensor"]))
+    for layer in layers[:_TOP_LAYERS]:
+        layer["explanation"] = explain_layer(layer)
+    return layers
+
+
+def _first_float(text: str | None) -> float:
+    if text is None:
+        raise ValueError("no scale")
+    cleaned = text.strip("[]() ").replace(",", " ").split()
+    return float(cleaned[0]) if cleaned else 0.0
+
+
+def explain_layer(layer: dict) -> str:
+    """One plain sentence about how much a layer loses to quantization."""
+    ratio = layer["rmse_per_scale"]
+    text = (f"`{layer['tensor']}` ({layer['op']}) is off by {layer['rmse']:.3g} on average (RMS) against float, "
+            f"{ratio:.2f} quantization steps of {layer['scale']:.3g}; rounding alone would give 0.29 steps")
+    if ratio > 1.0:
+        text += (". The loss is well beyond rounding: its value range is too wide for 8 bits, or its inputs already "
+                 "arrive with error; keep this layer in float (int8-fallback with selective quantization) or "
+                 "narrow its range")
+    elif ratio > 0.5:
+        text += ". The loss is moderate: errors from earlier layers add up here"
+    return text + "."
+
+
+# -- the job -------------------------------------------------------------------------------------------------
+
+def _failure(kind: str, message: str, node: str | None = None, **extra) -> dict:
+    return {"status": "failed", "error": {"kind": kind, "message": message, "node": node, **extra}}
+
+
+def run_job(job: dict, progress: Progress | None = None) -> dict:
+    """Run one job; never raises (every failure is a structured result)."""
+    progress = progress or (lambda fraction, stage: None)
+    try:
+        if job.get("kind") == "ranges":
+            return measure_ranges(job)
+        return _convert(job, progress)
+    except MemoryError:
+        return {**_failure("memory", "out of memory: the job exceeded the worker's memory cap"), "restart": True}
+    except Exception as err:  # noqa: BLE001 - a job's failure is data for the caller
+        tb = traceback.format_exception(type(err), err, err.__traceback__)
+        return _failure("internal", f"{type(err).__name__}: {summarize(str(err))}", traceback="".join(tb[-4:]))
+
+
+def _convert(job: dict, progress: Progress) -> dict:
+    tf = _tf()
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    names = [i["name"] for i in job["inputs"]]
+    try:
+        samples = calibration_samples(job.get("calibration") or {"kind": "random"}, job["inputs"])
+    except (ValueError, OSError, KeyError) as err:
+        return _failure("input", f"calibration data: {err}")
+
+    def dataset():
+        for sample in samples:
+            yield [np.asarray(a) for a in sample]
+
+    progress(0.05, "convert")
+    try:
+        conv = make_converter(tf, job, dataset)
+        model = conv.convert()
+    except Exception as err:  # noqa: BLE001 - the converter's refusal is the result
+        text = str(err)
+        return _failure("converter", summarize(text), node_from_message(text), detail=text[-4000:],
+                        timings_ms={"convert": (time.perf_counter() - start) * 1000})
+    timings["convert"] = (time.perf_counter() - start) * 1000
+    Path(job["out"]).write_bytes(model)
+    result: dict[str, Any] = {"status": "ok", "error": None, "tflite_bytes": len(model), "timings_ms": timings}
+    if not job.get("run", True):
+        return result
+    progress(0.45, "run")
+    t = time.perf_counter()
+    try:
+        converted, ins, outs = run_tflite(model, samples, names, job["outputs"])
+        if job["target"] == "tflm":
+            run_micro(model, samples, ins)
+    except Exception as err:  # noqa: BLE001 - a model that cannot run is the result
+        text = str(err)
+        runtime = "TensorFlow Lite Micro" if job["target"] == "tflm" else "LiteRT"
+        result.update(_failure("runtime", f"{runtime} cannot allocate or invoke the model: {summarize(text)}",
+                               node_from_message(text), detail=text[-4000:]))
+        return result
+    timings["run"] = (time.perf_counter() - t) * 1000
+    result["io"] = {"inputs": [_detail_json(d) for d in ins], "outputs": [_detail_json(d) for d in outs]}
+    if job.get("numeric", True):
+        progress(0.6, "reference")
+        t = time.perf_counter()
+        try:
+            repeats: list[bool] = []
+            reference = run_reference(tf, job.get("reference") or job["model"], samples,
+                                      [i.get("reference_name", i["name"]) for i in job["inputs"]],
+                                      job.get("reference_outputs") or job["outputs"], repeats)
+            deterministic = all(repeats)
+            result["numeric"] = {"samples": len(samples), "reference_deterministic": deterministic,
+                                 "outputs": compare(reference, converted, job["outputs"])}
+        except Exception as err:  # noqa: BLE001 - the check's own failure is reported, not raised
+            result["numeric"] = {"samples": len(samples), "error": summarize(str(err))}
+        timings["reference"] = (time.perf_counter() - t) * 1000
+    if job.get("debugger", True) and job["target"] in _CALIBRATED:
+        progress(0.75, "per-layer error")
+        t = time.perf_counter()
+        try:
+            layers = debug_layers(tf, job, dataset)
+            result["layers"] = {"count": len(layers), "worst": layers[:_TOP_LAYERS]}
+        except Exception as err:  # noqa: BLE001
+            result["layers"] = {"error": summarize(str(err))}
+        timings["debugger"] = (time.perf_counter() - t) * 1000
+    return result
+
+
+def _detail_json(d: dict) -> dict:
+    scale, zero = d["quantization"]
+    return {"name": d["name"], "dtype": np.dtype(d["dtype"]).name, "shape": [int(x) for x in d["shape"]],
+            "scale": float(scale), "zero_point": int(zero)}
+
+
+def measure_ranges(job: dict) -> dict:
+    """Min and max of the named tensors of a GraphDef over the calibration samples (for add-fake-quant)."""
+    tf = _tf()
+    samples = calibration_samples(job.get("calibration") or {"kind": "random"}, job["inputs"])
+    values = run_reference(tf, job["model"], samples, [i["name"] for i in job["inputs"]], job["tensors"])
+    ranges = {}
+    for k, name in enumerate(job["tensors"]):
+        arrays = [np.asarray(s[k], dtype=np.float64) for s in values]
+        ranges[name] = [min(float(a.min()) for a in arrays), max(float(a.max()) for a in arrays)]
+    return {"status": "ok", "error": None, "ranges": ranges}
+
+
+# -- process entry point ----------------------------------------------------------------------------------
+
+def _cap_memory() -> None:
+    megabytes = int(os.environ.get("GRAPHLINT_WORKER_MEMORY_MB") or 0)
+    if megabytes > 0:
+        limit = megabytes << 20
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def main() -> int:
+    """Serve jobs until stdin closes."""
+    _cap_memory()
+    proto = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)  # whatever the converter's C++ code prints goes to stderr, never into the protocol
+    sys.stdout = sys.stderr
+
+    def send(message: dict) -> None:
+        proto.write(json.dumps(message) + "\n")
+        proto.flush()
+
+    start = time.perf_counter()
+    _tf()
+    send({"type": "ready", "pid": os.getpid(), "import_s": round(time.perf_counter() - start, 3)})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        job_id = job.get("id")
+        result = run_job(job, lambda fraction, stage, job_id=job_id: send(
+            {"type": "progress", "id": job_id, "fraction": fraction, "stage": stage}))
+        send({"type": "result", "id": job_id, "result": result})
+        if result.get("restart"):
+            return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
