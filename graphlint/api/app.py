@@ -1,0 +1,129 @@
+"""The ASGI app: :func:`create_app` wires settings, store, token file, lint workers, job runner and routers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from anyio import to_thread
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from graphlint import __version__
+from graphlint.engine.registry import default_registry
+
+from . import metrics, problems
+from .auth import TokenStore
+from .jobs import JobRunner
+from .linting import LintPool
+from .routes import health, jobs, reports, rules
+from .service import ReportService
+from .settings import Settings
+from .store import BlobStore, Store
+
+log = logging.getLogger("graphlint.api")
+
+DESCRIPTION = """Lint TensorFlow models for TFLite conversion targets and keep every report.
+
+Upload a frozen GraphDef (`.pb`, `.pbtxt`) or a `.tflite` file to `POST /v1/reports` and get the same JSON
+report as `graphlint check --format json`, plus an `id`. The same model with the same options returns the stored
+report. With a token file, every `/v1` call needs `Authorization: Bearer <token>` and sees only its own reports.
+Errors are `application/problem+json`.
+"""
+
+_NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>graphlint</title>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<h1>graphlint</h1><p>The service is running, but the web viewer is not built.</p>
+<p>Build it with <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code> (it writes
+<code>graphlint/_web/</code>) and restart the server, or set <code>GRAPHLINT_WEB_DIR</code>.</p>
+<p>The API is under <a href="/docs">/docs</a> (<a href="/openapi.json">openapi.json</a>).</p></body></html>
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    """``tag-name`` operation ids (``reports-create``)."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def _openapi(app: FastAPI):
+    """The OpenAPI document, with error responses typed ``application/problem+json``."""
+
+    def build() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, openapi_version=app.openapi_version,
+                             description=app.description, routes=app.routes, tags=app.openapi_tags)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[:1] in "45" and "application/json" in content:
+                        content[problems.MEDIA_TYPE] = content.pop("application/json")
+        app.openapi_schema = schema
+        return schema
+
+    return build
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Opens the database and reads the token file now, so a bad setting fails at start-up.
+
+    Raises:
+        graphlint.api.auth.TokenFileError: the token file cannot be read or holds no token.
+        ValueError: the database URL is not sqlite or postgresql.
+    """
+    settings = settings or Settings()
+    data_dir = settings.data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tokens = TokenStore(settings.token_file)
+    blobs = BlobStore(data_dir / "models")
+    store = Store(settings.db_url)
+    registry = default_registry()
+    pool = LintPool(settings.lint_workers, settings.lint_timeout_s, settings.lint_memory_mb)
+    runner = JobRunner(store, blobs, data_dir / "jobs", settings.job_workers, settings.job_queue)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        blobs.clean_tmp()
+        await to_thread.run_sync(pool.start)
+        await to_thread.run_sync(runner.start)
+        log.info("graphlint %s: %s database, data in %s, %d lint worker(s), authentication %s", __version__,
+                 store.dialect.name, data_dir, settings.lint_workers, "on" if tokens.enabled else "off")
+        try:
+            yield
+        finally:
+            runner.stop()
+            pool.close()
+            store.close()
+
+    app = FastAPI(title="graphlint", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=_operation_id,
+                  openapi_tags=[{"name": "reports", "description": "lint a model, stored reports"},
+                                {"name": "rules", "description": "the rules and their documentation"},
+                                {"name": "jobs", "description": "fix-and-convert jobs"},
+                                {"name": "health", "description": "liveness, readiness, metrics"}])
+    app.state.settings, app.state.tokens, app.state.store, app.state.blobs = settings, tokens, store, blobs
+    app.state.registry, app.state.pool, app.state.jobs = registry, pool, runner
+    app.state.reports = ReportService(store, blobs, pool, registry)
+    problems.install(app)
+    for router in (reports.router, rules.router, jobs.router, health.router):
+        app.include_router(router)
+    app.openapi = _openapi(app)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"], expose_headers=["Location"])
+    app.add_middleware(metrics.MetricsMiddleware)
+    web_dir = settings.web_dir
+    if (web_dir / "index.html").is_file():
+        # Mounted last: every API route above is matched first, so static files never shadow /v1.
+        app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")
+    else:
+        @app.get("/", include_in_schema=False)
+        async def _viewer_not_built() -> HTMLResponse:
+            return HTMLResponse(_NOT_BUILT)
+    return app

@@ -1,0 +1,68 @@
+"""``graphlint serve``: run the service with uvicorn. Heavy imports stay inside :func:`serve`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_ERROR = 0, 2
+
+# flag -> (settings field, help)
+_FLAGS = {
+    "--host": ("host", "address to listen on (default 127.0.0.1)"),
+    "--port": ("port", "port to listen on (default 8000)"),
+    "--data-dir": ("data_dir", "reports database, model store and job files (default ~/.local/share/graphlint)"),
+    "--max-upload-mb": ("max_upload_mb", "largest model accepted, in MB (default 256)"),
+    "--token-file": ("token_file", "file of NAME:TOKEN lines; when set, every /v1 call needs a Bearer token"),
+    "--database-url": ("database_url", "postgresql://user@host/db for a shared database (default: SQLite in "
+                                       "the data dir)"),
+    "--lint-workers": ("lint_workers", "lint worker processes (default: number of CPUs, at most 4)"),
+    "--cors-origin": ("cors_origins", "allow browser calls from this origin, repeatable (default: CORS off)"),
+    "--log-level": ("log_level", "uvicorn log level (default info)"),
+}
+
+
+def register(subparsers) -> dict:
+    """Add ``serve`` to the CLI."""
+    parser = subparsers.add_parser("serve", help="run the REST service (needs the `api` extra)",
+                                   description="Run the graphlint service. Every option can also be set through "
+                                               "its GRAPHLINT_* environment variable (GRAPHLINT_DATA_DIR, ...).")
+    for flag, (field, text) in _FLAGS.items():
+        env = "GRAPHLINT_" + field.upper()
+        kwargs = {"action": "append"} if field == "cors_origins" else {}
+        parser.add_argument(flag, dest=field, default=None, help=f"{text} [{env}]", **kwargs)
+    return {"serve": serve}
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Build the settings from flags over the environment, then run uvicorn until interrupted."""
+    try:
+        import uvicorn
+        from pydantic import ValidationError
+
+        from .app import create_app
+        from .auth import TokenFileError
+        from .settings import Settings
+    except ImportError as err:
+        print(f"graphlint: error: the service needs the api extra ({err.name} is missing): "
+              "pip install 'graphlint[api]'", file=sys.stderr)
+        return EXIT_ERROR
+    overrides = {field: getattr(args, field) for _, (field, _) in _FLAGS.items()
+                 if getattr(args, field, None) is not None}
+    try:
+        settings = Settings(**overrides)
+        app = create_app(settings)
+    except ValidationError as err:
+        first = err.errors()[0]
+        print(f"graphlint: error: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return EXIT_ERROR
+    except (TokenFileError, ValueError, OSError) as err:
+        print(f"graphlint: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as err:  # noqa: BLE001 - e.g. the database refuses the connection: one line, exit 2
+        print(f"graphlint: error: cannot start: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
+              file=sys.stderr)
+        return EXIT_ERROR
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False,
+                timeout_graceful_shutdown=10, server_header=False)
+    return EXIT_OK

@@ -1,0 +1,204 @@
+"""Fix-and-convert jobs: a bounded queue worked by background threads; state and results in the store.
+
+A job calls ``graphlint.convert.service.convert_model``, which runs TensorFlow in its own worker processes
+(never in this one), writes its files under ``<data dir>/jobs/<job id>/`` and returns ``{status, error,
+files, ...}``. The queue is bounded (503 when it is full); a job that was running when the server died is
+marked failed at the next start, and jobs still queued then are queued again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from graphlint.engine.targets import TARGETS
+
+from . import metrics
+from .problems import ProblemError
+from .store import BlobStore, JobRow, Store, is_id
+
+log = logging.getLogger("graphlint.api.jobs")
+# Calibration data over the API is generated only: the conversion service also takes a path, which a client must
+# never be able to point at the server's filesystem.
+_CALIBRATION = re.compile(r"random(:[1-9][0-9]{0,3})?")
+_STOP = object()
+
+
+def job_request(*, sha256: str, name: str, report_id: str | None, target: str | None, fix: bool,
+                unsafe_fixes: bool, inputs: list[str], outputs: list[str], calibration: str | None,
+                input_ranges: list[str]) -> dict:
+    """Validate a job's parameters into the JSON stored with it.
+
+    Raises:
+        ProblemError: 422 naming the first bad value.
+    """
+    target = target or "int8"
+    if target not in TARGETS:
+        raise ProblemError(422, f"unknown target `{target[:100]}` (known: {', '.join(TARGETS)})")
+    calibration = calibration or "random"
+    if not _CALIBRATION.fullmatch(calibration):
+        raise ProblemError(422, f"calibration is `random` or `random:N` (N samples), got `{calibration[:100]}`")
+    ranges = []
+    for spec in input_ranges:
+        name_part, _, rest = spec.partition(":")
+        low, _, high = rest.partition(":")
+        try:
+            ranges.append([name_part, float(low), float(high)])
+        except ValueError:
+            raise ProblemError(422, f"input_range takes NAME:MIN:MAX, got `{spec[:100]}`") from None
+        if not name_part or not ranges[-1][1] < ranges[-1][2]:
+            raise ProblemError(422, f"input_range takes NAME:MIN:MAX with MIN < MAX, got `{spec[:100]}`")
+    return {"sha256": sha256, "name": name, "report_id": report_id, "target": target, "fix": fix,
+            "unsafe_fixes": unsafe_fixes, "inputs": inputs, "outputs": outputs,
+            "calibration": calibration, "input_ranges": ranges}
+
+
+class JobRunner:
+    """Runs queued jobs one (or ``workers``) at a time."""
+
+    def __init__(self, store: Store, blobs: BlobStore, root: Path, workers: int = 1, capacity: int = 16) -> None:
+        self.store, self.blobs, self.root = store, blobs, root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._queue: queue.Queue = queue.Queue(maxsize=capacity)
+        self._threads = [threading.Thread(target=self._loop, name=f"graphlint-job-{i}", daemon=True)
+                         for i in range(workers)]
+
+    def start(self) -> None:
+        """Fail jobs a dead server left running, queue again those it left queued, start the threads."""
+        for job_id in self.store.recover_jobs():
+            try:
+                self._queue.put_nowait(job_id)
+            except queue.Full:
+                self.store.update_job(job_id, status="failed", message="the job queue was full after a restart")
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        """Ask the threads to stop after their current job."""
+        for _ in self._threads:
+            try:
+                self._queue.put_nowait(_STOP)
+            except queue.Full:
+                break
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def submit(self, owner: str, request: dict) -> JobRow:
+        """Store a job and queue it.
+
+        Raises:
+            ProblemError: 503 when the queue is full.
+        """
+        if self._queue.full():
+            raise ProblemError(503, "too many jobs are waiting; try again later", headers={"Retry-After": "30"})
+        job = self.store.add_job(owner, request)
+        try:
+            self._queue.put_nowait(job.id)
+        except queue.Full:
+            self.store.update_job(job.id, status="failed", message="the job queue was full")
+            raise ProblemError(503, "too many jobs are waiting; try again later",
+                               headers={"Retry-After": "30"}) from None
+        return job
+
+    def get(self, owner: str, job_id: str) -> JobRow:
+        """A job of this owner.
+
+        Raises:
+            ProblemError: 404 when there is none.
+        """
+        job = self.store.get_job(owner, job_id) if is_id(job_id) else None
+        if job is None:
+            raise ProblemError(404, f"no job `{job_id[:64]}`")
+        return job
+
+    def file(self, owner: str, job_id: str, name: str) -> Path:
+        """A file a finished job wrote, by one of the names its result lists.
+
+        Raises:
+            ProblemError: 404 unless the job lists ``name`` and the file exists.
+        """
+        job = self.get(owner, job_id)
+        files = (job.result or {}).get("files") or []
+        if name not in files or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+            raise ProblemError(404, f"job `{job_id}` has no file `{name[:100]}`")
+        path = self.root / job.id / name
+        if not path.is_file():
+            raise ProblemError(404, f"job `{job_id}` has no file `{name[:100]}`")
+        return path
+
+    def _loop(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is _STOP:
+                return
+            try:
+                self._run(job_id)
+            except Exception as err:
+                log.exception("job %s failed", job_id)
+                self._finish(job_id, "failed", f"internal error: {type(err).__name__}: {err}"[:500], None)
+
+    def _finish(self, job_id: str, status: str, message: str, result: dict | None) -> None:
+        self.store.update_job(job_id, status=status, message=message, result=result,
+                              progress=1.0 if status == "done" else None)
+        metrics.JOBS.labels(status).inc()
+
+    def _input_copy(self, job_id: str, model: Path) -> Path:
+        """The stored model under a name with the extension of its format (converters look at it)."""
+        from graphlint.loaders import sniff
+
+        with open(model, "rb") as fh:
+            kind = sniff(fh.read(4096))
+        folder = self.root / f"{job_id}.input"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / ("model.tflite" if kind == "tflite" else "model.pbtxt" if kind == "pbtxt" else "model.pb")
+        if not target.exists():
+            try:
+                target.hardlink_to(model)
+            except OSError:
+                shutil.copyfile(model, target)
+        return target
+
+    def _run(self, job_id: str) -> None:
+        job = self.store.get_job(None, job_id)
+        if job is None or job.status != "queued":
+            return
+        req = job.request
+        model = self.blobs.get(req["sha256"])
+        if model is None:
+            self._finish(job_id, "failed", "the model of this job is no longer stored", None)
+            return
+        try:
+            from graphlint.convert.service import ConvertRequest, convert_model
+        except ImportError as err:
+            self._finish(job_id, "failed", f"this server cannot convert models ({err}); install graphlint[convert]",
+                         None)
+            return
+        self.store.update_job(job_id, status="running", progress=0.0, message="starting")
+        out_dir = self.root / job_id
+        shutil.rmtree(out_dir, ignore_errors=True)
+        out_dir.mkdir(parents=True)
+        last = [0.0]
+
+        def progress(fraction: float, message: str) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.25:
+                return  # bound the writes a chatty converter causes
+            last[0] = now
+            self.store.update_job(job_id, progress=min(1.0, max(0.0, float(fraction))), message=str(message)[:500])
+
+        request = ConvertRequest(model_path=self._input_copy(job_id, model), target=req["target"], fix=req["fix"],
+                                 unsafe_fixes=req["unsafe_fixes"], inputs=tuple(req["inputs"]),
+                                 outputs=tuple(req["outputs"]), calibration=req["calibration"],
+                                 input_ranges=tuple((n, lo, hi) for n, lo, hi in req["input_ranges"]))
+        result = convert_model(request, out_dir, progress=progress)
+        ok = result.get("status") == "ok"
+        error = result.get("error")
+        message = "done" if ok else str((error.get("message") if isinstance(error, dict) else error) or "failed")
+        self._finish(job_id, "done" if ok else "failed", message[:500], result)

@@ -1,0 +1,108 @@
+"""Errors as ``application/problem+json`` (RFC 9457): ``{type, title, status, detail}``, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_TYPE_BASE = "https://graphlint.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("graphlint.api")
+
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 409: "Conflict", 411: "Length required", 413: "Upload too large",
+           415: "Unsupported media type", 422: "Unprocessable request", 429: "Too many requests",
+           500: "Internal error", 503: "Service unavailable"}
+_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+          409: "conflict", 411: "length-required", 413: "too-large", 415: "unsupported-media-type",
+          422: "invalid-request", 429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
+
+
+class Problem(BaseModel):
+    """An error response."""
+
+    type: str = Field(description="URI naming the kind of problem",
+                      examples=[PROBLEM_TYPE_BASE + "not-found"])
+    title: str = Field(description="short summary of the kind of problem", examples=["Not found"])
+    status: int = Field(description="the HTTP status code", examples=[404])
+    detail: str = Field(description="what went wrong with this request", examples=["no report `3f2a...`"])
+    errors: list[dict] | None = Field(None, description="per-field validation errors (422 only)")
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(self, status: int, detail: str, *, slug: str | None = None, title: str | None = None,
+                 headers: dict[str, str] | None = None, errors: list[dict] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.headers, self.errors = status, detail, headers or {}, errors
+        self.slug = slug or _SLUGS.get(status, "error")
+        self.title = title or _TITLES.get(status, "Error")
+
+
+def problem_response(status: int, detail: str, *, slug: str | None = None, title: str | None = None,
+                     headers: dict[str, str] | None = None, errors: list[dict] | None = None) -> JSONResponse:
+    """A ``application/problem+json`` response."""
+    body = {"type": PROBLEM_TYPE_BASE + (slug or _SLUGS.get(status, "error")),
+            "title": title or _TITLES.get(status, "Error"), "status": status, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def _plain_errors(errors) -> list[dict]:
+    """Validation errors without the raw input (it may be large or binary)."""
+    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in errors]
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the API serves at this path, from the OpenAPI document (Starlette's own 405 names only
+    the methods of the first route that matched the path)."""
+    table = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
+            table.append((pattern, sorted(m.upper() for m in operations)))
+        request.app.state.allowed_methods = table
+    return sorted({m for pattern, methods in table if pattern.match(request.url.path) for m in methods})
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error the app can raise with a problem document."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError):
+        return problem_response(exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers,
+                                errors=exc.errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such resource: {request.url.path}"
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here (allowed: {', '.join(allowed)})"
+        return problem_response(exc.status_code, detail, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = _plain_errors(exc.errors())
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        detail = f"{'.'.join(first['loc'][1:] or first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+        return problem_response(422, detail, errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "the server failed to handle this request; it has been logged")

@@ -1,0 +1,119 @@
+"""``/v1/reports``: upload a model and get its report; fetch, list, graph and SARIF of stored reports."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from graphlint.api.deps import OwnerDep
+from graphlint.api.schemas import ReportList, StoredReport
+from graphlint.api.service import MAX_LIST, clean_name, lint_options, stored_report
+from graphlint.api.store import unpack
+from graphlint.api.uploads import receive_upload
+from graphlint.client import report_from_dict
+from graphlint.formats import renderer
+
+from . import problems
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+_LIST = Annotated[list[str] | None, Query()]
+_OPTION_FIELDS = ("target", "input", "output", "select", "ignore", "extend_select", "severity", "per_node_ignore")
+
+
+def _array(description: str) -> dict:
+    return {"type": "array", "items": {"type": "string"}, "description": description}
+
+
+_UPLOAD_BODY = {
+    "required": True,
+    "description": "the model: multipart field `file` (other fields as the query parameters), or the raw bytes",
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "format": "binary", "description": ".pb, .pbtxt or .tflite"},
+                "target": _array("targets, repeatable or comma-separated"),
+                "input": _array("NAME[:SHAPE]"), "output": _array("output tensor names"),
+                "select": _array("codes, prefixes or names"), "ignore": _array("codes, prefixes or names")}},
+        },
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+@router.post("", name="create", status_code=201, response_model=None, openapi_extra={"requestBody": _UPLOAD_BODY},
+             summary="Lint a model and store its report",
+             responses={201: {"model": StoredReport, "description": "linted and stored"},
+                        200: {"model": StoredReport, "description": "the same model and options were already "
+                                                                    "stored: the stored report"},
+                        **problems(400, 401, 413, 415, 422, 503)})
+async def create_report(request: Request, owner: OwnerDep,
+                        name: Annotated[str | None, Query(max_length=1024, description="the model's name")] = None,
+                        target: Annotated[list[str] | None, Query(description="targets (default float,int8)")] = None,
+                        input: Annotated[list[str] | None, Query(description="NAME[:SHAPE]")] = None,
+                        output: _LIST = None, select: _LIST = None, ignore: _LIST = None,
+                        extend_select: _LIST = None, preview: bool = False,
+                        severity: Annotated[list[str] | None, Query(description="CODE=error|warning|info")] = None,
+                        per_node_ignore: Annotated[list[str] | None, Query(description="GLOB=CODES")] = None,
+                        ) -> Response:
+    """Upload a model (multipart `file`, or the raw body with `?name=`) and get the CLI's JSON report plus its
+    `id`. A model that cannot be read gets a stored report with one fatal finding (GL001/GL002)."""
+    state = request.app.state
+    values = {"target": target, "input": input, "output": output, "select": select, "ignore": ignore,
+              "extend_select": extend_select, "severity": severity, "per_node_ignore": per_node_ignore}
+    options = lint_options(**values, preview=preview)  # fail fast, before the body is read
+    upload = await receive_upload(request, state.blobs.tmp, state.settings.max_upload_bytes)
+    try:
+        if upload.fields:
+            for key in _OPTION_FIELDS:
+                values[key] = [*(values[key] or ()), *upload.fields.get(key, ())]
+            preview = preview or any(v.lower() in ("1", "true", "yes") for v in upload.fields.get("preview", ()))
+            options = lint_options(**values, preview=preview)
+        model_name = clean_name(name or (upload.fields.get("name") or [None])[0] or upload.filename)
+    except BaseException:
+        upload.discard()
+        raise
+    row, report, created = await state.reports.create(owner, upload, model_name, options)
+    return JSONResponse(stored_report(row, report), status_code=201 if created else 200,
+                        headers={"Location": f"/v1/reports/{row.id}"})
+
+
+@router.get("", name="list", response_model=ReportList, responses=problems(401, 422))
+async def list_reports(request: Request, owner: OwnerDep,
+                       limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 50,
+                       cursor: Annotated[str | None, Query(max_length=32, description="`next` of the previous page")]
+                       = None,
+                       sha256: Annotated[str | None, Query(max_length=64)] = None,
+                       name: Annotated[str | None, Query(max_length=1024)] = None) -> Response:
+    """Stored reports of the caller, newest first, optionally only those of one model (`sha256`) or `name`."""
+    page = await request.app.state.reports.list(owner, limit=limit, cursor=cursor, sha256=sha256, name=name)
+    return JSONResponse(page)
+
+
+@router.get("/{report_id}", name="get", response_model=StoredReport, responses=problems(401, 404))
+async def get_report(request: Request, owner: OwnerDep, report_id: str) -> Response:
+    """A stored report."""
+    row = await request.app.state.reports.get(owner, report_id)
+    return JSONResponse(stored_report(row, unpack(row.report)))
+
+
+@router.get("/{report_id}/graph", name="graph", response_model=dict,
+            responses={200: {"description": "nodes, edges, tensors and name scopes for the viewer"},
+                       **problems(401, 404)})
+async def get_graph(request: Request, owner: OwnerDep, report_id: str) -> Response:
+    """The model graph with the report's findings on its nodes, as the web viewer draws it."""
+    packed = await request.app.state.reports.graph(owner, report_id)
+    return Response(zlib.decompress(packed), media_type="application/json")
+
+
+@router.get("/{report_id}/sarif", name="sarif", response_model=None, response_class=Response,
+            responses={200: {"description": "SARIF 2.1.0 (GitHub code scanning)",
+                             "content": {"application/sarif+json": {"schema": {"type": "object"}}}},
+                       **problems(401, 404)})
+async def get_sarif(request: Request, owner: OwnerDep, report_id: str) -> Response:
+    """The report as SARIF 2.1.0, as `graphlint check --format sarif` writes it."""
+    row = await request.app.state.reports.get(owner, report_id)
+    text = renderer("sarif")([report_from_dict(unpack(row.report))], registry=request.app.state.registry)
+    return Response(text, media_type="application/sarif+json")

@@ -1,0 +1,165 @@
+"""The report service: validate lint options, content-address, lint in the pool, store. Routes stay thin."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+
+from anyio import to_thread
+
+from graphlint import __version__
+from graphlint.engine.finding import Severity
+from graphlint.engine.registry import Registry
+from graphlint.engine.runner import parse_io
+from graphlint.engine.targets import DEFAULT_TARGETS, TARGETS
+
+from . import metrics
+from .linting import LintOptions, LintPool
+from .problems import ProblemError
+from .store import BlobStore, ReportRow, Store, is_id, unpack
+from .uploads import Upload
+
+MAX_NAME = 255
+MAX_LIST = 200
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def _csv(values: list[str] | None) -> tuple[str, ...]:
+    """Repeatable and comma-separated values, flattened (``-t float,int8 -t tflm``)."""
+    return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
+
+
+def _pairs(values: list[str] | None, what: str) -> list[tuple[str, str]]:
+    out = []
+    for value in values or ():
+        key, sep, rest = value.rpartition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise ProblemError(422, f"`{what}` takes KEY=VALUE, got `{value[:100]}`")
+        out.append((key.strip(), rest.strip()))
+    return out
+
+
+def lint_options(*, target: list[str] | None = None, input: list[str] | None = None,
+                 output: list[str] | None = None, select: list[str] | None = None, ignore: list[str] | None = None,
+                 extend_select: list[str] | None = None, preview: bool = False, severity: list[str] | None = None,
+                 per_node_ignore: list[str] | None = None) -> LintOptions:
+    """Validate the options of ``POST /v1/reports``.
+
+    Raises:
+        ProblemError: 422 naming the first bad value.
+    """
+    targets = _csv(target) or DEFAULT_TARGETS
+    bad = [t for t in targets if t not in TARGETS]
+    if bad:
+        raise ProblemError(422, f"unknown target `{bad[0][:100]}` (known: {', '.join(TARGETS)})")
+    inputs = tuple(v for v in (input or ()) if v)
+    try:
+        parse_io(inputs)
+    except ValueError as err:
+        raise ProblemError(422, f"input: {err}") from None
+    levels = {s.value for s in Severity}
+    severities = _pairs(severity, "severity")
+    for _, level in severities:
+        if level not in levels:
+            raise ProblemError(422, f"severity must be one of {', '.join(sorted(levels))}, got `{level[:100]}`")
+    per_node = tuple((glob, _csv([codes])) for glob, codes in _pairs(per_node_ignore, "per_node_ignore"))
+    return LintOptions(targets=tuple(t for t in TARGETS if t in set(targets)), inputs=inputs,
+                       outputs=tuple(v for v in (output or ()) if v), select=_csv(select), ignore=_csv(ignore),
+                       extend_select=_csv(extend_select), preview=preview, severity=tuple(severities),
+                       per_node_ignores=per_node)
+
+
+def clean_name(name: str | None) -> str:
+    """A model name for display: control characters dropped, length bounded. It never becomes a path."""
+    text = "".join(c for c in (name or "") if unicodedata.category(c)[0] != "C").strip()
+    return text[:MAX_NAME] or "upload"
+
+
+class ReportService:
+    """Stores and finds reports for one owner at a time."""
+
+    def __init__(self, store: Store, blobs: BlobStore, pool: LintPool, registry: Registry) -> None:
+        self.store, self.blobs, self.pool, self.registry = store, blobs, pool, registry
+        self._rules_key = ",".join(r.code for r in registry.rules)
+
+    def cache_key(self, sha256: str, options: LintOptions) -> str:
+        """The content address: the model's hash, the options, the graphlint version and the rule set."""
+        key = json.dumps({"model": sha256, "options": options.__dict__, "version": __version__,
+                          "rules": self._rules_key}, sort_keys=True, default=list)
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    async def create(self, owner: str, upload: Upload, name: str, options: LintOptions) -> tuple[ReportRow, dict,
+                                                                                                   bool]:
+        """Lint and store an upload, or find the report already stored for the same model and options.
+
+        Returns:
+            The stored row, the report dict and True when this call stored it.
+        """
+        key = self.cache_key(upload.sha256, options)
+        metrics.UPLOAD_BYTES.inc(upload.size)
+        try:
+            existing = await to_thread.run_sync(self.store.find_report, owner, key)
+            if existing is not None:
+                metrics.REPORTS.labels("cached").inc()
+                return existing, unpack(existing.report), False
+            # Lint the upload's own temporary file, then keep it: the stored copy is never read mid-move.
+            result = await self.pool.lint(str(upload.path), name, options)
+            await to_thread.run_sync(self.blobs.put, upload.sha256, upload.path)
+        finally:
+            upload.discard()
+        metrics.LINT_SECONDS.observe(result.seconds)
+        row, created = await to_thread.run_sync(lambda: self.store.add_report(
+            owner=owner, cache_key=key, sha256=upload.sha256, name=name, report=result.report, graph=result.graph))
+        metrics.REPORTS.labels("created" if created else "cached").inc()
+        return row, (result.report if created else unpack(row.report)), created
+
+    async def get(self, owner: str, report_id: str) -> ReportRow:
+        """A stored report of this owner.
+
+        Raises:
+            ProblemError: 404 when there is none (or another owner's).
+        """
+        row = await to_thread.run_sync(self.store.get_report, owner, report_id) if is_id(report_id) else None
+        if row is None:
+            raise ProblemError(404, f"no report `{report_id[:64]}`")
+        return row
+
+    async def graph(self, owner: str, report_id: str) -> bytes:
+        """The packed viewer graph of a stored report.
+
+        Raises:
+            ProblemError: 404 when there is no such report, or its model could not be read (no graph).
+        """
+        found, graph = (await to_thread.run_sync(self.store.get_graph, owner, report_id)
+                        if is_id(report_id) else (False, None))
+        if not found:
+            raise ProblemError(404, f"no report `{report_id[:64]}`")
+        if graph is None:
+            raise ProblemError(404, "this report has no graph: its model could not be read", slug="no-graph",
+                               title="No graph")
+        return graph
+
+    async def list(self, owner: str, *, limit: int, cursor: str | None, sha256: str | None,
+                   name: str | None) -> dict:
+        """A page of report summaries, newest first.
+
+        Raises:
+            ProblemError: 422 for a malformed cursor or hash.
+        """
+        before = None
+        if cursor is not None:
+            if not cursor.isdigit() or len(cursor) > 18:
+                raise ProblemError(422, "cursor: not a cursor returned by this endpoint")
+            before = int(cursor)
+        if sha256 is not None and not _SHA.fullmatch(sha256.lower()):
+            raise ProblemError(422, "sha256: 64 hex digits expected")
+        rows, nxt = await to_thread.run_sync(lambda: self.store.list_reports(
+            owner, limit=limit, before=before, sha256=sha256.lower() if sha256 else None, name=name))
+        return {"items": [r.summary() for r in rows], "next": str(nxt) if nxt is not None else None}
+
+
+def stored_report(row: ReportRow, report: dict) -> dict:
+    """The API form of a stored report: the CLI's JSON plus ``id``, ``name`` and ``created_at``."""
+    return {"id": row.id, "name": row.name, "created_at": row.created_at, **report}

@@ -1,0 +1,57 @@
+"""Service settings: command-line flags of ``graphlint serve`` or ``GRAPHLINT_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "_web"  # written by `npm run build` in web/
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/graphlint`` (``~/.local/share/graphlint``): where reports and models live by default."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "graphlint"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; each field is also ``GRAPHLINT_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="GRAPHLINT_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    data_dir: Path = Field(default_factory=default_data_dir)  # SQLite file, model store, job outputs
+    database_url: str | None = None  # postgresql://user@host/db; default: sqlite in data_dir
+    max_upload_mb: float = Field(256, gt=0)  # an upload over this gets 413 before it is read in full
+    token_file: Path | None = None  # one `NAME:TOKEN` (or bare TOKEN) per line; unset = no authentication
+    cors_origins: Annotated[list[str], NoDecode] = []  # CORS stays off unless origins are given ("*" allows any)
+    web_dir: Path = WEB_DIR  # static viewer served at / when it holds index.html
+    lint_workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1, le=64)
+    lint_timeout_s: float = Field(120, gt=0)  # a model whose lint takes longer is refused (422), its worker killed
+    lint_memory_mb: int = Field(4096, ge=256)  # address-space cap of each lint worker
+    job_workers: int = Field(1, ge=1, le=16)  # fix-and-convert jobs that run at the same time
+    job_queue: int = Field(16, ge=1)  # jobs waiting beyond this are refused with 503
+    log_level: str = "info"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value):
+        """Accept a comma-separated string from the environment."""
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The upload cap in bytes."""
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, defaulting to the SQLite file in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'graphlint.db'}"

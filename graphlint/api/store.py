@@ -1,0 +1,439 @@
+"""Where reports and jobs live: SQLite by default (one file, WAL), PostgreSQL for teams; models on disk.
+
+Every write is one transaction, so a report is either stored whole or not at all; a crash (even ``kill -9``)
+loses nothing that was committed. Reports are content-addressed per owner: the unique ``(owner, cache_key)``
+pair makes two uploads of the same model with the same options one report, even when they race.
+
+Model files go to :class:`BlobStore` under the data dir, named by their SHA-256 only: no user-supplied name or
+path ever reaches the filesystem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import queue
+import re
+import secrets
+import shutil
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ID = re.compile(r"[0-9a-f]{32}")
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS graphlint_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    format TEXT,
+    created_at TEXT NOT NULL,
+    verdicts TEXT NOT NULL,
+    findings INTEGER NOT NULL,
+    report {blob} NOT NULL,
+    graph {blob},
+    UNIQUE (owner, cache_key)
+);
+CREATE INDEX IF NOT EXISTS reports_owner_seq ON reports (owner, seq);
+CREATE INDEX IF NOT EXISTS reports_owner_sha ON reports (owner, sha256, seq);
+CREATE INDEX IF NOT EXISTS reports_owner_name ON reports (owner, name, seq);
+CREATE TABLE IF NOT EXISTS jobs (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    status TEXT NOT NULL,
+    progress REAL NOT NULL,
+    message TEXT NOT NULL,
+    request TEXT NOT NULL,
+    result TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
+"""
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 with microseconds (sorts as text)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_id() -> str:
+    """A random id: 32 hex digits."""
+    return secrets.token_hex(16)
+
+
+def is_id(value: str) -> bool:
+    """True for a string shaped like :func:`new_id`'s output."""
+    return bool(_ID.fullmatch(value))
+
+
+def pack(obj: Any) -> bytes:
+    """JSON, compressed (reports and graphs are stored this way)."""
+    return zlib.compress(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(), 1)
+
+
+def unpack(blob: bytes | memoryview | None) -> Any:
+    """The inverse of :func:`pack`."""
+    return None if blob is None else json.loads(zlib.decompress(bytes(blob)))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportRow:
+    """A stored report's metadata and its compressed JSON."""
+
+    id: str
+    owner: str
+    sha256: str
+    name: str
+    format: str | None
+    created_at: str
+    verdicts: dict[str, str]
+    findings: int
+    report: bytes  # pack(report dict)
+    has_graph: bool = False
+
+    def summary(self) -> dict:
+        """The list-item form (``GET /v1/reports``)."""
+        return {"id": self.id, "name": self.name, "sha256": self.sha256, "created_at": self.created_at,
+                "format": self.format, "targets": self.verdicts, "findings": self.findings}
+
+
+@dataclasses.dataclass(frozen=True)
+class JobRow:
+    """A fix-and-convert job."""
+
+    id: str
+    owner: str
+    status: str  # queued | running | done | failed
+    progress: float
+    message: str
+    request: dict
+    result: dict | None
+    created_at: str
+    updated_at: str
+
+    def public(self) -> dict:
+        """The JSON form (``GET /v1/jobs/{id}``)."""
+        return {"id": self.id, "status": self.status, "progress": self.progress, "message": self.message,
+                "request": self.request, "result": self.result, "created_at": self.created_at,
+                "updated_at": self.updated_at}
+
+
+class _Dialect:
+    """What differs between SQLite and PostgreSQL: connecting, DDL types and the parameter marker."""
+
+    name = "sqlite"
+    serial, blob = "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def connect(self):
+        """A new connection, set up for this store."""
+        path = self.url.removeprefix("sqlite:///").removeprefix("sqlite://")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; a crash keeps commits
+        conn.execute("PRAGMA synchronous=NORMAL")  # durable against process crashes; fsync at checkpoints
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def sql(self, query: str) -> str:
+        """The query with this driver's parameter marker."""
+        return query
+
+    def begin(self, conn) -> None:
+        """Start a write transaction."""
+        conn.execute("BEGIN IMMEDIATE")
+
+
+class _Postgres(_Dialect):
+    name = "postgresql"
+    serial, blob = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BYTEA"
+
+    def connect(self):
+        import psycopg
+
+        url = self.url.replace("postgresql+psycopg://", "postgresql://", 1)
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+
+    def sql(self, query: str) -> str:
+        return query.replace("?", "%s")
+
+    def begin(self, conn) -> None:
+        conn.execute("BEGIN")
+
+
+def dialect_for(url: str) -> _Dialect:
+    """The dialect of a database URL (``sqlite:///path`` or ``postgresql://...``).
+
+    Raises:
+        ValueError: any other scheme.
+    """
+    if url.startswith("sqlite:"):
+        return _Dialect(url)
+    if url.startswith(("postgresql:", "postgres:", "postgresql+psycopg:")):
+        return _Postgres(url.replace("postgres://", "postgresql://", 1))
+    raise ValueError(f"unsupported database URL `{url.split(':', 1)[0]}:...` (use sqlite:///PATH or postgresql://)")
+
+
+class Store:
+    """Reports and jobs in a SQL database. Thread-safe: each call borrows a connection from a small pool."""
+
+    def __init__(self, url: str, pool_size: int = 8) -> None:
+        self.dialect = dialect_for(url)
+        self._pool: queue.LifoQueue = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(pool_size)
+        self._closed = False
+        with self._tx() as cur:
+            for statement in _TABLES.format(serial=self.dialect.serial, blob=self.dialect.blob).split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+            cur.execute(self.dialect.sql("INSERT INTO graphlint_meta (key, value) VALUES (?, ?) "
+                                         "ON CONFLICT (key) DO NOTHING"), ("schema_version", str(SCHEMA_VERSION)))
+
+    @contextlib.contextmanager
+    def _conn(self) -> Iterator[Any]:
+        self._slots.acquire()
+        try:
+            try:
+                conn = self._pool.get_nowait()
+            except queue.Empty:
+                conn = self.dialect.connect()
+            try:
+                yield conn
+            except BaseException:
+                conn.close()  # it may be mid-transaction or broken: never hand it out again
+                raise
+            if self._closed:
+                conn.close()
+            else:
+                self._pool.put(conn)
+        finally:
+            self._slots.release()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Any]:
+        """A cursor inside one transaction: committed on success, rolled back on any error."""
+        with self._conn() as conn:
+            self.dialect.begin(conn)
+            cur = conn.cursor()
+            try:
+                yield cur
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _query(self, query: str, params: tuple = ()) -> list[tuple]:
+        with self._conn() as conn:
+            cur = conn.cursor()
+            cur.execute(self.dialect.sql(query), params)
+            return cur.fetchall()
+
+    def ping(self) -> None:
+        """Raise when the database cannot be reached."""
+        self._query("SELECT 1")
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._closed = True
+        while True:
+            try:
+                self._pool.get_nowait().close()
+            except queue.Empty:
+                return
+
+    # -- reports ---------------------------------------------------------------------------------------------
+
+    _REPORT_COLS = "id, owner, sha256, name, format, created_at, verdicts, findings, report, graph IS NOT NULL"
+
+    @staticmethod
+    def _report(row: tuple) -> ReportRow:
+        return ReportRow(id=row[0], owner=row[1], sha256=row[2], name=row[3], format=row[4], created_at=row[5],
+                         verdicts=json.loads(row[6]), findings=int(row[7]), report=bytes(row[8]),
+                         has_graph=bool(row[9]))
+
+    def find_report(self, owner: str, cache_key: str) -> ReportRow | None:
+        """The report stored for this owner under this content address, if any."""
+        rows = self._query(f"SELECT {self._REPORT_COLS} FROM reports WHERE owner = ? AND cache_key = ?",
+                           (owner, cache_key))
+        return self._report(rows[0]) if rows else None
+
+    def add_report(self, *, owner: str, cache_key: str, sha256: str, name: str, report: dict,
+                   graph: bytes | None) -> tuple[ReportRow, bool]:
+        """Store a report; when the same ``(owner, cache_key)`` is already stored, return that one.
+
+        Args:
+            report: the report dict (``Report.to_dict()``), stored compressed.
+            graph: the viewer graph, already packed with :func:`pack`, or None.
+
+        Returns:
+            The stored row and True when this call created it.
+        """
+        row_id, created_at = new_id(), now()
+        verdicts = {t: v["verdict"] for t, v in report.get("targets", {}).items()}
+        with self._tx() as cur:
+            cur.execute(self.dialect.sql(
+                "INSERT INTO reports (id, owner, cache_key, sha256, name, format, created_at, verdicts, findings, "
+                "report, graph) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, cache_key) DO NOTHING"),
+                (row_id, owner, cache_key, sha256, name, report.get("model", {}).get("format"), created_at,
+                 json.dumps(verdicts), len(report.get("findings", ())), pack(report), graph))
+            created = cur.rowcount == 1
+        row = self.find_report(owner, cache_key)
+        if row is None:  # pragma: no cover - the row was committed above or by the racing writer
+            raise RuntimeError("report vanished after insert")
+        return row, created
+
+    def get_report(self, owner: str, report_id: str) -> ReportRow | None:
+        """A report by id, only when ``owner`` stored it."""
+        rows = self._query(f"SELECT {self._REPORT_COLS} FROM reports WHERE id = ? AND owner = ?", (report_id, owner))
+        return self._report(rows[0]) if rows else None
+
+    def get_graph(self, owner: str, report_id: str) -> tuple[bool, bytes | None]:
+        """``(report exists, packed graph or None)``."""
+        rows = self._query("SELECT graph FROM reports WHERE id = ? AND owner = ?", (report_id, owner))
+        if not rows:
+            return False, None
+        return True, None if rows[0][0] is None else bytes(rows[0][0])
+
+    def list_reports(self, owner: str, *, limit: int, before: int | None = None, sha256: str | None = None,
+                     name: str | None = None) -> tuple[list[ReportRow], int | None]:
+        """Newest first; ``before`` is the cursor (a sequence number) from the previous page.
+
+        Returns:
+            The page and the cursor of the next page (None on the last one).
+        """
+        where, params = ["owner = ?"], [owner]
+        if sha256 is not None:
+            where.append("sha256 = ?")
+            params.append(sha256)
+        if name is not None:
+            where.append("name = ?")
+            params.append(name)
+        if before is not None:
+            where.append("seq < ?")
+            params.append(before)
+        rows = self._query(f"SELECT {self._REPORT_COLS}, seq FROM reports WHERE {' AND '.join(where)} "
+                           f"ORDER BY seq DESC LIMIT ?", (*params, limit + 1))
+        page = [self._report(r) for r in rows[:limit]]
+        return page, (int(rows[limit - 1][-1]) if len(rows) > limit else None)
+
+    def count_reports(self) -> int:
+        """All reports of all owners (for metrics)."""
+        return int(self._query("SELECT COUNT(*) FROM reports")[0][0])
+
+    # -- jobs ------------------------------------------------------------------------------------------------
+
+    _JOB_COLS = "id, owner, status, progress, message, request, result, created_at, updated_at"
+
+    @staticmethod
+    def _job(row: tuple) -> JobRow:
+        return JobRow(id=row[0], owner=row[1], status=row[2], progress=float(row[3]), message=row[4],
+                      request=json.loads(row[5]), result=json.loads(row[6]) if row[6] else None,
+                      created_at=row[7], updated_at=row[8])
+
+    def add_job(self, owner: str, request: dict) -> JobRow:
+        """Store a new queued job."""
+        job_id, stamp = new_id(), now()
+        with self._tx() as cur:
+            cur.execute(self.dialect.sql(
+                "INSERT INTO jobs (id, owner, status, progress, message, request, result, created_at, updated_at) "
+                "VALUES (?, ?, 'queued', 0, 'queued', ?, NULL, ?, ?)"), (job_id, owner, json.dumps(request), stamp,
+                                                                         stamp))
+        return self.get_job(owner, job_id)
+
+    def get_job(self, owner: str | None, job_id: str) -> JobRow | None:
+        """A job by id (only ``owner``'s unless owner is None)."""
+        if owner is None:
+            rows = self._query(f"SELECT {self._JOB_COLS} FROM jobs WHERE id = ?", (job_id,))
+        else:
+            rows = self._query(f"SELECT {self._JOB_COLS} FROM jobs WHERE id = ? AND owner = ?", (job_id, owner))
+        return self._job(rows[0]) if rows else None
+
+    def list_jobs(self, owner: str, limit: int) -> list[JobRow]:
+        """The owner's most recent jobs, newest first."""
+        return [self._job(r) for r in self._query(
+            f"SELECT {self._JOB_COLS} FROM jobs WHERE owner = ? ORDER BY seq DESC LIMIT ?", (owner, limit))]
+
+    def update_job(self, job_id: str, *, status: str | None = None, progress: float | None = None,
+                   message: str | None = None, result: dict | None = None) -> None:
+        """Change some fields of a job."""
+        sets, params = ["updated_at = ?"], [now()]
+        for column, value in (("status", status), ("progress", progress), ("message", message)):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                params.append(value)
+        if result is not None:
+            sets.append("result = ?")
+            params.append(json.dumps(result))
+        with self._tx() as cur:
+            cur.execute(self.dialect.sql(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"), (*params, job_id))
+
+    def recover_jobs(self) -> list[str]:
+        """After a restart: jobs that were running failed; return the ids of those still queued, oldest first."""
+        with self._tx() as cur:
+            cur.execute(self.dialect.sql(
+                "UPDATE jobs SET status = 'failed', message = ?, updated_at = ? WHERE status = 'running'"),
+                ("the server stopped while this job ran; start it again", now()))
+        return [r[0] for r in self._query("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq")]
+
+
+class BlobStore:
+    """Model files by SHA-256 under ``root``: ``root/ab/abcdef...``. Written once, atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root.parent / "tmp"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def clean_tmp(self) -> None:
+        """Remove partial uploads left by a crash."""
+        for entry in self.tmp.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        """Where the model with this hash lives.
+
+        Raises:
+            ValueError: ``sha256`` is not 64 lowercase hex digits.
+        """
+        if not _HEX64.fullmatch(sha256):
+            raise ValueError("not a sha256")
+        return self.root / sha256[:2] / sha256
+
+    def put(self, sha256: str, tmp_file: Path) -> Path:
+        """Move an uploaded temporary file into place (or drop it when that model is already stored)."""
+        final = self.path(sha256)
+        if final.is_file():
+            tmp_file.unlink(missing_ok=True)
+            return final
+        final.parent.mkdir(exist_ok=True)
+        os.replace(tmp_file, final)
+        return final
+
+    def get(self, sha256: str) -> Path | None:
+        """The stored model file, if there is one."""
+        try:
+            final = self.path(sha256)
+        except ValueError:
+            return None
+        return final if final.is_file() else None

@@ -1,0 +1,108 @@
+"""Fix-and-convert jobs over HTTP: validation, the real conversion (TensorFlow in the conversion workers, never
+in the server), downloads, and recovery of jobs a dead server left running."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import tensorflow_version
+
+from .conftest import graphdef, upload
+
+
+def _wait(c, job_id: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = c.get(f"/v1/jobs/{job_id}").json()
+        assert 0 <= job["progress"] <= 1
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def _tensorflow_libraries(pid: int) -> list[str]:
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return sorted({line.split()[-1] for line in maps.splitlines() if "tensorflow" in line.lower()})
+
+
+def test_job_requests_are_validated(server):
+    with server.client() as c:
+        for params, content in (({}, b""), ({"report_id": "0" * 32}, b""), ({"target": "tpu"}, graphdef()),
+                                ({"calibration": "/etc/passwd"}, graphdef()),
+                                ({"input_range": "x:5:1"}, graphdef())):
+            r = c.post("/v1/jobs", params=params, content=content,
+                       headers={"Content-Type": "application/octet-stream"})
+            assert r.status_code in (404, 422), r.text
+            assert r.headers["content-type"] == "application/problem+json"
+        stored = upload(c, graphdef(), output="y").json()
+        both = c.post("/v1/jobs", params={"report_id": stored["id"]}, content=graphdef(),
+                      headers={"Content-Type": "application/octet-stream"})
+        assert both.status_code == 422
+        assert c.get("/v1/jobs/" + "0" * 32).status_code == 404
+        assert c.get("/v1/jobs/" + "0" * 32 + "/files/model.tflite").status_code == 404
+        assert c.get("/v1/jobs").json() == {"items": []}
+
+
+@pytest.mark.tf
+def test_convert_job_end_to_end(server):
+    if tensorflow_version() is None:
+        pytest.skip("TensorFlow is not installed: the conversion workers need it (pip install -e .[test])")
+    with server.client() as c:
+        stored = upload(c, graphdef(), name="net.pb", output="y").json()
+        queued = c.post("/v1/jobs", data={"report_id": stored["id"], "target": "float", "output": "y"})
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["status"] in ("queued", "running")
+        multipart = c.post("/v1/jobs", files={"file": ("net.pb", graphdef(1))},
+                           data={"target": "float", "output": "y", "fix": "true"})
+        assert multipart.status_code == 202, multipart.text
+        job = _wait(c, queued.json()["id"])
+        assert job["status"] == "done", job
+        assert job["progress"] == 1.0 and job["request"]["report_id"] == stored["id"]
+        assert "model.tflite" in job["result"]["files"]
+        model = c.get(f"/v1/jobs/{job['id']}/files/model.tflite")
+        assert model.status_code == 200 and model.content[4:8] == b"TFL3"
+        report = c.get(f"/v1/jobs/{job['id']}/files/report.json")
+        assert json.loads(report.content)["status"] == "ok"
+        assert c.get(f"/v1/jobs/{job['id']}/files/..%2Fgraphlint.db").status_code == 404
+        assert c.get(f"/v1/jobs/{job['id']}/files/fixed.pb").status_code == 404  # not in this job's result
+        second = _wait(c, multipart.json()["id"])
+        assert second["status"] in ("done", "failed") and second["request"]["fix"] is True
+        assert [j["id"] for j in c.get("/v1/jobs").json()["items"]] == [multipart.json()["id"], job["id"]]
+        # the converted model lints like any other upload
+        again = upload(c, model.content, name="net.tflite")
+        assert again.status_code == 201 and again.json()["model"]["format"] == "tflite"
+    assert _tensorflow_libraries(server.proc.pid) == []  # TensorFlow ran in the conversion workers only
+    server.stop()
+
+
+def test_a_job_running_when_the_server_died_fails_on_restart(make_server):
+    server = make_server()
+    with server.client() as c:
+        stored = upload(c, graphdef(), output="y").json()
+    server.kill()
+    db = sqlite3.connect(server.data_dir / "graphlint.db")
+    with db:
+        for job_id, status in (("a" * 32, "running"), ("b" * 32, "done")):
+            db.execute("INSERT INTO jobs (id, owner, status, progress, message, request, result, created_at, "
+                       "updated_at) VALUES (?, '', ?, 0.4, 'convert', ?, NULL, 'x', 'x')",
+                       (job_id, status, json.dumps({"sha256": stored["model"]["sha256"]})))
+    db.close()
+    server.start()
+    with server.client() as c:
+        crashed = c.get("/v1/jobs/" + "a" * 32).json()
+        assert crashed["status"] == "failed" and "stopped" in crashed["message"]
+        assert c.get("/v1/jobs/" + "b" * 32).json()["status"] == "done"
+
+
+def test_the_server_process_never_loads_tensorflow(server):
+    with server.client() as c:
+        upload(c, graphdef(), output="y")
+        upload(c, b"\xff" * 100)
+        c.get("/v1/rules")
+    assert _tensorflow_libraries(server.proc.pid) == []

@@ -1,0 +1,120 @@
+"""The store on both databases: SQLite (the default) and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from graphlint.api.store import Store, pack, unpack
+
+from .conftest import graphdef, upload
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db' / 'graphlint.db'}"
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    s = Store(url)
+    yield s
+    s.close()
+
+
+def _report(verdict: str = "pass", n: int = 0) -> dict:
+    return {"model": {"format": "graphdef", "sha256": "a" * 64}, "targets": {"float": {"verdict": verdict}},
+            "findings": [{"code": "GL101"}] * n}
+
+
+def test_reports_are_content_addressed_per_owner(store):
+    row, created = store.add_report(owner="a", cache_key="k1", sha256="a" * 64, name="m.pb", report=_report(n=2),
+                                    graph=pack({"nodes": []}))
+    again, created_again = store.add_report(owner="a", cache_key="k1", sha256="a" * 64, name="other.pb",
+                                            report=_report("fail"), graph=None)
+    assert (created, created_again) == (True, False) and again == row
+    assert unpack(row.report) == _report(n=2) and row.findings == 2 and row.verdicts == {"float": "pass"}
+    other, created_other = store.add_report(owner="b", cache_key="k1", sha256="a" * 64, name="m.pb",
+                                            report=_report(), graph=None)
+    assert created_other and other.id != row.id
+    assert store.get_report("b", row.id) is None and store.get_report("a", row.id) == row
+    assert store.get_graph("a", row.id) == (True, pack({"nodes": []})) and store.get_graph("b", row.id) == (False, None)
+
+
+def test_racing_inserts_make_one_report(store):
+    results = []
+
+    def insert():
+        results.append(store.add_report(owner="o", cache_key="same", sha256="b" * 64, name="m", report=_report(),
+                                        graph=None))
+
+    threads = [threading.Thread(target=insert) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({row.id for row, _ in results}) == 1 and sum(created for _, created in results) == 1
+
+
+def test_pagination_and_filters(store):
+    ids = [store.add_report(owner="o", cache_key=f"k{i}", sha256=("c" if i % 2 else "d") * 64, name=f"n{i % 3}",
+                            report=_report(), graph=None)[0].id for i in range(7)]
+    page, cursor = store.list_reports("o", limit=3)
+    seen = [r.id for r in page]
+    while cursor is not None:
+        page, cursor = store.list_reports("o", limit=3, before=cursor)
+        seen += [r.id for r in page]
+    assert seen == ids[::-1]
+    assert [r.id for r in store.list_reports("o", limit=10, sha256="c" * 64)[0]] == [ids[5], ids[3], ids[1]]
+    assert [r.id for r in store.list_reports("o", limit=10, name="n0")[0]] == [ids[6], ids[3], ids[0]]
+    assert store.list_reports("x", limit=10) == ([], None)
+
+
+def test_jobs_and_recovery_after_a_crash(store):
+    running = store.add_job("o", {"target": "int8"})
+    queued = store.add_job("o", {"target": "float"})
+    store.update_job(running.id, status="running", progress=0.5, message="convert")
+    assert store.get_job("o", running.id).progress == 0.5 and store.get_job("p", running.id) is None
+    assert store.recover_jobs() == [queued.id]
+    failed = store.get_job(None, running.id)
+    assert failed.status == "failed" and "stopped" in failed.message
+    store.update_job(queued.id, status="done", result={"status": "ok", "files": ["model.tflite"]}, progress=1.0)
+    assert store.get_job("o", queued.id).result == {"status": "ok", "files": ["model.tflite"]}
+    assert [j.id for j in store.list_jobs("o", 10)] == [queued.id, running.id]
+
+
+def test_a_failed_transaction_leaves_nothing(store):
+    with pytest.raises(RuntimeError), store._tx() as cur:
+        cur.execute(store.dialect.sql("INSERT INTO jobs (id, owner, status, progress, message, request, created_at, "
+                                      "updated_at) VALUES (?, 'o', 'queued', 0, '', '{}', 'x', 'x')"), ("f" * 32,))
+        raise RuntimeError("crash before commit")
+    assert store.get_job(None, "f" * 32) is None
+
+
+def test_service_on_postgres_keeps_reports_across_restarts(make_server, postgres):
+    url = postgres.new_database()
+    server = make_server("--database-url", url)
+    with server.client() as c:
+        assert c.get("/readyz").json()["database"] == "postgresql"
+        first = upload(c, graphdef(), output="y")
+        bad = upload(c, b"\x00garbage")
+        assert (first.status_code, bad.status_code) == (201, 201)
+        assert upload(c, graphdef(), output="y").status_code == 200
+    server.kill()
+    server.start()
+    with server.client() as c:
+        for r in (first, bad):
+            assert c.get(f"/v1/reports/{r.json()['id']}").json() == r.json()
+        assert [i["id"] for i in c.get("/v1/reports").json()["items"]] == [bad.json()["id"], first.json()["id"]]
+
+
+def test_unreachable_database_is_one_line_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import free_port
+
+    proc = subprocess.run([sys.executable, "-m", "graphlint", "serve", "--data-dir", str(tmp_path),
+                           "--database-url", f"postgresql://nobody@127.0.0.1:{free_port()}/none"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.startswith("graphlint: error:") and proc.stderr.count("\n") == 1
