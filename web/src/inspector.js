@@ -1,0 +1,108 @@
+// The node inspector: op, attributes, input and output tensors with quantization, and the node's findings.
+import { richText } from './findings.js';
+import { fmtBytes, fmtNum, fmtShape, h } from './util.js';
+
+export function quantText(t) {
+  const q = t.quant;
+  if (!q) return null;
+  const scale = q.per_axis
+    ? `per-axis (axis ${q.axis}, ${q.channels} channels), scale ${fmtNum(Math.min(...q.scale))}…${fmtNum(Math.max(...q.scale))}`
+    : `scale ${fmtNum(q.scale[0])}, zero point ${q.zero_point[0]}`;
+  const range = q.range ? ` → float [${fmtNum(q.range[0])}, ${fmtNum(q.range[1])}]` : '';
+  return `${scale}${range}`;
+}
+
+function tensorRows(model, ids, role, onNode) {
+  return ids.map((tid, slot) => {
+    const t = model.tensors[tid];
+    if (!t) return h('tr', {}, h('td', {}, String(slot)), h('td', { colspan: '4' }, tid));
+    const other = role === 'input' ? (t.producer ? [t.producer] : []) : consumers(model, tid);
+    const links = other.map((nid) => {
+      const n = model.nodes.get(nid);
+      return h('button', { type: 'button', class: 'link', onclick: () => onNode(nid),
+        'aria-label': `Go to ${role === 'input' ? 'producer' : 'consumer'} ${n ? n.name : nid}` },
+      n ? (n.kind === 'const' ? `${n.name} (constant)` : n.name) : nid);
+    });
+    const q = quantText(t);
+    return h('tr', {},
+      h('td', {}, String(slot)),
+      h('td', { class: 'tname' }, t.name, links.length ? h('div', { class: 'via' },
+        role === 'input' ? 'from ' : 'to ', links) : null),
+      h('td', {}, h('span', { class: `dtype dt-${t.class}` }, t.dtype || '?'),
+        t.const ? h('span', { class: 'const-tag' }, ` const ${fmtBytes(t.nbytes)}`) : null),
+      h('td', {}, fmtShape(t.shape), t.shape_signature ? h('div', { class: 'via' },
+        `signature ${fmtShape(t.shape_signature)}`) : null),
+      h('td', { class: 'quant' }, q || (t.class === 'float' ? 'float, not quantized' : '—')));
+  });
+}
+
+function consumers(model, tid) {
+  const out = [];
+  const t = model.tensors[tid];
+  for (const e of model.outEdges.get(t.producer) || []) if (e.tensor === tid && !out.includes(e.dst)) out.push(e.dst);
+  return out;
+}
+
+function tensorTable(caption, rows) {
+  return h('table', { class: 'tensors' }, h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, ['#', 'tensor', 'dtype', 'shape', 'quantization'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: '5' }, 'none'))));
+}
+
+function controlDeps(model, nodeId, onNode) {
+  const before = (model.inEdges.get(nodeId) || []).filter((e) => e.control).map((e) => e.src);
+  const after = (model.outEdges.get(nodeId) || []).filter((e) => e.control).map((e) => e.dst);
+  if (!before.length && !after.length) return null;
+  const link = (id) => h('button', { type: 'button', class: 'link', onclick: () => onNode(id) },
+    model.nodes.get(id)?.name || id);
+  const list = (ids) => ids.slice(0, 50).flatMap((id, i) => (i ? [', ', link(id)] : [link(id)]))
+    .concat(ids.length > 50 ? [` and ${ids.length - 50} more`] : []);
+  return h('div', { class: 'control-deps' }, h('h3', {}, 'Control dependencies (not drawn)'),
+    before.length ? h('p', {}, 'runs after: ', list(before)) : null,
+    after.length ? h('p', {}, 'runs before: ', list(after)) : null);
+}
+
+function attrValue(v) {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/** Render the inspector for one node. Handlers: onNode(id), onFinding(index), onRule(code). */
+export function renderInspector(root, model, report, nodeId, { onNode, onFinding, onRule }) {
+  const n = model.nodes.get(nodeId);
+  if (!n) {
+    root.replaceChildren(h('p', { class: 'empty' }, 'Select a node on the graph, or a finding, to inspect it.'));
+    return;
+  }
+  const scope = n.scope ? model.scopes.get(n.scope).path : '';
+  const attrs = Object.entries(n.attrs || {});
+  const findings = n.findings.map((i) => [report.findings[i], i]);
+  root.replaceChildren(...[
+    h('h2', { id: 'inspector-title', tabindex: '-1' }, h('span', { class: 'op' }, n.op), ' ', h('span', { class: 'nm' }, n.label)),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'name'), h('dd', {}, n.name),
+      h('dt', {}, 'kind'), h('dd', {}, n.kind === 'op' ? `op (${n.family})` : n.kind),
+      scope ? [h('dt', {}, 'scope'), h('dd', {}, scope)] : null,
+      model.graph.subgraphs.length > 1 ? [h('dt', {}, 'subgraph'), h('dd', {}, String(n.subgraph))] : null,
+      n.version ? [h('dt', {}, 'op version'), h('dd', {}, String(n.version))] : null,
+      n.calls && n.calls.length ? [h('dt', {}, 'calls'), h('dd', {}, n.calls.join(', '))] : null),
+    h('section', { class: 'node-findings', 'aria-labelledby': 'nf-title' },
+      h('h3', { id: 'nf-title' }, findings.length ? `Findings on this node (${findings.length})` : 'No findings on this node'),
+      h('ul', {}, findings.map(([f, i]) => h('li', { class: `finding sev-${f.severity}` },
+        h('span', { class: `sev-dot sev-${f.severity}`, 'aria-hidden': 'true' }),
+        h('strong', {}, `${f.severity} ${f.code} `), h('span', {}, richText(f.message)),
+        f.fix ? h('p', { class: 'fix' }, `Fix (${f.fix.applicability}): `, richText(f.fix.title)) : null,
+        h('div', { class: 'row' },
+          onFinding ? h('button', { type: 'button', class: 'link', onclick: () => onFinding(i) },
+            'Show in the findings list') : null,
+          h('button', { type: 'button', class: 'link', onclick: () => onRule(f.code) }, `Docs for ${f.code}`)))))),
+    tensorTable('Inputs', tensorRows(model, n.inputs, 'input', onNode)),
+    controlDeps(model, nodeId, onNode),
+    tensorTable('Outputs', tensorRows(model, n.outputs, 'output', onNode)),
+    h('table', { class: 'attrs' }, h('caption', {}, `Attributes (${attrs.length})`),
+      h('tbody', {}, attrs.length ? attrs.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k),
+        h('td', {}, attrValue(v)))) : h('tr', {}, h('td', {}, 'none')))),
+  ].filter(Boolean));
+}
+

@@ -1,0 +1,97 @@
+// The start page: drop or pick a model, choose targets, run the check.
+import { uploadModel } from './api.js';
+import { DEFAULT_TARGETS, TARGETS } from './targets.js';
+import { fmtBytes, h } from './util.js';
+
+export function renderUpload(main, { onReport, onUnauthorized }) {
+  const file = h('input', { type: 'file', id: 'model-file', name: 'file', accept: '.pb,.pbtxt,.tflite,.txt',
+    class: 'file-input', 'aria-describedby': 'drop-help' });
+  const chosen = h('p', { class: 'chosen', 'aria-live': 'polite' });
+  const drop = h('label', { class: 'dropzone', for: 'model-file' },
+    h('strong', {}, 'Drop a model file here, or choose one'),
+    h('span', { id: 'drop-help' }, 'A frozen TensorFlow graph (.pb or .pbtxt) or a TFLite model (.tflite)'),
+    file, chosen);
+  let picked = null;
+  const pick = (f) => {
+    picked = f || null;
+    chosen.textContent = picked ? `${picked.name} (${fmtBytes(picked.size)})` : '';
+    drop.classList.toggle('has-file', Boolean(picked));
+  };
+  file.addEventListener('change', () => pick(file.files[0]));
+  for (const ev of ['dragenter', 'dragover']) {
+    drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add('over'); });
+  }
+  for (const ev of ['dragleave', 'drop']) drop.addEventListener(ev, () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    if (e.dataTransfer.files.length) pick(e.dataTransfer.files[0]);
+  });
+
+  const boxes = TARGETS.map(([name, help]) => h('label', { class: 'target' },
+    h('input', { type: 'checkbox', name: 'target', value: name, checked: DEFAULT_TARGETS.includes(name) }),
+    h('span', { class: 'tname' }, name), h('span', { class: 'thelp' }, help)));
+  const inputs = h('input', { type: 'text', id: 'io-inputs', placeholder: 'image:1,224,224,3',
+    'aria-describedby': 'io-help' });
+  const outputs = h('input', { type: 'text', id: 'io-outputs', placeholder: 'logits', 'aria-describedby': 'io-help' });
+  const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
+  const error = h('div', { class: 'error', role: 'alert', hidden: true });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Check the model');
+
+  const form = h('form', { class: 'upload', 'aria-labelledby': 'upload-title' },
+    drop,
+    h('fieldset', { class: 'targets' }, h('legend', {}, 'Check it for these targets'), boxes),
+    h('details', { class: 'io' }, h('summary', {}, 'Inputs and outputs of a frozen graph (optional)'),
+      h('p', { id: 'io-help' }, 'Separated by spaces. An input may fix its shape (image:1,224,224,3, where ? is an unknown '
+        + 'dimension). Without outputs, the tensors nothing consumes are used.'),
+      h('label', { for: 'io-inputs' }, 'Inputs'), inputs,
+      h('label', { for: 'io-outputs' }, 'Outputs'), outputs),
+    h('div', { class: 'row' }, submit, status), error);
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    if (!picked) {
+      showError(error, 'Choose a model file first.');
+      file.focus();
+      return;
+    }
+    const targets = boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+    if (!targets.length) {
+      showError(error, 'Choose at least one target.');
+      boxes[0].querySelector('input').focus();
+      return;
+    }
+    const split = (s) => s.value.split(/[\s;]+/).filter(Boolean);
+    submit.disabled = true;
+    status.textContent = `Checking ${picked.name}…`;
+    try {
+      const report = await uploadModel(picked, { targets, inputs: split(inputs), outputs: split(outputs) });
+      status.textContent = 'Done.';
+      onReport(report);
+    } catch (err) {
+      status.textContent = '';
+      if (err.status === 401) {
+        onUnauthorized(err);
+        return;
+      }
+      const msg = err.status === 413
+        ? `The file is too large for this service: ${err.detail || err.message}`
+        : `The check could not run: ${err.detail || err.message}`;
+      showError(error, msg);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  main.replaceChildren(h('div', { class: 'page upload-page' },
+    h('h1', { id: 'upload-title' }, 'Check a model before converting it to TFLite'),
+    h('p', { class: 'lead' }, 'graphlint reads your model without TensorFlow and lists every problem the '
+      + 'TFLite converter or the runtime would hit, for each target at once: ops without a kernel, missing '
+      + 'quantization ranges, dynamic shapes, training leftovers. You then see them on the graph.'),
+    form));
+}
+
+function showError(el, message) {
+  el.textContent = message;
+  el.hidden = false;
+}
