@@ -15,7 +15,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 # Modules that add subcommands: each has ``register(subparsers) -> {command: run(args) -> exit code}`` and keeps
 # its heavy imports inside ``run`` so that ``graphlint check`` stays fast.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("graphlint.api.commands", "graphlint.convert.commands")
 _RUNNERS: dict = {}
 
 
@@ -60,6 +60,11 @@ def _build_parser() -> argparse.ArgumentParser:
                                                          "pyproject.toml with [tool.graphlint])")
     check.add_argument("--isolated", action="store_true", help="ignore config files")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    check.add_argument("--server", metavar="URL", default=os.environ.get("GRAPHLINT_SERVER") or None,
+                       help="lint on a graphlint server instead of locally (upload, then print the same output) "
+                            "[GRAPHLINT_SERVER]")
+    check.add_argument("--token", metavar="TOKEN", default=os.environ.get("GRAPHLINT_TOKEN") or None,
+                       help="bearer token for --server [GRAPHLINT_TOKEN]")
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
@@ -121,9 +126,20 @@ def _check(args) -> int:
                           preview=args.preview or base.preview, severity=base.severity,
                           per_node_ignores=base.per_node_ignores)
     registry = default_registry()
-    reports = [lint(path, targets=targets, inputs=args.input or config.inputs,
-                    outputs=args.output or config.outputs, selection=selection, registry=registry)
-               for path in args.models]
+    if args.server:
+        from .client import ServerError, lint_remote
+
+        try:
+            reports = [lint_remote(args.server, path, token=args.token, targets=targets,
+                                   inputs=args.input or config.inputs, outputs=args.output or config.outputs,
+                                   selection=selection) for path in args.models]
+        except ServerError as err:
+            print(f"graphlint: error: {err}", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        reports = [lint(path, targets=targets, inputs=args.input or config.inputs,
+                        outputs=args.output or config.outputs, selection=selection, registry=registry)
+                   for path in args.models]
     status = EXIT_OK
     for report in reports:
         if report.fatal:
@@ -184,13 +200,18 @@ def _rule(args) -> int:
     if rule is None:
         print(f"graphlint: error: no rule `{args.code}` (see graphlint rules)", file=sys.stderr)
         return EXIT_ERROR
-    meta = rule.meta()
-    print(f"# {rule.code} {rule.name}\n")
-    print(f"{rule.summary}.\n")
-    print(f"category: {meta['category']} · severity: {meta['severity']} · formats: {', '.join(meta['formats'])} "
-          f"· fix: {meta['fix']} · status: {meta['status']} (since {meta['since']})\n")
-    print(rule.doc())
+    print(rule_page(rule), end="")
     return EXIT_OK
+
+
+def rule_page(rule) -> str:
+    """A rule's documentation page in Markdown (``graphlint rule CODE`` and ``docs/rules/`` print it)."""
+    meta = rule.meta()
+    targets = ", ".join(meta["targets"]) or "all"
+    return (f"# {rule.code} {rule.name}\n\n{rule.summary}.\n\n"
+            f"category: {meta['category']} · severity: {meta['severity']} · targets: {targets} · formats: "
+            f"{', '.join(meta['formats'])} · fix: {meta['fix']} · status: {meta['status']} (since {meta['since']})\n\n"
+            f"{rule.doc()}\n")
 
 
 def main(argv: list[str] | None = None) -> int:

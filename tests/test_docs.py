@@ -20,5 +20,15 @@ def test_readme_rules_table_is_current():
 
 def test_readme_starts_with_the_two_commands():
     blocks = README.read_text("utf-8").split("```sh\n")
-    assert "graphlint check" in blocks[1].split("```")[0]
+    assert "graphlint serve" in blocks[1].split("```")[0]
     assert "pytest" in blocks[2].split("```")[0]
+
+
+def test_rule_pages_are_current():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "gen_rule_docs.py"
+    spec = importlib.util.spec_from_file_location("gen_rule_docs", path)
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.main(["--check"]) == 0, "regenerate with: python scripts/gen_rule_docs.py"

@@ -50,7 +50,7 @@ def test_junit_one_case_per_target():
 
 def test_github_annotations_escape_properties():
     lines = renderer("github")([_report()]).splitlines()
-    assert lines[0].startswith("::warning file=models/net.pb,title=GL202 input-dynamic-dim at `x`::")
+    assert lines[0].startswith("::notice file=models/net.pb,title=GL202 input-dynamic-dim at `x`::")
     assert lines[1].startswith("::error file=models/net.pb,title=GL101 unfrozen-variable at `model/w`::")
 
 
@@ -59,4 +59,4 @@ def test_text_groups_by_rule_with_verdicts():
     assert "models/net.pb  GraphDef, 2 ops" in text
     assert "float  FAIL  GL101" in text
     assert text.index("GL101 unfrozen-variable") < text.index("GL202 input-dynamic-dim")
-    assert text.rstrip().endswith("2 finding(s) in 1 model(s): 1 error, 1 warning, 0 info")
+    assert text.rstrip().endswith("2 finding(s) in 1 model(s): 1 error, 0 warnings, 1 info")

@@ -31,7 +31,7 @@ class InputDynamicDim(Rule):
     name = "input-dynamic-dim"
     summary = "A model input has a dynamic (unknown) dimension"
     category = Category.SHAPES
-    severity = Severity.WARNING
+    severity = Severity.INFO
 
     def check(self, model, ctx):
         for tensor in model.input_tensors():
@@ -45,15 +45,14 @@ class InputDynamicDim(Rule):
             if dynamic == [0] and len(shape) > 1:
                 yield self.report(model, tensor.producer, f"input `{tensor.name}` has a dynamic batch dim {shown}; "
                                   "the interpreter allocates batch 1 until the input is resized",
-                                  tensor=tensor, severity=Severity.INFO, fix=fix)
+                                  tensor=tensor, fix=fix)
                 continue
             dims = ", ".join(str(i) for i in dynamic)
             yield self.report(
                 model, tensor.producer,
                 f"input `{tensor.name}` has dynamic dim(s) {dims} in {shown}; the .tflite keeps them as -1 and "
                 "allocates size 1 until the input is resized, and static-memory runtimes need fixed shapes",
-                tensor=tensor, fix=fix, data={"dims": dynamic}, severity=Severity.INFO,
-                target_severity={"gpu": Severity.WARNING})
+                tensor=tensor, fix=fix, data={"dims": dynamic}, target_severity={"gpu": Severity.WARNING})
 
     @staticmethod
     def bad_example(b):
