@@ -84,9 +84,12 @@ def io_recipe(model: ModelGraph, input_ranges: Mapping[str, tuple[float, float]]
 
 
 def float_ops(model: ModelGraph) -> list[dict]:
-    """Ops of a ``.tflite`` that compute in float: an output tensor of a float type."""
+    """Ops of a ``.tflite`` that compute in float: an output tensor of a float type (QUANTIZE and DEQUANTIZE at
+    the model's float boundary only convert, they do not compute)."""
     found = []
     for node, attrs in model.ops():
+        if attrs["op"] in ("QUANTIZE", "DEQUANTIZE"):
+            continue
         outs = [t for t in model.outputs_of(node) if t.dtype in _FLOAT]
         if outs:
             found.append({"node": node, "op": attrs["op"], "tensor": outs[0].name, "dtype": outs[0].dtype})
