@@ -2150,9 +2150,15 @@ def compare(expected, actual):
 
 
 def write_table(doc, path):
-    """Write the table: sorted keys, indent 1, cases in table order."""
+    """Write the table (sorted keys, indent 1, cases in table order) and, beside the rules' default table, the
+    compact part of it the rules read (`op_support.rules.json`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    if path.resolve() == DEFAULT_OUT.resolve():
+        from graphlint_rules import support
+
+        (path.parent / "op_support.rules.json").write_text(json.dumps(support.compact(doc), sort_keys=True,
+                                                                      separators=(",", ":")) + "\n")
 
 
 def main(argv=None):

@@ -81,8 +81,38 @@ class NodeSupport:
 
 @functools.cache
 def table() -> dict:
-    """The measured table (loaded once per process)."""
-    return json.loads(resources.files("graphlint_rules").joinpath("data/op_support.json").read_text("utf-8"))
+    """The measured table as the rules read it (loaded once per process): ``data/op_support.rules.json``, the
+    part of ``op_support.json`` the rules use, written beside it by ``scripts/probe_ops.py`` (8x faster to load;
+    a test keeps the two in step)."""
+    return json.loads(resources.files("graphlint_rules").joinpath(RULES_TABLE).read_text("utf-8"))
+
+
+RULES_TABLE = "data/op_support.rules.json"
+_KEPT_RESULT_FIELDS = ("status", "error", "needs_flex", "needs_custom", "signal", "float_ops")
+
+
+def compact(full: dict) -> dict:
+    """The rules' view of the full measured table: per case its op, graph ops, op signature (dtypes, shapes and
+    the attributes matching weighs), every target's status, error and float ops, and the builtins the float
+    conversion wrote."""
+
+    def result(r: dict) -> dict:
+        return {k: r[k] for k in _KEPT_RESULT_FIELDS if r.get(k)}
+
+    cases = []
+    for case in full["cases"]:
+        sig = case.get("signature", {}).get("op", {})
+        results = {t: result(r) for t, r in case.get("results", {}).items()}
+        builtins = [o["op"] for o in (case.get("results", {}).get("float") or {}).get("tflite_ops") or ()]
+        cases.append({
+            "id": case["id"], "tf_op": case["tf_op"], "graph_ops": case.get("graph_ops", []),
+            "signature": {"op": {
+                "inputs": [{"dtype": i.get("dtype"), "shape": i.get("shape")} for i in sig.get("inputs") or []],
+                "attrs": {k: v for k, v in (sig.get("attrs") or {}).items() if k in _ATTR_WEIGHTS}}},
+            "results": results, "float_builtins": builtins,
+            "tflm": {t: result(r) for t, r in (case.get("tflm") or {}).items()},
+        })
+    return {"tensorflow": full.get("tensorflow"), "source": "op_support.json", "cases": cases}
 
 
 @functools.cache
@@ -223,8 +253,7 @@ def _plain_uint8(case_id: str) -> dict[str, Outcome]:
 
 @functools.cache
 def _float_builtins(case_id: str) -> tuple[str, ...]:
-    float_result = (_case(case_id) or {}).get("results", {}).get("float") or {}
-    return tuple(dict.fromkeys(o["op"] for o in float_result.get("tflite_ops") or ()))
+    return tuple(dict.fromkeys((_case(case_id) or {}).get("float_builtins") or ()))
 
 
 # -- which ops the converter sees ---------------------------------------------------------------------------

@@ -72,3 +72,12 @@ def test_unmeasured_ops_are_reported_as_likely():
     report = lint(b.to_bytes(), outputs=b.outputs, targets=("float",))
     [finding] = [f for f in report.findings if f.code == "GL301"]
     assert finding.confidence == "likely" and finding.node == "y"
+
+
+def test_the_rules_table_is_the_compact_form_of_the_measured_table():
+    import json
+    from importlib import resources
+
+    full = json.loads(resources.files("graphlint_rules").joinpath("data/op_support.json").read_text("utf-8"))
+    assert support.table() == json.loads(json.dumps(support.compact(full))), \
+        "regenerate data/op_support.rules.json: python scripts/probe_ops.py --target float --only conv2d"
