@@ -1006,6 +1006,7 @@ def _graph_cases():
         Case("while_v1", "LoopCond", _while, "tf.compat.v1.while_loop, control flow v1", **v1_flow),
         Case("while_v2", "StatelessWhile", _while, "tf.compat.v1.while_loop, control flow v2"),
         Case("tensor_array_v1", "TensorArrayV3", _tensor_array, "TensorArray in a v1 while_loop", **v1_flow),
+        Case("tensor_array_v2", "TensorListReserve", _tensor_array, "TensorArray in a v2 while_loop (TensorList ops)"),
         Case(
             "lstm_dynamic_rnn",
             "TensorArrayV3",

@@ -427,6 +427,20 @@ def channel_centering(b, tf):
     b.output(conv(tf, y, b.weight((3, 3, 4, 4))))
 
 
+def tensor_array_scan(b, tf):
+    x = b.input((1, 6, 4), "float32", -1.0, 1.0)
+    steps = tf.unstack(x, axis=1)
+    w = b.weight((4, 4))
+
+    def body(i, h, out):
+        h = tf.nn.relu(tf.matmul(tf.gather(tf.stack(steps), i), w) + h)
+        return i + 1, h, out.write(i, h)
+
+    _, _, out = tf.while_loop(lambda i, h, out: i < 6, body,
+                              (tf.constant(0), tf.zeros((1, 4)), tf.TensorArray(tf.float32, size=6)))
+    b.output(tf.transpose(out.stack(), (1, 0, 2)))
+
+
 def _plain(case_id, build, note):
     return Case(case_id, "corpus", build, note, qat_variant=False)
 
@@ -492,4 +506,5 @@ CASES = [
     _plain("one_hot_head", one_hot_head, "one-hot encoded ids"),
     _plain("relu6_by_minimum", relu6_by_minimum, "relu6 written as min(relu(x), 6)"),
     _plain("channel_centering", channel_centering, "subtracting the channel mean"),
+    _plain("tensor_array_scan", tensor_array_scan, "a v2 while_loop writing a TensorArray, no RNN cell"),
 ]

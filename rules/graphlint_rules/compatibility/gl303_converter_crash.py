@@ -9,6 +9,7 @@ _LOOPS = frozenset({"While", "StatelessWhile"})
 _MATMULS = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
 _GATES = frozenset({"Sigmoid", "Tanh"})
 _RNN_CASE = "lstm_dynamic_rnn_cf_v2"
+_TENSOR_LIST_CASE = "tensor_array_v2"
 
 
 def _body_ops(model, node) -> set[str]:
@@ -19,9 +20,10 @@ def _body_ops(model, node) -> set[str]:
 class ConverterCrash(Rule):
     """## What it does
     Reports graphs that kill the converter process, as measured with TensorFlow 2.21: int8, int8-fallback
-    and int16x8 calibration of a recurrent network built as a control-flow-v2 loop (`dynamic_rnn`,
-    `tf.while_loop` around LSTM or GRU cell math: MatMul, Sigmoid and Tanh in a `While` body) dies with
-    SIGSEGV. TFLite Micro never returns from the float WHILE such a model keeps.
+    and int16x8 calibration of a control-flow-v2 loop that fills a TensorArray (TensorList ops in a `While`
+    body: `dynamic_rnn`, `tf.while_loop` with a `tf.TensorArray`, Keras RNN layers exported unfused) dies with
+    SIGSEGV, with or without LSTM cell math; a loop without a TensorArray calibrates. TFLite Micro never
+    returns from the float WHILE such a model keeps.
 
     ## Why is this bad?
     There is no error message to act on: the Python process that called `convert()` is gone (a CI job
@@ -46,24 +48,28 @@ class ConverterCrash(Rule):
 
     def check(self, model, ctx):
         analysis = support.analyze(model)
-        rnn = next((c for c in support.table()["cases"] if c["id"] == _RNN_CASE), None)
+        cases = {c["id"]: c for c in support.table()["cases"] if c["id"] in (_RNN_CASE, _TENSOR_LIST_CASE)}
         for node, attrs in model.ops():
-            if node not in analysis.live:
-                continue
+            if node not in analysis.live or attrs["subgraph"] != "main":
+                continue  # a crash inside a loop body is reported once, on the loop
             s = analysis.support.get(node)
-            outcomes = s.outcomes if s else {}
+            outcomes, why = (s.outcomes if s else {}), "this op"
             body = _body_ops(model, node) if attrs["op"] in _LOOPS else set()
-            if rnn is not None and body & _MATMULS and body >= _GATES:
-                outcomes = support.case_outcomes(rnn)
+            if _TENSOR_LIST_CASE in cases and any(op.startswith("TensorList") for op in body):
+                outcomes = support.case_outcomes(cases[_TENSOR_LIST_CASE])
+                why = "a loop over a TensorList (TensorArray)"
+            elif _RNN_CASE in cases and body & _MATMULS and body >= _GATES:
+                outcomes, why = support.case_outcomes(cases[_RNN_CASE]), "a recurrent loop"
             targets = [t for t in (*CONVERTER_TARGETS, "tflm") if outcomes.get(t) is not None
                        and outcomes[t].kind == support.CRASH]
             if not targets:
                 continue
-            where = ", ".join(targets)
             yield self.report(
-                model, node, f"`{attrs['name']}` ({attrs['op']}) is a recurrent loop: {where} conversion kills the "
-                "converter process (SIGSEGV during calibration in TF 2.21)", targets=[*targets, "tflm"],
-                fix=Fix("Unroll the recurrence or use a fused Keras LSTM, and convert in a child process"))
+                model, node, f"`{attrs['name']}` ({attrs['op']}) is {why}: {', '.join(targets)} conversion kills the "
+                "converter process (SIGSEGV during calibration in TF 2.21), and TFLite Micro has no model to run",
+                targets=[*targets, "tflm"],
+                fix=Fix("Unroll the loop (static_rnn, unroll=True) or use a fused Keras LSTM, and convert in a child "
+                        "process"))
 
     @staticmethod
     def bad_example(b):
