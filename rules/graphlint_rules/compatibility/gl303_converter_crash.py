@@ -21,9 +21,9 @@ class ConverterCrash(Rule):
     """## What it does
     Reports graphs that kill the converter process, as measured with TensorFlow 2.21: int8, int8-fallback
     and int16x8 calibration of a control-flow-v2 loop that fills a TensorArray (TensorList ops in a `While`
-    body: `dynamic_rnn`, `tf.while_loop` with a `tf.TensorArray`, Keras RNN layers exported unfused) dies with
-    SIGSEGV, with or without LSTM cell math; a loop without a TensorArray calibrates. TFLite Micro never
-    returns from the float WHILE such a model keeps.
+    body: `dynamic_rnn`, `tf.while_loop` with a `tf.TensorArray`) dies with SIGSEGV, with or without LSTM
+    cell math; a loop without a TensorArray calibrates. TFLite Micro never returns from the float WHILE
+    such a model keeps.
 
     ## Why is this bad?
     There is no error message to act on: the Python process that called `convert()` is gone (a CI job
