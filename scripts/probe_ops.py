@@ -1209,6 +1209,8 @@ def _extra_cases():
         Case("relu_by_maximum", "Maximum", unary(lambda tf, x: tf.maximum(x, 0.0)), "max(x, 0)"),
         Case("cast_int64_to_float", "Cast", unary(lambda tf, x: tf.cast(x, tf.float32) * 2.0, -100, 100,
                                                    dtype="int64"), "int64 input cast to float"),
+        Case("cast_float16_to_float", "Cast", unary(lambda tf, x: tf.cast(x, tf.float32) * 2.0, dtype="float16"),
+             "a float16 input cast to float32"),
         Case("cast_bool_to_float", "Cast", unary(lambda tf, x: tf.cast(x > 0.0, tf.float32) * 2.0),
              "a mask cast to float"),
         Case("fake_quant_conv_weights", "FakeQuantWithMinMaxVars", _fq_conv(True, False),

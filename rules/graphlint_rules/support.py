@@ -184,6 +184,9 @@ def case_outcomes(case: dict) -> dict[str, Outcome]:
     return out
 
 
+_ANY_RANK = -1  # rank not known here, but not unknown to the converter: matches no rank in particular
+
+
 def _rank_bucket(rank: int | None) -> int | None:
     return None if rank is None else min(max(rank, 4), 6)
 
@@ -198,8 +201,10 @@ def _score(case: dict, dtypes: list[str | None], rank: int | None, attrs: dict) 
     if dtypes and dtypes == case_dtypes:
         score += 2
     case_rank = len(inputs[0]["shape"]) if inputs and inputs[0].get("shape") is not None else None
-    if _rank_bucket(rank) == _rank_bucket(case_rank):
+    if rank != _ANY_RANK and _rank_bucket(rank) == _rank_bucket(case_rank):
         score += 2
+    elif rank == _ANY_RANK and case_rank is None:
+        score -= 2  # never take an unknown-rank case for an argument the converter will know
     case_attrs = sig.get("attrs") or {}
     for key, weight in _ATTR_WEIGHTS.items():
         if key in attrs and key in case_attrs and attrs[key] == case_attrs[key]:
@@ -220,7 +225,10 @@ def match(model: ModelGraph, node: str) -> NodeSupport | None:
     inputs = model.inputs_of(node)
     node_attrs = attrs.get("attrs") or {}
     key_attrs = tuple((k, node_attrs[k]) for k in _ATTR_WEIGHTS if isinstance(node_attrs.get(k), (str, bool, int)))
-    found = _best_case(op, tuple(t.dtype for t in inputs), inputs[0].rank if inputs else None, key_attrs)
+    rank = inputs[0].rank if inputs else None
+    if rank is None and attrs["subgraph"] != "main":
+        rank = _ANY_RANK  # a function argument's shape is known only once the converter inlines the call
+    found = _best_case(op, tuple(t.dtype for t in inputs), rank, key_attrs)
     if found is None:
         return None
     case_id, exact = found

@@ -441,6 +441,70 @@ def tensor_array_scan(b, tf):
     b.output(tf.transpose(out.stack(), (1, 0, 2)))
 
 
+def function_conv_block(b, tf):
+    w = b.weight((3, 3, 4, 8))
+
+    @tf.function(autograph=False)
+    def block(v):
+        return tf.nn.max_pool2d(tf.nn.relu(conv(tf, v, w)), 2, 2, "VALID")
+
+    x = b.input((1, 8, 8, 4), "float32", -1.0, 1.0)
+    b.output(tf.reduce_mean(block(x), [1, 2]))
+
+
+def function_with_erf(b, tf):
+    @tf.function(autograph=False)
+    def body(v):
+        return tf.math.erf(v) * 2.0
+
+    x = b.input((1, 16), "float32", -1.0, 1.0)
+    b.output(body(tf.matmul(x, b.weight((16, 8)))))
+
+
+def nested_functions(b, tf):
+    w = b.weight((8, 8))
+
+    @tf.function(autograph=False)
+    def inner(v):
+        return tf.nn.sigmoid(tf.matmul(v, w))
+
+    @tf.function(autograph=False)
+    def outer(v):
+        return inner(v) * v
+
+    x = b.input((1, 8), "float32", -1.0, 1.0)
+    b.output(outer(x))
+
+
+def cond_on_input(b, tf):
+    x = b.input((1, 8), "float32", -1.0, 1.0)
+    y = tf.matmul(x, b.weight((8, 8)))
+    b.output(tf.cond(tf.reduce_sum(y) > 0.0, lambda: tf.nn.relu(y), lambda: y * 0.5))
+
+
+def space_to_depth_stem(b, tf):
+    x = b.input((1, 16, 16, 3), "float32", 0.0, 1.0)
+    y = tf.nn.space_to_depth(x, 2)
+    b.output(tf.nn.relu6(conv(tf, y, b.weight((3, 3, 12, 8)))))
+
+
+def float16_input_cast(b, tf):
+    x = b.input((1, 8), "float16", -1.0, 1.0)
+    b.output(tf.matmul(tf.cast(x, tf.float32), b.weight((8, 4))))
+
+
+def gather_axis_head(b, tf):
+    x = b.input((1, 10, 8), "float32", -1.0, 1.0)
+    y = tf.gather(x, [0, 2, 4], axis=1)
+    b.output(tf.reduce_max(tf.matmul(y, b.weight((8, 4))), 1))
+
+
+def resize_crop_head(b, tf):
+    x = b.input((1, 12, 12, 3), "float32", 0.0, 1.0)
+    y = tf.image.resize(x, (24, 24))[:, 4:20, 4:20, :]
+    b.output(conv(tf, y, b.weight((3, 3, 3, 4)), strides=2))
+
+
 def _plain(case_id, build, note):
     return Case(case_id, "corpus", build, note, qat_variant=False)
 
@@ -507,4 +571,12 @@ CASES = [
     _plain("relu6_by_minimum", relu6_by_minimum, "relu6 written as min(relu(x), 6)"),
     _plain("channel_centering", channel_centering, "subtracting the channel mean"),
     _plain("tensor_array_scan", tensor_array_scan, "a v2 while_loop writing a TensorArray, no RNN cell"),
+    _plain("function_conv_block", function_conv_block, "conv block inside a tf.function call"),
+    _plain("function_with_erf", function_with_erf, "erf (no GELU) inside a tf.function call"),
+    _plain("nested_functions", nested_functions, "a tf.function calling another"),
+    _plain("cond_on_input", cond_on_input, "tf.cond on a value computed from the input"),
+    _plain("space_to_depth_stem", space_to_depth_stem, "space_to_depth stem"),
+    _plain("float16_input_cast", float16_input_cast, "float16 input cast to float32"),
+    _plain("gather_axis_head", gather_axis_head, "gather along axis 1"),
+    _plain("resize_crop_head", resize_crop_head, "bilinear resize then a strided-slice crop"),
 ]
