@@ -16,13 +16,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import flatbuffers
 import pytest
-from ai_edge_litert import schema_py_generated as fb
 
 import graphlint
 from graphlint.loaders import LoadError, load
-from graphlint.testing import GraphBuilder
+from graphlint.testing import GraphBuilder, TFLiteBuilder
 
 HUGE = 4 << 30
 
@@ -62,26 +60,10 @@ def _valid_pb() -> bytes:
 
 
 def _valid_tflite() -> bytes:
-    model = fb.ModelT()
-    model.version, model.description = 3, "tiny"
-    code = fb.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = fb.BuiltinOperator.RELU
-    code.version = 1
-    model.operatorCodes = [code]
-    sub = fb.SubGraphT()
-    sub.name = "main"
-    sub.tensors = []
-    for name in ("x", "y"):
-        tensor = fb.TensorT()
-        tensor.name, tensor.shape, tensor.type, tensor.buffer = name, [1, 4], fb.TensorType.FLOAT32, 0
-        sub.tensors.append(tensor)
-    op = fb.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, [0], [1]
-    sub.inputs, sub.outputs, sub.operators = [0], [1], [op]
-    model.subgraphs, model.buffers = [sub], [fb.BufferT()]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    b = TFLiteBuilder()
+    b.op("RELU", [b.input("x", "float32", (1, 4))], [b.tensor("y", "float32", (1, 4))])
+    b.output("y")
+    return b.to_bytes()
 
 
 def _saved_model() -> bytes:

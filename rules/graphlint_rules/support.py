@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Iterable
 from importlib import resources
 
 from graphlint.engine.targets import CONVERTER_TARGETS
@@ -69,7 +68,6 @@ class NodeSupport:
     node: str
     op: str
     case: str
-    exact: bool  # the case is about this op alone with the node's dtypes (not a pattern or another dtype)
     outcomes: dict[str, Outcome]
     tflite_ops: tuple[str, ...]  # what the float conversion turned the op into
 
@@ -134,17 +132,17 @@ def _index() -> dict[str, list[dict]]:
     return index
 
 
+def is_fake_quant(op: str) -> bool:
+    """True for FakeQuant* and QuantizeAndDequantize* ops (the ranges of a quantization-aware graph)."""
+    return op.startswith(("FakeQuant", "QuantizeAndDequantize"))
+
+
 def owned_by_structure(op: str) -> bool:
     """Variables and training ops: GL101 and GL102 report them, with the converter's words."""
     from graphlint_rules.structure.gl101_unfrozen_variable import VARIABLE_OPS
     from graphlint_rules.structure.gl102_training_op import is_training_op
 
     return op in VARIABLE_OPS or is_training_op(op) or op.startswith("ReadVariable")
-
-
-def measured_ops() -> frozenset[str]:
-    """Every GraphDef op the table says something about."""
-    return frozenset(_index())
 
 
 def classify(target: str, result: dict | None) -> Outcome:
@@ -231,31 +229,31 @@ def match(model: ModelGraph, node: str) -> NodeSupport | None:
     found = _best_case(op, tuple(t.dtype for t in inputs), rank, key_attrs)
     if found is None:
         return None
-    case_id, exact = found
-    return NodeSupport(node=node, op=op, case=case_id, exact=exact, outcomes=_outcomes_by_id(case_id),
-                       tflite_ops=_float_builtins(case_id))
+    return NodeSupport(node=node, op=op, case=found, outcomes=outcomes_of_case(found),
+                       tflite_ops=_float_builtins(found))
 
 
 @functools.lru_cache(maxsize=8192)
-def _best_case(op: str, dtypes: tuple, rank: int | None, attrs: tuple) -> tuple[str, bool] | None:
-    """(case id, exact) for an op signature; memoized, since a model repeats a few signatures many times."""
+def _best_case(op: str, dtypes: tuple, rank: int | None, attrs: tuple) -> str | None:
+    """The case id for an op signature; memoized, since a model repeats a few signatures many times."""
     node_attrs = dict(attrs)
     best = max(_index()[op], key=lambda c: _score(c, list(dtypes), rank, node_attrs))  # max keeps the first tie
     case_dtypes = [i.get("dtype") for i in (best.get("signature", {}).get("op", {}).get("inputs") or [])]
     if dtypes and dtypes[0] in UNUSUAL_DTYPES and (not case_dtypes or case_dtypes[0] != dtypes[0]):
         return None
-    exact = bool(best.get("_alone")) and (not dtypes or not case_dtypes or dtypes[0] == case_dtypes[0])
-    return best["id"], exact
+    return best["id"]
 
 
 @functools.cache
-def _outcomes_by_id(case_id: str) -> dict[str, Outcome]:
-    return case_outcomes(_case(case_id))
+def outcomes_of_case(case_id: str) -> dict[str, Outcome]:
+    """:func:`case_outcomes` of a measured case by id (memoized; empty for an id the table lacks)."""
+    case = _case(case_id)
+    return case_outcomes(case) if case is not None else {}
 
 
 @functools.cache
 def _plain_uint8(case_id: str) -> dict[str, Outcome]:
-    outcomes = _outcomes_by_id(case_id)
+    outcomes = outcomes_of_case(case_id)
     return {**outcomes, "uint8-qat": outcomes[UINT8_PLAIN]}
 
 
@@ -368,11 +366,11 @@ def analyze(model: ModelGraph) -> Analysis:
     for node, (case_id, absorbed) in _fused_patterns(model, live - folded).items():
         if _case(case_id) is None:
             continue
-        support[node] = NodeSupport(node=node, op=model.g.nodes[node]["op"], case=case_id, exact=False,
-                                    outcomes=_outcomes_by_id(case_id), tflite_ops=_float_builtins(case_id))
+        support[node] = NodeSupport(node=node, op=model.g.nodes[node]["op"], case=case_id,
+                                    outcomes=outcomes_of_case(case_id), tflite_ops=_float_builtins(case_id))
         for other in absorbed:
             support.pop(other, None)
-    has_fq = any(a["op"].startswith(("FakeQuant", "QuantizeAndDequantize")) for n, a in model.ops() if n in live)
+    has_fq = any(is_fake_quant(a["op"]) for n, a in model.ops() if n in live)
     if not has_fq:  # a float graph on the legacy uint8 path: the plain measurement is the one that applies
         support = {n: dataclasses.replace(s, outcomes=_plain_uint8(s.case)) for n, s in support.items()}
     result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq)
@@ -407,10 +405,6 @@ def _const_value(model: ModelGraph, tensor) -> float | None:
     except Exception:  # noqa: BLE001 - an unreadable constant is simply not a match
         return None
     return float(value.reshape(-1)[0]) if value.size == 1 or (value.size and np.all(value == value.flat[0])) else None
-
-
-def _consumers(model: ModelGraph, node: str) -> list[str]:
-    return [c for t in model.outputs_of(node) for c in t.consumers]
 
 
 _CONV_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative"})
@@ -464,7 +458,7 @@ def _l2norm_parts(model: ModelGraph, node: str) -> list[str]:
     ops = [model.g.nodes[n]["op"] for n in chain]
     if "Sum" not in ops or "Square" not in ops:
         return []
-    muls = [u for u in _consumers(model, node) if model.g.nodes[u]["op"] == "Mul"]
+    muls = [u for u in model.successors(node) if model.g.nodes[u]["op"] == "Mul"]
     return [*chain, *muls]
 
 
@@ -483,13 +477,13 @@ def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, 
         if node not in g or g.nodes[node].get("kind") != "op":
             continue
         op = g.nodes[node]["op"]
-        users = _consumers(model, node)
+        users = model.successors(node)
         user_ops = [g.nodes[u]["op"] for u in users]
         if op == "Erf" and any(o in ("AddV2", "Add") for o in user_ops):
             scaled = [t.producer for t in model.inputs_of(node)[:1]
                       if t.producer and g.nodes[t.producer]["op"] in ("RealDiv", "Mul")]
             adds = [u for u in users if g.nodes[u]["op"] in ("AddV2", "Add")]
-            muls = [m for a in adds for m in _consumers(model, a) if g.nodes[m]["op"] == "Mul"]
+            muls = [m for a in adds for m in model.successors(a) if g.nodes[m]["op"] == "Mul"]
             found[node] = ("gelu_exact", (*scaled, *adds, *muls))
         elif op == "Pow" and any(_const_value(model, t) == 3.0 for t in model.inputs_of(node)[1:]):
             if any(o == "Mul" for o in user_ops):
@@ -503,19 +497,19 @@ def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, 
                 for user in users:
                     if g.nodes[user]["op"] == "Mul":
                         absorbed.append(user)
-                        absorbed += [u for u in _consumers(model, user) if g.nodes[u]["op"] in ("RealDiv", "Mul")]
+                        absorbed += [u for u in model.successors(user) if g.nodes[u]["op"] in ("RealDiv", "Mul")]
                 found[node] = ("hard_swish_pattern", tuple(absorbed))
-        elif op in ("RealDiv", "Div") and _softmax_parts(model, node):
-            found[node] = ("softmax_by_hand", tuple(_softmax_parts(model, node)))
-        elif op == "Rsqrt" and _l2norm_parts(model, node):
-            found[node] = ("l2_normalize", tuple(_l2norm_parts(model, node)))
+        elif op in ("RealDiv", "Div") and (parts := _softmax_parts(model, node)):
+            found[node] = ("softmax_by_hand", tuple(parts))
+        elif op == "Rsqrt" and (parts := _l2norm_parts(model, node)):
+            found[node] = ("l2_normalize", tuple(parts))
         elif op in ("Select", "SelectV2"):
             operands = model.inputs_of(node)[1:3]
             if any(_is_constant(model, t) for t in operands):
                 found[node] = ("select_v2_const_operand", ())
             elif len({t.shape for t in model.inputs_of(node)}) > 1:
                 found[node] = ("select_v2_broadcast", ())
-        elif op.startswith(("FakeQuant", "QuantizeAndDequantize")) and any(
+        elif is_fake_quant(op) and any(
                 g.nodes[v]["op"] in _CONV_OPS and data.get("dst_slot") == 1
                 for _, v, data in g.out_edges(node, data=True)):
             found[node] = ("fake_quant_conv_weights", ())
@@ -527,11 +521,6 @@ def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, 
             found[node] = ("lstm_static_rnn", ())
     return found
 
-
-def targets_where(support: NodeSupport, kinds: Iterable[str], targets: Iterable[str]) -> list[str]:
-    """The targets among ``targets`` whose outcome for ``support`` is one of ``kinds``."""
-    wanted = set(kinds)
-    return [t for t in targets if support.kind(t) in wanted]
 
 
 # The TFLite GPU delegate's operation parsers (tensorflow/lite/delegates/gpu/common/model_builder.cc, TF 2.x):

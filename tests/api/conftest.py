@@ -1,7 +1,7 @@
 """A real ``graphlint serve`` on loopback: started as a subprocess on a free port, stopped or killed by tests.
 
 Models are built in code (GraphDefs with :class:`graphlint.testing.GraphBuilder`, a tiny TFLite file with
-LiteRT's flatbuffer schema), never downloaded.
+:class:`graphlint.testing.TFLiteBuilder`), never downloaded.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graphlint.testing import GraphBuilder
+from graphlint.testing import GraphBuilder, TFLiteBuilder
 
 START_TIMEOUT = 90
 
@@ -126,28 +126,10 @@ def graphdef(n: int = 0, broken: bool = False) -> bytes:
 
 def tflite() -> bytes:
     """A one-op TFLite model (RELU on [1, 4])."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as fb
-
-    model = fb.ModelT()
-    model.version, model.description = 3, "tiny"
-    code = fb.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = fb.BuiltinOperator.RELU
-    code.version = 1
-    model.operatorCodes = [code]
-    sub = fb.SubGraphT()
-    sub.name, sub.tensors = "main", []
-    for name in ("x", "y"):
-        tensor = fb.TensorT()
-        tensor.name, tensor.shape, tensor.type, tensor.buffer = name, [1, 4], fb.TensorType.FLOAT32, 0
-        sub.tensors.append(tensor)
-    op = fb.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = 0, [0], [1]
-    sub.inputs, sub.outputs, sub.operators = [0], [1], [op]
-    model.subgraphs, model.buffers = [sub], [fb.BufferT()]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    b = TFLiteBuilder()
+    b.op("RELU", [b.input("x", "float32", (1, 4))], [b.tensor("y", "float32", (1, 4))])
+    b.output("y")
+    return b.to_bytes()
 
 
 def upload(client: httpx.Client, data: bytes, name: str = "model.pb", **params) -> httpx.Response:

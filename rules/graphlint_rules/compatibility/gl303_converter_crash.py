@@ -48,18 +48,17 @@ class ConverterCrash(Rule):
 
     def check(self, model, ctx):
         analysis = support.analyze(model)
-        cases = {c["id"]: c for c in support.table()["cases"] if c["id"] in (_RNN_CASE, _TENSOR_LIST_CASE)}
         for node, attrs in model.ops():
             if node not in analysis.live or attrs["subgraph"] != "main":
                 continue  # a crash inside a loop body is reported once, on the loop
             s = analysis.support.get(node)
             outcomes, why = (s.outcomes if s else {}), "this op"
             body = _body_ops(model, node) if attrs["op"] in _LOOPS else set()
-            if _TENSOR_LIST_CASE in cases and any(op.startswith("TensorList") for op in body):
-                outcomes = support.case_outcomes(cases[_TENSOR_LIST_CASE])
+            if any(op.startswith("TensorList") for op in body):
+                outcomes = support.outcomes_of_case(_TENSOR_LIST_CASE)
                 why = "a loop over a TensorList (TensorArray)"
-            elif _RNN_CASE in cases and body & _MATMULS and body >= _GATES:
-                outcomes, why = support.case_outcomes(cases[_RNN_CASE]), "a recurrent loop"
+            elif body & _MATMULS and body >= _GATES:
+                outcomes, why = support.outcomes_of_case(_RNN_CASE), "a recurrent loop"
             targets = [t for t in (*CONVERTER_TARGETS, "tflm") if outcomes.get(t) is not None
                        and outcomes[t].kind == support.CRASH]
             if not targets:

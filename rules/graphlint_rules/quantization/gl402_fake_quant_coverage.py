@@ -14,19 +14,14 @@ _PASS_THROUGH = frozenset({"BiasAdd", "Relu", "Relu6", "Identity", "Reshape", "S
                            "MaxPool", "Transpose", "StopGradient", "Snapshot", "ConcatV2"})
 
 
-def is_fake_quant(op: str) -> bool:
-    """True for FakeQuant* and QuantizeAndDequantize* ops."""
-    return op.startswith(("FakeQuant", "QuantizeAndDequantize"))
-
-
 def covered(model, node: str, depth: int = 6) -> bool:
     """True when every path from ``node``'s output reaches a fake-quant node through pass-through ops only."""
-    consumers = [c for t in model.outputs_of(node) for c in t.consumers]
+    consumers = model.successors(node)
     if not consumers or depth == 0:
         return False
     for c in consumers:
         op = model.g.nodes[c]["op"]
-        if is_fake_quant(op):
+        if support.is_fake_quant(op):
             continue
         if op in _PASS_THROUGH and covered(model, c, depth - 1):
             continue

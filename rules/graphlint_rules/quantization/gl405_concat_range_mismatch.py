@@ -3,7 +3,6 @@
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint_rules import support
-from graphlint_rules.quantization.gl402_fake_quant_coverage import is_fake_quant
 
 _PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims", "MaxPool", "Relu", "Relu6"})
 
@@ -31,7 +30,7 @@ def upstream_range(model, tensor, depth: int = 4) -> tuple[float, float] | None:
         if node is None:
             return None
         op = model.g.nodes[node]["op"]
-        if is_fake_quant(op):
+        if support.is_fake_quant(op):
             return fake_quant_range(model, node)
         if op not in _PASS_THROUGH or not model.inputs_of(node):
             return None
