@@ -1,7 +1,13 @@
-"""The format-free model IR: one ``networkx.MultiDiGraph`` plus a side table of tensor facts.
+"""The format-free model IR: a directed multigraph of ops and tensors, plus a side table of tensor facts.
 
 Nodes are ops and pseudo-nodes; edges are tensors from producer to consumer. Both loaders (GraphDef and
 TFLite) build this structure and nothing else; rules read only this structure.
+
+The graph is held as networkx holds a ``MultiDiGraph`` (a node table and a successor adjacency of keyed
+edges) and :attr:`ModelGraph.g` is that ``networkx.MultiDiGraph``, built on first access. The lint path
+reads the tables directly (:attr:`ModelGraph.nodes`, :meth:`ModelGraph.edges`,
+:meth:`ModelGraph.predecessors` ...): importing networkx alone takes longer than loading and linting a
+typical model, so a lint never pays for it; plugins that want networkx's algorithms use ``model.g``.
 
 Node ids (stable strings, used in findings and by the viewer):
 
@@ -27,9 +33,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 Shape = tuple[int | None, ...] | None
 """A tensor shape: a tuple of dims where ``None`` is an unknown dim, or ``None`` for unknown rank."""
@@ -92,40 +99,83 @@ class ModelInfo:
     text_format: bool = False  # GraphDef read from text (``.pbtxt``)
 
 
+Adjacency = dict[str, dict[str, dict[str, dict]]]
+"""Successor adjacency, as networkx keeps it: ``src → dst → edge key → edge attrs``."""
+
+
 class ModelGraph:
-    """A loaded model: the graph, its tensors and lazy access to constant values."""
+    """A loaded model: the graph, its tensors and lazy access to constant values.
 
-    __slots__ = ("_value_reader", "g", "info", "tensors")
+    ``nodes`` maps node id → attribute dict, in file order; ``succ`` is the successor adjacency. Both are
+    owned by the model: ``g`` is a ``networkx.MultiDiGraph`` copy of them, built once on first access.
+    """
 
-    def __init__(self, g: nx.MultiDiGraph, tensors: Mapping[str, TensorInfo], info: ModelInfo,
-                 value_reader: Callable[[TensorInfo], Any] | None = None) -> None:
-        self.g = g
+    __slots__ = ("_g", "_ops", "_pred", "_value_reader", "info", "nodes", "succ", "tensors")
+
+    def __init__(self, nodes: dict[str, dict], succ: Adjacency, tensors: Mapping[str, TensorInfo],
+                 info: ModelInfo, value_reader: Callable[[TensorInfo], Any] | None = None) -> None:
+        self.nodes = nodes
+        self.succ = succ
         self.tensors = tensors
         self.info = info
         self._value_reader = value_reader
+        self._g: nx.MultiDiGraph | None = None
+        self._pred: dict[str, list[str]] | None = None
+        self._ops: list[tuple[str, dict]] | None = None
+
+    @property
+    def g(self) -> nx.MultiDiGraph:
+        """The model as a ``networkx.MultiDiGraph`` (graph attr ``format``), built on first access."""
+        if self._g is None:
+            import networkx as nx
+
+            g = nx.MultiDiGraph(format=self.info.format)
+            g.add_nodes_from(self.nodes.items())
+            g.add_edges_from(self.edges())
+            self._g = g
+        return self._g
 
     # -- navigation -------------------------------------------------------------------------------------
     def ops(self) -> Iterator[tuple[str, dict]]:
         """Yield ``(node id, attrs)`` for every op node (not pseudo-nodes), in file order."""
-        return ((n, a) for n, a in self.g.nodes(data=True) if a["kind"] == "op")
+        if self._ops is None:  # every rule walks the ops: list them once
+            self._ops = [(n, a) for n, a in self.nodes.items() if a["kind"] == "op"]
+        return iter(self._ops)
 
     def node(self, node_id: str) -> dict:
         """Return a node's attribute dict."""
-        return self.g.nodes[node_id]
+        return self.nodes[node_id]
+
+    def edges(self) -> Iterator[tuple[str, str, str, dict]]:
+        """Yield ``(src, dst, key, attrs)`` for every edge, in networkx's ``edges(keys=True, data=True)`` order."""
+        for src, dsts in self.succ.items():
+            for dst, keyed in dsts.items():
+                for key, data in keyed.items():
+                    yield src, dst, key, data
+
+    def predecessors(self, node_id: str) -> list[str]:
+        """Nodes with an edge (data or control) into ``node_id``, in edge order."""
+        if self._pred is None:
+            pred: dict[str, dict[str, None]] = {}
+            for src, dsts in self.succ.items():
+                for dst in dsts:
+                    pred.setdefault(dst, {})[src] = None
+            self._pred = {dst: list(srcs) for dst, srcs in pred.items()}
+        return self._pred.get(node_id, [])
 
     def inputs_of(self, node_id: str) -> list[TensorInfo]:
         """Data input tensors of a node in slot order (absent optional inputs, such as a TFLite op's missing bias,
         are left out)."""
-        return [self.tensors[t] for t in self.g.nodes[node_id].get("inputs", ()) if t is not None]
+        return [self.tensors[t] for t in self.nodes[node_id].get("inputs", ()) if t is not None]
 
     def outputs_of(self, node_id: str) -> list[TensorInfo]:
         """Output tensors of a node in slot order."""
-        return [self.tensors[t] for t in self.g.nodes[node_id].get("outputs", ()) if t is not None]
+        return [self.tensors[t] for t in self.nodes[node_id].get("outputs", ()) if t is not None]
 
     def successors(self, node_id: str) -> list[str]:
         """Nodes that read any output of ``node_id`` (data edges only), in graph order."""
         seen: dict[str, None] = {}
-        for tensor_id in self.g.nodes[node_id].get("outputs", ()):
+        for tensor_id in self.nodes[node_id].get("outputs", ()):
             seen.update(dict.fromkeys(self.tensors[tensor_id].consumers))
         return list(seen)
 
@@ -150,14 +200,18 @@ class ModelGraph:
         return self._value_reader(info)
 
     def __repr__(self) -> str:
-        return (f"ModelGraph({self.info.format}, {self.g.number_of_nodes()} nodes, "
-                f"{len(self.tensors)} tensors)")
+        return f"ModelGraph({self.info.format}, {len(self.nodes)} nodes, {len(self.tensors)} tensors)"
+
+
+def add_edge(succ: Adjacency, src: str, dst: str, key: str, **attrs) -> None:
+    """Add an edge to a successor adjacency (``src`` must already be a node of it)."""
+    succ[src].setdefault(dst, {})[key] = attrs
 
 
 def validate(model: ModelGraph) -> list[str]:
     """Check IR invariants; return a list of problems (empty when the IR is consistent)."""
     problems: list[str] = []
-    for u, v, _key, data in model.g.edges(keys=True, data=True):
+    for u, v, _key, data in model.edges():
         if data.get("control"):
             continue
         tensor = model.tensors.get(data["tensor"])
@@ -166,6 +220,6 @@ def validate(model: ModelGraph) -> list[str]:
         elif v not in tensor.consumers:
             problems.append(f"tensor {tensor.id} does not list consumer {v}")
     for tid, tensor in model.tensors.items():
-        if tensor.producer is not None and tensor.producer not in model.g:
+        if tensor.producer is not None and tensor.producer not in model.nodes:
             problems.append(f"tensor {tid} has unknown producer {tensor.producer}")
     return problems

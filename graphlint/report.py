@@ -32,7 +32,7 @@ def model_summary(model: ModelGraph) -> dict:
     info = model.info
     return {
         "path": info.path, "format": info.format, "sha256": info.sha256, "size_bytes": info.size_bytes,
-        "nodes": sum(1 for _, a in model.g.nodes(data=True) if a["kind"] != "output"),
+        "nodes": sum(1 for _, a in model.nodes.items() if a["kind"] != "output"),
         "ops": sum(1 for _ in model.ops()), "tensors": len(model.tensors),
         "inputs": [_tensor_json(model.tensors[t]) for t in info.inputs if t in model.tensors],
         "outputs": [_tensor_json(model.tensors[t]) for t in info.outputs if t in model.tensors],

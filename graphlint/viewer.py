@@ -13,12 +13,11 @@ Both are pure and deterministic (same input, same output, in file order) and imp
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from ._gc import gc_paused
 from .ir import ModelGraph, QuantParams
 
 GRAPH_SCHEMA_VERSION = 1
@@ -128,18 +127,6 @@ def _finding_rows(report) -> list[tuple[str | None, str]]:
     return [(f.node, f.severity.value) for f in report.findings]
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building many small dicts triggers full collections that cost as much as the work; none make cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def graph_json(model: ModelGraph, report=None) -> dict:
     """The model graph for the viewer, with the report's findings attached to their nodes.
 
@@ -158,12 +145,12 @@ def graph_json(model: ModelGraph, report=None) -> dict:
         A scope: ``id`` (``<subgraph>::<path>``), ``path``, ``name``, ``parent``, ``subgraph``, ``depth``,
         ``nodes`` (ops and pseudo-nodes below it, at any depth), ``severity``, ``findings`` (count below it).
     """
-    with _gc_paused():
+    with gc_paused():
         return _graph_json(model, report)
 
 
 def _graph_json(model: ModelGraph, report) -> dict:
-    g = model.g
+    table = model.nodes
     rows = _finding_rows(report)
     by_node: dict[str, list[int]] = {}
     model_level: list[int] = []
@@ -171,14 +158,14 @@ def _graph_json(model: ModelGraph, report) -> dict:
     for i, (node, _sev) in enumerate(rows):
         if node is None:
             model_level.append(i)
-        elif node in g:
+        elif node in table:
             by_node.setdefault(node, []).append(i)
         else:
             unplaced.append(i)
 
     scopes: dict[str, dict] = {}
     nodes = []
-    for node_id, a in g.nodes(data=True):
+    for node_id, a in table.items():
         subgraph = a.get("subgraph", 0)
         name = _display_name(a, node_id)
         parts = [p for p in name.split("/") if p]
@@ -225,7 +212,7 @@ def _graph_json(model: ModelGraph, report) -> dict:
 
     edges = [{"tensor": d.get("tensor"), "src": u, "dst": v, "src_slot": d.get("src_slot", 0),
               "dst_slot": d.get("dst_slot", 0), "control": bool(d.get("control"))}
-             for u, v, d in g.edges(data=True)]
+             for u, v, _key, d in model.edges()]
 
     tensors = {}
     for tid, t in model.tensors.items():

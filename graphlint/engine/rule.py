@@ -79,7 +79,7 @@ class Rule:
                target_severity: Mapping[str, Severity] | None = None, fix: Fix | None = None,
                confidence: str = "certain", data: Mapping[str, Any] | None = None) -> Finding:
         """Build a finding of this rule at ``node`` (pylint's ``add_message``)."""
-        attrs = model.g.nodes[node] if model is not None and node is not None and node in model.g else {}
+        attrs = model.nodes[node] if model is not None and node is not None and node in model.nodes else {}
         tensor_name = tensor.name if isinstance(tensor, TensorInfo) else tensor
         return Finding(
             code=self.code, rule=self.name, severity=severity or self.severity, message=message, node=node,

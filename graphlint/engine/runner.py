@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 
+from graphlint._gc import gc_paused
 from graphlint.ir import ModelGraph, Shape
 from graphlint.loaders import LoadError, load
 from graphlint.report import Report, model_summary, unreadable_summary
@@ -89,6 +90,14 @@ def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[st
     Returns:
         The report. Never raises for a bad model: that becomes a fatal finding.
     """
+    with gc_paused():
+        return _lint(source, targets=targets, inputs=inputs, outputs=outputs, selection=selection,
+                     registry=registry, name=name, options=options)
+
+
+def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Sequence[str],
+          selection: Selection | None, registry: Registry | None, name: str | None,
+          options: Mapping[str, Mapping] | None) -> Report:
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ValueError(f"unknown target `{unknown[0]}` (known: {', '.join(TARGETS)})")

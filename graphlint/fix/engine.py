@@ -253,7 +253,7 @@ def _validate(report, ctx: Context | None) -> list[str]:
             if t not in model.tensors or model.tensors[t].producer is None:
                 problems.append(f"output `{t}` is gone")
         for n in ctx.inputs:
-            if n not in model.g:
+            if n not in model.nodes:
                 problems.append(f"input `{n}` is gone")
     return problems
 

@@ -6,9 +6,7 @@ never lets a parser exception escape and bounds the work it does on hostile inpu
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import hashlib
 import mmap
 import os
@@ -16,6 +14,7 @@ import stat
 import threading
 from collections.abc import Mapping, Sequence
 
+from graphlint._gc import gc_paused
 from graphlint.ir import ModelGraph, Shape
 
 MAX_TEXT_BYTES = 512 << 20  # a .pbtxt larger than this is refused (text parsing holds it in memory)
@@ -117,7 +116,7 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
                         ".tflite first", "unsupported")
     digest = _Digest(data)
     try:
-        with _gc_paused():
+        with gc_paused():
             model = _parse(data, kind, path, input_shapes, inputs, outputs)
     except BaseException:
         digest.cancel()
@@ -151,24 +150,6 @@ def _parse(data, kind: str, path: str, input_shapes: Mapping[str, Shape] | None,
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise LoadError(f"{path}: not a valid {_FORMAT_NAMES[kind]} ({detail[:200]})") from None
     return model
-
-
-@contextlib.contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector while a model is loaded.
-
-    Loading creates hundreds of thousands of long-lived containers (node attrs, tensors, adjacency dicts) and
-    frees almost nothing, so automatic collections find nothing to free; as they rescan what was built so
-    far, their cost grows with the graph (about a third of the load time of a 100k-node GraphDef).
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class _Digest:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import array
 from collections.abc import Mapping, Sequence
 
-import networkx as nx
 from google.protobuf.message import DecodeError
 
 from graphlint import ops
-from graphlint.ir import ModelGraph, ModelInfo, Shape, TensorInfo
+from graphlint.ir import Adjacency, ModelGraph, ModelInfo, Shape, TensorInfo, add_edge
 
 from . import LoadError
 from . import _graphdef_schema as pb
@@ -192,38 +191,40 @@ def _shape(proto) -> Shape:
     return tuple(None if d.size < 0 else int(d.size) for d in proto.dim)
 
 
+def _list_value(value):
+    # The first non-empty kind of s, i, f, b, type, shape, func: ListFields gives only the non-empty ones,
+    # in field-number order, which is that order (with tensor lists, which are skipped, before func).
+    for field, items in value.list.ListFields():
+        kind = field.name
+        if kind != "tensor":
+            if kind == "s":
+                return [x.decode("utf-8", "replace") for x in items]
+            if kind == "type":
+                return [DTYPES.get(x, str(x)) for x in items]
+            if kind == "shape":
+                return [_shape(x) for x in items]
+            if kind == "func":
+                return [{"func": x.name} for x in items]
+            return list(items)
+    return []
+
+
+_ATTR_DECODERS = {
+    "list": _list_value,
+    "s": lambda v: v.s.decode("utf-8", "replace"),
+    "type": lambda v: DTYPES.get(v.type, str(v.type)),
+    "shape": lambda v: _shape(v.shape),
+    "tensor": lambda v: {"dtype": DTYPES.get(v.tensor.dtype), "shape": _shape(v.tensor.tensor_shape)},
+    "func": lambda v: {"func": v.func.name},
+    None: lambda v: None,
+}
+
+
 def _attr_value(value):
     """Decode an AttrValue into plain Python (tensors become a small summary, never their data)."""
     which = value.WhichOneof("value")
-    if which is None:
-        return None
-    if which == "list":
-        # The first non-empty kind of s, i, f, b, type, shape, func: ListFields gives only the non-empty ones,
-        # in field-number order, which is that order (with tensor lists, which are skipped, before func).
-        for field, items in value.list.ListFields():
-            kind = field.name
-            if kind != "tensor":
-                if kind == "s":
-                    return [x.decode("utf-8", "replace") for x in items]
-                if kind == "type":
-                    return [DTYPES.get(x, str(x)) for x in items]
-                if kind == "shape":
-                    return [_shape(x) for x in items]
-                if kind == "func":
-                    return [{"func": x.name} for x in items]
-                return list(items)
-        return []
-    if which == "s":
-        return value.s.decode("utf-8", "replace")
-    if which == "type":
-        return DTYPES.get(value.type, str(value.type))
-    if which == "shape":
-        return _shape(value.shape)
-    if which == "tensor":
-        return {"dtype": DTYPES.get(value.tensor.dtype), "shape": _shape(value.tensor.tensor_shape)}
-    if which == "func":
-        return {"func": value.func.name}
-    return getattr(value, which)
+    decode = _ATTR_DECODERS.get(which)
+    return decode(value) if decode is not None else getattr(value, which)
 
 
 def _parse_text(data) -> tuple[list, object, int]:
@@ -298,8 +299,8 @@ def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Map
         for fdef in library.function:
             functions.append(fdef.signature.name)
             builder.add_function(fdef)
-    g, tensors = builder.finish()
-    for _node_id, attrs in g.nodes(data=True):
+    nodes, succ, tensors = builder.finish()
+    for attrs in nodes.values():
         if attrs["op"] in functions:
             attrs["calls"] = sorted({*attrs["calls"], attrs["op"]})
     const_nodes = builder.const_index
@@ -322,13 +323,13 @@ def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Map
         node = const_node(tensor, nodes if text else None)
         return None if node is None else tensor_list(node.attr["value"].tensor)
 
-    model_inputs, model_outputs, inferred = _io(g, tensors, inputs, outputs)
-    infer_shapes(g, tensors, input_shapes, model_inputs, read_operand)
+    model_inputs, model_outputs, inferred = _io(nodes, tensors, inputs, outputs)
+    infer_shapes(nodes, succ, tensors, input_shapes, model_inputs, read_operand)
     info = ModelInfo(path=path, format="graphdef", sha256=digest, size_bytes=len(data), inputs=model_inputs,
                      outputs=model_outputs, outputs_inferred=inferred, producer=str(producer),
                      subgraphs=("main", *functions), text_format=text)
-    _add_output_nodes(g, tensors, model_outputs)
-    return ModelGraph(g, tensors, info, read_value)
+    _add_output_nodes(nodes, succ, tensors, model_outputs)
+    return ModelGraph(nodes, succ, tensors, info, read_value)
 
 
 class _Builder:
@@ -336,7 +337,8 @@ class _Builder:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.g = nx.MultiDiGraph(format="graphdef")
+        self.nodes: dict[str, dict] = {}
+        self.succ: Adjacency = {}
         self.tensors: dict[str, TensorInfo] = {}
         self.pending: list[tuple[str, list[str], str]] = []  # (node id, raw inputs, subgraph)
         self.count = 0
@@ -347,27 +349,38 @@ class _Builder:
     def add_node(self, node, file_pos: int, subgraph: str = "main", prefix: str = "") -> None:
         name = node.name
         node_id = prefix + name
-        if node_id in self.g:
+        if node_id in self.nodes:
             raise LoadError(f"{self.path}: not a valid GraphDef (two nodes are named `{name}`)")
         op = node.op
         attrs: dict = {}
         output_shapes = None
+        calls: set[str] = set()
         for key, value in node.attr.items():
-            if key == "_output_shapes":
-                output_shapes = _attr_value(value)
-            elif not key.startswith("_") or key == "_class":
-                attrs[key] = _attr_value(value)
-        kind = _NODE_KINDS.get(op, "op")
+            if key[:1] == "_":
+                if key == "_output_shapes":
+                    output_shapes = _attr_value(value)
+                if key != "_class":
+                    continue
+            decoded = attrs[key] = _attr_value(value)
+            if decoded.__class__ is dict:
+                if "func" in decoded:
+                    calls.add(decoded["func"])
+            elif decoded.__class__ is list and decoded and decoded[0].__class__ is dict:
+                calls.update(f["func"] for f in decoded)
         if op == "Const" and not prefix:
             self.const_index[node_id] = file_pos
-        calls = sorted({f["func"] for v in attrs.values() for f in (v if isinstance(v, list) else [v])
-                        if isinstance(f, dict) and "func" in f})
-        self.g.add_node(node_id, kind=kind, op=op, family=ops.family(op, "graphdef"), name=name, attrs=attrs,
-                        subgraph=subgraph, index=self.index, device=node.device, custom=False, calls=calls,
-                        inputs=[], outputs=[], output_shapes=output_shapes)
+        self.nodes[node_id] = {
+            "kind": _NODE_KINDS.get(op, "op"), "op": op, "family": ops.family(op, "graphdef"), "name": name,
+            "attrs": attrs, "subgraph": subgraph, "index": self.index, "device": node.device, "custom": False,
+            "calls": sorted(calls) if calls else [], "inputs": [], "outputs": [], "output_shapes": output_shapes}
+        self.succ[node_id] = {}
         self.index += 1
         self.count += 1
         self.pending.append((node_id, list(node.input), subgraph))
+
+    def _add(self, node_id: str, **attrs) -> None:
+        self.nodes[node_id] = attrs
+        self.succ[node_id] = {}
 
     def add_function(self, fdef) -> None:
         fname = fdef.signature.name
@@ -375,9 +388,9 @@ class _Builder:
         for arg in fdef.signature.input_arg:
             node_id = prefix + arg.name
             dtype = DTYPES.get(arg.type) if arg.type else None
-            self.g.add_node(node_id, kind="input", op="_Arg", family="input", name=arg.name, attrs={},
-                            subgraph=fname, index=self.index, device="", custom=False, calls=[], inputs=[],
-                            outputs=[], output_shapes=None, arg_dtype=dtype)
+            self._add(node_id, kind="input", op="_Arg", family="input", name=arg.name, attrs={},
+                      subgraph=fname, index=self.index, device="", custom=False, calls=[], inputs=[],
+                      outputs=[], output_shapes=None, arg_dtype=dtype)
             self.index += 1
         for node in fdef.node_def:
             self.add_node(node, -1, subgraph=fname, prefix=prefix)
@@ -385,14 +398,16 @@ class _Builder:
             src = fdef.ret.get(out_arg.name)
             if src:
                 node_id = prefix + "ret/" + out_arg.name
-                self.g.add_node(node_id, kind="output", op="_Retval", family="output", name=out_arg.name,
-                                attrs={}, subgraph=fname, index=self.index, device="", custom=False, calls=[],
-                                inputs=[], outputs=[], output_shapes=None)
+                self._add(node_id, kind="output", op="_Retval", family="output", name=out_arg.name,
+                          attrs={}, subgraph=fname, index=self.index, device="", custom=False, calls=[],
+                          inputs=[], outputs=[], output_shapes=None)
                 self.index += 1
                 self.pending.append((node_id, [src], fname))
 
     def _resolve(self, raw: str, subgraph: str) -> tuple[str, int, bool]:
         """Turn an input string into (producer node id, slot, is_control)."""
+        if subgraph == "main" and ":" not in raw and not raw.startswith("^"):
+            return raw, 0, False
         control = raw.startswith("^")
         if control:
             raw = raw[1:]
@@ -400,7 +415,7 @@ class _Builder:
         parts = raw.split(":")
         if subgraph != "main" and len(parts) == 3:
             node, arg, idx = parts[0], parts[1], int(parts[2]) if parts[2].isdigit() else 0
-            op = self.g.nodes[prefix + node]["op"] if prefix + node in self.g else ""
+            op = self.nodes[prefix + node]["op"] if prefix + node in self.nodes else ""
             names = _OUTPUT_ARGS.get(op)
             slot = (names.index(arg) if names and arg in names else 0) + idx
             return prefix + node, slot, control
@@ -408,8 +423,8 @@ class _Builder:
             return prefix + ":".join(parts[:-1]), int(parts[-1]), control
         return prefix + raw, 0, control
 
-    def finish(self) -> tuple[nx.MultiDiGraph, dict[str, TensorInfo]]:
-        g = self.g
+    def finish(self) -> tuple[dict[str, dict], Adjacency, dict[str, TensorInfo]]:
+        nodes, succ, tensors, max_slot = self.nodes, self.succ, self.tensors, self.max_slot
         # Pass 1: how many outputs each node has (from _output_shapes and from what consumers read).
         resolved = []
         for node_id, raw_inputs, subgraph in self.pending:
@@ -421,62 +436,68 @@ class _Builder:
                     if src_slot >= _MAX_OUTPUTS:
                         raise LoadError(f"{self.path}: not a valid GraphDef (`{node_id}` reads output {src_slot} "
                                         f"of `{src}`)")
-                    self.max_slot[src] = max(self.max_slot.get(src, -1), src_slot)
+                    if src_slot > max_slot.get(src, -1):
+                        max_slot[src] = src_slot
             resolved.append((node_id, edges))
         # Every output slot below the highest one read becomes a tensor: bound the total so that a small
         # hostile file cannot ask for millions of them.
-        budget = _TENSORS_PER_NODE * g.number_of_nodes() + _MAX_OUTPUTS
-        for node_id, attrs in g.nodes(data=True):
+        budget = _TENSORS_PER_NODE * len(nodes) + _MAX_OUTPUTS
+        for node_id, attrs in nodes.items():
             if attrs["kind"] == "output":
                 continue
-            count = len(attrs["output_shapes"]) if attrs["output_shapes"] is not None else 0
-            count = max(count, self.max_slot.get(node_id, -1) + 1, _declared_outputs(attrs),
-                        0 if attrs["op"] in _NO_OUTPUT else 1 + max(_EXTRA_OUTPUTS.get(attrs["op"], {0: 0})))
+            op = attrs["op"]
+            shapes = attrs["output_shapes"]
+            count = max(len(shapes) if shapes is not None else 0, max_slot.get(node_id, -1) + 1,
+                        _declared_outputs(attrs) if op in _COUNT_ATTR_OPS else 0, _MIN_OUTPUTS.get(op, 1))
             budget -= count
             if budget < 0:
                 raise LoadError(f"{self.path}: not a valid GraphDef (its nodes declare too many outputs)")
+            outputs = attrs["outputs"]
             for slot in range(count):
                 tid = f"{node_id}:{slot}"
-                shapes = attrs["output_shapes"]
-                shape = shapes[slot] if shapes is not None and slot < len(shapes) else None
-                self.tensors[tid] = TensorInfo(
+                recorded = shapes is not None and slot < len(shapes)
+                tensors[tid] = TensorInfo(
                     id=tid, name=f"{attrs['name']}:{slot}" if slot else attrs["name"],
-                    dtype=_output_dtype(attrs, slot), shape=shape, producer=node_id,
-                    is_const=attrs["op"] == "Const", subgraph=attrs["subgraph"],
-                    shape_source="file" if shapes is not None and slot < len(shapes) else "unknown")
-                attrs["outputs"].append(tid)
-            if attrs["op"] == "Const" and "value" in attrs["attrs"]:
+                    dtype=_output_dtype(attrs, slot), shape=shapes[slot] if recorded else None, producer=node_id,
+                    is_const=op == "Const", subgraph=attrs["subgraph"],
+                    shape_source="file" if recorded else "unknown")
+                outputs.append(tid)
+            if op == "Const" and "value" in attrs["attrs"]:
                 value = attrs["attrs"]["value"]
-                tensor = self.tensors[f"{node_id}:0"]
+                tensor = tensors[f"{node_id}:0"]
                 tensor.shape = value["shape"]
                 tensor.shape_source = "file"
                 tensor.nbytes = _nbytes(value["dtype"], value["shape"])
         # Pass 2: edges.
-        attrs_of = dict(g.nodes(data=True))
         for node_id, edges in resolved:
-            node_attrs = attrs_of[node_id]
+            node_attrs = nodes[node_id]
             for slot, (src, src_slot, control) in enumerate(edges):
                 if control:
-                    if src in g:
-                        g.add_edge(src, node_id, key=f"^{src}#{slot}", tensor=None, src_slot=-1, dst_slot=slot,
-                                   control=True)
+                    if src in nodes:
+                        succ[src].setdefault(node_id, {})[f"^{src}#{slot}"] = {
+                            "tensor": None, "src_slot": -1, "dst_slot": slot, "control": True}
                     node_attrs.setdefault("missing_control", [])
-                    if src not in g:
+                    if src not in nodes:
                         node_attrs["missing_control"].append(src)
                     continue
                 tid = f"{src}:{src_slot}"
-                tensor = self.tensors.get(tid)
+                tensor = tensors.get(tid)
                 if tensor is None:  # the producer does not exist in the graph
-                    tensor = self.tensors[tid] = TensorInfo(id=tid, name=tid, dtype=None, shape=None,
+                    tensor = tensors[tid] = TensorInfo(id=tid, name=tid, dtype=None, shape=None,
                                                             producer=None, subgraph=node_attrs["subgraph"])
                 tensor.consumers.append(node_id)
                 node_attrs["inputs"].append(tid)
                 if tensor.producer is not None:
-                    g.add_edge(src, node_id, key=f"{tid}#{slot}", tensor=tid, src_slot=src_slot, dst_slot=slot,
-                               control=False)
-        for attrs in g.nodes.values():
+                    succ[src].setdefault(node_id, {})[f"{tid}#{slot}"] = {
+                        "tensor": tid, "src_slot": src_slot, "dst_slot": slot, "control": False}
+        for attrs in nodes.values():
             del attrs["output_shapes"]
-        return g, self.tensors
+        return nodes, succ, tensors
+
+
+# Ops whose output count is an attr, and the fewest outputs any other op has.
+_COUNT_ATTR_OPS = frozenset({*_LIST_DTYPE_ATTR, "IdentityN", "Split", "SplitV", "Unpack", "ShapeN"})
+_MIN_OUTPUTS = {**dict.fromkeys(_NO_OUTPUT, 0), **{op: 1 + max(slots) for op, slots in _EXTRA_OUTPUTS.items()}}
 
 
 def _declared_outputs(attrs: dict) -> int:
@@ -605,17 +626,17 @@ def tensor_list(proto):
     return [flat[i:i + cols] for i in range(0, count, cols)]
 
 
-def _io(g, tensors, inputs: Sequence[str], outputs: Sequence[str]):
+def _io(nodes, tensors, inputs: Sequence[str], outputs: Sequence[str]):
     """Model inputs and outputs: the user's choice, else every Placeholder and every dangling output."""
     if inputs:
         model_inputs = tuple(_canonical(n) for n in inputs)
     else:
-        model_inputs = tuple(attrs["outputs"][0] for _, attrs in g.nodes(data=True)
+        model_inputs = tuple(attrs["outputs"][0] for attrs in nodes.values()
                              if attrs["kind"] == "input" and attrs["subgraph"] == "main" and attrs["outputs"])
     if outputs:
         return model_inputs, tuple(_canonical(n) for n in outputs), False
     found = []
-    for _node_id, attrs in g.nodes(data=True):
+    for attrs in nodes.values():
         if attrs["subgraph"] != "main" or attrs["op"] in _NOT_OUTPUT or attrs["kind"] != "op":
             continue
         # A node none of whose outputs is read (a While whose loop counter dangles is not an output).
@@ -623,7 +644,7 @@ def _io(g, tensors, inputs: Sequence[str], outputs: Sequence[str]):
         if outs and not any(tensors[t].consumers for t in outs) and not _is_training_leftover(attrs["op"]):
             found.append(outs[0])
     if not found:  # e.g. an Identity at the end of the graph: accept it
-        found = [attrs["outputs"][0] for _, attrs in g.nodes(data=True)
+        found = [attrs["outputs"][0] for attrs in nodes.values()
                  if attrs["subgraph"] == "main" and attrs["op"] == "Identity" and attrs["outputs"]
                  and not tensors[attrs["outputs"][0]].consumers]
     return model_inputs, tuple(found), True
@@ -639,15 +660,16 @@ def _canonical(name: str) -> str:
     return name if head and tail.isdigit() else f"{name}:0"
 
 
-def _add_output_nodes(g, tensors, outputs) -> None:
+def _add_output_nodes(nodes, succ, tensors, outputs) -> None:
     for tid in outputs:
         tensor = tensors.get(tid)
         if tensor is None or tensor.producer is None:
             continue
         node_id = f"output:{tid}"
-        g.add_node(node_id, kind="output", op="OUTPUT", family="output", name=tensor.name, attrs={},
-                   subgraph="main", index=g.number_of_nodes(), device="", custom=False, calls=[], inputs=[tid],
-                   outputs=[])
+        nodes[node_id] = {"kind": "output", "op": "OUTPUT", "family": "output", "name": tensor.name, "attrs": {},
+                          "subgraph": "main", "index": len(nodes), "device": "", "custom": False, "calls": [],
+                          "inputs": [tid], "outputs": []}
+        succ[node_id] = {}
         tensor.consumers.append(node_id)
-        g.add_edge(tensor.producer, node_id, key=f"{tid}#0", tensor=tid, src_slot=int(tid.rsplit(":", 1)[1]),
-                   dst_slot=0, control=False)
+        add_edge(succ, tensor.producer, node_id, f"{tid}#0", tensor=tid, src_slot=int(tid.rsplit(":", 1)[1]),
+                 dst_slot=0, control=False)

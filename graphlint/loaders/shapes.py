@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from graphlint.ir import Shape, TensorInfo
+from graphlint.ir import Adjacency, Shape, TensorInfo
 
 _SMALL_CONST = 4096  # bytes: only constants this small (shape operands) are read during inference
 
@@ -30,7 +30,8 @@ _BROADCAST = frozenset({
 _REDUCE = frozenset({"Mean", "Sum", "Max", "Min", "Prod", "Any", "All", "EuclideanNorm"})
 
 
-def infer_shapes(g, tensors: dict[str, TensorInfo], user_shapes: Mapping[str, Shape], inputs: tuple[str, ...],
+def infer_shapes(nodes: dict[str, dict], succ: Adjacency, tensors: dict[str, TensorInfo],
+                 user_shapes: Mapping[str, Shape], inputs: tuple[str, ...],
                  const_value: Callable[[TensorInfo], object] | None = None) -> None:
     """Fill unknown output shapes of main-graph nodes in topological order (in place).
 
@@ -42,10 +43,9 @@ def infer_shapes(g, tensors: dict[str, TensorInfo], user_shapes: Mapping[str, Sh
         if tid in tensors:
             tensors[tid].shape = shape
             tensors[tid].shape_source = "user"
-    node_attrs = dict(g.nodes(data=True))
     consts = _Consts(const_value)
-    for node_id in _topological(g):
-        attrs = node_attrs[node_id]
+    for node_id in _topological(nodes, succ):
+        attrs = nodes[node_id]
         if attrs["kind"] == "output" or attrs["subgraph"] != "main":
             continue
         outs = [tensors[t] for t in attrs["outputs"]]
@@ -107,18 +107,15 @@ class _Consts:
         return self.reader(tensor)
 
 
-def _topological(g) -> list[str]:
+def _topological(nodes: dict[str, dict], adj: Adjacency) -> list[str]:
     """Kahn's order over data edges; nodes on cycles (v1 while loops) follow in file order."""
-    # The adjacency dicts (successor → edge key → edge data) are walked directly: the edge views of
-    # networkx cost several times more per edge. Iteration order is the same as ``out_edges``.
-    adj = dict(g.adjacency())
-    indeg = dict.fromkeys(g, 0)
+    indeg = dict.fromkeys(nodes, 0)
     for successors in adj.values():
         for v, edges in successors.items():
             for d in edges.values():
                 if not d.get("control"):
                     indeg[v] += 1
-    ready = [n for n in g if indeg[n] == 0]
+    ready = [n for n in nodes if indeg[n] == 0]
     order = []
     while ready:
         n = ready.pop()
@@ -131,7 +128,7 @@ def _topological(g) -> list[str]:
                         ready.append(v)
     if len(order) < len(indeg):
         seen = set(order)
-        order.extend(n for n in g if n not in seen)
+        order.extend(n for n in nodes if n not in seen)
     return order
 
 

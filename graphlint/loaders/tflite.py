@@ -12,11 +12,10 @@ import re
 from functools import cache
 
 import flatbuffers
-import networkx as nx
 from ai_edge_litert import schema_py_generated as fb
 
 from graphlint import ops
-from graphlint.ir import ModelGraph, ModelInfo, QuantParams, TensorInfo
+from graphlint.ir import Adjacency, ModelGraph, ModelInfo, QuantParams, TensorInfo, add_edge
 
 from . import LoadError
 
@@ -111,7 +110,7 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
         custom = oc.CustomCode()
         codes.append((builtin_name(code) if code != fb.BuiltinOperator.CUSTOM else None,
                       custom.decode("utf-8", "replace") if custom else None, oc.Version()))
-    g = nx.MultiDiGraph(format="tflite")
+    nodes: dict[str, dict] = {}
     tensors: dict[str, TensorInfo] = {}
     spans: dict[str, tuple[int, int]] = {}
     subgraph_names = []
@@ -152,15 +151,15 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
             main_inputs, main_outputs = inputs, outputs
         for tid in inputs:
             node = f"input:{tid}"
-            g.add_node(node, kind="input", op="INPUT", family="input", name=tensors[tid].name, attrs={},
-                       subgraph=s, index=index, inputs=[], outputs=[tid], calls=[])
+            nodes[node] = {"kind": "input", "op": "INPUT", "family": "input", "name": tensors[tid].name,
+                           "attrs": {}, "subgraph": s, "index": index, "inputs": [], "outputs": [tid], "calls": []}
             tensors[tid].producer = node
             index += 1
         for tid, info in tensors.items():
             if info.subgraph == s and info.is_const:
                 node = f"const:{tid}"
-                g.add_node(node, kind="const", op="CONST", family="const", name=info.name, attrs={},
-                           subgraph=s, index=index, inputs=[], outputs=[tid], calls=[])
+                nodes[node] = {"kind": "const", "op": "CONST", "family": "const", "name": info.name, "attrs": {},
+                               "subgraph": s, "index": index, "inputs": [], "outputs": [tid], "calls": []}
                 info.producer = node
                 index += 1
         for k in range(sg.OperatorsLength()):
@@ -183,18 +182,18 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
             for tid in out_ids:
                 tensors[tid].producer = node
             first_in = tensors[in_ids[0]] if in_ids and in_ids[0] else None
-            g.add_node(node, kind="op", op=op_name, family=ops.family(op_name, "tflite"),
-                       name=(tensors[out_ids[0]].name if out_ids else op_name), attrs=attrs, subgraph=s,
-                       index=index, version=version, custom=builtin is None, calls=sorted(set(calls)),
-                       inputs=in_ids, outputs=out_ids,
-                       in_dtype=first_in.dtype if first_in else None)
+            nodes[node] = {"kind": "op", "op": op_name, "family": ops.family(op_name, "tflite"),
+                           "name": (tensors[out_ids[0]].name if out_ids else op_name), "attrs": attrs,
+                           "subgraph": s, "index": index, "version": version, "custom": builtin is None,
+                           "calls": sorted(set(calls)), "inputs": in_ids, "outputs": out_ids,
+                           "in_dtype": first_in.dtype if first_in else None}
             index += 1
         for tid in outputs:
             node = f"output:{tid}"
-            g.add_node(node, kind="output", op="OUTPUT", family="output", name=tensors[tid].name, attrs={},
-                       subgraph=s, index=index, inputs=[tid], outputs=[], calls=[])
+            nodes[node] = {"kind": "output", "op": "OUTPUT", "family": "output", "name": tensors[tid].name,
+                           "attrs": {}, "subgraph": s, "index": index, "inputs": [tid], "outputs": [], "calls": []}
             index += 1
-    _connect(g, tensors)
+    succ = _connect(nodes, tensors)
     description = (model.Description() or b"").decode("utf-8", "replace")
     info = ModelInfo(path=path, format="tflite", sha256=digest, size_bytes=len(data), inputs=main_inputs,
                      outputs=main_outputs, producer=description, schema_version=model.Version(),
@@ -211,18 +210,20 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
             arr = arr.reshape(tensor.shape)
         return arr
 
-    return ModelGraph(g, tensors, info, read_value)
+    return ModelGraph(nodes, succ, tensors, info, read_value)
 
 
-def _connect(g: nx.MultiDiGraph, tensors: dict[str, TensorInfo]) -> None:
-    """Add one edge per (tensor, consumer slot) and fill each tensor's consumer list."""
-    for node, attrs in list(g.nodes(data=True)):
+def _connect(nodes: dict[str, dict], tensors: dict[str, TensorInfo]) -> Adjacency:
+    """Return the adjacency with one edge per (tensor, consumer slot); fill each tensor's consumer list."""
+    succ: Adjacency = {node: {} for node in nodes}
+    for node, attrs in nodes.items():
         for slot, tid in enumerate(attrs["inputs"]):
             if tid is None:
                 continue
             tensor = tensors[tid]
             tensor.consumers.append(node)
             if tensor.producer is not None:
-                src = g.nodes[tensor.producer]
-                g.add_edge(tensor.producer, node, key=f"{tid}#{slot}", tensor=tid,
-                           src_slot=src["outputs"].index(tid), dst_slot=slot, control=False)
+                src = nodes[tensor.producer]
+                add_edge(succ, tensor.producer, node, f"{tid}#{slot}", tensor=tid,
+                         src_slot=src["outputs"].index(tid), dst_slot=slot, control=False)
+    return succ

@@ -27,6 +27,11 @@ _NEVER_FOLDED = ("Random", "Multinomial", "TruncatedNormal", "Placeholder", "Var
                  "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "While", "If", "Call", "FakeQuant",
                  "QuantizeAndDequantize", "Save", "Restore", "Assign", "Apply")
 _SHAPE_OPS = frozenset({"Shape", "Size", "Rank", "ShapeN"})
+
+
+@functools.cache
+def _never_folded(op: str) -> bool:
+    return any(k in op for k in _NEVER_FOLDED)
 # dtypes no measured case of an op stands for: the type rules speak for them instead.
 UNUSUAL_DTYPES = frozenset({"float16", "float64", "bfloat16", "complex64", "complex128", "string", "resource",
                             "variant"})
@@ -216,7 +221,7 @@ _ATTR_WEIGHTS = {"is_training": 9, "data_format": 3, "output_type": 3, "DstT": 5
 
 def match(model: ModelGraph, node: str) -> NodeSupport | None:
     """The measured case closest to ``node`` and what each target did with it, or None when unmeasured."""
-    attrs = model.g.nodes[node]
+    attrs = model.nodes[node]
     op = attrs["op"]
     if op not in _index():
         return None
@@ -251,6 +256,11 @@ def outcomes_of_case(case_id: str) -> dict[str, Outcome]:
     return case_outcomes(case) if case is not None else {}
 
 
+def crashes(outcomes: dict[str, Outcome]) -> bool:
+    """True when some target's outcome is a converter crash."""
+    return any(o.kind == CRASH for o in outcomes.values())
+
+
 @functools.cache
 def _plain_uint8(case_id: str) -> dict[str, Outcome]:
     outcomes = outcomes_of_case(case_id)
@@ -275,16 +285,16 @@ def live_nodes(model: ModelGraph) -> set[str]:
 
     The converter prunes everything else before it looks at an op, so nothing outside this set can fail it.
     """
-    g = model.g
+    nodes = model.nodes
     seen: set[str] = set()
     stack = _output_nodes(model)
     while stack:
         node = stack.pop()
-        if node in seen or node not in g:
+        if node in seen or node not in nodes:
             continue
         seen.add(node)
-        stack.extend(g.predecessors(node))
-    called = {fn for n in seen for fn in g.nodes[n].get("calls", ())}
+        stack.extend(model.predecessors(node))
+    called = {fn for n in seen for fn in nodes[n].get("calls", ())}
     done: set[str] = set()
     while called - done:
         fn = sorted(called - done)[0]
@@ -299,31 +309,25 @@ def live_nodes(model: ModelGraph) -> set[str]:
 def _foldable(model: ModelGraph, live: set[str]) -> set[str]:
     """Live nodes the converter's constant folding removes: every data input constant or folded, or a shape
     query on a tensor of known rank (the converter runs with fixed input shapes)."""
-    g = model.g
+    nodes = model.nodes
     folded: set[str] = set()
-    order = [n for n, a in model.ops() if n in live]  # GraphDef file order is usually topological; iterate
-    changed = True
-    while changed:
-        changed = False
-        for node in order:
-            if node in folded:
-                continue
-            attrs = g.nodes[node]
-            op = attrs["op"]
-            if op in ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault") or any(k in op for k in _NEVER_FOLDED):
-                continue
-            if attrs.get("kind") == "const" or op == "Const":
-                folded.add(node)
-                changed = True
-                continue
-            inputs = model.inputs_of(node)
-            if op in _SHAPE_OPS and inputs and inputs[0].rank is not None:
-                folded.add(node)
-                changed = True
-                continue
-            if inputs and all(t.is_const or (t.producer in folded) for t in inputs):
-                folded.add(node)
-                changed = True
+    # A node can only become foldable when one of its producers folds: visit every live op once in file
+    # order (usually topological) and revisit a node's consumers when it folds.
+    work = [n for n, _ in model.ops() if n in live]
+    work.reverse()
+    while work:
+        node = work.pop()
+        if node in folded:
+            continue
+        attrs = nodes[node]
+        op = attrs["op"]
+        if _never_folded(op):
+            continue
+        inputs = model.inputs_of(node)
+        if (op == "Const" or (op in _SHAPE_OPS and inputs and inputs[0].rank is not None)
+                or (inputs and all(t.is_const or t.producer in folded for t in inputs))):
+            folded.add(node)
+            work.extend(c for c in model.successors(node) if c in live and c not in folded)
     return folded
 
 
@@ -366,13 +370,14 @@ def analyze(model: ModelGraph) -> Analysis:
     for node, (case_id, absorbed) in _fused_patterns(model, live - folded).items():
         if _case(case_id) is None:
             continue
-        support[node] = NodeSupport(node=node, op=model.g.nodes[node]["op"], case=case_id,
+        support[node] = NodeSupport(node=node, op=model.nodes[node]["op"], case=case_id,
                                     outcomes=outcomes_of_case(case_id), tflite_ops=_float_builtins(case_id))
         for other in absorbed:
             support.pop(other, None)
     has_fq = any(is_fake_quant(a["op"]) for n, a in model.ops() if n in live)
     if not has_fq:  # a float graph on the legacy uint8 path: the plain measurement is the one that applies
-        support = {n: dataclasses.replace(s, outcomes=_plain_uint8(s.case)) for n, s in support.items()}
+        support = {n: NodeSupport(s.node, s.op, s.case, _plain_uint8(s.case), s.tflite_ops)
+                   for n, s in support.items()}
     result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq)
     if len(_CACHE) > 8:
         _CACHE.clear()
@@ -393,7 +398,7 @@ def _const_value(model: ModelGraph, tensor) -> float | None:
     """The scalar value of a constant tensor (through Identity), or None."""
     import numpy as np
 
-    while tensor.producer and not tensor.is_const and model.g.nodes[tensor.producer]["op"] == "Identity":
+    while tensor.producer and not tensor.is_const and model.nodes[tensor.producer]["op"] == "Identity":
         inputs = model.inputs_of(tensor.producer)
         if not inputs:
             return None
@@ -412,7 +417,7 @@ _CONV_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative"})
 
 def _producer_op(model: ModelGraph, tensor) -> tuple[str | None, str | None]:
     node = tensor.producer
-    return (node, model.g.nodes[node]["op"]) if node and node in model.g else (None, None)
+    return (node, model.nodes[node]["op"]) if node and node in model.nodes else (None, None)
 
 
 def _is_constant(model: ModelGraph, tensor) -> bool:
@@ -455,10 +460,10 @@ def _l2norm_parts(model: ModelGraph, node: str) -> list[str]:
     """x * rsqrt(max(sum(square(x)), eps)): the nodes the converter fuses into L2_NORMALIZATION, or []."""
     inputs = model.inputs_of(node)
     chain = _upstream(model, inputs[0], ("Maximum", "Sum", "Square"), 3) if inputs else []
-    ops = [model.g.nodes[n]["op"] for n in chain]
+    ops = [model.nodes[n]["op"] for n in chain]
     if "Sum" not in ops or "Square" not in ops:
         return []
-    muls = [u for u in model.successors(node) if model.g.nodes[u]["op"] == "Mul"]
+    muls = [u for u in model.successors(node) if model.nodes[u]["op"] == "Mul"]
     return [*chain, *muls]
 
 
@@ -472,18 +477,18 @@ def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, 
     calibrated targets write fails to prepare; fake-quant on activations or on MatMul weights does not).
     """
     found: dict[str, tuple[str, tuple[str, ...]]] = {}
-    g = model.g
+    table = model.nodes
     for node in nodes:
-        if node not in g or g.nodes[node].get("kind") != "op":
+        if node not in table or table[node].get("kind") != "op":
             continue
-        op = g.nodes[node]["op"]
+        op = table[node]["op"]
         users = model.successors(node)
-        user_ops = [g.nodes[u]["op"] for u in users]
+        user_ops = [table[u]["op"] for u in users]
         if op == "Erf" and any(o in ("AddV2", "Add") for o in user_ops):
             scaled = [t.producer for t in model.inputs_of(node)[:1]
-                      if t.producer and g.nodes[t.producer]["op"] in ("RealDiv", "Mul")]
-            adds = [u for u in users if g.nodes[u]["op"] in ("AddV2", "Add")]
-            muls = [m for a in adds for m in model.successors(a) if g.nodes[m]["op"] == "Mul"]
+                      if t.producer and table[t.producer]["op"] in ("RealDiv", "Mul")]
+            adds = [u for u in users if table[u]["op"] in ("AddV2", "Add")]
+            muls = [m for a in adds for m in model.successors(a) if table[m]["op"] == "Mul"]
             found[node] = ("gelu_exact", (*scaled, *adds, *muls))
         elif op == "Pow" and any(_const_value(model, t) == 3.0 for t in model.inputs_of(node)[1:]):
             if any(o == "Mul" for o in user_ops):
@@ -491,13 +496,13 @@ def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, 
         elif op == "Relu6":
             inputs = model.inputs_of(node)
             add = inputs[0].producer if inputs else None
-            if add and g.nodes[add]["op"] in ("AddV2", "Add") and any(
+            if add and table[add]["op"] in ("AddV2", "Add") and any(
                     _const_value(model, t) == 3.0 for t in model.inputs_of(add)):
                 absorbed = [add]
                 for user in users:
-                    if g.nodes[user]["op"] == "Mul":
+                    if table[user]["op"] == "Mul":
                         absorbed.append(user)
-                        absorbed += [u for u in model.successors(user) if g.nodes[u]["op"] in ("RealDiv", "Mul")]
+                        absorbed += [u for u in model.successors(user) if table[u]["op"] in ("RealDiv", "Mul")]
                 found[node] = ("hard_swish_pattern", tuple(absorbed))
         elif op in ("RealDiv", "Div") and (parts := _softmax_parts(model, node)):
             found[node] = ("softmax_by_hand", tuple(parts))
@@ -510,12 +515,12 @@ def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, 
             elif len({t.shape for t in model.inputs_of(node)}) > 1:
                 found[node] = ("select_v2_broadcast", ())
         elif is_fake_quant(op) and any(
-                g.nodes[v]["op"] in _CONV_OPS and data.get("dst_slot") == 1
-                for _, v, data in g.out_edges(node, data=True)):
+                table[v]["op"] in _CONV_OPS and data.get("dst_slot") == 1
+                for v, keyed in model.succ[node].items() for data in keyed.values()):
             found[node] = ("fake_quant_conv_weights", ())
         elif op in ("Split", "SplitV") and any(
-                t.producer and (g.nodes[t.producer]["op"] == "Sigmoid"
-                                or (g.nodes[t.producer]["op"] in ("MatMul", "BiasAdd", "AddV2")
+                t.producer and (table[t.producer]["op"] == "Sigmoid"
+                                or (table[t.producer]["op"] in ("MatMul", "BiasAdd", "AddV2")
                                     and ("Sigmoid" in user_ops or "Tanh" in user_ops)))
                 for t in model.inputs_of(node)):
             found[node] = ("lstm_static_rnn", ())

@@ -56,7 +56,7 @@ class NoBuiltin(Rule):
         for s in analysis.support.values():
             if s.kind("float") != support.NO_BUILTIN:
                 continue
-            attrs = model.g.nodes[s.node]
+            attrs = model.nodes[s.node]
             dtypes = [t.dtype for t in model.inputs_of(s.node)]
             cause = next((_CAUSES[d] for d in dtypes if d in _CAUSES), None)
             if cause is None and any(t.rank is None for t in model.inputs_of(s.node)) and "unknown_rank" in s.case:
@@ -72,7 +72,7 @@ class NoBuiltin(Rule):
                               data={"case": s.case},
                               fix=Fix(f"Replace `{attrs['name']}` with supported ops, or convert with SELECT_TF_OPS"))
         for node in analysis.unmeasured:
-            attrs = model.g.nodes[node]
+            attrs = model.nodes[node]
             yield self.report(
                 model, node, f"`{attrs['name']}` ({attrs['op']}) is not among the ops measured with the TF 2.21 "
                 "converter; ops outside that set usually have no TFLite builtin, so the converter is likely to stop "

@@ -56,7 +56,7 @@ class FailsAfterConversion(Rule):
             targets = [t for t in CONVERTER_TARGETS if s.kind(t) in _KINDS]
             if not targets:
                 continue
-            name = model.g.nodes[s.node]["name"]
+            name = model.nodes[s.node]["name"]
             errors = dict.fromkeys(s.outcomes[t].error for t in targets if s.outcomes[t].error)
             said = "; ".join(f"\"{e}\"" for e in errors)
             if s.op == "SquaredDifference":

@@ -13,7 +13,7 @@ _TENSOR_LIST_CASE = "tensor_array_v2"
 
 
 def _body_ops(model, node) -> set[str]:
-    calls = set(model.g.nodes[node].get("calls", ()))
+    calls = set(model.nodes[node].get("calls", ()))
     return {a["op"] for _, a in model.ops() if a["subgraph"] in calls}
 
 
@@ -52,6 +52,8 @@ class ConverterCrash(Rule):
             if node not in analysis.live or attrs["subgraph"] != "main":
                 continue  # a crash inside a loop body is reported once, on the loop
             s = analysis.support.get(node)
+            if attrs["op"] not in _LOOPS and (s is None or not support.crashes(s.outcomes)):
+                continue
             outcomes, why = (s.outcomes if s else {}), "this op"
             body = _body_ops(model, node) if attrs["op"] in _LOOPS else set()
             if any(op.startswith("TensorList") for op in body):

@@ -44,7 +44,7 @@ class MicroUnsupported(Rule):
         for s in analysis.support.values():
             if s.kind("tflm") != support.MICRO or s.kind("int8") not in (support.OK, support.STAYS_FLOAT):
                 continue
-            name = model.g.nodes[s.node]["name"]
+            name = model.nodes[s.node]["name"]
             said = (s.outcomes["tflm"].error or "").split(" | ")[0]
             yield self.report(model, s.node, f"`{name}` ({s.op}) cannot run in TFLite Micro"
                               + (f": \"{said}\"" if said else ""), data={"case": s.case},

@@ -45,7 +45,7 @@ class GpuUnsupported(Rule):
         for s in analysis.support.values():
             if s.kind("float") != support.OK:
                 continue
-            name = model.g.nodes[s.node]["name"]
+            name = model.nodes[s.node]["name"]
             missing = [o for o in s.tflite_ops if o not in support.GPU_OPS]
             rank = max((t.rank or 0 for t in (*model.inputs_of(s.node), *model.outputs_of(s.node))), default=0)
             if missing:

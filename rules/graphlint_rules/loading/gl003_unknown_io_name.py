@@ -40,7 +40,7 @@ class UnknownIoName(Rule):
                 if tensor is not None and tensor.producer is not None:
                     continue
                 if names is None:
-                    names = sorted({a["name"] for _, a in model.g.nodes(data=True)
+                    names = sorted({a["name"] for _, a in model.nodes.items()
                                     if a["kind"] != "output" and a["subgraph"] == "main"})
                 node_name = tid.rsplit(":", 1)[0]
                 by_lower = {n.lower(): n for n in names}

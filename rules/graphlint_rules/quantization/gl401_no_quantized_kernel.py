@@ -63,7 +63,7 @@ class NoQuantizedKernel(Rule):
             refused = s.kind("int16x8") == support.NO_16X8
             if not floats and not refused:
                 continue
-            name = model.g.nodes[s.node]["name"]
+            name = model.nodes[s.node]["name"]
             parts = []
             if floats:
                 ops = sorted({o for t in floats for o in s.outcomes[t].float_ops}) or list(s.tflite_ops)

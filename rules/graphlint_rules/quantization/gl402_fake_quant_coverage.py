@@ -20,7 +20,7 @@ def covered(model, node: str, depth: int = 6) -> bool:
     if not consumers or depth == 0:
         return False
     for c in consumers:
-        op = model.g.nodes[c]["op"]
+        op = model.nodes[c]["op"]
         if support.is_fake_quant(op):
             continue
         if op in _PASS_THROUGH and covered(model, c, depth - 1):
@@ -71,7 +71,7 @@ class FakeQuantCoverage(Rule):
             return
         analysis = support.analyze(model)
         if not analysis.has_fake_quant:
-            floats = [model.g.nodes[s.node]["name"] for s in analysis.nodes_with("uint8-qat", support.STAYS_FLOAT)]
+            floats = [model.nodes[s.node]["name"] for s in analysis.nodes_with("uint8-qat", support.STAYS_FLOAT)]
             if floats:
                 shown = ", ".join(f"`{n}`" for n in floats[:5]) + (f" and {len(floats) - 5} more" if len(floats) > 5
                                                                     else "")

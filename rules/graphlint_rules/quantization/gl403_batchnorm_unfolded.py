@@ -51,7 +51,7 @@ class BatchnormUnfolded(Rule):
                 continue
             name = attrs["name"]
             inputs = model.inputs_of(node)
-            before = model.g.nodes[inputs[0].producer]["op"] if inputs and inputs[0].producer else None
+            before = model.nodes[inputs[0].producer]["op"] if inputs and inputs[0].producer else None
             if (attrs.get("attrs") or {}).get("is_training", True):
                 yield self.report(
                     model, node, f"`{name}` ({attrs['op']}) is in training mode: it normalizes with the batch's "

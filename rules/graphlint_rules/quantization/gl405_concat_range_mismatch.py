@@ -9,7 +9,7 @@ _PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims", "MaxP
 
 def fake_quant_range(model, node: str) -> tuple[float, float] | None:
     """The (min, max) a FakeQuant node records, from its attributes or its constant min/max inputs."""
-    attrs = model.g.nodes[node]
+    attrs = model.nodes[node]
     a = attrs.get("attrs") or {}
     if "min" in a and "max" in a:
         return float(a["min"]), float(a["max"])
@@ -29,7 +29,7 @@ def upstream_range(model, tensor, depth: int = 4) -> tuple[float, float] | None:
         node = tensor.producer
         if node is None:
             return None
-        op = model.g.nodes[node]["op"]
+        op = model.nodes[node]["op"]
         if support.is_fake_quant(op):
             return fake_quant_range(model, node)
         if op not in _PASS_THROUGH or not model.inputs_of(node):

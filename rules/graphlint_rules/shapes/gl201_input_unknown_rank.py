@@ -23,7 +23,7 @@ def rank_sensitive_consumer(model, tensor, limit: int = 64):
         if node in seen:
             continue
         seen.add(node)
-        attrs = model.g.nodes[node]
+        attrs = model.nodes[node]
         if attrs["family"] in _NEEDS_RANK:
             return node
         if attrs["family"] in _PASS_THROUGH:
@@ -64,8 +64,8 @@ class InputUnknownRank(Rule):
                 continue
             consumer = rank_sensitive_consumer(model, tensor)
             if consumer is not None:
-                op = model.g.nodes[consumer]["op"]
-                message = (f"input `{tensor.name}` has an unknown rank and reaches `{model.g.nodes[consumer]['name']}` "
+                op = model.nodes[consumer]["op"]
+                message = (f"input `{tensor.name}` has an unknown rank and reaches `{model.nodes[consumer]['name']}` "
                            f"({op}); the converter will say \"'tf.{op}' op is neither a custom op nor a flex op\"")
                 severity = Severity.ERROR
             else:

@@ -37,7 +37,7 @@ class UnfrozenVariable(Rule):
         for node, attrs in model.ops():
             if attrs["op"] not in VARIABLE_OPS:
                 continue
-            users = sorted({model.g.nodes[c]["op"] for t in model.outputs_of(node) for c in t.consumers})
+            users = sorted({model.nodes[c]["op"] for t in model.outputs_of(node) for c in t.consumers})
             yield self.report(
                 model, node, f"variable `{attrs['name']}` ({attrs['op']}) was not frozen into a constant; the "
                 "converter stops with \"Please freeze the graph using freeze_graph.py.\"",

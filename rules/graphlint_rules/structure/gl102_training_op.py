@@ -54,7 +54,7 @@ class TrainingOp(Rule):
         for node, attrs in model.ops():
             if attrs["subgraph"] != "main" or not is_training_op(attrs["op"]):
                 continue
-            if any(model.g.nodes[t.producer]["op"] in VARIABLE_OPS for t in model.inputs_of(node) if t.producer):
+            if any(model.nodes[t.producer]["op"] in VARIABLE_OPS for t in model.inputs_of(node) if t.producer):
                 continue  # initializing or updating a live variable: reported once, on the variable (GL101)
             yield self.report(
                 model, node, f"`{attrs['name']}` ({attrs['op']}) is a training op; the converter cannot express "

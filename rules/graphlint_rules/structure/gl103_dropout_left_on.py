@@ -22,7 +22,7 @@ def _dropout_end(model, node: str) -> str | None:
                     if c in seen:
                         continue
                     seen.add(c)
-                    op = model.g.nodes[c]["op"]
+                    op = model.nodes[c]["op"]
                     outside = [i for i in model.inputs_of(c) if i.producer not in seen and not i.is_const]
                     if op in _APPLY_OPS and outside:
                         return c
@@ -72,7 +72,7 @@ class DropoutLeftOn(Rule):
                 continue
             end = _dropout_end(model, node)
             if end is not None:
-                end_name = model.g.nodes[end]["name"]
+                end_name = model.nodes[end]["name"]
                 yield self.report(
                     model, node, f"`{attrs['name']}` ({attrs['op']}) drives a dropout mask applied at `{end_name}`: "
                     "dropout is on, so the model's output is random", data={"applied_at": end},

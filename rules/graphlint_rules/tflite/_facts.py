@@ -11,7 +11,7 @@ BOUNDARY_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
 
 def computes_in_float(model: ModelGraph, node: str) -> bool:
     """True when a non-boundary op reads or writes a float activation (constants do not count)."""
-    if model.g.nodes[node]["op"] in BOUNDARY_OPS:
+    if model.nodes[node]["op"] in BOUNDARY_OPS:
         return False
     tensors = [t for t in model.inputs_of(node) if not t.is_const] + model.outputs_of(node)
     return any(t.dtype in FLOAT_TYPES for t in tensors)
@@ -38,7 +38,7 @@ def quantization_kind(model: ModelGraph) -> str:
     if any(is_hybrid(model, n) for n in ops):
         return "dynamic-range"
     consts = {t.dtype for t in model.tensors.values() if t.is_const}
-    if "float16" in consts and any(model.g.nodes[n]["op"] == "DEQUANTIZE" for n in ops):
+    if "float16" in consts and any(model.nodes[n]["op"] == "DEQUANTIZE" for n in ops):
         return "float16"
     if acts & {"int8", "uint8", "int16"} and len(floats) < len(ops):
         return "mixed"

@@ -45,7 +45,7 @@ class TfliteFloatOp(Rule):
                               fix=Fix("Convert the source model with the int8 settings (representative dataset)"))
             return
         for node in floats:
-            attrs = model.g.nodes[node]
+            attrs = model.nodes[node]
             how = "a hybrid op (int8 weights, float activations)" if is_hybrid(model, node) else "computes in float"
             yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}) {how} in a model that is otherwise "
                               "integer", fix=Fix("Check the source graph for the op's integer rewrite"))
