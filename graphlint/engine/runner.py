@@ -74,7 +74,7 @@ def parse_io(specs: Sequence[str]) -> tuple[tuple[str, ...], dict[str, Shape]]:
 def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[str] = DEFAULT_TARGETS,
          inputs: Sequence[str] = (), outputs: Sequence[str] = (), selection: Selection | None = None,
          registry: Registry | None = None, name: str | None = None,
-         options: Mapping[str, Mapping] | None = None) -> Report:
+         options: Mapping[str, Mapping] | None = None, sha256: str | None = None) -> Report:
     """Load a model (unless given one) and lint it for ``targets``.
 
     Args:
@@ -86,18 +86,19 @@ def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[st
         registry: the rule registry (default: the installed packs).
         name: the path to report for in-memory sources.
         options: per-rule options, keyed by code.
+        sha256: the source's SHA-256 when the caller already computed it (see :func:`graphlint.loaders.load`).
 
     Returns:
         The report. Never raises for a bad model: that becomes a fatal finding.
     """
     with gc_paused():
         return _lint(source, targets=targets, inputs=inputs, outputs=outputs, selection=selection,
-                     registry=registry, name=name, options=options)
+                     registry=registry, name=name, options=options, sha256=sha256)
 
 
 def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Sequence[str],
           selection: Selection | None, registry: Registry | None, name: str | None,
-          options: Mapping[str, Mapping] | None) -> Report:
+          options: Mapping[str, Mapping] | None, sha256: str | None) -> Report:
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ValueError(f"unknown target `{unknown[0]}` (known: {', '.join(TARGETS)})")
@@ -115,7 +116,8 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
         if isinstance(source, ModelGraph):
             model = source
         else:
-            model = load(source, name=name, input_shapes=shapes, inputs=input_names, outputs=output_names)
+            model = load(source, name=name, input_shapes=shapes, inputs=input_names, outputs=output_names,
+                         sha256=sha256)
         summary = model_summary(model)
     except LoadError as err:
         model = None

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from functools import cache
 
-import flatbuffers
 from ai_edge_litert import schema_py_generated as fb
 
 from graphlint import ops
 from graphlint.ir import Adjacency, ModelGraph, ModelInfo, QuantParams, TensorInfo, add_edge
 
 from . import LoadError
+from ._flatbuffer import Table
 
 _MAX_OPTION_LIST = 64  # option vectors longer than this are summarized by length
 
@@ -38,11 +38,20 @@ def dtype_name(tensor_type: int) -> str:
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+@cache
+def _snake(key: str) -> str:
+    return _CAMEL.sub("_", key).lower()
+
+
 _ENUM_FIELDS = {"padding": fb.Padding, "fused_activation_function": fb.ActivationFunctionType}
 
 
-def _decode_options(op) -> dict:
+def _decode_options(data, table: Table) -> dict:
     """Decode an operator's builtin options into plain, JSON-able Python values."""
+    op = fb.Operator()
+    op.Init(data, table.pos)
     attrs: dict = {}
     for type_fn, table_fn, creator in (
         (op.BuiltinOptionsType, op.BuiltinOptions, fb.BuiltinOptionsCreator),
@@ -56,7 +65,7 @@ def _decode_options(op) -> dict:
         if obj is None:
             continue
         for key, value in vars(obj).items():
-            name = _CAMEL.sub("_", key).lower()
+            name = _snake(key)
             if name in _ENUM_FIELDS and isinstance(value, int):
                 value = _enum_names(_ENUM_FIELDS[name]).get(value, value)
             elif hasattr(value, "tolist"):
@@ -68,85 +77,92 @@ def _decode_options(op) -> dict:
     return attrs
 
 
-def _quant(q) -> QuantParams | None:
+def _quant(q: Table | None) -> QuantParams | None:
     if q is None:
         return None
-    scale = tuple(float(s) for s in q.ScaleAsNumpy()) if q.ScaleLength() else ()
-    mins = tuple(float(s) for s in q.MinAsNumpy()) if q.MinLength() else ()
-    maxs = tuple(float(s) for s in q.MaxAsNumpy()) if q.MaxLength() else ()
+    scale = q.numbers(2, "f") or ()
+    mins = q.numbers(0, "f") or ()
+    maxs = q.numbers(1, "f") or ()
     if not scale and not mins:
         return None
-    zero = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scale)
-    return QuantParams(scale=scale, zero_point=zero, axis=q.QuantizedDimension() if len(scale) > 1 else None,
+    zero = q.numbers(3, "q") or (0,) * len(scale)
+    return QuantParams(scale=scale, zero_point=zero, axis=q.scalar(6, "i") if len(scale) > 1 else None,
                        min=mins, max=maxs)
 
 
-def _buffer_span(model, index: int) -> tuple[int, int] | None:
+def _buffer_span(buffers: list[Table], index: int) -> tuple[int, int] | None:
     """(offset, length) of a buffer's data in the file, or None when the buffer is empty."""
-    if index <= 0 or index >= model.BuffersLength():
+    if index <= 0 or index >= len(buffers):
         return None
-    buf = model.Buffers(index)
-    if buf.Offset() > 1:  # large models keep data after the flatbuffer
-        return (buf.Offset(), buf.Size()) if buf.Size() else None
-    o = flatbuffers.number_types.UOffsetTFlags.py_type(buf._tab.Offset(4))
-    if not o:
-        return None
-    length = buf._tab.VectorLen(o)
-    return (buf._tab.Vector(o), length) if length else None
+    buf = buffers[index]
+    offset = buf.scalar(1, "Q")
+    if offset > 1:  # large models keep data after the flatbuffer
+        size = buf.scalar(2, "Q")
+        return (offset, size) if size else None
+    span = buf.vector(0)
+    return span if span and span[1] else None
+
+
+def _tensor(tensor: Table, tid: str, s: int, buffers: list[Table]) -> tuple[TensorInfo, tuple[int, int] | None]:
+    raw_shape = tensor.numbers(0, "i")
+    shape = raw_shape or ()
+    raw_signature = tensor.numbers(7, "i")
+    signature = tuple(None if d < 0 else d for d in raw_signature) if raw_signature else None
+    if not shape and not tensor.scalar(8, "?", False) and signature is None:
+        shape_val = None if raw_shape is None else shape  # no shape field at all: unknown rank
+    else:
+        shape_val = shape
+    if signature is not None:
+        shape_val = signature
+    span = _buffer_span(buffers, tensor.scalar(2, "I"))
+    info = TensorInfo(
+        id=tid, name=tensor.string(3) or "", dtype=dtype_name(tensor.scalar(1, "b")), shape=shape_val,
+        is_const=span is not None, nbytes=span[1] if span else None, quant=_quant(tensor.table(4)),
+        subgraph=s, shape_signature=signature, shape_source="file", is_variable=tensor.scalar(5, "?", False))
+    return info, span
 
 
 def load_tflite(data, path: str, digest: str) -> ModelGraph:
-    """Build the IR of a TFLite model held in ``data`` (bytes or an mmap)."""
+    """Build the IR of a TFLite model held in ``data`` (bytes or an mmap).
+
+    The structure is read with :class:`~graphlint.loaders._flatbuffer.Table` (field ids from TFLite's
+    ``schema.fbs``); only builtin options go through LiteRT's generated classes, to decode every option
+    table by name.
+    """
     if len(data) < 16:
         raise LoadError(f"{path}: not a valid TFLite flatbuffer (file is truncated)")
-    root = int.from_bytes(data[:4], "little")
-    if root >= len(data):
+    if int.from_bytes(data[:4], "little") >= len(data):
         raise LoadError(f"{path}: not a valid TFLite flatbuffer (file is truncated)")
-    model = fb.Model.GetRootAs(data, 0)
+    model = Table.root(data)
     codes = []
-    for i in range(model.OperatorCodesLength()):
-        oc = model.OperatorCodes(i)
-        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
-        custom = oc.CustomCode()
-        codes.append((builtin_name(code) if code != fb.BuiltinOperator.CUSTOM else None,
-                      custom.decode("utf-8", "replace") if custom else None, oc.Version()))
+    for oc in model.tables(1):
+        code = max(oc.scalar(3, "i"), oc.scalar(0, "b"))
+        codes.append((builtin_name(code) if code != fb.BuiltinOperator.CUSTOM else None, oc.string(1) or None,
+                      oc.scalar(2, "i", 1)))
+    buffers = model.tables(4)
     nodes: dict[str, dict] = {}
     tensors: dict[str, TensorInfo] = {}
     spans: dict[str, tuple[int, int]] = {}
     subgraph_names = []
     index = 0
-    n_sub = model.SubgraphsLength()
-    if n_sub == 0:
+    subgraphs = model.tables(2)
+    if not subgraphs:
         raise LoadError(f"{path}: TFLite model has no subgraphs", "empty")
     main_inputs: tuple[str, ...] = ()
     main_outputs: tuple[str, ...] = ()
-    for s in range(n_sub):
-        sg = model.Subgraphs(s)
-        sg_name = (sg.Name() or b"").decode("utf-8", "replace") or ("main" if s == 0 else f"subgraph_{s}")
-        subgraph_names.append(sg_name)
-        for t in range(sg.TensorsLength()):
-            tensor = sg.Tensors(t)
+    for s, sg in enumerate(subgraphs):
+        subgraph_names.append(sg.string(4) or ("main" if s == 0 else f"subgraph_{s}"))
+        for t, tensor in enumerate(sg.tables(0)):
             tid = f"{s}/{t}"
-            shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
-            signature = (tuple(None if d < 0 else int(d) for d in tensor.ShapeSignatureAsNumpy())
-                         if tensor.ShapeSignatureLength() else None)
-            if tensor.ShapeLength() == 0 and not tensor.HasRank() and signature is None:
-                shape_val = None if tensor.ShapeIsNone() else shape
-            else:
-                shape_val = shape
-            if signature is not None:
-                shape_val = signature
-            span = _buffer_span(model, tensor.Buffer())
-            info = TensorInfo(
-                id=tid, name=(tensor.Name() or b"").decode("utf-8", "replace"), dtype=dtype_name(tensor.Type()),
-                shape=shape_val, is_const=span is not None, nbytes=span[1] if span else None,
-                quant=_quant(tensor.Quantization()), subgraph=s, shape_signature=signature,
-                shape_source="file", is_variable=tensor.IsVariable())
-            tensors[tid] = info
+            tensors[tid], span = _tensor(tensor, tid, s, buffers)
             if span:
                 spans[tid] = span
-        inputs = tuple(f"{s}/{int(t)}" for t in sg.InputsAsNumpy()) if sg.InputsLength() else ()
-        outputs = tuple(f"{s}/{int(t)}" for t in sg.OutputsAsNumpy()) if sg.OutputsLength() else ()
+        inputs = tuple(f"{s}/{t}" for t in sg.numbers(1, "i") or ())
+        outputs = tuple(f"{s}/{t}" for t in sg.numbers(2, "i") or ())
+        for tid in (*inputs, *outputs):
+            if tid not in tensors:
+                raise LoadError(f"{path}: not a valid TFLite flatbuffer (subgraph {s} names a tensor that does "
+                                "not exist)")
         if s == 0:
             main_inputs, main_outputs = inputs, outputs
         for tid in inputs:
@@ -162,19 +178,22 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
                                "subgraph": s, "index": index, "inputs": [], "outputs": [tid], "calls": []}
                 info.producer = node
                 index += 1
-        for k in range(sg.OperatorsLength()):
-            op = sg.Operators(k)
-            opcode = op.OpcodeIndex()
+        for k, op in enumerate(sg.tables(3)):
+            opcode = op.scalar(0, "I")
             if opcode >= len(codes):
                 raise LoadError(f"{path}: not a valid TFLite flatbuffer (operator {s}:{k} names opcode "
                                 f"{opcode} of {len(codes)})")
             builtin, custom, version = codes[opcode]
             op_name = builtin or custom or "CUSTOM"
-            attrs = _decode_options(op) if builtin else {"custom_options_bytes": op.CustomOptionsLength()}
+            if builtin:
+                attrs = _decode_options(data, op) if op.scalar(3, "B") or op.scalar(11, "B") else {}
+            else:
+                custom_options = op.vector(5)
+                attrs = {"custom_options_bytes": custom_options[1] if custom_options else 0}
             calls = [v for key, v in attrs.items() if key.endswith("subgraph_index") and isinstance(v, int)]
             node = f"{s}:{k}"
-            in_ids = [f"{s}/{int(t)}" if t >= 0 else None for t in op.InputsAsNumpy()] if op.InputsLength() else []
-            out_ids = [f"{s}/{int(t)}" for t in op.OutputsAsNumpy()] if op.OutputsLength() else []
+            in_ids = [f"{s}/{t}" if t >= 0 else None for t in op.numbers(1, "i") or ()]
+            out_ids = [f"{s}/{t}" for t in op.numbers(2, "i") or ()]
             for tid in [t for t in in_ids if t] + out_ids:
                 if tid not in tensors:
                     raise LoadError(f"{path}: not a valid TFLite flatbuffer (operator {node} names a tensor "
@@ -194,9 +213,8 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
                            "attrs": {}, "subgraph": s, "index": index, "inputs": [tid], "outputs": [], "calls": []}
             index += 1
     succ = _connect(nodes, tensors)
-    description = (model.Description() or b"").decode("utf-8", "replace")
     info = ModelInfo(path=path, format="tflite", sha256=digest, size_bytes=len(data), inputs=main_inputs,
-                     outputs=main_outputs, producer=description, schema_version=model.Version(),
+                     outputs=main_outputs, producer=model.string(3) or "", schema_version=model.scalar(0, "I"),
                      subgraphs=tuple(subgraph_names))
 
     def read_value(tensor: TensorInfo):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 
 import numpy as np
 import pytest
 
+from graphlint.engine.runner import lint
 from graphlint.ir import ModelGraph, validate
 from graphlint.loaders import _graphdef_schema as pb
 from graphlint.loaders import load
@@ -217,3 +219,11 @@ def test_test_process_never_imported_tensorflow(tf_models):
     """The fixtures build in a child process; TensorFlow must not be in this process."""
     assert tf_models.root.is_dir()
     assert sorted(m for m in sys.modules if m.split(".")[0] == "tensorflow") == []
+
+
+def test_a_digest_the_caller_already_has_is_not_recomputed(tf_models):
+    data = (tf_models / "v1_noshapes.pb").read_bytes()
+    assert load(data).info.sha256 == hashlib.sha256(data).hexdigest()
+    given = "ab" * 32
+    assert load(data, sha256=given).info.sha256 == given
+    assert lint(data, sha256=given).model["sha256"] == given
