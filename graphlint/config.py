@@ -7,7 +7,6 @@ same directory. Command-line options override the file.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from pathlib import Path
 
 from .engine.finding import Severity
@@ -44,11 +43,19 @@ def find_config(start: Path | None = None) -> Path | None:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:
-                if "graphlint" in tomllib.loads(candidate.read_text("utf-8")).get("tool", {}):
+                text = candidate.read_text("utf-8")
+                # Most projects have no graphlint table: skip parsing (and importing tomllib) for them.
+                if "graphlint" in text and "graphlint" in _toml(text).get("tool", {}):
                     return candidate
-            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            except (ValueError, OSError):  # tomllib.TOMLDecodeError and UnicodeDecodeError are ValueErrors
                 continue
     return None
+
+
+def _toml(text: str) -> dict:
+    import tomllib
+
+    return tomllib.loads(text)
 
 
 def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:
@@ -65,10 +72,10 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(Path(path).read_text("utf-8"))
+        data = _toml(Path(path).read_text("utf-8"))
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read ({err})") from None
-    except tomllib.TOMLDecodeError as err:
+    except ValueError as err:  # tomllib.TOMLDecodeError
         raise ConfigError(f"{path}: invalid TOML ({err})") from None
     table = data.get("tool", {}).get("graphlint", {}) if Path(path).name == "pyproject.toml" else data
     unknown = sorted(set(table) - _KEYS)

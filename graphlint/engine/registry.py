@@ -8,8 +8,11 @@ whose object is a callable returning rule classes, as flake8 does with its plugi
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import os
+import re
+import sys
 from functools import cache
-from importlib import metadata
 
 from .codes import DELETED_CODES
 from .rule import CODE_RE, NAME_RE, Rule
@@ -64,10 +67,92 @@ def _validate(prefix: str, rules: list, seen_codes: dict, seen_names: dict) -> s
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class EntryPoint:
+    """An entry point as ``importlib.metadata`` gives it: ``name``, ``value`` (``module:attr``) and ``load()``."""
+
+    name: str
+    value: str
+    group: str = GROUP
+
+    def load(self):
+        """Import the module and return the object the value names."""
+        match = _VALUE.match(self.value)
+        if match is None:
+            raise ValueError(f"entry point value {self.value!r} is not `module:attr`")
+        obj = importlib.import_module(match["module"])
+        for part in (match["attr"] or "").split(".") if match["attr"] else ():
+            obj = getattr(obj, part)
+        return obj
+
+
+_VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
+
+
+def find_entry_points(group: str = GROUP) -> list:
+    """The entry points of ``group`` of every installed distribution, as ``importlib.metadata`` finds them.
+
+    Importing ``importlib.metadata`` (it pulls in the ``email`` package) and letting it index every
+    distribution takes longer than linting a typical model, so the common layout is read directly: the
+    ``*.dist-info`` / ``*.egg-info`` folders of each ``sys.path`` directory, the first distribution of a
+    name winning, each one's ``entry_points.txt``. A ``sys.path`` entry that is not a directory (a zip
+    file, an egg) hands the whole search to ``importlib.metadata``.
+    """
+    found: list[EntryPoint] = []
+    seen: set[str] = set()
+    for entry in sys.path:
+        root = entry or "."
+        try:
+            children = os.listdir(root)
+        except NotADirectoryError:
+            return _metadata_entry_points(group)
+        except OSError:
+            continue
+        if root.lower().endswith(".egg"):
+            return _metadata_entry_points(group)
+        for child in children:
+            low = child.lower()
+            if not low.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = re.sub(r"[-_.]+", "_", low.rpartition(".")[0].partition("-")[0])
+            if dist in seen:
+                continue
+            seen.add(dist)
+            try:
+                with open(os.path.join(root, child, "entry_points.txt"), encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            found.extend(EntryPoint(name, value, group) for name, value in _section(text, group))
+    return found
+
+
+def _section(text: str, group: str) -> list[tuple[str, str]]:
+    """``(name, value)`` pairs of one section of an ``entry_points.txt`` (``[group]``, ``name = value``, ``#``)."""
+    pairs = []
+    inside = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            inside = line[1:-1].strip() == group
+        elif inside and "=" in line:
+            name, _, value = line.partition("=")
+            pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _metadata_entry_points(group: str) -> list:
+    from importlib import metadata
+
+    return list(metadata.entry_points(group=group))
+
+
 def load_packs(entry_points=None) -> Registry:
-    """Load every pack in the entry-point group."""
+    """Load every pack in the entry-point group (``entry_points``: default, every installed one)."""
     if entry_points is None:
-        entry_points = metadata.entry_points(group=GROUP)
+        entry_points = find_entry_points(GROUP)
     rules: list[type[Rule]] = []
     broken: list[BrokenPack] = []
     seen_codes: dict[str, str] = {}

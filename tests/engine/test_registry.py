@@ -9,12 +9,13 @@ import subprocess
 import sys
 import textwrap
 import uuid
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from graphlint.engine.registry import load_packs
+from graphlint.engine.registry import GROUP, find_entry_points, load_packs
 from graphlint.engine.runner import lint
 from graphlint.testing import GraphBuilder
 
@@ -94,7 +95,7 @@ def test_builtin_pack_is_found_from_an_installed_wheel(tmp_path):
         import json
         from importlib import metadata
         import graphlint_rules
-        from graphlint.engine.registry import load_packs
+        from graphlint.engine.registry import GROUP, find_entry_points, load_packs
         ep = [e for e in metadata.entry_points(group="graphlint.rules") if e.name == "GL"][0]
         registry = load_packs()
         print(json.dumps({"file": graphlint_rules.__file__, "dist": str(ep.dist._path),
@@ -109,3 +110,48 @@ def test_builtin_pack_is_found_from_an_installed_wheel(tmp_path):
     assert found["file"].startswith(str(site)) and found["dist"].startswith(str(site))
     assert found["broken"] == 0
     assert "GL101" in found["codes"] and "GL001" in found["codes"]
+
+
+def _dist(root: Path, name: str, entries: str) -> None:
+    info = root / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(entries)
+
+
+def _pairs(eps) -> list[tuple[str, str]]:
+    return sorted((e.name, e.value) for e in eps)
+
+
+def test_entry_point_scan_agrees_with_importlib_metadata(tmp_path, monkeypatch):
+    """The direct read of dist-info folders finds what importlib.metadata finds, shadowing included."""
+    name = f"scan_pack_{uuid.uuid4().hex}"
+    _dist(tmp_path / "first", name, "# a comment\n[console_scripts]\nscan-tool = scan:main\n\n"
+                                    "[graphlint.rules]\nSC = scan_first:collect\n")
+    _dist(tmp_path / "second", name.upper(), "[graphlint.rules]\nSC = scan_second:collect\n")
+    _dist(tmp_path / "second", f"other_{name}", "[graphlint.rules]\nOT = other.rules:collect [extra]\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "second"))
+    monkeypatch.syspath_prepend(str(tmp_path / "first"))
+    for group in (GROUP, "console_scripts", "pytest11"):
+        assert _pairs(find_entry_points(group)) == _pairs(metadata.entry_points(group=group))
+    found = dict(_pairs(find_entry_points(GROUP)))
+    assert found["SC"] == "scan_first:collect" and found["OT"] == "other.rules:collect [extra]"
+
+
+def test_entry_point_scan_hands_zips_to_importlib_metadata(tmp_path, monkeypatch):
+    archive = tmp_path / "packs.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("zipped_pack-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: zipped_pack\nVersion: 1.0\n")
+        zf.writestr("zipped_pack-1.0.dist-info/entry_points.txt", "[graphlint.rules]\nZP = zipped:collect\n")
+    monkeypatch.syspath_prepend(str(archive))
+    assert ("ZP", "zipped:collect") in _pairs(find_entry_points(GROUP))
+    assert _pairs(find_entry_points(GROUP)) == _pairs(metadata.entry_points(group=GROUP))
+
+
+def test_entry_point_loads_dotted_attributes():
+    from graphlint.engine.registry import EntryPoint
+
+    assert EntryPoint("GL", "graphlint_rules:collect").load().__name__ == "collect"
+    assert EntryPoint("X", "graphlint.engine.registry:Registry.by_code").load().__name__ == "by_code"
+    with pytest.raises(ValueError, match="module:attr"):
+        EntryPoint("X", "not a value").load()
