@@ -44,7 +44,7 @@ def infer_shapes(nodes: dict[str, dict], succ: Adjacency, tensors: dict[str, Ten
             tensors[tid].shape = shape
             tensors[tid].shape_source = "user"
     consts = _Consts(const_value)
-    for node_id in _topological(nodes, succ):
+    for node_id in _topological(nodes, succ, tensors):
         attrs = nodes[node_id]
         if attrs["kind"] == "output" or attrs["subgraph"] != "main":
             continue
@@ -107,8 +107,20 @@ class _Consts:
         return self.reader(tensor)
 
 
-def _topological(nodes: dict[str, dict], adj: Adjacency) -> list[str]:
-    """Kahn's order over data edges; nodes on cycles (v1 while loops) follow in file order."""
+def _topological(nodes: dict[str, dict], adj: Adjacency, tensors: dict[str, TensorInfo]) -> list[str]:
+    """An order over data edges: file order when it is one (frozen graphs are usually written that way),
+    else Kahn's order, with nodes on cycles (v1 while loops) following in file order."""
+    seen: set[str] = set()
+    for node_id, attrs in nodes.items():
+        for tid in attrs["inputs"]:
+            producer = tensors[tid].producer
+            if producer is not None and producer not in seen:
+                return _kahn(nodes, adj)
+        seen.add(node_id)
+    return list(nodes)
+
+
+def _kahn(nodes: dict[str, dict], adj: Adjacency) -> list[str]:
     indeg = dict.fromkeys(nodes, 0)
     for successors in adj.values():
         for v, edges in successors.items():

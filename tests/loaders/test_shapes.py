@@ -208,6 +208,20 @@ def test_split_and_unpack_fill_every_output():
     assert [model.tensors[f"unpack:{i}"].shape for i in range(2)] == [(9, 6)] * 2
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_shapes_flow_whatever_order_the_file_lists_nodes_in(reverse):
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (2, 3, 5))
+    t = b.op("Transpose", [x, b.const([2, 0, 1], name="perm", dtype="int32")], name="t", attrs={"Tperm": "int32"})
+    b.output(b.op("Relu", [b.op("Neg", [t], name="n")], name="r"))
+    if reverse:  # consumers before producers: not a topological order
+        nodes = list(b.graph.node)[::-1]
+        del b.graph.node[:]
+        b.graph.node.extend(nodes)
+    m = b.build()
+    assert [shape_of(m, f"{n}:0") for n in ("t", "n", "r")] == [[5, 2, 3]] * 3
+
+
 def test_user_shape_overrides_the_placeholder_and_propagates():
     b = GraphBuilder()
     x = b.placeholder("x", "float32", (None, None, None, 3))
