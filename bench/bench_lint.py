@@ -81,7 +81,7 @@ def raw_parse(path, schema):
     return count
 '''
 # The whole-process pb baseline loads the schema module by file path: importing it as
-# ``graphlint.loaders._graphdef_schema`` would also import the loaders package (and networkx), which is not
+# ``graphlint.loaders._graphdef_schema`` would also import the loaders package and the IR, which are not
 # part of a raw parse.
 _RAW_MAIN = {
     "pb": _RAW_PB + '''

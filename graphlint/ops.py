@@ -69,3 +69,19 @@ def family(op: str, fmt: str) -> str:
     """Return the normalized family of ``op`` for a model of format ``fmt`` ("graphdef" or "tflite")."""
     table = _TF if fmt == "graphdef" else _TFLITE
     return table.get(op) or op.lower()
+
+
+# Training leftovers: optimizer updates, assignments, checkpoint I/O, gradient and loss-only ops.
+_TRAINING_EXACT = frozenset({
+    "SaveV2", "RestoreV2", "Save", "Restore", "RestoreSlice", "SaveSlices", "MergeV2Checkpoints",
+    "ShardedFilename", "StringJoin", "L2Loss", "BroadcastGradientArgs", "SparseSoftmaxCrossEntropyWithLogits",
+    "SoftmaxCrossEntropyWithLogits",
+})
+_TRAINING_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply", "Assign", "ScatterUpdate",
+                      "ResourceScatter", "VarIsInitialized")
+
+
+def is_training_op(op: str) -> bool:
+    """True for a GraphDef op that only training uses: optimizer updates, assignments, checkpoint I/O,
+    gradients (``*Grad``) and loss-only ops."""
+    return op in _TRAINING_EXACT or op.startswith(_TRAINING_PREFIXES) or op.endswith("Grad")

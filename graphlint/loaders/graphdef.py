@@ -641,17 +641,13 @@ def _io(nodes, tensors, inputs: Sequence[str], outputs: Sequence[str]):
             continue
         # A node none of whose outputs is read (a While whose loop counter dangles is not an output).
         outs = attrs["outputs"]
-        if outs and not any(tensors[t].consumers for t in outs) and not _is_training_leftover(attrs["op"]):
+        if outs and not any(tensors[t].consumers for t in outs) and not ops.is_training_op(attrs["op"]):
             found.append(outs[0])
     if not found:  # e.g. an Identity at the end of the graph: accept it
         found = [attrs["outputs"][0] for attrs in nodes.values()
                  if attrs["subgraph"] == "main" and attrs["op"] == "Identity" and attrs["outputs"]
                  and not tensors[attrs["outputs"][0]].consumers]
     return model_inputs, tuple(found), True
-
-
-def _is_training_leftover(op: str) -> bool:
-    return op.startswith(("Apply", "ResourceApply", "Assign", "Save", "Restore", "Merge"))
 
 
 def _canonical(name: str) -> str:

@@ -16,6 +16,7 @@ from importlib import resources
 
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint.ir import ModelGraph
+from graphlint.ops import is_training_op
 
 # Ops that are no work of their own: never looked up.
 TRANSPARENT_OPS = frozenset({"Const", "Placeholder", "PlaceholderV2", "PlaceholderWithDefault", "Identity", "NoOp",
@@ -145,7 +146,6 @@ def is_fake_quant(op: str) -> bool:
 def owned_by_structure(op: str) -> bool:
     """Variables and training ops: GL101 and GL102 report them, with the converter's words."""
     from graphlint_rules.structure.gl101_unfrozen_variable import VARIABLE_OPS
-    from graphlint_rules.structure.gl102_training_op import is_training_op
 
     return op in VARIABLE_OPS or is_training_op(op) or op.startswith("ReadVariable")
 

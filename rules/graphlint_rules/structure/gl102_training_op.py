@@ -3,18 +3,8 @@
 from graphlint.engine.edits import Edit
 from graphlint.engine.finding import Applicability, Fix, Severity
 from graphlint.engine.rule import Category, Rule
+from graphlint.ops import is_training_op
 from graphlint_rules.structure.gl101_unfrozen_variable import VARIABLE_OPS
-
-_EXACT = frozenset({"SaveV2", "RestoreV2", "Save", "Restore", "RestoreSlice", "SaveSlices", "MergeV2Checkpoints",
-                    "ShardedFilename", "StringJoin", "L2Loss", "BroadcastGradientArgs",
-                    "SparseSoftmaxCrossEntropyWithLogits", "SoftmaxCrossEntropyWithLogits"})
-_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply", "Assign", "ScatterUpdate",
-             "ResourceScatter", "VarIsInitialized")
-
-
-def is_training_op(op: str) -> bool:
-    """True for optimizer updates, assignments, checkpoint I/O and loss-only ops."""
-    return op in _EXACT or op.startswith(_PREFIXES) or op.endswith("Grad")
 
 
 class TrainingOp(Rule):
