@@ -85,3 +85,8 @@ def is_training_op(op: str) -> bool:
     """True for a GraphDef op that only training uses: optimizer updates, assignments, checkpoint I/O,
     gradients (``*Grad``) and loss-only ops."""
     return op in _TRAINING_EXACT or op.startswith(_TRAINING_PREFIXES) or op.endswith("Grad")
+
+
+def is_fake_quant(op: str) -> bool:
+    """True for FakeQuant* and QuantizeAndDequantize* ops (the ranges of a quantization-aware graph)."""
+    return op.startswith(("FakeQuant", "QuantizeAndDequantize"))

@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from graphlint.engine.edits import KINDS, Edit
+from graphlint.ops import is_fake_quant
 
 from .graph import FixError, Graph, canonical, node_of, short
 
 _BATCHNORM = ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
-_FAKE_QUANT = ("FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxArgs", "FakeQuantWithMinMaxVarsPerChannel")
 _PLACEHOLDERS = ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
 _FOLD_INTO = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
 
@@ -339,7 +339,7 @@ def add_fake_quant(g: Graph, edit: Edit, ctx: Context) -> str:
     """Insert FakeQuantWithMinMaxVars after the node's output, with the given or measured range."""
     node = g.node(edit.node)
     tensor = canonical(edit.param("tensor") or node.name)
-    if node.op in _FAKE_QUANT:
+    if is_fake_quant(node.op):
         raise FixError(f"`{node.name}` is already a FakeQuant")
     lo, hi = edit.param("min"), edit.param("max")
     if lo is None or hi is None:
@@ -350,7 +350,7 @@ def add_fake_quant(g: Graph, edit: Edit, ctx: Context) -> str:
     if hi <= lo:
         hi = lo + 1e-6
     readers = g.consumers(tensor)
-    if any(r.op in _FAKE_QUANT for r, _ in readers):
+    if any(is_fake_quant(r.op) for r, _ in readers):
         raise FixError(f"`{short(tensor)}` already goes through a FakeQuant")
     name = node.name
     bits, narrow = int(edit.param("num_bits", 8)), bool(edit.param("narrow_range", False))
@@ -373,12 +373,12 @@ def add_fake_quant(g: Graph, edit: Edit, ctx: Context) -> str:
 
 def drop_fake_quant(g: Graph, edit: Edit, ctx: Context) -> str:
     """Remove the FakeQuant node (or every FakeQuant node when no node is given)."""
-    names = [edit.node] if edit.node else [n.name for n in g.nodes() if n.op in _FAKE_QUANT]
+    names = [edit.node] if edit.node else [n.name for n in g.nodes() if is_fake_quant(n.op)]
     if not names:
         raise FixError("the graph has no FakeQuant nodes")
     for name in names:
         node = g.node(name)
-        if node.op not in _FAKE_QUANT:
+        if not is_fake_quant(node.op):
             raise FixError(f"`{name}` is a {node.op}, not a FakeQuant")
         _only_output0_read(g, name)
     for name in names:

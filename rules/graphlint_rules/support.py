@@ -16,7 +16,7 @@ from importlib import resources
 
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint.ir import ModelGraph
-from graphlint.ops import is_training_op
+from graphlint.ops import is_fake_quant, is_training_op
 
 # Ops that are no work of their own: never looked up.
 TRANSPARENT_OPS = frozenset({"Const", "Placeholder", "PlaceholderV2", "PlaceholderWithDefault", "Identity", "NoOp",
@@ -136,11 +136,6 @@ def _index() -> dict[str, list[dict]]:
         index[op] = ([dict(c, _alone=True) for c in alone.get(op, ())] + named.get(op, [])
                      + sorted(containing.get(op, []), key=lambda c: len(c.get("graph_ops", ()))))
     return index
-
-
-def is_fake_quant(op: str) -> bool:
-    """True for FakeQuant* and QuantizeAndDequantize* ops (the ranges of a quantization-aware graph)."""
-    return op.startswith(("FakeQuant", "QuantizeAndDequantize"))
 
 
 def owned_by_structure(op: str) -> bool:

@@ -3,6 +3,7 @@
 from graphlint.engine.edits import Edit
 from graphlint.engine.finding import Applicability, Fix, Severity
 from graphlint.engine.rule import Category, Rule
+from graphlint.ops import is_fake_quant
 from graphlint_rules import support
 
 # Ops whose output needs its own recorded range in the legacy uint8 path.
@@ -21,7 +22,7 @@ def covered(model, node: str, depth: int = 6) -> bool:
         return False
     for c in consumers:
         op = model.nodes[c]["op"]
-        if support.is_fake_quant(op):
+        if is_fake_quant(op):
             continue
         if op in _PASS_THROUGH and covered(model, c, depth - 1):
             continue

@@ -2,6 +2,7 @@
 
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
+from graphlint.ops import is_fake_quant
 from graphlint_rules import support
 
 _PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims", "MaxPool", "Relu", "Relu6"})
@@ -30,7 +31,7 @@ def upstream_range(model, tensor, depth: int = 4) -> tuple[float, float] | None:
         if node is None:
             return None
         op = model.nodes[node]["op"]
-        if support.is_fake_quant(op):
+        if is_fake_quant(op):
             return fake_quant_range(model, node)
         if op not in _PASS_THROUGH or not model.inputs_of(node):
             return None
