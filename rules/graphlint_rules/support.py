@@ -105,6 +105,7 @@ def compact(full: dict) -> dict:
 
     cases = []
     for case in full["cases"]:
+        ops = set(case.get("graph_ops", ())) - TRANSPARENT_OPS
         sig = case.get("signature", {}).get("op", {})
         results = {t: result(r) for t, r in case.get("results", {}).items()}
         builtins = [o["op"] for o in (case.get("results", {}).get("float") or {}).get("tflite_ops") or ()]
@@ -115,27 +116,33 @@ def compact(full: dict) -> dict:
                 "attrs": {k: v for k, v in (sig.get("attrs") or {}).items() if k in _ATTR_WEIGHTS}}},
             "results": results, "float_builtins": builtins,
             "tflm": {t: result(r) for t, r in (case.get("tflm") or {}).items()},
+            "alone": ops <= {case["tf_op"]},  # the case is about its op alone, not a pattern around it
         })
-    return {"tensorflow": full.get("tensorflow"), "source": "op_support.json", "cases": cases}
+    return {"tensorflow": full.get("tensorflow"), "source": "op_support.json", "cases": cases,
+            "index": _case_index(cases)}
+
+
+def _case_index(cases: list[dict]) -> dict[str, list[str]]:
+    """Case ids by op: first the cases about the op alone, then patterns named after it, then cases containing
+    it (fewest ops first)."""
+    alone: dict[str, list[str]] = {}
+    named: dict[str, list[str]] = {}
+    containing: dict[str, list[dict]] = {}
+    for case in cases:
+        op = case["tf_op"]
+        (alone if case["alone"] else named).setdefault(op, []).append(case["id"])
+        for other in set(case["graph_ops"]) - TRANSPARENT_OPS - {op}:
+            containing.setdefault(other, []).append(case)
+    return {op: [*alone.get(op, ()), *named.get(op, ()),
+                 *(c["id"] for c in sorted(containing.get(op, []), key=lambda c: len(c["graph_ops"])))]
+            for op in sorted(set(alone) | set(named) | set(containing))}
 
 
 @functools.cache
 def _index() -> dict[str, list[dict]]:
-    """Cases by op: first the cases about the op alone, then patterns named after it, then cases containing it."""
-    alone: dict[str, list[dict]] = {}
-    named: dict[str, list[dict]] = {}
-    containing: dict[str, list[dict]] = {}
-    for case in table()["cases"]:
-        ops = set(case.get("graph_ops", ())) - TRANSPARENT_OPS
-        op = case["tf_op"]
-        (alone if ops <= {op} else named).setdefault(op, []).append(case)
-        for other in ops - {op}:
-            containing.setdefault(other, []).append(case)
-    index: dict[str, list[dict]] = {}
-    for op in set(alone) | set(named) | set(containing):
-        index[op] = ([dict(c, _alone=True) for c in alone.get(op, ())] + named.get(op, [])
-                     + sorted(containing.get(op, []), key=lambda c: len(c.get("graph_ops", ()))))
-    return index
+    """Cases by op, in matching order (see :func:`_case_index`; the rules table carries it)."""
+    by_id = _cases_by_id()
+    return {op: [by_id[i] for i in ids] for op, ids in table()["index"].items()}
 
 
 def owned_by_structure(op: str) -> bool:
@@ -193,7 +200,7 @@ def _score(case: dict, dtypes: list[str | None], rank: int | None, attrs: dict) 
     sig = case.get("signature", {}).get("op", {})
     inputs = sig.get("inputs") or []
     case_dtypes = [i.get("dtype") for i in inputs]
-    score = 4 if case.get("_alone") else 0
+    score = 4 if case.get("alone") else 0
     if dtypes and case_dtypes and dtypes[0] == case_dtypes[0]:
         score += 8
     if dtypes and dtypes == case_dtypes:
