@@ -11,8 +11,9 @@ sends). Two workloads, each measured in the same run:
 
 Before that, the same model is linted in-process (``graphlint.lint(path)`` in a child, after its imports): the
 baseline an HTTP request is compared with. The server's RSS (its process plus the lint workers) is sampled
-every 100 requests of a ``--requests``-long distinct run. Stored model files are deleted as the run goes, to
-bound disk use (the server does not read them again). The model is built once with TensorFlow in a child
+every 100 requests of a ``--requests``-long distinct run. Each client deletes the model file the server stored
+for its request once the answer is in, to bound disk use (the server does not read it again) without a burst of
+deletions that would stall the requests in flight. The model is built once with TensorFlow in a child
 process and cached by ``bench_lint.py``'s builder (``~/.cache/graphlint-bench``).
 
 Usage::
@@ -169,13 +170,17 @@ def drive(port: int, model: bytes, offset: int | None, clients: int, total: int,
                 response = conn.getresponse()
                 payload = response.read()
                 elapsed = time.perf_counter() - start
-                ok = response.status in (200, 201) and json.loads(payload)["model"]["format"] == "tflite"
+                model_info = json.loads(payload)["model"] if response.status in (200, 201) else {}
+                ok = model_info.get("format") == "tflite"
             except (OSError, http.client.HTTPException, ValueError, KeyError) as err:
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
                 with lock:
                     run.errors.append(f"{type(err).__name__}: {err}")
                 continue
+            if ok and offset is not None:  # bound disk use: the server never reads a stored model again
+                sha256 = model_info["sha256"]
+                (data_dir / "models" / sha256[:2] / sha256).unlink(missing_ok=True)
             with lock:
                 run.statuses[response.status] = run.statuses.get(response.status, 0) + 1
                 if ok:
@@ -185,9 +190,6 @@ def drive(port: int, model: bytes, offset: int | None, clients: int, total: int,
                 done[0] += 1
                 if done[0] % 100 == 0:
                     run.rss.append((done[0], round(tree_rss_mb(server_pid), 1)))
-                    if offset is not None:  # bound disk use: the server never reads a stored model again
-                        for stored in (data_dir / "models").glob("*/*"):
-                            stored.unlink(missing_ok=True)
         conn.close()
 
     threads = [threading.Thread(target=client) for _ in range(clients)]

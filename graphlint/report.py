@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 from collections import Counter
 from typing import Any
@@ -40,22 +41,39 @@ def model_summary(model: ModelGraph) -> dict:
     }
 
 
-def unreadable_summary(source, name: str | None) -> dict:
-    """The ``model`` object for a file that could not be loaded (hash and size when it can be read)."""
+def unreadable_summary(source, name: str | None, sha256: str | None = None) -> dict:
+    """The ``model`` object for a file that could not be loaded (hash and size when it can be read; ``sha256``
+    when the caller already has the hash)."""
     digest = size = None
     if isinstance(source, (bytes, bytearray, memoryview)):
-        digest, size, path = hashlib.sha256(source).hexdigest(), len(source), name or "<bytes>"
+        digest, size, path = sha256 or hashlib.sha256(source).hexdigest(), len(source), name or "<bytes>"
     else:
         path = name or os.fspath(source)
         try:
             if os.path.isfile(source) and os.path.getsize(source) <= 1 << 30:
-                with open(source, "rb") as fh:
-                    digest = hashlib.file_digest(fh, "sha256").hexdigest()
                 size = os.path.getsize(source)
+                if sha256 is None:
+                    with open(source, "rb") as fh:
+                        sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
+                digest = sha256
         except OSError:
             pass
     return {"path": path, "format": None, "sha256": digest, "size_bytes": size, "nodes": 0, "ops": 0,
             "tensors": 0, "inputs": [], "outputs": [], "outputs_inferred": False, "subgraphs": []}
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by its string (``"nan"``, ``"inf"``, ``"-inf"``) and tuples
+    made lists; containers are copied only where something changes."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        out = {k: json_safe(v) for k, v in value.items()}
+        return value if all(out[k] is value[k] for k in value) else out
+    if isinstance(value, (list, tuple)):
+        items = [json_safe(v) for v in value]
+        return value if isinstance(value, list) and all(a is b for a, b in zip(items, value)) else items
+    return value
 
 
 @dataclasses.dataclass
@@ -108,10 +126,11 @@ class Report:
                 "findings": len(self.findings)}
 
     def to_dict(self) -> dict:
-        """The JSON report (schema_version 1)."""
-        return {
+        """The JSON report (schema_version 1). Strict JSON: a NaN or infinite float (a corrupt scale, a range
+        attribute) is written as the string ``"nan"``, ``"inf"`` or ``"-inf"``, as the viewer shows it."""
+        return json_safe({
             "schema_version": SCHEMA_VERSION, "graphlint_version": __version__, "model": self.model,
             "targets": self.verdicts(), "findings": [f.to_dict() for f in self.findings], "stats": self.stats(),
             "rules_run": self.rules_run, "broken_packs": self.broken_packs,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
-        }
+        })

@@ -60,3 +60,30 @@ def test_text_groups_by_rule_with_verdicts():
     assert "float  FAIL  GL101" in text
     assert text.index("GL101 unfrozen-variable") < text.index("GL202 input-dynamic-dim")
     assert text.rstrip().endswith("2 finding(s) in 1 model(s): 1 error, 0 warnings, 1 info")
+
+
+def nan_scale_tflite() -> bytes:
+    """A TFLite model whose quantization scales are NaN and infinite (a corrupt file, still loadable)."""
+    from graphlint.testing import TFLiteBuilder
+
+    b = TFLiteBuilder()
+    x = b.input("x", "int8", (1, 4), quant=([float("nan")], [0]))
+    y = b.tensor("y", "int8", (1, 4), quant=([float("inf")], [0]))
+    b.op("RELU", [x], [y])
+    b.output(y)
+    return b.to_bytes()
+
+
+def _strict(text: str):
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_is_strict_even_for_nan_scales():
+    report = lint(nan_scale_tflite(), name="nan.tflite")
+    data = _strict(renderer("json")([report]))
+    assert data["model"]["inputs"][0]["quantization"]["scale"] == ["nan"]
+    assert data["model"]["outputs"][0]["quantization"]["scale"] == ["inf"]
+    _strict(renderer("sarif")([report]))

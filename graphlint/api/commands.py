@@ -34,6 +34,30 @@ def register(subparsers) -> dict:
     return {"serve": serve}
 
 
+def _keep_freed_memory() -> None:
+    """Let glibc's allocator reuse freed memory instead of handing it back to the kernel at once.
+
+    An upload reaches the app as a stream of buffers of a few hundred KB, each allocated, filled and freed
+    within a millisecond. With glibc's default, adaptive thresholds many of them land in fresh ``mmap``
+    regions or in heap memory that was just trimmed, so their pages fault in again for every buffer: thousands
+    of page faults per upload, over a quarter of the server's CPU. A fixed 1 MB mmap threshold and a 64 MB
+    trim threshold keep those pages in the heap for the next buffer (RSS stays bounded by the upload traffic
+    in flight). Elsewhere than glibc this does nothing.
+    """
+    import ctypes
+    import platform
+
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    mallopt(m_mmap_threshold, 1 << 20)
+    mallopt(m_trim_threshold, 64 << 20)
+
+
 def serve(args: argparse.Namespace) -> int:
     """Build the settings from flags over the environment, then run uvicorn until interrupted."""
     try:
@@ -63,6 +87,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"graphlint: error: cannot start: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
               file=sys.stderr)
         return EXIT_ERROR
+    _keep_freed_memory()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False,
                 timeout_graceful_shutdown=10, server_header=False)
     return EXIT_OK

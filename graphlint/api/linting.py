@@ -38,9 +38,13 @@ class LintOptions:
 
 @dataclasses.dataclass(frozen=True)
 class LintResult:
-    """What a worker sends back: the report, the packed viewer graph and how long it took."""
+    """What a worker sends back: the report encoded as it is stored and sent (the server never re-encodes it),
+    the facts the store indexes, the packed viewer graph and how long it took."""
 
-    report: dict
+    report: bytes  # pack(Report.to_dict())
+    format: str | None  # model.format (None when the model could not be read)
+    verdicts: dict[str, str]  # target -> pass | warn | fail
+    findings: int
     graph: bytes | None
     seconds: float
 
@@ -75,7 +79,7 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _lint_in_worker(path: str, name: str, options: LintOptions) -> LintResult:
+def _lint_in_worker(path: str, sha256: str, name: str, options: LintOptions) -> LintResult:
     from graphlint.engine.runner import lint
     from graphlint.engine.select import Selection
 
@@ -86,8 +90,8 @@ def _lint_in_worker(path: str, name: str, options: LintOptions) -> LintResult:
                           preview=options.preview, severity=dict(options.severity),
                           per_node_ignores=dict(options.per_node_ignores))
     report = lint(path, targets=options.targets, inputs=options.inputs, outputs=options.outputs,
-                  selection=selection, registry=_REGISTRY, name=name)
-    report_dict = report.to_dict()
+                  selection=selection, registry=_REGISTRY, name=name, sha256=sha256)
+    data = report.to_dict()
     graph = None
     if report.model_graph is not None:
         try:
@@ -96,7 +100,9 @@ def _lint_in_worker(path: str, name: str, options: LintOptions) -> LintResult:
             graph_json = None
         if graph_json is not None:
             graph = pack(graph_json(report.model_graph, report))
-    return LintResult(report=report_dict, graph=graph, seconds=time.perf_counter() - start)
+    return LintResult(report=pack(data, strict=True), format=data.get("model", {}).get("format"),
+                      verdicts={t: v["verdict"] for t, v in data.get("targets", {}).items()},
+                      findings=len(data.get("findings", ())), graph=graph, seconds=time.perf_counter() - start)
 
 
 def _ping() -> bool:
@@ -171,9 +177,9 @@ class LintPool:
         finally:
             self.busy -= 1
 
-    async def lint(self, path: str, name: str, options: LintOptions) -> LintResult:
-        """Lint the model file at ``path`` in a worker."""
-        return await self._run(_lint_in_worker, path, name, options)
+    async def lint(self, path: str, sha256: str, name: str, options: LintOptions) -> LintResult:
+        """Lint the model file at ``path`` in a worker (``sha256``, already computed, is not computed again)."""
+        return await self._run(_lint_in_worker, path, sha256, name, options)
 
     def close(self) -> None:
         """Stop the workers."""

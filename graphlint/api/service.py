@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import unicodedata
+import zlib
 
 from anyio import to_thread
 
@@ -16,9 +17,9 @@ from graphlint.engine.runner import parse_io
 from graphlint.engine.targets import DEFAULT_TARGETS, TARGETS
 
 from . import metrics
-from .linting import LintOptions, LintPool
+from .linting import LintOptions, LintPool, LintResult
 from .problems import ProblemError
-from .store import BlobStore, ReportRow, Store, is_id, unpack
+from .store import BlobStore, ReportRow, Store, is_id
 from .uploads import Upload
 
 MAX_NAME = 255
@@ -90,30 +91,42 @@ class ReportService:
                           "rules": self._rules_key}, sort_keys=True, default=list)
         return hashlib.sha256(key.encode()).hexdigest()
 
-    async def create(self, owner: str, upload: Upload, name: str, options: LintOptions) -> tuple[ReportRow, dict,
-                                                                                                   bool]:
+    async def create(self, owner: str, upload: Upload, name: str, options: LintOptions) -> tuple[ReportRow, bool]:
         """Lint and store an upload, or find the report already stored for the same model and options.
 
         Returns:
-            The stored row, the report dict and True when this call stored it.
+            The stored row and True when this call stored it.
         """
         key = self.cache_key(upload.sha256, options)
         metrics.UPLOAD_BYTES.inc(upload.size)
         try:
-            existing = await to_thread.run_sync(self.store.find_report, owner, key)
+            existing = await to_thread.run_sync(self._stored, owner, key, upload)
             if existing is not None:
                 metrics.REPORTS.labels("cached").inc()
-                return existing, unpack(existing.report), False
+                return existing, False
             # Lint the upload's own temporary file, then keep it: the stored copy is never read mid-move.
-            result = await self.pool.lint(str(upload.path), name, options)
-            await to_thread.run_sync(self.blobs.put, upload.sha256, upload.path)
-        finally:
+            result = await self.pool.lint(str(upload.path), upload.sha256, name, options)
+            row, created = await to_thread.run_sync(self._keep, owner, key, upload, name, result)
+        except BaseException:
             upload.discard()
+            raise
         metrics.LINT_SECONDS.observe(result.seconds)
-        row, created = await to_thread.run_sync(lambda: self.store.add_report(
-            owner=owner, cache_key=key, sha256=upload.sha256, name=name, report=result.report, graph=result.graph))
         metrics.REPORTS.labels("created" if created else "cached").inc()
-        return row, (result.report if created else unpack(row.report)), created
+        return row, created
+
+    def _stored(self, owner: str, key: str, upload: Upload) -> ReportRow | None:
+        """The report stored under ``key``, deleting the upload when there is one (runs in a thread)."""
+        row = self.store.find_report(owner, key)
+        if row is not None:
+            upload.discard()
+        return row
+
+    def _keep(self, owner: str, key: str, upload: Upload, name: str, result: LintResult) -> tuple[ReportRow, bool]:
+        """Move the upload into the model store and store its report (runs in a thread)."""
+        self.blobs.put(upload.sha256, upload.path)
+        return self.store.add_report(owner=owner, cache_key=key, sha256=upload.sha256, name=name,
+                                     report=result.report, format=result.format, verdicts=result.verdicts,
+                                     findings=result.findings, graph=result.graph)
 
     async def get(self, owner: str, report_id: str) -> ReportRow:
         """A stored report of this owner.
@@ -160,6 +173,12 @@ class ReportService:
         return {"items": [r.summary() for r in rows], "next": str(nxt) if nxt is not None else None}
 
 
-def stored_report(row: ReportRow, report: dict) -> dict:
-    """The API form of a stored report: the CLI's JSON plus ``id``, ``name`` and ``created_at``."""
-    return {"id": row.id, "name": row.name, "created_at": row.created_at, **report}
+def stored_report(row: ReportRow) -> bytes:
+    """The API form of a stored report as JSON: the CLI's JSON plus ``id``, ``name`` and ``created_at``.
+
+    The stored JSON is spliced in as it is, never decoded and encoded again.
+    """
+    head = json.dumps({"id": row.id, "name": row.name, "created_at": row.created_at}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
+    body = zlib.decompress(row.report)
+    return head[:-1] + b"," + body[1:] if body != b"{}" else head

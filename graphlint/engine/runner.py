@@ -124,7 +124,7 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
         code, rule_name = ("GL002", "empty-model") if err.kind == "empty" else ("GL001", "unreadable-model")
         rule = _engine_rule(registry, code, rule_name)
         findings.append(rule.report(None, None, str(err), severity=Severity.ERROR, data={"kind": err.kind}))
-        summary = unreadable_summary(source, name)
+        summary = unreadable_summary(source, name, sha256)
     timings["load"] = (time.perf_counter() - start) * 1000
     lint_start = time.perf_counter()
     if model is not None:

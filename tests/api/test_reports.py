@@ -10,6 +10,7 @@ import pytest
 
 import graphlint
 from graphlint.engine.select import Selection
+from tests.test_formats import nan_scale_tflite
 
 from .conftest import graphdef, tflite, upload
 
@@ -86,6 +87,16 @@ def test_graph_and_sarif_of_a_stored_report(server):
         assert sarif.status_code == 200
         results = json.loads(sarif.text)["runs"][0]["results"]
         assert [r["ruleId"] for r in results] == ["GL101", "GL102"]
+
+
+def test_a_model_with_nan_scales_is_reported_not_a_500(server):
+    with server.client() as c:
+        r = upload(c, nan_scale_tflite(), name="nan.tflite")
+        assert r.status_code == 201, r.text
+        assert r.json()["model"]["inputs"][0]["quantization"]["scale"] == ["nan"]
+        again = c.get(f"/v1/reports/{r.json()['id']}")
+        assert again.status_code == 200 and again.json()["model"] == r.json()["model"]
+        assert c.get(f"/v1/reports/{r.json()['id']}/graph").status_code == 200
 
 
 @pytest.mark.parametrize(("content", "code"), [

@@ -27,26 +27,40 @@ def _report(verdict: str = "pass", n: int = 0) -> dict:
             "findings": [{"code": "GL101"}] * n}
 
 
+def _add(store: Store, report: dict, **kwargs):
+    """``add_report`` with the indexed facts taken from the report, as a lint worker sends them."""
+    return store.add_report(report=pack(report), format=report["model"]["format"],
+                            verdicts={t: v["verdict"] for t, v in report["targets"].items()},
+                            findings=len(report["findings"]), **kwargs)
+
+
 def test_reports_are_content_addressed_per_owner(store):
-    row, created = store.add_report(owner="a", cache_key="k1", sha256="a" * 64, name="m.pb", report=_report(n=2),
-                                    graph=pack({"nodes": []}))
-    again, created_again = store.add_report(owner="a", cache_key="k1", sha256="a" * 64, name="other.pb",
-                                            report=_report("fail"), graph=None)
+    row, created = _add(store, _report(n=2), owner="a", cache_key="k1", sha256="a" * 64, name="m.pb",
+                        graph=pack({"nodes": []}))
+    again, created_again = _add(store, _report("fail"), owner="a", cache_key="k1", sha256="a" * 64, name="other.pb",
+                                graph=None)
     assert (created, created_again) == (True, False) and again == row
     assert unpack(row.report) == _report(n=2) and row.findings == 2 and row.verdicts == {"float": "pass"}
-    other, created_other = store.add_report(owner="b", cache_key="k1", sha256="a" * 64, name="m.pb",
-                                            report=_report(), graph=None)
+    other, created_other = _add(store, _report(), owner="b", cache_key="k1", sha256="a" * 64, name="m.pb", graph=None)
     assert created_other and other.id != row.id
     assert store.get_report("b", row.id) is None and store.get_report("a", row.id) == row
     assert store.get_graph("a", row.id) == (True, pack({"nodes": []})) and store.get_graph("b", row.id) == (False, None)
+
+
+def test_pack_writes_json_that_unpacks_to_the_same_data():
+    data = {"nodes": [{"id": "conv/Conv2D", "shape": [1, None, 3], "scale": 0.5, "name": "ü"}], "ok": True}
+    assert unpack(pack(data)) == data == unpack(pack(data, strict=True))
+    assert unpack(pack({1: "int key", "big": 1 << 70})) == {"1": "int key", "big": 1 << 70}  # through json
+    assert unpack(pack({"x": float("nan")})) == {"x": None}
+    with pytest.raises(ValueError):
+        pack({"x": float("nan")}, strict=True)
 
 
 def test_racing_inserts_make_one_report(store):
     results = []
 
     def insert():
-        results.append(store.add_report(owner="o", cache_key="same", sha256="b" * 64, name="m", report=_report(),
-                                        graph=None))
+        results.append(_add(store, _report(), owner="o", cache_key="same", sha256="b" * 64, name="m", graph=None))
 
     threads = [threading.Thread(target=insert) for _ in range(8)]
     for t in threads:
@@ -57,8 +71,8 @@ def test_racing_inserts_make_one_report(store):
 
 
 def test_pagination_and_filters(store):
-    ids = [store.add_report(owner="o", cache_key=f"k{i}", sha256=("c" if i % 2 else "d") * 64, name=f"n{i % 3}",
-                            report=_report(), graph=None)[0].id for i in range(7)]
+    ids = [_add(store, _report(), owner="o", cache_key=f"k{i}", sha256=("c" if i % 2 else "d") * 64,
+                name=f"n{i % 3}", graph=None)[0].id for i in range(7)]
     page, cursor = store.list_reports("o", limit=3)
     seen = [r.id for r in page]
     while cursor is not None:

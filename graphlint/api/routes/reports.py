@@ -75,9 +75,9 @@ async def create_report(request: Request, owner: OwnerDep,
     except BaseException:
         upload.discard()
         raise
-    row, report, created = await state.reports.create(owner, upload, model_name, options)
-    return JSONResponse(stored_report(row, report), status_code=201 if created else 200,
-                        headers={"Location": f"/v1/reports/{row.id}"})
+    row, created = await state.reports.create(owner, upload, model_name, options)
+    return Response(stored_report(row), status_code=201 if created else 200, media_type="application/json",
+                    headers={"Location": f"/v1/reports/{row.id}"})
 
 
 @router.get("", name="list", response_model=ReportList, responses=problems(401, 422))
@@ -96,7 +96,7 @@ async def list_reports(request: Request, owner: OwnerDep,
 async def get_report(request: Request, owner: OwnerDep, report_id: str) -> Response:
     """A stored report."""
     row = await request.app.state.reports.get(owner, report_id)
-    return JSONResponse(stored_report(row, unpack(row.report)))
+    return Response(stored_report(row), media_type="application/json")
 
 
 @router.get("/{report_id}/graph", name="graph", response_model=dict,
