@@ -81,7 +81,7 @@ class EntryPoint:
         if match is None:
             raise ValueError(f"entry point value {self.value!r} is not `module:attr`")
         obj = importlib.import_module(match["module"])
-        for part in (match["attr"] or "").split(".") if match["attr"] else ():
+        for part in match["attr"].split(".") if match["attr"] else ():
             obj = getattr(obj, part)
         return obj
 
