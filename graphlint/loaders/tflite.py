@@ -1,7 +1,8 @@
 """TFLite flatbuffer → :class:`~graphlint.ir.ModelGraph`.
 
 Reads every subgraph (WHILE / IF bodies included), per-tensor and per-axis quantization, ``shape_signature``,
-custom ops and op versions through the accessor API of LiteRT's generated schema, which reads fields in place.
+custom ops and op versions in place, with :class:`~graphlint.loaders._flatbuffer.Table` and the field ids of
+TFLite's ``schema.fbs``; LiteRT's generated schema supplies the enum names and decodes builtin options.
 Constant data is never copied: the IR records each buffer's offset and length in the file and
 :meth:`ModelGraph.value` reads it on demand.
 """
