@@ -203,9 +203,12 @@ class ModelGraph:
         return f"ModelGraph({self.info.format}, {len(self.nodes)} nodes, {len(self.tensors)} tensors)"
 
 
-def add_edge(succ: Adjacency, src: str, dst: str, key: str, **attrs) -> None:
-    """Add an edge to a successor adjacency (``src`` must already be a node of it)."""
-    succ[src].setdefault(dst, {})[key] = attrs
+def add_edge(succ: Adjacency, src: str, dst: str, key: str, tensor: str | None, src_slot: int, dst_slot: int,
+             control: bool) -> None:
+    """Add an edge, with the attributes every edge has, to a successor adjacency (``src`` must already be a node
+    of it)."""
+    succ[src].setdefault(dst, {})[key] = {"tensor": tensor, "src_slot": src_slot, "dst_slot": dst_slot,
+                                          "control": control}
 
 
 def validate(model: ModelGraph) -> list[str]:

@@ -369,18 +369,20 @@ class _Builder:
                 calls.update(f["func"] for f in decoded)
         if op == "Const" and not prefix:
             self.const_index[node_id] = file_pos
-        self.nodes[node_id] = {
+        self._add(node_id, {
             "kind": _NODE_KINDS.get(op, "op"), "op": op, "family": ops.family(op, "graphdef"), "name": name,
-            "attrs": attrs, "subgraph": subgraph, "index": self.index, "device": node.device, "custom": False,
-            "calls": sorted(calls) if calls else [], "inputs": [], "outputs": [], "output_shapes": output_shapes}
-        self.succ[node_id] = {}
-        self.index += 1
+            "attrs": attrs, "subgraph": subgraph, "device": node.device, "custom": False,
+            "calls": sorted(calls) if calls else [], "output_shapes": output_shapes})
         self.count += 1
         self.pending.append((node_id, list(node.input), subgraph))
 
-    def _add(self, node_id: str, **attrs) -> None:
+    def _add(self, node_id: str, attrs: dict) -> None:
+        """Add a node (next in file order, inputs and outputs filled by :meth:`finish`)."""
+        attrs["index"] = self.index
+        attrs["inputs"], attrs["outputs"] = [], []
         self.nodes[node_id] = attrs
         self.succ[node_id] = {}
+        self.index += 1
 
     def add_function(self, fdef) -> None:
         fname = fdef.signature.name
@@ -388,20 +390,18 @@ class _Builder:
         for arg in fdef.signature.input_arg:
             node_id = prefix + arg.name
             dtype = DTYPES.get(arg.type) if arg.type else None
-            self._add(node_id, kind="input", op="_Arg", family="input", name=arg.name, attrs={},
-                      subgraph=fname, index=self.index, device="", custom=False, calls=[], inputs=[],
-                      outputs=[], output_shapes=None, arg_dtype=dtype)
-            self.index += 1
+            self._add(node_id, {"kind": "input", "op": "_Arg", "family": "input", "name": arg.name, "attrs": {},
+                                "subgraph": fname, "device": "", "custom": False, "calls": [], "output_shapes": None,
+                                "arg_dtype": dtype})
         for node in fdef.node_def:
             self.add_node(node, -1, subgraph=fname, prefix=prefix)
         for out_arg in fdef.signature.output_arg:
             src = fdef.ret.get(out_arg.name)
             if src:
                 node_id = prefix + "ret/" + out_arg.name
-                self._add(node_id, kind="output", op="_Retval", family="output", name=out_arg.name,
-                          attrs={}, subgraph=fname, index=self.index, device="", custom=False, calls=[],
-                          inputs=[], outputs=[], output_shapes=None)
-                self.index += 1
+                self._add(node_id, {"kind": "output", "op": "_Retval", "family": "output", "name": out_arg.name,
+                                    "attrs": {}, "subgraph": fname, "device": "", "custom": False, "calls": [],
+                                    "output_shapes": None})
                 self.pending.append((node_id, [src], fname))
 
     def _resolve(self, raw: str, subgraph: str) -> tuple[str, int, bool]:
@@ -474,8 +474,7 @@ class _Builder:
             for slot, (src, src_slot, control) in enumerate(edges):
                 if control:
                     if src in nodes:
-                        succ[src].setdefault(node_id, {})[f"^{src}#{slot}"] = {
-                            "tensor": None, "src_slot": -1, "dst_slot": slot, "control": True}
+                        add_edge(succ, src, node_id, f"^{src}#{slot}", None, -1, slot, True)
                     node_attrs.setdefault("missing_control", [])
                     if src not in nodes:
                         node_attrs["missing_control"].append(src)
@@ -488,8 +487,7 @@ class _Builder:
                 tensor.consumers.append(node_id)
                 node_attrs["inputs"].append(tid)
                 if tensor.producer is not None:
-                    succ[src].setdefault(node_id, {})[f"{tid}#{slot}"] = {
-                        "tensor": tid, "src_slot": src_slot, "dst_slot": slot, "control": False}
+                    add_edge(succ, src, node_id, f"{tid}#{slot}", tid, src_slot, slot, False)
         for attrs in nodes.values():
             del attrs["output_shapes"]
         return nodes, succ, tensors
@@ -667,5 +665,4 @@ def _add_output_nodes(nodes, succ, tensors, outputs) -> None:
                           "inputs": [tid], "outputs": []}
         succ[node_id] = {}
         tensor.consumers.append(node_id)
-        add_edge(succ, tensor.producer, node_id, f"{tid}#0", tensor=tid, src_slot=int(tid.rsplit(":", 1)[1]),
-                 dst_slot=0, control=False)
+        add_edge(succ, tensor.producer, node_id, f"{tid}#0", tid, int(tid.rsplit(":", 1)[1]), 0, False)

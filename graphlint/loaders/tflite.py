@@ -243,6 +243,5 @@ def _connect(nodes: dict[str, dict], tensors: dict[str, TensorInfo]) -> Adjacenc
             tensor.consumers.append(node)
             if tensor.producer is not None:
                 src = nodes[tensor.producer]
-                add_edge(succ, tensor.producer, node, f"{tid}#{slot}", tensor=tid,
-                         src_slot=src["outputs"].index(tid), dst_slot=slot, control=False)
+                add_edge(succ, tensor.producer, node, f"{tid}#{slot}", tid, src["outputs"].index(tid), slot, False)
     return succ
