@@ -1,4 +1,7 @@
-"""The lint path never imports TensorFlow: load, lint and render both formats, then look at sys.modules."""
+"""The lint path never imports TensorFlow: load, lint and render both formats, then look at sys.modules.
+
+Nor networkx: its import alone costs more than a typical lint, so the IR builds its networkx view on demand.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from graphlint.testing import GraphBuilder
+from graphlint.testing import GraphBuilder, TFLiteBuilder
 
 
 def test_lint_path_does_not_import_tensorflow(tmp_path):
@@ -16,6 +19,12 @@ def test_lint_path_does_not_import_tensorflow(tmp_path):
     b.output(b.op("Conv2D", [x, w], name="y", attrs={"strides": [1, 1, 1, 1], "padding": "SAME"}))
     pb = tmp_path / "m.pb"
     pb.write_bytes(b.to_bytes())
+    tfl = TFLiteBuilder()
+    x, y = tfl.input("x", "float32", (1, 4)), tfl.tensor("y", "float32", (1, 4))
+    tfl.op("RELU", [x], [y])
+    tfl.output(y)
+    tflite = tmp_path / "m.tflite"
+    tflite.write_bytes(tfl.to_bytes())
     code = textwrap.dedent(f'''
         import sys, io, contextlib
         import graphlint
@@ -25,10 +34,10 @@ def test_lint_path_does_not_import_tensorflow(tmp_path):
         for fmt in FORMATS:
             renderer(fmt)([report])
         with contextlib.redirect_stdout(io.StringIO()):
-            main(["check", {str(pb)!r}, "--format", "json"])
+            main(["check", {str(pb)!r}, {str(tflite)!r}, "--format", "json", "--format", "sarif", "--exit-zero"])
             main(["rules"])
-        from graphlint.loaders.tflite import load_tflite  # the TFLite loader too
-        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax"))
+        heavy = sorted(m for m in sys.modules
+                       if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "networkx"))
         print(",".join(heavy))
     ''')
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

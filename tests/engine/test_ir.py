@@ -47,38 +47,3 @@ def test_networkx_view_holds_the_same_graph():
     assert sorted(g.predecessors("y")) == sorted(m.predecessors("y")) == ["init", "w", "x"]
     assert m.g is g  # built once
 
-
-def test_lint_does_not_import_networkx(tmp_path):
-    """The networkx view is built only on demand: importing networkx costs more than a typical lint."""
-    import subprocess
-    import sys
-    import textwrap
-
-    from graphlint.testing import TFLiteBuilder
-
-    pb = tmp_path / "m.pb"
-    pb.write_bytes(_model_bytes())
-    tfl = TFLiteBuilder()
-    x, y = tfl.input("x", "float32", (1, 4)), tfl.tensor("y", "float32", (1, 4))
-    tfl.op("RELU", [x], [y])
-    tfl.output(y)
-    tflite = tmp_path / "m.tflite"
-    tflite.write_bytes(tfl.to_bytes())
-    code = textwrap.dedent(f'''
-        import sys, io, contextlib
-        from graphlint.cli import main
-        with contextlib.redirect_stdout(io.StringIO()):
-            main(["check", {str(pb)!r}, {str(tflite)!r}, "--format", "json", "--format", "sarif",
-                  "--format", "text", "--exit-zero"])
-        print("networkx" in sys.modules)
-    ''')
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "False", out.stderr
-
-
-def _model_bytes() -> bytes:
-    b = GraphBuilder()
-    x = b.placeholder("x", "float32", (2, 3))
-    w = b.const(np.arange(12, dtype=np.float32).reshape(3, 4), name="w")
-    b.output(b.op("MatMul", [x, w], name="y"))
-    return b.to_bytes()
