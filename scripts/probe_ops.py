@@ -2154,14 +2154,13 @@ def compare(expected, actual):
 
 def write_table(doc, path):
     """Write the table (sorted keys, indent 1, cases in table order) and, beside the rules' default table, the
-    compact part of it the rules read (`op_support.rules.json`)."""
+    compact part of it the rules read (`op_support.rules.jsonl`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     if path.resolve() == DEFAULT_OUT.resolve():
         from graphlint_rules import support
 
-        (path.parent / "op_support.rules.json").write_text(json.dumps(support.compact(doc), sort_keys=True,
-                                                                      separators=(",", ":")) + "\n")
+        (path.parent / "op_support.rules.jsonl").write_text(support.dumps_rules_table(support.compact(doc)))
 
 
 def main(argv=None):

@@ -220,9 +220,9 @@ _ATTR_DECODERS = {
 }
 
 
-def _attr_value(value):
-    """Decode an AttrValue into plain Python (tensors become a small summary, never their data)."""
-    which = value.WhichOneof("value")
+def _attr_value(value, which: str | None):
+    """Decode an AttrValue whose ``value`` oneof is ``which`` into plain Python (tensors become a small summary,
+    never their data)."""
     decode = _ATTR_DECODERS.get(which)
     return decode(value) if decode is not None else getattr(value, which)
 
@@ -355,17 +355,22 @@ class _Builder:
         attrs: dict = {}
         output_shapes = None
         calls: set[str] = set()
-        for key, value in node.attr.items():
+        attr = node.attr
+        for key in attr:  # keys and lookups: a third of the cost of the map's items()
+            value = attr[key]
             if key[:1] == "_":
                 if key == "_output_shapes":
-                    output_shapes = _attr_value(value)
+                    output_shapes = _attr_value(value, value.WhichOneof("value"))
                 if key != "_class":
                     continue
-            decoded = attrs[key] = _attr_value(value)
-            if decoded.__class__ is dict:
-                if "func" in decoded:
-                    calls.add(decoded["func"])
-            elif decoded.__class__ is list and decoded and decoded[0].__class__ is dict:
+            which = value.WhichOneof("value")
+            if which == "type":  # most attrs (T, dtype): decoded here, without a call
+                attrs[key] = DTYPES.get(value.type) or str(value.type)
+                continue
+            decoded = attrs[key] = _attr_value(value, which)
+            if which == "func":
+                calls.add(decoded["func"])
+            elif which == "list" and decoded and decoded[0].__class__ is dict:
                 calls.update(f["func"] for f in decoded)
         if op == "Const" and not prefix:
             self.const_index[node_id] = file_pos
@@ -406,8 +411,6 @@ class _Builder:
 
     def _resolve(self, raw: str, subgraph: str) -> tuple[str, int, bool]:
         """Turn an input string into (producer node id, slot, is_control)."""
-        if subgraph == "main" and ":" not in raw and not raw.startswith("^"):
-            return raw, 0, False
         control = raw.startswith("^")
         if control:
             raw = raw[1:]
@@ -427,10 +430,15 @@ class _Builder:
         nodes, succ, tensors, max_slot = self.nodes, self.succ, self.tensors, self.max_slot
         # Pass 1: how many outputs each node has (from _output_shapes and from what consumers read).
         resolved = []
+        resolve = self._resolve
         for node_id, raw_inputs, subgraph in self.pending:
             edges = []
+            main = subgraph == "main"
             for raw in raw_inputs:
-                src, src_slot, control = self._resolve(raw, subgraph)
+                if main and ":" not in raw and raw[:1] != "^":  # most inputs: output 0 of a main-graph node
+                    src, src_slot, control = raw, 0, False
+                else:
+                    src, src_slot, control = resolve(raw, subgraph)
                 edges.append((src, src_slot, control))
                 if not control:
                     if src_slot >= _MAX_OUTPUTS:
@@ -453,18 +461,17 @@ class _Builder:
             if budget < 0:
                 raise LoadError(f"{self.path}: not a valid GraphDef (its nodes declare too many outputs)")
             outputs = attrs["outputs"]
+            name, subgraph, is_const = attrs["name"], attrs["subgraph"], op == "Const"
             for slot in range(count):
                 tid = f"{node_id}:{slot}"
                 recorded = shapes is not None and slot < len(shapes)
-                tensors[tid] = TensorInfo(
-                    id=tid, name=f"{attrs['name']}:{slot}" if slot else attrs["name"],
-                    dtype=_output_dtype(attrs, slot), shape=shapes[slot] if recorded else None, producer=node_id,
-                    is_const=op == "Const", subgraph=attrs["subgraph"],
-                    shape_source="file" if recorded else "unknown")
+                tensors[tid] = TensorInfo(tid, f"{name}:{slot}" if slot else name, _output_dtype(attrs, slot),
+                                          shapes[slot] if recorded else None, node_id, is_const=is_const,
+                                          subgraph=subgraph, shape_source="file" if recorded else "unknown")
                 outputs.append(tid)
-            if op == "Const" and "value" in attrs["attrs"]:
+            if is_const and "value" in attrs["attrs"]:
                 value = attrs["attrs"]["value"]
-                tensor = tensors[f"{node_id}:0"]
+                tensor = tensors[outputs[0]]
                 tensor.shape = value["shape"]
                 tensor.shape_source = "file"
                 tensor.nbytes = _nbytes(value["dtype"], value["shape"])
@@ -479,7 +486,9 @@ class _Builder:
                     if src not in nodes:
                         node_attrs["missing_control"].append(src)
                     continue
-                tid = f"{src}:{src_slot}"
+                producer = nodes.get(src)
+                outs = producer["outputs"] if producer is not None else ()
+                tid = outs[src_slot] if src_slot < len(outs) else f"{src}:{src_slot}"
                 tensor = tensors.get(tid)
                 if tensor is None:  # the producer does not exist in the graph
                     tensor = tensors[tid] = TensorInfo(id=tid, name=tid, dtype=None, shape=None,
@@ -511,6 +520,12 @@ def _declared_outputs(attrs: dict) -> int:
 
 def _output_dtype(attrs: dict, slot: int) -> str | None:
     op, a = attrs["op"], attrs["attrs"]
+    if not slot and op not in _SPECIAL_DTYPE_OPS:  # most ops: the first of these attrs that is a dtype
+        for key in _DTYPE_ATTRS:
+            value = a.get(key)
+            if value.__class__ is str:
+                return value
+        return None
     if op == "_Arg":
         return attrs.get("arg_dtype")
     if op in _LIST_DTYPE_ATTR:  # one dtype per output slot
@@ -532,11 +547,16 @@ def _output_dtype(attrs: dict, slot: int) -> str | None:
         return a.get(key, "int32" if key in ("out_type", "output_type", "out_idx") else None)
     if op == "IdentityN":
         return (a.get("T") or [None])[0]
-    for key in ("T", "dtype", "Tout", "out_type", "output_type"):
+    for key in _DTYPE_ATTRS:
         value = a.get(key)
         if isinstance(value, str):
             return value
     return None
+
+
+_DTYPE_ATTRS = ("T", "dtype", "Tout", "out_type", "output_type")
+# Ops whose output dtypes _output_dtype finds otherwise than through _DTYPE_ATTRS.
+_SPECIAL_DTYPE_OPS = frozenset({"_Arg", "IdentityN", *_LIST_DTYPE_ATTR, *_FIXED_DTYPE, *_OUT_DTYPE_ATTR})
 
 
 _ITEMSIZE = {"float32": 4, "float64": 8, "int32": 4, "uint8": 1, "int16": 2, "int8": 1, "int64": 8,

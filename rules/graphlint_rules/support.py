@@ -83,15 +83,34 @@ class NodeSupport:
         return out.kind if out else OK
 
 
+RULES_TABLE = "data/op_support.rules.jsonl"
+
+
 @functools.cache
+def _rules_table() -> tuple[dict, dict[str, bytes]]:
+    """The rules' table as stored: its header (index and versions) and each case's still-encoded line by id."""
+    header, *lines = resources.files("graphlint_rules").joinpath(RULES_TABLE).read_bytes().rstrip(b"\n").split(b"\n")
+    head = json.loads(header)
+    return head, dict(zip(head.pop("ids"), lines))
+
+
 def table() -> dict:
-    """The measured table as the rules read it (loaded once per process): ``data/op_support.rules.json``, the
-    part of ``op_support.json`` the rules use, written beside it by ``scripts/probe_ops.py`` (8x faster to load;
-    a test keeps the two in step)."""
-    return json.loads(resources.files("graphlint_rules").joinpath(RULES_TABLE).read_text("utf-8"))
+    """The measured table as the rules read it: ``data/op_support.rules.jsonl``, the part of ``op_support.json``
+    the rules use (:func:`compact`), written beside it by ``scripts/probe_ops.py``; a test keeps the two in step.
+
+    The file holds a header line (versions, and case ids by op) and then one case per line, so a lint decodes
+    only the cases of the ops its model has (a third of them for MobileNetV2) instead of all of them.
+    """
+    head, lines = _rules_table()
+    return {**head, "cases": [_case(case_id) for case_id in lines]}
 
 
-RULES_TABLE = "data/op_support.rules.json"
+def dumps_rules_table(compacted: dict) -> str:
+    """The text of ``op_support.rules.jsonl`` for a :func:`compact` table."""
+    head = {k: v for k, v in compacted.items() if k != "cases"}
+    head["ids"] = [case["id"] for case in compacted["cases"]]
+    return "".join(json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
+                   for obj in (head, *compacted["cases"]))
 _KEPT_RESULT_FIELDS = ("status", "error", "needs_flex", "needs_custom", "signal", "float_ops")
 
 
@@ -139,10 +158,10 @@ def _case_index(cases: list[dict]) -> dict[str, list[str]]:
 
 
 @functools.cache
-def _index() -> dict[str, list[dict]]:
-    """Cases by op, in matching order (see :func:`_case_index`; the rules table carries it)."""
-    by_id = _cases_by_id()
-    return {op: [by_id[i] for i in ids] for op, ids in table()["index"].items()}
+def _cases_of(op: str) -> list[dict] | None:
+    """The cases of ``op`` in matching order (see :func:`_case_index`), or None when no case involves it."""
+    ids = _rules_table()[0]["index"].get(op)
+    return None if ids is None else [_case(case_id) for case_id in ids]
 
 
 def owned_by_structure(op: str) -> bool:
@@ -225,7 +244,7 @@ def match(model: ModelGraph, node: str) -> NodeSupport | None:
     """The measured case closest to ``node`` and what each target did with it, or None when unmeasured."""
     attrs = model.nodes[node]
     op = attrs["op"]
-    if op not in _index():
+    if _cases_of(op) is None:
         return None
     inputs = model.inputs_of(node)
     node_attrs = attrs.get("attrs") or {}
@@ -244,7 +263,7 @@ def match(model: ModelGraph, node: str) -> NodeSupport | None:
 def _best_case(op: str, dtypes: tuple, rank: int | None, attrs: tuple) -> str | None:
     """The case id for an op signature; memoized, since a model repeats a few signatures many times."""
     node_attrs = dict(attrs)
-    best = max(_index()[op], key=lambda c: _score(c, list(dtypes), rank, node_attrs))  # max keeps the first tie
+    best = max(_cases_of(op), key=lambda c: _score(c, list(dtypes), rank, node_attrs))  # max keeps the first tie
     case_dtypes = [i.get("dtype") for i in (best.get("signature", {}).get("op", {}).get("inputs") or [])]
     if dtypes and dtypes[0] in UNUSUAL_DTYPES and (not case_dtypes or case_dtypes[0] != dtypes[0]):
         return None
@@ -365,7 +384,7 @@ def analyze(model: ModelGraph) -> Analysis:
             continue
         found = match(model, node)
         if found is None:
-            if attrs["op"] not in _index():
+            if _cases_of(attrs["op"]) is None:
                 unmeasured.append(node)
             continue
         support[node] = found
@@ -387,13 +406,11 @@ def analyze(model: ModelGraph) -> Analysis:
     return result
 
 
-def _case(case_id: str) -> dict | None:
-    return _cases_by_id().get(case_id)
-
-
 @functools.cache
-def _cases_by_id() -> dict[str, dict]:
-    return {c["id"]: c for c in table()["cases"]}
+def _case(case_id: str) -> dict | None:
+    """A measured case by id, decoded on first use (None for an id the table lacks)."""
+    line = _rules_table()[1].get(case_id)
+    return None if line is None else json.loads(line)
 
 
 def _const_value(model: ModelGraph, tensor) -> float | None:

@@ -80,4 +80,4 @@ def test_the_rules_table_is_the_compact_form_of_the_measured_table():
 
     full = json.loads(resources.files("graphlint_rules").joinpath("data/op_support.json").read_text("utf-8"))
     assert support.table() == json.loads(json.dumps(support.compact(full))), \
-        "regenerate data/op_support.rules.json: python scripts/probe_ops.py --target float --only conv2d"
+        "regenerate data/op_support.rules.jsonl: python scripts/probe_ops.py --target float --only conv2d"
