@@ -111,6 +111,9 @@ def _ping() -> bool:
 
 # -- in the server process -------------------------------------------------------------------------------------
 
+_CLOSE_GRACE_S = 5.0  # how long a stopping server waits for a busy lint worker before it terminates it
+
+
 class LintPool:
     """A process pool for lint runs, restarted when a run times out or a worker dies."""
 
@@ -185,8 +188,15 @@ class LintPool:
         """Stop the workers."""
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + _CLOSE_GRACE_S  # idle workers exit at once; a busy one gets this long
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
                 with contextlib.suppress(Exception):
                     process.terminate()
+        pool.shutdown(wait=True)  # the pool's queues and their semaphores are released, not left to leak
