@@ -173,6 +173,19 @@ class ReportService:
         return {"items": [r.summary() for r in rows], "next": str(nxt) if nxt is not None else None}
 
 
+def accepts_encoding(header: str | None, coding: str) -> bool:
+    """True when an ``Accept-Encoding`` header accepts ``coding``: named, else through ``*``, with q above 0."""
+    q: dict[str, float] = {}
+    for part in (header or "").lower().split(","):
+        name, _, params = part.partition(";")
+        value = params.replace(" ", "").partition("q=")[2]
+        try:
+            q.setdefault(name.strip(), float(value) if value else 1.0)
+        except ValueError:
+            q.setdefault(name.strip(), 0.0)
+    return q.get(coding, q.get("*", 0.0)) > 0
+
+
 def stored_report(row: ReportRow) -> bytes:
     """The API form of a stored report as JSON: the CLI's JSON plus ``id``, ``name`` and ``created_at``.
 

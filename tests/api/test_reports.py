@@ -83,6 +83,10 @@ def test_graph_and_sarif_of_a_stored_report(server):
         assert graph.status_code == 200 and graph.headers["content-type"] == "application/json"
         nodes = {n["id"]: n for n in graph.json()["nodes"]}
         assert nodes["w"]["severity"] == "error" and nodes["w"]["findings"] == [0]
+        assert graph.headers["content-encoding"] == "deflate"  # httpx accepts it; the stored bytes are sent
+        for accept in ("identity", "gzip, deflate;q=0"):
+            plain = c.get(f"/v1/reports/{report['id']}/graph", headers={"Accept-Encoding": accept})
+            assert "content-encoding" not in plain.headers and plain.json() == graph.json()
         sarif = c.get(f"/v1/reports/{report['id']}/sarif")
         assert sarif.status_code == 200
         results = json.loads(sarif.text)["runs"][0]["results"]
@@ -233,3 +237,14 @@ def test_a_lint_over_the_time_limit_is_stopped_and_the_server_goes_on(make_serve
         assert c.get("/healthz").status_code == 200 and c.get("/readyz").status_code == 200
         assert c.get("/v1/reports").json()["items"] == []
         assert "graphlint_lint_pool_restarts 1.0" in c.get("/metrics").text
+
+
+@pytest.mark.parametrize(("header", "accepted"), [
+    ("gzip, deflate, br, zstd", True), ("DEFLATE", True), ("*", True), ("deflate;q=0.5", True),
+    ("deflate;q=0", False), ("gzip", False), ("", False), (None, False), ("deflate;q=x", False),
+    ("gzip;q=1, *;q=0", False), ("*, deflate;q=0", False), ("deflate;q=1, *;q=0", True),
+])
+def test_accept_encoding(header, accepted):
+    from graphlint.api.service import accepts_encoding
+
+    assert accepts_encoding(header, "deflate") is accepted

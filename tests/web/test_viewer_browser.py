@@ -89,7 +89,10 @@ def test_upload_shows_verdicts_and_findings_grouped_by_severity_and_rule(page, s
 
 
 def test_every_node_with_findings_is_coloured_by_its_worst_severity(page, server, small_report):
-    open_report(page, server, small_report)
+    with page.expect_response(lambda r: r.url.endswith("/graph")) as graph_response:
+        open_report(page, server, small_report)
+    # the browser takes the graph as stored (deflate) and draws it
+    assert graph_response.value.header_value("content-encoding") == "deflate"
     graph = server.get(f"v1/reports/{small_report['id']}/graph")
     with_findings = [n for n in graph["nodes"] if n["findings"]]
     assert with_findings

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from graphlint.api.deps import OwnerDep
 from graphlint.api.schemas import ReportList, StoredReport
-from graphlint.api.service import MAX_LIST, clean_name, lint_options, stored_report
+from graphlint.api.service import MAX_LIST, accepts_encoding, clean_name, lint_options, stored_report
 from graphlint.api.store import unpack
 from graphlint.api.uploads import receive_upload
 from graphlint.client import report_from_dict
@@ -105,7 +105,14 @@ async def get_report(request: Request, owner: OwnerDep, report_id: str) -> Respo
 async def get_graph(request: Request, owner: OwnerDep, report_id: str) -> Response:
     """The model graph with the report's findings on its nodes, as the web viewer draws it."""
     packed = await request.app.state.reports.graph(owner, report_id)
-    return Response(zlib.decompress(packed), media_type="application/json")
+    # Graphs are stored zlib-compressed, which is HTTP's `deflate` coding: sent as stored when accepted.
+    if accepts_encoding(request.headers.get("accept-encoding"), "deflate"):
+        return Response(packed, media_type="application/json", headers=_DEFLATE)
+    return Response(zlib.decompress(packed), media_type="application/json", headers=_VARY)
+
+
+_VARY = {"Vary": "Accept-Encoding"}
+_DEFLATE = {"Content-Encoding": "deflate", **_VARY}
 
 
 @router.get("/{report_id}/sarif", name="sarif", response_model=None, response_class=Response,
