@@ -111,6 +111,8 @@ def dumps_rules_table(compacted: dict) -> str:
     head["ids"] = [case["id"] for case in compacted["cases"]]
     return "".join(json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
                    for obj in (head, *compacted["cases"]))
+
+
 _KEPT_RESULT_FIELDS = ("status", "error", "needs_flex", "needs_custom", "signal", "float_ops")
 
 
