@@ -100,30 +100,36 @@ def _varint(buf, pos: int, end: int) -> tuple[int, int]:
             raise LoadError("varint too long")
 
 
+def _field_at(buf, pos: int, end: int) -> tuple[int, int, int, int]:
+    """The field whose key is at ``buf[pos]``: ``(field number, wire type, value start, value end)``."""
+    key, pos = _varint(buf, pos, end)
+    number, wire = key >> 3, key & 7
+    if number == 0:
+        raise LoadError("field number 0")
+    if wire == 0:
+        _, after = _varint(buf, pos, end)
+    elif wire == 1:
+        after = pos + 8
+    elif wire == 2:
+        length, pos = _varint(buf, pos, end)
+        after = pos + length
+    elif wire == 5:
+        after = pos + 4
+    else:
+        raise LoadError(f"unsupported wire type {wire}")
+    if after > end:
+        raise LoadError("truncated")
+    return number, wire, pos, after
+
+
 def scan_fields(buf, start: int = 0, end: int | None = None):
     """Yield ``(field number, wire type, value start, value end)`` for a message's top-level fields."""
     end = len(buf) if end is None else end
     pos = start
     while pos < end:
-        key, pos = _varint(buf, pos, end)
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise LoadError("field number 0")
-        if wire == 0:
-            _, after = _varint(buf, pos, end)
-        elif wire == 1:
-            after = pos + 8
-        elif wire == 2:
-            length, pos = _varint(buf, pos, end)
-            after = pos + length
-        elif wire == 5:
-            after = pos + 4
-        else:
-            raise LoadError(f"unsupported wire type {wire}")
-        if after > end:
-            raise LoadError("truncated")
-        yield number, wire, pos, after
-        pos = after
+        field = _field_at(buf, pos, end)
+        yield field
+        pos = field[3]
 
 
 # A NodeDef larger than this is parsed without the values of its tensor attrs (its weights): the IR keeps
@@ -188,15 +194,16 @@ def _encode_varint(value: int) -> bytes:
 def _shape(proto) -> Shape:
     if proto.unknown_rank:
         return None
-    return tuple(None if d.size < 0 else int(d.size) for d in proto.dim)
+    return tuple([size if size >= 0 else None for size in [d.size for d in proto.dim[:]]])
 
 
 def _list_value(value):
     # The first non-empty kind of s, i, f, b, type, shape, func: ListFields gives only the non-empty ones,
     # in field-number order, which is that order (with tensor lists, which are skipped, before func).
-    for field, items in value.list.ListFields():
+    for field, container in value.list.ListFields():
         kind = field.name
         if kind != "tensor":
+            items = container[:]  # a slice is one call; iterating a protobuf container ends in an IndexError
             if kind == "s":
                 return [x.decode("utf-8", "replace") for x in items]
             if kind == "type":
@@ -205,7 +212,7 @@ def _list_value(value):
                 return [_shape(x) for x in items]
             if kind == "func":
                 return [{"func": x.name} for x in items]
-            return list(items)
+            return items
     return []
 
 
@@ -214,10 +221,14 @@ _ATTR_DECODERS = {
     "s": lambda v: v.s.decode("utf-8", "replace"),
     "type": lambda v: DTYPES.get(v.type, str(v.type)),
     "shape": lambda v: _shape(v.shape),
-    "tensor": lambda v: {"dtype": DTYPES.get(v.tensor.dtype), "shape": _shape(v.tensor.tensor_shape)},
+    "tensor": lambda v: _tensor_summary(v.tensor),
     "func": lambda v: {"func": v.func.name},
     None: lambda v: None,
 }
+
+
+def _tensor_summary(tensor) -> dict:
+    return {"dtype": DTYPES.get(tensor.dtype), "shape": _shape(tensor.tensor_shape)}
 
 
 def _attr_value(value, which: str | None):
@@ -236,13 +247,26 @@ def _parse_text(data) -> tuple[list, object, int]:
     return list(graph.node), graph.library, graph.versions.producer
 
 
+_NODE_KEY = 1 << 3 | 2  # GraphDef.node: field 1, length-delimited
+
+
 def _node_ranges(data) -> tuple[list[tuple[int, int]], tuple[int, int] | None, int]:
     """Find each NodeDef's byte range, the library's range and the producer version."""
     nodes: list[tuple[int, int]] = []
     library = None
     producer = 0
     seen_other = False
-    for number, wire, start, end in scan_fields(data):
+    pos, size = 0, len(data)
+    while pos < size:
+        if data[pos] == _NODE_KEY:  # most fields: a node, its length read here without the generic path
+            length, start = _varint(data, pos + 1, size)
+            pos = start + length
+            if pos > size:
+                raise LoadError("truncated")
+            nodes.append((start, pos))
+            continue
+        number, wire, start, end = _field_at(data, pos, size)
+        pos = end
         if number == 1 and wire == 2:
             nodes.append((start, end))
         elif number == 2 and wire == 2:
@@ -379,7 +403,7 @@ class _Builder:
             "attrs": attrs, "subgraph": subgraph, "device": node.device, "custom": False,
             "calls": sorted(calls) if calls else [], "output_shapes": output_shapes})
         self.count += 1
-        self.pending.append((node_id, list(node.input), subgraph))
+        self.pending.append((node_id, node.input[:], subgraph))  # a slice: see _list_value
 
     def _add(self, node_id: str, attrs: dict) -> None:
         """Add a node (next in file order, inputs and outputs filled by :meth:`finish`)."""
@@ -659,7 +683,7 @@ def _io(nodes, tensors, inputs: Sequence[str], outputs: Sequence[str]):
             continue
         # A node none of whose outputs is read (a While whose loop counter dangles is not an output).
         outs = attrs["outputs"]
-        if outs and not any(tensors[t].consumers for t in outs) and not ops.is_training_op(attrs["op"]):
+        if outs and not [t for t in outs if tensors[t].consumers] and not ops.is_training_op(attrs["op"]):
             found.append(outs[0])
     if not found:  # e.g. an Identity at the end of the graph: accept it
         found = [attrs["outputs"][0] for attrs in nodes.values()

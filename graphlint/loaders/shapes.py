@@ -49,9 +49,8 @@ def infer_shapes(nodes: dict[str, dict], succ: Adjacency, tensors: dict[str, Ten
         if attrs["kind"] == "output" or attrs["subgraph"] != "main":
             continue
         outs = [tensors[t] for t in attrs["outputs"]]
-        if not outs or all(t.shape_source == "user" or (t.shape_source == "file" and _complete(t.shape))
-                           for t in outs):
-            continue
+        if not [t for t in outs if t.shape_source != "user" and (t.shape_source != "file" or not _complete(t.shape))]:
+            continue  # every output has a shape the user gave or the file recorded in full
         if attrs["op"] in ("Placeholder", "PlaceholderV2"):
             shape = attrs["attrs"].get("shape")
             if outs[0].shape_source != "file" and (shape is not None or "shape" in attrs["attrs"]):

@@ -98,19 +98,30 @@ def table() -> dict:
     """The measured table as the rules read it: ``data/op_support.rules.jsonl``, the part of ``op_support.json``
     the rules use (:func:`compact`), written beside it by ``scripts/probe_ops.py``; a test keeps the two in step.
 
-    The file holds a header line (versions, and case ids by op) and then one case per line, so a lint decodes
-    only the cases of the ops its model has (a third of them for MobileNetV2) instead of all of them.
+    The file holds a header line (versions, and case ids by op) and then one case per line: first what matching
+    weighs, then, after a tab, what the targets did. A lint decodes the first part of the cases of the ops its
+    model has (a third of them for MobileNetV2) and the second part only of the cases its nodes matched.
     """
     head, lines = _rules_table()
     return {**head, "cases": [_case(case_id) for case_id in lines]}
+
+
+_MATCH_FIELDS = ("id", "tf_op", "graph_ops", "signature", "alone")  # what matching a node to a case reads
 
 
 def dumps_rules_table(compacted: dict) -> str:
     """The text of ``op_support.rules.jsonl`` for a :func:`compact` table."""
     head = {k: v for k, v in compacted.items() if k != "cases"}
     head["ids"] = [case["id"] for case in compacted["cases"]]
-    return "".join(json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
-                   for obj in (head, *compacted["cases"]))
+
+    def dumps(obj: dict) -> str:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"))  # escapes tabs: one separates the parts
+
+    lines = [dumps(head)]
+    for case in compacted["cases"]:
+        lines.append(dumps({k: case[k] for k in _MATCH_FIELDS}) + "\t"
+                     + dumps({k: v for k, v in case.items() if k not in _MATCH_FIELDS}))
+    return "\n".join(lines) + "\n"
 
 
 _KEPT_RESULT_FIELDS = ("status", "error", "needs_flex", "needs_custom", "signal", "float_ops")
@@ -163,7 +174,7 @@ def _case_index(cases: list[dict]) -> dict[str, list[str]]:
 def _cases_of(op: str) -> list[dict] | None:
     """The cases of ``op`` in matching order (see :func:`_case_index`), or None when no case involves it."""
     ids = _rules_table()[0]["index"].get(op)
-    return None if ids is None else [_case(case_id) for case_id in ids]
+    return None if ids is None else [_case_to_match(case_id) for case_id in ids]
 
 
 def owned_by_structure(op: str) -> bool:
@@ -250,11 +261,11 @@ def match(model: ModelGraph, node: str) -> NodeSupport | None:
         return None
     inputs = model.inputs_of(node)
     node_attrs = attrs.get("attrs") or {}
-    key_attrs = tuple((k, node_attrs[k]) for k in _ATTR_WEIGHTS if isinstance(node_attrs.get(k), (str, bool, int)))
+    key_attrs = tuple([(k, node_attrs[k]) for k in _ATTR_WEIGHTS if isinstance(node_attrs.get(k), (str, bool, int))])
     rank = inputs[0].rank if inputs else None
     if rank is None and attrs["subgraph"] != "main":
         rank = _ANY_RANK  # a function argument's shape is known only once the converter inlines the call
-    found = _best_case(op, tuple(t.dtype for t in inputs), rank, key_attrs)
+    found = _best_case(op, tuple([t.dtype for t in inputs]), rank, key_attrs)
     if found is None:
         return None
     return NodeSupport(node=node, op=op, case=found, outcomes=outcomes_of_case(found),
@@ -281,7 +292,7 @@ def outcomes_of_case(case_id: str) -> dict[str, Outcome]:
 
 def crashes(outcomes: dict[str, Outcome]) -> bool:
     """True when some target's outcome is a converter crash."""
-    return any(o.kind == CRASH for o in outcomes.values())
+    return CRASH in [o.kind for o in outcomes.values()]
 
 
 @functools.cache
@@ -348,7 +359,7 @@ def _foldable(model: ModelGraph, live: set[str]) -> set[str]:
             continue
         inputs = model.inputs_of(node)
         if (op == "Const" or (op in _SHAPE_OPS and inputs and inputs[0].rank is not None)
-                or (inputs and all(t.is_const or t.producer in folded for t in inputs))):
+                or (inputs and not [t for t in inputs if not t.is_const and t.producer not in folded])):
             folded.add(node)
             work.extend(c for c in model.successors(node) if c in live and c not in folded)
     return folded
@@ -409,10 +420,17 @@ def analyze(model: ModelGraph) -> Analysis:
 
 
 @functools.cache
+def _case_to_match(case_id: str) -> dict:
+    """The fields of a measured case that matching reads (:data:`_MATCH_FIELDS`), decoded on first use."""
+    line = _rules_table()[1][case_id]
+    return json.loads(line[:line.index(b"\t")])
+
+
+@functools.cache
 def _case(case_id: str) -> dict | None:
-    """A measured case by id, decoded on first use (None for an id the table lacks)."""
+    """A whole measured case by id, decoded on first use (None for an id the table lacks)."""
     line = _rules_table()[1].get(case_id)
-    return None if line is None else json.loads(line)
+    return None if line is None else {**_case_to_match(case_id), **json.loads(line[line.index(b"\t") + 1:])}
 
 
 def _const_value(model: ModelGraph, tensor) -> float | None:
