@@ -147,6 +147,8 @@ def broadcast(a: Shape, b: Shape) -> Shape:
     """NumPy broadcasting of two shapes with unknown dims."""
     if a is None or b is None:
         return None
+    if a == b or not b:  # the same shape, or a scalar: nothing to work out
+        return a
     out = []
     for i in range(max(len(a), len(b))):
         x = a[-1 - i] if i < len(a) else 1
