@@ -44,6 +44,18 @@ def small_graphdef_v2() -> GraphBuilder:
     return b
 
 
+def int8_only_graphdef() -> GraphBuilder:
+    """Findings for one target only: two Neg ops in scope ``q`` stay float in int8 (GL401, int8 targets), and an
+    unfrozen variable fails every target (GL101)."""
+    b = GraphBuilder()
+    x = b.placeholder("input", "float32", (1, 8, 8, 3))
+    n = b.op("Neg", [b.op("Neg", [x], name="q/neg1")], name="q/neg2")
+    bias = b.node("VariableV2", name="bias", attrs={"dtype": "float32", "shape": (3,)})
+    y = b.op("AddV2", [n, b.op("Identity", [bias], name="bias/read")], name="add")
+    b.output(b.op("Relu", [y], name="out"))
+    return b
+
+
 def convertible_graphdef() -> GraphBuilder:
     """A small conv net with fixed shapes that the TFLite converter takes."""
     b = GraphBuilder()

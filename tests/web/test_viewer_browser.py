@@ -16,7 +16,13 @@ except ImportError:  # the `browser` fixture skips these tests (or fails them in
 
 from graphlint.viewer import model_explorer_node_data
 from tests.conftest import tensorflow_version
-from tests.web.models import convertible_graphdef, scoped_graphdef, small_graphdef, small_graphdef_v2
+from tests.web.models import (
+    convertible_graphdef,
+    int8_only_graphdef,
+    scoped_graphdef,
+    small_graphdef,
+    small_graphdef_v2,
+)
 
 SEVERITY_ORDER = ["error", "warning", "info"]
 
@@ -102,6 +108,27 @@ def test_every_node_with_findings_is_coloured_by_its_worst_severity(page, server
         el = page.locator(f'.graph-svg [data-node="{n["id"]}"]')
         el.wait_for()
         assert f"sev-{n['severity']}" in el.get_attribute("class").split()
+
+
+def test_the_target_filter_recolours_nodes_and_scopes(page, server):
+    b = int8_only_graphdef()
+    report = server.upload("int8only.pb", b.to_bytes(), outputs=b.outputs)
+    assert {f["code"] for f in report["findings"]} == {"GL101", "GL401"}
+    open_report(page, server, report)
+    neg = page.locator('.graph-svg [data-node="q/neg1"]')
+    bias = page.locator('.graph-svg [data-node="bias"]')
+    scope = page.locator('.graph-svg .cluster-head[data-scope="main::q"]')
+    expect(neg).to_have_class(re.compile(r"\bsev-warning\b"))
+    expect(scope).to_have_class(re.compile(r"\bsev-warning\b"))
+    page.select_option("#target-filter", "float")  # GL401 does not concern float: only the variable is left
+    expect(neg).not_to_have_class(re.compile(r"\bsev-"))
+    expect(scope).not_to_have_class(re.compile(r"\bsev-"))
+    expect(bias).to_have_class(re.compile(r"\bsev-error\b"))
+    assert "finding" not in neg.get_attribute("aria-label")
+    page.select_option("#target-filter", "int8")
+    expect(neg).to_have_class(re.compile(r"\bsev-warning\b"))
+    expect(scope).to_have_class(re.compile(r"\bsev-warning\b"))
+    assert "worst finding warning, 1 finding" in neg.get_attribute("aria-label")
 
 
 def test_finding_centres_the_graph_on_its_node_and_opens_the_inspector(page, server, small_report):

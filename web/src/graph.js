@@ -1,6 +1,8 @@
 // The model graph: name scopes collapse into single boxes, only what is visible is laid out (dagre) and
 // drawn (SVG). Nodes are coloured by their worst finding; edges and badges by the tensor's storage type.
+import { severityFor } from './findings.js';
 import { runLayout } from './layout.js';
+import { SEVERITY_RANK } from './nodedata.js';
 import { CLASS_BADGE, h } from './util.js';
 
 const SEV_GLYPH = { error: '!', warning: '▲', info: 'i' };
@@ -30,7 +32,32 @@ export class GraphModel {
     }
     for (const s of this.scopes.values()) if (s.parent) this.scopes.get(s.parent).childScopes.push(s.id);
     for (const n of graph.nodes) if (n.scope) this.scopes.get(n.scope).members.push(n.id);
+    this.target = '';
+    for (const n of graph.nodes) n.shown = n.findings;
     this.refreshHidden();
+  }
+
+  /**
+   * Colour and count only the findings that affect `target` ('' = every target), as the findings list shows
+   * them: each node takes its worst such finding, each scope the worst below it.
+   */
+  setTarget(target) {
+    this.target = target;
+    const worse = (a, b) => ((SEVERITY_RANK[b] || 0) > (SEVERITY_RANK[a] || 0) ? b : a);
+    for (const s of this.scopes.values()) {
+      s.severity = null;
+      s.findings = 0;
+    }
+    for (const n of this.graph.nodes) {
+      n.shown = n.findings.filter((i) => severityFor(this.findings[i], target));
+      n.severity = n.shown.reduce((w, i) => worse(w, severityFor(this.findings[i], target)), null);
+      if (!n.shown.length) continue;
+      for (let sid = n.scope; sid; sid = this.scopes.get(sid).parent) {
+        const s = this.scopes.get(sid);
+        s.findings += n.shown.length;
+        s.severity = worse(s.severity, n.severity);
+      }
+    }
   }
 
   /** Constants without findings are folded into their consumers (the inspector lists them as inputs). */
@@ -214,6 +241,12 @@ export class GraphView {
     if (await this.relayout()) this.fit();
   }
 
+  /** Recolour nodes and scopes for the findings of one target ('' = all) and redraw. */
+  async setTarget(target) {
+    this.model.setTarget(target);
+    await this.relayout();
+  }
+
   async setShowConstants(on) {
     this.model.showConstants = on;
     this.model.refreshHidden();
@@ -319,7 +352,7 @@ export class GraphView {
     const sev = n.severity;
     const cls = this.model.outputClass(n);
     const badge = n.kind === 'output' ? '' : CLASS_BADGE[cls] || '';
-    const count = n.findings.length;
+    const count = n.shown.length;
     const label = `${n.op} ${n.name}${sev ? `, worst finding ${sev}, ${count} finding${count > 1 ? 's' : ''}` : ''}`
       + `${badge ? `, output ${cls}${this.model.isQuantized(n) ? ' quantized' : ''}` : ''}`;
     return h('g', { class: `unit node kind-${n.kind}${sev ? ` sev-${sev}` : ''}`, role: 'button',

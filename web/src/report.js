@@ -92,7 +92,8 @@ export function graphPane(report, graph, { onSelect, label }) {
 function legend() {
   const item = (cls, text) => h('li', {}, h('span', { class: `swatch ${cls}`, 'aria-hidden': 'true' }), text);
   return h('details', { class: 'legend' }, h('summary', {}, 'Legend'),
-    h('p', {}, 'Node colour: worst finding on it (or inside a collapsed scope).'),
+    h('p', {}, 'Node colour: worst finding on it (or inside a collapsed scope), for the target the findings '
+      + 'are shown for.'),
     h('ul', {}, item('sev-error', 'error'), item('sev-warning', 'warning'), item('sev-info', 'info'),
       item('sev-none', 'no finding')),
     h('p', {}, 'Edge colour and badge: the tensor\'s type.'),
@@ -129,7 +130,10 @@ export function renderReport(main, report, graph, { openRule, compareWith }) {
         if (await pane.view.reveal(nodeId)) inspector.querySelector('h2')?.focus({ preventScroll: true });
       } });
   };
-  targetFilter.addEventListener('change', drawFindings);
+  targetFilter.addEventListener('change', () => {
+    drawFindings();
+    if (pane) pane.view.setTarget(targetFilter.value);
+  });
   const name = baseName(m.path) || 'model';
   const exportsRow = h('div', { class: 'row wrap' },
     h('button', { type: 'button', onclick: () => download(`${name}.graphlint.json`, report) }, 'Report JSON'),
