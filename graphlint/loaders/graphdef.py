@@ -368,6 +368,7 @@ class _Builder:
         self.count = 0
         self.const_index: dict[str, int] = {}
         self.max_slot: dict[str, int] = {}
+        self.recorded_shapes: dict[str, list] = {}  # node id → its _output_shapes, when the file has them
         self.index = 0
 
     def add_node(self, node, file_pos: int, subgraph: str = "main", prefix: str = "") -> None:
@@ -398,20 +399,22 @@ class _Builder:
                 calls.update(f["func"] for f in decoded)
         if op == "Const" and not prefix:
             self.const_index[node_id] = file_pos
-        self._add(node_id, {
-            "kind": _NODE_KINDS.get(op, "op"), "op": op, "family": ops.family(op, "graphdef"), "name": name,
-            "attrs": attrs, "subgraph": subgraph, "device": node.device, "custom": False,
-            "calls": sorted(calls) if calls else [], "output_shapes": output_shapes})
+        if output_shapes is not None:
+            self.recorded_shapes[node_id] = output_shapes
+        self._add(node_id, _NODE_KINDS.get(op, "op"), op, ops.family(op, "graphdef"), name, attrs, subgraph,
+                  node.device, sorted(calls) if calls else [])
         self.count += 1
         self.pending.append((node_id, node.input[:], subgraph))  # a slice: see _list_value
 
-    def _add(self, node_id: str, attrs: dict) -> None:
-        """Add a node (next in file order, inputs and outputs filled by :meth:`finish`)."""
-        attrs["index"] = self.index
-        attrs["inputs"], attrs["outputs"] = [], []
-        self.nodes[node_id] = attrs
+    def _add(self, node_id: str, kind: str, op: str, family: str, name: str, attrs: dict, subgraph: str,
+             device: str, calls: list[str]) -> dict:
+        """Add a node (next in file order, inputs and outputs filled by :meth:`finish`) and return its dict."""
+        node = self.nodes[node_id] = {"kind": kind, "op": op, "family": family, "name": name, "attrs": attrs,
+                                      "subgraph": subgraph, "device": device, "custom": False, "calls": calls,
+                                      "index": self.index, "inputs": [], "outputs": []}
         self.succ[node_id] = {}
         self.index += 1
+        return node
 
     def add_function(self, fdef) -> None:
         fname = fdef.signature.name
@@ -419,18 +422,14 @@ class _Builder:
         for arg in fdef.signature.input_arg:
             node_id = prefix + arg.name
             dtype = DTYPES.get(arg.type) if arg.type else None
-            self._add(node_id, {"kind": "input", "op": "_Arg", "family": "input", "name": arg.name, "attrs": {},
-                                "subgraph": fname, "device": "", "custom": False, "calls": [], "output_shapes": None,
-                                "arg_dtype": dtype})
+            self._add(node_id, "input", "_Arg", "input", arg.name, {}, fname, "", [])["arg_dtype"] = dtype
         for node in fdef.node_def:
             self.add_node(node, -1, subgraph=fname, prefix=prefix)
         for out_arg in fdef.signature.output_arg:
             src = fdef.ret.get(out_arg.name)
             if src:
                 node_id = prefix + "ret/" + out_arg.name
-                self._add(node_id, {"kind": "output", "op": "_Retval", "family": "output", "name": out_arg.name,
-                                    "attrs": {}, "subgraph": fname, "device": "", "custom": False, "calls": [],
-                                    "output_shapes": None})
+                self._add(node_id, "output", "_Retval", "output", out_arg.name, {}, fname, "", [])
                 self.pending.append((node_id, [src], fname))
 
     def _resolve(self, raw: str, subgraph: str) -> tuple[str, int, bool]:
@@ -452,6 +451,7 @@ class _Builder:
 
     def finish(self) -> tuple[dict[str, dict], Adjacency, dict[str, TensorInfo]]:
         nodes, succ, tensors, max_slot = self.nodes, self.succ, self.tensors, self.max_slot
+        recorded_shapes = self.recorded_shapes
         # Pass 1: how many outputs each node has (from _output_shapes and from what consumers read).
         resolved = []
         resolve = self._resolve
@@ -478,7 +478,7 @@ class _Builder:
             if attrs["kind"] == "output":
                 continue
             op = attrs["op"]
-            shapes = attrs["output_shapes"]
+            shapes = recorded_shapes.get(node_id)
             count = max(len(shapes) if shapes is not None else 0, max_slot.get(node_id, -1) + 1,
                         _declared_outputs(attrs) if op in _COUNT_ATTR_OPS else 0, _MIN_OUTPUTS.get(op, 1))
             budget -= count
@@ -521,8 +521,6 @@ class _Builder:
                 node_attrs["inputs"].append(tid)
                 if tensor.producer is not None:
                     add_edge(succ, src, node_id, f"{tid}#{slot}", tid, src_slot, slot, False)
-        for attrs in nodes.values():
-            del attrs["output_shapes"]
         return nodes, succ, tensors
 
 
