@@ -177,8 +177,9 @@ def _cases_of(op: str) -> list[dict] | None:
     return None if ids is None else [_case_to_match(case_id) for case_id in ids]
 
 
+@functools.cache
 def owned_by_structure(op: str) -> bool:
-    """Variables and training ops: GL101 and GL102 report them, with the converter's words."""
+    """Variables and training ops: GL101 and GL102 report them, with the converter's words (memoized per op)."""
     from graphlint_rules.structure.gl101_unfrozen_variable import VARIABLE_OPS
 
     return op in VARIABLE_OPS or is_training_op(op) or op.startswith("ReadVariable")
@@ -261,7 +262,8 @@ def match(model: ModelGraph, node: str) -> NodeSupport | None:
         return None
     inputs = model.inputs_of(node)
     node_attrs = attrs.get("attrs") or {}
-    key_attrs = tuple([(k, node_attrs[k]) for k in _ATTR_WEIGHTS if isinstance(node_attrs.get(k), (str, bool, int))])
+    weighed = [k for k in _ATTR_WEIGHTS if k in node_attrs]  # usually none
+    key_attrs = tuple([(k, node_attrs[k]) for k in weighed if isinstance(node_attrs[k], (str, bool, int))])
     rank = inputs[0].rank if inputs else None
     if rank is None and attrs["subgraph"] != "main":
         rank = _ANY_RANK  # a function argument's shape is known only once the converter inlines the call
@@ -506,6 +508,11 @@ def _l2norm_parts(model: ModelGraph, node: str) -> list[str]:
     return [*chain, *muls]
 
 
+# The ops _fused_patterns anchors a pattern on (besides fake-quant ops).
+_PATTERN_ANCHORS = frozenset({"Erf", "Pow", "Relu6", "RealDiv", "Div", "Rsqrt", "Select", "SelectV2", "Split",
+                              "SplitV"})
+
+
 def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Ops the converter fuses into one builtin, matched to the measured case of the fused form.
 
@@ -517,10 +524,10 @@ def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, 
     """
     found: dict[str, tuple[str, tuple[str, ...]]] = {}
     table = model.nodes
-    for node in nodes:
-        if node not in table or table[node].get("kind") != "op":
+    for node, attrs in model.ops():  # in graph order, so overlapping patterns always resolve the same way
+        op = attrs["op"]
+        if (op not in _PATTERN_ANCHORS and not is_fake_quant(op)) or node not in nodes:
             continue
-        op = table[node]["op"]
         users = model.successors(node)
         user_ops = [table[u]["op"] for u in users]
         if op == "Erf" and any(o in ("AddV2", "Add") for o in user_ops):
