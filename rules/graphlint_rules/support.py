@@ -345,7 +345,7 @@ def live_nodes(model: ModelGraph) -> set[str]:
 def _foldable(model: ModelGraph, live: set[str]) -> set[str]:
     """Live nodes the converter's constant folding removes: every data input constant or folded, or a shape
     query on a tensor of known rank (the converter runs with fixed input shapes)."""
-    nodes = model.nodes
+    nodes, tensors = model.nodes, model.tensors
     folded: set[str] = set()
     # A node can only become foldable when one of its producers folds: visit every live op once in file
     # order (usually topological) and revisit a node's consumers when it folds.
@@ -359,11 +359,12 @@ def _foldable(model: ModelGraph, live: set[str]) -> set[str]:
         op = attrs["op"]
         if _never_folded(op):
             continue
-        inputs = model.inputs_of(node)
+        inputs = [tensors[t] for t in attrs["inputs"] if t is not None]  # model.inputs_of, without the call
         if (op == "Const" or (op in _SHAPE_OPS and inputs and inputs[0].rank is not None)
                 or (inputs and not [t for t in inputs if not t.is_const and t.producer not in folded])):
             folded.add(node)
-            work.extend(c for c in model.successors(node) if c in live and c not in folded)
+            for tensor_id in attrs["outputs"]:
+                work.extend([c for c in tensors[tensor_id].consumers if c in live and c not in folded])
     return folded
 
 
