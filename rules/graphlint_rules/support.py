@@ -254,8 +254,8 @@ def _score(case: dict, dtypes: list[str | None], rank: int | None, attrs: dict) 
 _ATTR_WEIGHTS = {"is_training": 9, "data_format": 3, "output_type": 3, "DstT": 5, "SrcT": 5}
 
 
-def match(model: ModelGraph, node: str) -> NodeSupport | None:
-    """The measured case closest to ``node`` and what each target did with it, or None when unmeasured."""
+def match(model: ModelGraph, node: str) -> str | None:
+    """The id of the measured case closest to ``node``, or None when its op is unmeasured."""
     attrs = model.nodes[node]
     op = attrs["op"]
     if _cases_of(op) is None:
@@ -267,11 +267,7 @@ def match(model: ModelGraph, node: str) -> NodeSupport | None:
     rank = inputs[0].rank if inputs else None
     if rank is None and attrs["subgraph"] != "main":
         rank = _ANY_RANK  # a function argument's shape is known only once the converter inlines the call
-    found = _best_case(op, tuple([t.dtype for t in inputs]), rank, key_attrs)
-    if found is None:
-        return None
-    return NodeSupport(node=node, op=op, case=found, outcomes=outcomes_of_case(found),
-                       tflite_ops=_float_builtins(found))
+    return _best_case(op, tuple([t.dtype for t in inputs]), rank, key_attrs)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -393,28 +389,28 @@ def analyze(model: ModelGraph) -> Analysis:
         return hit[1]
     live = live_nodes(model) if model.info.format == "graphdef" else set()
     folded = _foldable(model, live) if live else set()
+    has_fq = any(is_fake_quant(a["op"]) for n, a in model.ops() if n in live)
+    # A float graph on the legacy uint8 path: the plain measurement is the one that applies.
+    outcomes = outcomes_of_case if has_fq else _plain_uint8
     support: dict[str, NodeSupport] = {}
     unmeasured: list[str] = []
     for node, attrs in model.ops():
-        if node not in live or node in folded or attrs["op"] in TRANSPARENT_OPS or owned_by_structure(attrs["op"]):
+        op = attrs["op"]
+        if node not in live or node in folded or op in TRANSPARENT_OPS or owned_by_structure(op):
             continue
-        found = match(model, node)
-        if found is None:
-            if _cases_of(attrs["op"]) is None:
+        case_id = match(model, node)
+        if case_id is None:
+            if _cases_of(op) is None:
                 unmeasured.append(node)
             continue
-        support[node] = found
+        support[node] = NodeSupport(node, op, case_id, outcomes(case_id), _float_builtins(case_id))
     for node, (case_id, absorbed) in _fused_patterns(model, live - folded).items():
         if _case(case_id) is None:
             continue
-        support[node] = NodeSupport(node=node, op=model.nodes[node]["op"], case=case_id,
-                                    outcomes=outcomes_of_case(case_id), tflite_ops=_float_builtins(case_id))
+        support[node] = NodeSupport(node, model.nodes[node]["op"], case_id, outcomes(case_id),
+                                    _float_builtins(case_id))
         for other in absorbed:
             support.pop(other, None)
-    has_fq = any(is_fake_quant(a["op"]) for n, a in model.ops() if n in live)
-    if not has_fq:  # a float graph on the legacy uint8 path: the plain measurement is the one that applies
-        support = {n: NodeSupport(s.node, s.op, s.case, _plain_uint8(s.case), s.tflite_ops)
-                   for n, s in support.items()}
     result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq)
     if len(_CACHE) > 8:
         _CACHE.clear()
