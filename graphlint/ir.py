@@ -32,6 +32,7 @@ Edge key ``"<tensor id>#<dst slot>"``; attributes ``tensor``, ``src_slot``, ``ds
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -82,13 +83,13 @@ class TensorInfo:
         return None if self.shape is None else len(self.shape)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class ModelInfo:
     """Facts about the model file as a whole."""
 
     path: str  # as given by the caller (never used to reach the filesystem again)
     format: str  # "graphdef" | "tflite"
-    sha256: str
+    digest: str | Callable[[], str]  # the SHA-256 (hex), or what computes it when first asked: see sha256
     size_bytes: int
     inputs: tuple[str, ...]  # ordered tensor ids of the (main subgraph) inputs
     outputs: tuple[str, ...]  # ordered tensor ids of the outputs (declared, or inferred for GraphDef)
@@ -97,6 +98,12 @@ class ModelInfo:
     schema_version: int | None = None  # TFLite schema version
     subgraphs: tuple[str, ...] = ()  # names of subgraphs / functions, main first
     text_format: bool = False  # GraphDef read from text (``.pbtxt``)
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """The file's SHA-256 (hex). Computed on first use: linting never needs it, only reports that carry it
+        (JSON, the service) do."""
+        return self.digest if isinstance(self.digest, str) else self.digest()
 
 
 Adjacency = dict[str, dict[str, dict[str, dict]]]

@@ -10,6 +10,7 @@ import hashlib
 import math
 import os
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import __version__
@@ -28,17 +29,44 @@ def _tensor_json(t: TensorInfo) -> dict:
     return out
 
 
-def model_summary(model: ModelGraph) -> dict:
+class ModelSummary(Mapping[str, Any]):
+    """The ``model`` object of a report: a read-only mapping whose ``sha256`` is read from the model when first
+    asked for, so a report rendered as text, JUnit or GitHub annotations never hashes the file."""
+
+    def __init__(self, fields: dict, info: Any) -> None:
+        self._fields = fields  # "sha256" maps to _PENDING until read
+        self._info = info
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._fields[key]
+        if value is _PENDING:
+            value = self._fields[key] = self._info.sha256
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"ModelSummary({self._fields!r})"
+
+
+_PENDING = object()
+
+
+def model_summary(model: ModelGraph) -> ModelSummary:
     """The ``model`` object of a report."""
     info = model.info
-    return {
-        "path": info.path, "format": info.format, "sha256": info.sha256, "size_bytes": info.size_bytes,
+    return ModelSummary({
+        "path": info.path, "format": info.format, "sha256": _PENDING, "size_bytes": info.size_bytes,
         "nodes": sum(1 for _, a in model.nodes.items() if a["kind"] != "output"),
         "ops": sum(1 for _ in model.ops()), "tensors": len(model.tensors),
         "inputs": [_tensor_json(model.tensors[t]) for t in info.inputs if t in model.tensors],
         "outputs": [_tensor_json(model.tensors[t]) for t in info.outputs if t in model.tensors],
         "outputs_inferred": info.outputs_inferred, "subgraphs": list(info.subgraphs),
-    }
+    }, info)
 
 
 def unreadable_summary(source, name: str | None, sha256: str | None = None) -> dict:
@@ -80,7 +108,7 @@ def json_safe(value: Any) -> Any:
 class Report:
     """The result of linting one model for a set of targets."""
 
-    model: dict  # see model_summary
+    model: Mapping[str, Any]  # see model_summary
     targets: tuple[str, ...]  # requested targets, in canonical order
     findings: list[Finding]  # sorted: model-level first, then by node position and code
     rules_run: list[str] = dataclasses.field(default_factory=list)
@@ -129,7 +157,7 @@ class Report:
         """The JSON report (schema_version 1). Strict JSON: a NaN or infinite float (a corrupt scale, a range
         attribute) is written as the string ``"nan"``, ``"inf"`` or ``"-inf"``, as the viewer shows it."""
         return json_safe({
-            "schema_version": SCHEMA_VERSION, "graphlint_version": __version__, "model": self.model,
+            "schema_version": SCHEMA_VERSION, "graphlint_version": __version__, "model": dict(self.model),
             "targets": self.verdicts(), "findings": [f.to_dict() for f in self.findings], "stats": self.stats(),
             "rules_run": self.rules_run, "broken_packs": self.broken_packs,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

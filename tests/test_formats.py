@@ -87,3 +87,25 @@ def test_json_is_strict_even_for_nan_scales():
     assert data["model"]["inputs"][0]["quantization"]["scale"] == ["nan"]
     assert data["model"]["outputs"][0]["quantization"]["scale"] == ["inf"]
     _strict(renderer("sarif")([report]))
+
+
+def test_the_model_is_hashed_only_for_reports_that_carry_the_hash(monkeypatch):
+    import hashlib
+    import types
+
+    import graphlint.loaders as loaders
+
+    hashed = []
+    monkeypatch.setattr(loaders, "hashlib", types.SimpleNamespace(
+        sha256=lambda data: hashed.append(len(data)) or hashlib.sha256(data)))
+    b = GraphBuilder()
+    b.output(b.op("Relu", [b.placeholder("x", "float32", (1, 4))], name="y"))
+    data = b.to_bytes()
+    report = lint(data, outputs=b.outputs, targets=["float"])
+    for fmt in ("text", "junit", "github", "sarif"):
+        renderer(fmt)([report], registry=default_registry())
+    assert hashed == []  # linting and these formats never read it
+    for _ in range(2):
+        assert json.loads(renderer("json")([report]))["model"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert hashed == [len(data)]  # once, when the JSON report needed it
+    assert report.model["sha256"] == report.to_dict()["model"]["sha256"]

@@ -11,15 +11,12 @@ import hashlib
 import mmap
 import os
 import stat
-import threading
 from collections.abc import Mapping, Sequence
 
 from graphlint._gc import gc_paused
 from graphlint.ir import ModelGraph, Shape
 
 MAX_TEXT_BYTES = 512 << 20  # a .pbtxt larger than this is refused (text parsing holds it in memory)
-_HASH_IN_THREAD = 4 << 20  # sources at least this large are hashed in a background thread
-_HASH_CHUNK = 32 << 20  # few GIL hand-overs, and a cancelled hash stops within one chunk
 
 
 class LoadError(Exception):
@@ -96,8 +93,8 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
         inputs: GraphDef input tensor names chosen by the user (default: every Placeholder).
         outputs: GraphDef output tensor names chosen by the user (default: unconsumed tensors).
         sha256: the source's SHA-256 (hex) when the caller already has it, e.g. a service that hashed an upload
-            as it arrived; it is not hashed again (hashing runs at ~1.5 GB/s: as long as reading a whole
-            TFLite model).
+            as it arrived. Otherwise ``model.info.sha256`` hashes the source when first read (at ~1.4 GB/s,
+            as long as reading a whole TFLite model).
 
     Returns:
         The model IR.
@@ -117,15 +114,9 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
     if kind == "hdf5":
         raise LoadError(f"{path}: this is a Keras HDF5 file; save the model as a frozen .pb or convert it to "
                         ".tflite first", "unsupported")
-    digest = _Digest(data) if sha256 is None else None
-    try:
-        with gc_paused():
-            model = _parse(data, kind, path, input_shapes, inputs, outputs)
-    except BaseException:
-        if digest is not None:
-            digest.cancel()
-        raise
-    model.info = dataclasses.replace(model.info, sha256=sha256 if digest is None else digest.hexdigest())
+    with gc_paused():
+        model = _parse(data, kind, path, input_shapes, inputs, outputs)
+    model.info = dataclasses.replace(model.info, digest=sha256 if sha256 is not None else _Digest(data))
     return model
 
 
@@ -157,39 +148,20 @@ def _parse(data, kind: str, path: str, input_shapes: Mapping[str, Shape] | None,
 
 
 class _Digest:
-    """SHA-256 of the model, computed while it is parsed.
+    """SHA-256 of the model, computed on the first call: linting never needs it (see ModelInfo.sha256).
 
-    ``hashlib`` releases the GIL while it hashes, so on a large file a background thread overlaps the hash
-    with parsing. It hashes in chunks and stops at the next one once cancelled, so a corrupt multi-GB file
-    still fails fast instead of being read to its end. Small sources are hashed on demand in the caller.
+    It is not computed beside the parse either: measured on a 2-core machine, a second busy core slowed the
+    parse by about a third, so a background hash cost the lint as much as hashing in line did.
     """
 
     def __init__(self, data) -> None:
         self._data = data
-        self._hash = hashlib.sha256()
-        self._cancelled = threading.Event()
-        self._thread = None
-        if len(data) >= _HASH_IN_THREAD:
-            self._thread = threading.Thread(target=self._run, name="graphlint-sha256", daemon=True)
-            self._thread.start()
+        self._hex: str | None = None
 
-    def _run(self) -> None:
-        view = memoryview(self._data)
-        for start in range(0, len(view), _HASH_CHUNK):
-            if self._cancelled.is_set():
-                return
-            self._hash.update(view[start:start + _HASH_CHUNK])
-
-    def cancel(self) -> None:
-        """Stop hashing (the load failed)."""
-        self._cancelled.set()
-
-    def hexdigest(self) -> str:
-        """Wait for the hash and return it."""
-        if self._thread is None:
-            return hashlib.sha256(self._data).hexdigest()
-        self._thread.join()
-        return self._hash.hexdigest()
+    def __call__(self) -> str:
+        if self._hex is None:
+            self._hex = hashlib.sha256(self._data).hexdigest()
+        return self._hex
 
 
 _FORMAT_NAMES = {"tflite": "TFLite flatbuffer", "graphdef": "GraphDef", "pbtxt": "text GraphDef"}

@@ -349,7 +349,7 @@ def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Map
 
     model_inputs, model_outputs, inferred = _io(nodes, tensors, inputs, outputs)
     infer_shapes(nodes, succ, tensors, input_shapes, model_inputs, read_operand)
-    info = ModelInfo(path=path, format="graphdef", sha256=digest, size_bytes=len(data), inputs=model_inputs,
+    info = ModelInfo(path=path, format="graphdef", digest=digest, size_bytes=len(data), inputs=model_inputs,
                      outputs=model_outputs, outputs_inferred=inferred, producer=str(producer),
                      subgraphs=("main", *functions), text_format=text)
     _add_output_nodes(nodes, succ, tensors, model_outputs)

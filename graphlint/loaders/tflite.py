@@ -214,7 +214,7 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
                            "attrs": {}, "subgraph": s, "index": index, "inputs": [tid], "outputs": [], "calls": []}
             index += 1
     succ = _connect(nodes, tensors)
-    info = ModelInfo(path=path, format="tflite", sha256=digest, size_bytes=len(data), inputs=main_inputs,
+    info = ModelInfo(path=path, format="tflite", digest=digest, size_bytes=len(data), inputs=main_inputs,
                      outputs=main_outputs, producer=model.string(3) or "", schema_version=model.scalar(0, "I"),
                      subgraphs=tuple(subgraph_names))
 
