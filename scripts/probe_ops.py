@@ -446,6 +446,11 @@ def tf_matmul(**kw):
     return lambda tf, x, w: tf.linalg.matmul(x, w, **kw)
 
 
+def _div_by_const(b, tf):
+    x = b.input((1, 8, 8, 4), "float32", -2.0, 2.0)
+    b.output(x / b.const([0.5, 1.0, 1.5, 2.0], dtype="float32"))
+
+
 def _math_cases():
     pos, unit = (0.1, 4.0), (0.5, 2.0)
     cases = [
@@ -480,6 +485,7 @@ def _math_cases():
             binary(lambda tf, x, y: x / y, rhs=(-1.0, 1.0)),
             "divisor range [-1, 1] includes 0",
         ),
+        Case("realdiv_const", "RealDiv", _div_by_const, "divisor a constant in [0.5, 2] (a normalization layer)"),
         Case("div", "Div", binary(lambda tf, x, y: tf.raw_ops.Div(x=x, y=y), rhs=unit)),
         Case("floordiv", "FloorDiv", binary(lambda tf, x, y: tf.math.floordiv(x, y), rhs=unit)),
         Case(

@@ -207,6 +207,8 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
         return [x, *[(channels,)] * 4, _UNKNOWN]
     if op == "Merge":
         return [s[0], ()]
+    if op == "IdentityN":  # e.g. the custom gradient of Keras' swish: output i is input i
+        return list(s)
     if op in ("While", "StatelessWhile", "If", "StatelessIf") and attrs.get("output_shapes"):
         return list(attrs["output_shapes"])  # recorded by TensorFlow from the function bodies
     if op in _SAME_AS_INPUT:
@@ -382,6 +384,23 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
             rank = ins[0].shape[0] if ins[0].shape and len(ins[0].shape) == 1 else None
             return None if rank is None else (None,) * rank
         return tuple(dims)
+    if op in ("GatherV2", "Gather"):
+        return _gather(attrs, s[0], s[1], const(ins[2]) if op == "GatherV2" and len(ins) > 2 else 0)
+    if op == "SplitV":
+        return _split_v(s[0], const(ins[1]), const(ins[2]), attrs.get("num_split") or 1)
+    if op == "TopKV2":
+        k = const(ins[1])
+        if s[0] is None or not s[0]:
+            return None
+        out = (*s[0][:-1], None if k is None else int(k))
+        return [out, out]
+    if op == "Conv2DBackpropInput":  # a transposed conv: its output shape is its first operand
+        sizes = const(ins[0])
+        if sizes is not None:
+            return tuple(int(d) for d in sizes)
+        return (None,) * s[0][0] if s[0] is not None and len(s[0]) == 1 and s[0][0] is not None else None
+    if op in ("SpaceToBatchND", "BatchToSpaceND"):
+        return _space_batch(op, s[0], const(ins[1]), const(ins[2]))
     if op in ("DepthToSpace", "SpaceToDepth"):
         x, b = s[0], attrs.get("block_size") or 1
         if x is None or len(x) != 4 or attrs.get("data_format", "NHWC") != "NHWC":
@@ -391,6 +410,49 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
             return (n, h and h * b, w and w * b, c and c // (b * b))
         return (n, h and h // b, w and w // b, c and c * b * b)
     return None
+
+
+def _gather(attrs, params: Shape, indices: Shape, axis) -> Shape:
+    """GatherV2: params' dims before ``axis``, then the indices' dims (after ``batch_dims``), then the rest."""
+    if params is None or indices is None or axis is None:
+        return None
+    axis = _axis(int(axis), len(params))
+    batch_dims = _axis(attrs.get("batch_dims") or 0, len(indices))
+    return (*params[:axis], *indices[batch_dims:], *params[axis + 1:])
+
+
+def _split_v(shape: Shape, sizes, axis, n: int):
+    """SplitV: each output is the input with the split axis resized (one size may be -1: the remainder)."""
+    if shape is None:
+        return None
+    if axis is None or sizes is None or len(sizes) != n:
+        return [(None,) * len(shape)] * n
+    axis = _axis(int(axis), len(shape))
+    sizes = [int(x) for x in sizes]
+    if -1 in sizes:
+        known = sum(x for x in sizes if x != -1)
+        sizes = [(None if shape[axis] is None else shape[axis] - known) if x == -1 else x for x in sizes]
+    return [(*shape[:axis], size, *shape[axis + 1:]) for size in sizes]
+
+
+def _space_batch(op: str, shape: Shape, block, pads) -> Shape:
+    """SpaceToBatchND / BatchToSpaceND (dilated convolutions are written with them): the rank never changes."""
+    if shape is None:
+        return None
+    if block is None or pads is None or len(block) + 1 > len(shape):
+        return (None,) * len(shape)
+    block = [int(b) for b in block]
+    out = list(shape)
+    size = 1
+    for b in block:
+        size *= b
+    for i, (b, (start, end)) in enumerate(zip(block, pads), start=1):
+        d = shape[i]
+        if d is not None:
+            out[i] = (d + start + end) // b if op == "SpaceToBatchND" else d * b - start - end
+    if shape[0] is not None:
+        out[0] = shape[0] * size if op == "SpaceToBatchND" else shape[0] // size
+    return tuple(out)
 
 
 def _strided_slice(attrs, shape, begin, end, strides):

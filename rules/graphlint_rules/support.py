@@ -265,9 +265,17 @@ def match(model: ModelGraph, node: str) -> str | None:
     weighed = [k for k in _ATTR_WEIGHTS if k in node_attrs]  # usually none
     key_attrs = tuple([(k, node_attrs[k]) for k in weighed if isinstance(node_attrs[k], (str, bool, int))])
     rank = inputs[0].rank if inputs else None
-    if rank is None and attrs["subgraph"] != "main":
-        rank = _ANY_RANK  # a function argument's shape is known only once the converter inlines the call
+    if rank is None and (attrs["subgraph"] != "main" or _input_ranks_known(model)):
+        # The converter knows this rank: a function argument's once it inlines the call, and any tensor's that
+        # follows from model inputs of known rank (an op graphlint's shape inference does not cover is no
+        # reason to match the cases measured with an input of unknown rank).
+        rank = _ANY_RANK
     return _best_case(op, tuple([t.dtype for t in inputs]), rank, key_attrs)
+
+
+def _input_ranks_known(model: ModelGraph) -> bool:
+    """True when every model input has a known rank."""
+    return all(model.tensors[t].rank is not None for t in model.info.inputs if t in model.tensors)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -404,7 +412,7 @@ def analyze(model: ModelGraph) -> Analysis:
                 unmeasured.append(node)
             continue
         support[node] = NodeSupport(node, op, case_id, outcomes(case_id), _float_builtins(case_id))
-    for node, (case_id, absorbed) in _fused_patterns(model, live - folded).items():
+    for node, (case_id, absorbed) in _fused_patterns(model, live - folded, folded).items():
         if _case(case_id) is None:
             continue
         support[node] = NodeSupport(node, model.nodes[node]["op"], case_id, outcomes(case_id),
@@ -510,20 +518,25 @@ _PATTERN_ANCHORS = frozenset({"Erf", "Pow", "Relu6", "RealDiv", "Div", "Rsqrt", 
                               "SplitV"})
 
 
-def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
+def _fused_patterns(model: ModelGraph, nodes: set[str], folded: set[str] = frozenset()
+                    ) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Ops the converter fuses into one builtin, matched to the measured case of the fused form.
 
     Returns anchor node → (case id, nodes absorbed into it). Measured: GELU written with ``erf`` (case
     ``gelu_exact``) or with ``tanh`` and ``pow(x, 3)`` (``gelu_tanh``), hard-swish ``x * relu6(x + 3) / 6``
     (``hard_swish_pattern``), the gate split of an RNN cell (``lstm_static_rnn``: int8 sometimes leaves
-    that SPLIT float), and fake-quantized conv weights (``fake_quant_conv_weights``: the int8 model the
-    calibrated targets write fails to prepare; fake-quant on activations or on MatMul weights does not).
+    that SPLIT float), fake-quantized conv weights (``fake_quant_conv_weights``: the int8 model the
+    calibrated targets write fails to prepare; fake-quant on activations or on MatMul weights does not), and a
+    division by a constant (``realdiv_const``: the converter writes a multiplication by the reciprocal, which
+    every target quantizes, where a division by a tensor fails int16x8). ``folded`` are the nodes constant
+    folding removes. A node a pattern absorbed anchors no other.
     """
     found: dict[str, tuple[str, tuple[str, ...]]] = {}
+    taken: set[str] = set()  # nodes absorbed by a pattern found earlier
     table = model.nodes
     for node, attrs in model.ops():  # in graph order, so overlapping patterns always resolve the same way
         op = attrs["op"]
-        if (op not in _PATTERN_ANCHORS and not is_fake_quant(op)) or node not in nodes:
+        if (op not in _PATTERN_ANCHORS and not is_fake_quant(op)) or node not in nodes or node in taken:
             continue
         users = model.successors(node)
         user_ops = [table[u]["op"] for u in users]
@@ -549,6 +562,9 @@ def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, 
                 found[node] = ("hard_swish_pattern", tuple(absorbed))
         elif op in ("RealDiv", "Div") and (parts := _softmax_parts(model, node)):
             found[node] = ("softmax_by_hand", tuple(parts))
+        elif op == "RealDiv" and len(inputs := model.inputs_of(node)) == 2 and (
+                inputs[1].is_const or inputs[1].producer in folded):
+            found[node] = ("realdiv_const", ())  # the converter multiplies by the reciprocal
         elif op == "Rsqrt" and (parts := _l2norm_parts(model, node)):
             found[node] = ("l2_normalize", tuple(parts))
         elif op in ("Select", "SelectV2"):
@@ -567,6 +583,8 @@ def _fused_patterns(model: ModelGraph, nodes: set[str]) -> dict[str, tuple[str, 
                                     and ("Sigmoid" in user_ops or "Tanh" in user_ops)))
                 for t in model.inputs_of(node)):
             found[node] = ("lstm_static_rnn", ())
+        if node in found:
+            taken.update(found[node][1])
     return found
 
 

@@ -38,6 +38,55 @@ def test_match_prefers_the_case_with_the_same_dtype_and_attributes():
     assert _analyze(b2).support["y"].case == "add_int32"
 
 
+def test_a_rank_shape_inference_misses_is_not_taken_for_an_unknown_rank_input():
+    # Einsum's output shape is not inferred; the converter knows it from the fixed input shape, so the conv
+    # after it must not match the cases measured with an input of unknown rank (which every target fails).
+    def graph(input_shape):
+        b = GraphBuilder()
+        x = b.placeholder("x", "float32", input_shape)
+        w = b.const([[1.0] * 4] * 4, name="w")
+        e = b.op("Einsum", [x, w], name="mix", attrs={"equation": "bhwc,cd->bhwd", "N": 2})
+        k = b.const([[[[0.1] * 4] * 4]], name="k")
+        b.output(b.op("Conv2D", [e, k], name="conv", attrs=CONV))
+        return b
+
+    known = graph((1, 8, 8, 4))
+    assert known.build().tensors["mix:0"].rank is None
+    assert "unknown_rank" not in _analyze(known).support["conv"].case
+    assert "GL301" not in {f.code for f in lint(known.to_bytes(), outputs=known.outputs).findings}
+    unknown = graph(None)  # an input of unknown rank: the converter does not know it either
+    assert "unknown_rank" in _analyze(unknown).support["conv"].case
+
+
+def test_a_division_by_a_constant_is_the_multiplication_the_converter_writes():
+    def graph(divisor_const: bool):
+        b = GraphBuilder()
+        x = b.placeholder("x", "float32", (1, 8, 8, 4))
+        d = b.op("Sqrt", [b.const([1.0, 4.0, 9.0, 16.0], name="var")], name="std") if divisor_const \
+            else b.placeholder("d", "float32", (1, 8, 8, 4))
+        b.output(b.op("RealDiv", [x, d], name="y"))
+        return b
+
+    const = graph(True)  # a folded divisor, as in a Keras Normalization layer
+    support_y = _analyze(const).support["y"]
+    assert support_y.case == "realdiv_const" and support_y.tflite_ops == ("MUL",)
+    assert not lint(const.to_bytes(), outputs=const.outputs, targets=("int16x8",)).failed
+    tensor = graph(False)
+    assert _analyze(tensor).support["y"].case == "realdiv"
+    assert lint(tensor.to_bytes(), outputs=tensor.outputs, targets=("int16x8",)).failed  # no 16x8 DIV
+
+
+def test_the_division_inside_hard_swish_stays_part_of_it():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 8, 8, 4))
+    r = b.op("Relu6", [b.op("AddV2", [x, b.const(3.0, name="three")], name="add")], name="relu6")
+    y = b.op("RealDiv", [b.op("Mul", [x, r], name="mul"), b.const(6.0, name="six")], name="y")
+    b.output(y)
+    support_ = _analyze(b).support
+    assert support_["relu6"].case == "hard_swish_pattern"
+    assert not {"add", "mul", "y"} & set(support_)  # absorbed: a constant divisor anchors nothing here
+
+
 def test_gelu_written_with_erf_is_one_fused_op():
     b = GraphBuilder()
     x = b.placeholder("x", "float32", (1, 8))
