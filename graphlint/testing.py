@@ -173,7 +173,7 @@ class TFLiteBuilder:
 
     def __init__(self) -> None:
         self._tensors: list[dict] = []
-        self._ops: list[tuple[str, list[str], list[str], str | None]] = []
+        self._ops: list[tuple[str, list[str], list[str], str | None, tuple | None]] = []
         self._inputs: list[str] = []
         self.outputs: list[str] = []
 
@@ -189,9 +189,11 @@ class TFLiteBuilder:
         self._inputs.append(self.tensor(name, dtype, shape, **kwargs))
         return name
 
-    def op(self, builtin: str, inputs: Sequence[str], outputs: Sequence[str], *, custom: str | None = None) -> None:
-        """Add an operator (``builtin`` is a BuiltinOperator name such as ``CONV_2D``; ``CUSTOM`` with ``custom``)."""
-        self._ops.append((builtin, list(inputs), list(outputs), custom))
+    def op(self, builtin: str, inputs: Sequence[str], outputs: Sequence[str], *, custom: str | None = None,
+           options: tuple[str, dict] | None = None) -> None:
+        """Add an operator (``builtin`` is a BuiltinOperator name such as ``CONV_2D``; ``CUSTOM`` with ``custom``).
+        ``options`` is ``(options table name, fields)``, e.g. ``("SoftmaxOptions", {"beta": 1.0})``."""
+        self._ops.append((builtin, list(inputs), list(outputs), custom, options))
 
     def output(self, *names: str) -> None:
         """Declare model outputs."""
@@ -228,7 +230,7 @@ class TFLiteBuilder:
             sub.tensors.append(tt)
         codes: list[tuple[str, str | None]] = []
         sub.operators = []
-        for builtin, inputs, outputs, custom in self._ops:
+        for builtin, inputs, outputs, custom, options in self._ops:
             key = (builtin, custom)
             if key not in codes:
                 codes.append(key)
@@ -236,6 +238,12 @@ class TFLiteBuilder:
             op.opcodeIndex = codes.index(key)
             op.inputs = [index[n] for n in inputs]
             op.outputs = [index[n] for n in outputs]
+            if options is not None:
+                table, fields = options
+                op.builtinOptionsType = getattr(s.BuiltinOptions, table)
+                op.builtinOptions = getattr(s, table + "T")()
+                for field, value in fields.items():
+                    setattr(op.builtinOptions, field, value)
             sub.operators.append(op)
         sub.inputs = [index[n] for n in self._inputs]
         sub.outputs = [index[n] for n in self.outputs]
