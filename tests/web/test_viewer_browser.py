@@ -125,10 +125,16 @@ def test_the_target_filter_recolours_nodes_and_scopes(page, server):
     expect(scope).not_to_have_class(re.compile(r"\bsev-"))
     expect(bias).to_have_class(re.compile(r"\bsev-error\b"))
     assert "finding" not in neg.get_attribute("aria-label")
+    neg.click()  # the inspector follows the filter too
+    inspector = page.locator(".inspector")
+    expect(inspector.locator("#nf-title")).to_have_text("No findings on this node for float")
+    expect(inspector.locator(".other-targets")).to_contain_text("1 more for other targets")
     page.select_option("#target-filter", "int8")
     expect(neg).to_have_class(re.compile(r"\bsev-warning\b"))
     expect(scope).to_have_class(re.compile(r"\bsev-warning\b"))
     assert "worst finding warning, 1 finding" in neg.get_attribute("aria-label")
+    expect(inspector.locator("#nf-title")).to_have_text("Findings on this node (1) for int8")
+    expect(inspector.locator(".node-findings li")).to_contain_text("GL401")
 
 
 def test_finding_centres_the_graph_on_its_node_and_opens_the_inspector(page, server, small_report):

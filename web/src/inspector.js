@@ -1,5 +1,5 @@
 // The node inspector: op, attributes, input and output tensors with quantization, and the node's findings.
-import { richText } from './findings.js';
+import { richText, severityFor } from './findings.js';
 import { fmtBytes, fmtNum, fmtShape, h } from './util.js';
 
 export function quantText(t) {
@@ -77,7 +77,11 @@ export function renderInspector(root, model, report, nodeId, { onNode, onFinding
   }
   const scope = n.scope ? model.scopes.get(n.scope).path : '';
   const attrs = Object.entries(n.attrs || {});
-  const findings = n.findings.map((i) => [report.findings[i], i]);
+  // The findings that concern the target the report is filtered to (all of them when it is not).
+  const target = model.target || '';
+  const findings = (n.shown || n.findings).map((i) => [report.findings[i], i, severityFor(report.findings[i], target)]);
+  const others = n.findings.length - findings.length;
+  const title = findings.length ? `Findings on this node (${findings.length})` : 'No findings on this node';
   root.replaceChildren(...[
     h('h2', { id: 'inspector-title', tabindex: '-1' }, h('span', { class: 'op' }, n.op), ' ', h('span', { class: 'nm' }, n.label)),
     h('dl', { class: 'facts' },
@@ -88,10 +92,13 @@ export function renderInspector(root, model, report, nodeId, { onNode, onFinding
       n.version ? [h('dt', {}, 'op version'), h('dd', {}, String(n.version))] : null,
       n.calls && n.calls.length ? [h('dt', {}, 'calls'), h('dd', {}, n.calls.join(', '))] : null),
     h('section', { class: 'node-findings', 'aria-labelledby': 'nf-title' },
-      h('h3', { id: 'nf-title' }, findings.length ? `Findings on this node (${findings.length})` : 'No findings on this node'),
-      h('ul', {}, findings.map(([f, i]) => h('li', { class: `finding sev-${f.severity}` },
-        h('span', { class: `sev-dot sev-${f.severity}`, 'aria-hidden': 'true' }),
-        h('strong', {}, `${f.severity} ${f.code} `), h('span', {}, richText(f.message)),
+      h('h3', { id: 'nf-title' }, target ? `${title} for ${target}` : title),
+      others ? h('p', { class: 'help other-targets' },
+        `${others} more for other targets: choose "all targets" under Findings to see ${others > 1 ? 'them' : 'it'}.`)
+        : null,
+      h('ul', {}, findings.map(([f, i, sev]) => h('li', { class: `finding sev-${sev}` },
+        h('span', { class: `sev-dot sev-${sev}`, 'aria-hidden': 'true' }),
+        h('strong', {}, `${sev} ${f.code} `), h('span', {}, richText(f.message)),
         f.fix ? h('p', { class: 'fix' }, `Fix (${f.fix.applicability}): `, richText(f.fix.title)) : null,
         h('div', { class: 'row' },
           onFinding ? h('button', { type: 'button', class: 'link', onclick: () => onFinding(i) },

@@ -130,9 +130,11 @@ export function renderReport(main, report, graph, { openRule, compareWith }) {
         if (await pane.view.reveal(nodeId)) inspector.querySelector('h2')?.focus({ preventScroll: true });
       } });
   };
-  targetFilter.addEventListener('change', () => {
+  targetFilter.addEventListener('change', async () => {
     drawFindings();
-    if (pane) pane.view.setTarget(targetFilter.value);
+    if (!pane) return;
+    await pane.view.setTarget(targetFilter.value);
+    if (pane.view.selected) inspect(pane.view.selected);
   });
   const name = baseName(m.path) || 'model';
   const exportsRow = h('div', { class: 'row wrap' },
