@@ -542,12 +542,8 @@ def _declared_outputs(attrs: dict) -> int:
 
 def _output_dtype(attrs: dict, slot: int) -> str | None:
     op, a = attrs["op"], attrs["attrs"]
-    if not slot and op not in _SPECIAL_DTYPE_OPS:  # most ops: the first of these attrs that is a dtype
-        for key in _DTYPE_ATTRS:
-            value = a.get(key)
-            if value.__class__ is str:
-                return value
-        return None
+    if not slot and op not in _SPECIAL_DTYPE_OPS:  # most ops
+        return _first_dtype(a)
     if op == "_Arg":
         return attrs.get("arg_dtype")
     if op in _LIST_DTYPE_ATTR:  # one dtype per output slot
@@ -569,6 +565,11 @@ def _output_dtype(attrs: dict, slot: int) -> str | None:
         return a.get(key, "int32" if key in ("out_type", "output_type", "out_idx") else None)
     if op == "IdentityN":
         return (a.get("T") or [None])[0]
+    return _first_dtype(a)
+
+
+def _first_dtype(a: dict) -> str | None:
+    """The first of _DTYPE_ATTRS that is a single dtype."""
     for key in _DTYPE_ATTRS:
         value = a.get(key)
         if isinstance(value, str):
