@@ -34,14 +34,12 @@ class ModelSummary(Mapping[str, Any]):
     asked for, so a report rendered as text, JUnit or GitHub annotations never hashes the file."""
 
     def __init__(self, fields: dict, info: Any) -> None:
-        self._fields = fields  # "sha256" maps to _PENDING until read
+        self._fields = fields  # "sha256" maps to _PENDING: ModelInfo.sha256 computes it once and keeps it
         self._info = info
 
     def __getitem__(self, key: str) -> Any:
         value = self._fields[key]
-        if value is _PENDING:
-            value = self._fields[key] = self._info.sha256
-        return value
+        return self._info.sha256 if value is _PENDING else value
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._fields)
