@@ -518,8 +518,7 @@ _PATTERN_ANCHORS = frozenset({"Erf", "Pow", "Relu6", "RealDiv", "Div", "Rsqrt", 
                               "SplitV"})
 
 
-def _fused_patterns(model: ModelGraph, nodes: set[str], folded: set[str] = frozenset()
-                    ) -> dict[str, tuple[str, tuple[str, ...]]]:
+def _fused_patterns(model: ModelGraph, nodes: set[str], folded: set[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Ops the converter fuses into one builtin, matched to the measured case of the fused form.
 
     Returns anchor node → (case id, nodes absorbed into it). Measured: GELU written with ``erf`` (case
