@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 import unicodedata
-import zlib
 
 from anyio import to_thread
 
@@ -19,7 +18,7 @@ from graphlint.engine.targets import DEFAULT_TARGETS, TARGETS
 from . import metrics
 from .linting import LintOptions, LintPool, LintResult
 from .problems import ProblemError
-from .store import BlobStore, ReportRow, Store, is_id
+from .store import BlobStore, ReportRow, Store, is_id, packed_json
 from .uploads import Upload
 
 MAX_NAME = 255
@@ -193,5 +192,5 @@ def stored_report(row: ReportRow) -> bytes:
     """
     head = json.dumps({"id": row.id, "name": row.name, "created_at": row.created_at}, ensure_ascii=False,
                       separators=(",", ":")).encode()
-    body = zlib.decompress(row.report)
+    body = packed_json(row.report)
     return head[:-1] + b"," + body[1:] if body != b"{}" else head

@@ -102,7 +102,13 @@ def pack(obj: Any, *, strict: bool = False) -> bytes:
 
 def unpack(blob: bytes | memoryview | None) -> Any:
     """The inverse of :func:`pack`."""
-    return None if blob is None else json.loads(zlib.decompress(bytes(blob)))
+    return None if blob is None else json.loads(packed_json(blob))
+
+
+def packed_json(blob: bytes | memoryview) -> bytes:
+    """The JSON text of a :func:`pack` blob, not decoded (the blob itself is that text in HTTP's ``deflate``
+    coding)."""
+    return zlib.decompress(bytes(blob))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,7 +10,7 @@ from fastapi.responses import JSONResponse
 from graphlint.api.deps import OwnerDep
 from graphlint.api.schemas import ReportList, StoredReport
 from graphlint.api.service import MAX_LIST, accepts_encoding, clean_name, lint_options, stored_report
-from graphlint.api.store import unpack
+from graphlint.api.store import packed_json, unpack
 from graphlint.api.uploads import receive_upload
 from graphlint.client import report_from_dict
 from graphlint.formats import renderer
@@ -105,10 +104,10 @@ async def get_report(request: Request, owner: OwnerDep, report_id: str) -> Respo
 async def get_graph(request: Request, owner: OwnerDep, report_id: str) -> Response:
     """The model graph with the report's findings on its nodes, as the web viewer draws it."""
     packed = await request.app.state.reports.graph(owner, report_id)
-    # Graphs are stored zlib-compressed, which is HTTP's `deflate` coding: sent as stored when accepted.
+    # A packed graph is its JSON in HTTP's `deflate` coding: sent as stored when the client accepts that.
     if accepts_encoding(request.headers.get("accept-encoding"), "deflate"):
         return Response(packed, media_type="application/json", headers=_DEFLATE)
-    return Response(zlib.decompress(packed), media_type="application/json", headers=_VARY)
+    return Response(packed_json(packed), media_type="application/json", headers=_VARY)
 
 
 _VARY = {"Vary": "Accept-Encoding"}
