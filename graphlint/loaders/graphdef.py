@@ -48,7 +48,8 @@ _OUT_DTYPE_ATTR = {
     "Bucketize": None, "Unique": "T", "Dequantize": "dtype", "FakeQuantWithMinMaxVars": None,
     "Fill": "T", "RandomUniform": "dtype", "RandomStandardNormal": "dtype", "TruncatedNormal": "dtype",
     "TensorArrayReadV3": "dtype", "TensorArrayGatherV3": "dtype", "ReadVariableOp": "dtype",
-    "VarHandleOp": None, "OneHot": "T", "Einsum": "T", "Multinomial": "output_dtype",
+    "VarHandleOp": None, "OneHot": "T", "Einsum": "T", "Multinomial": "output_dtype", "GatherV2": "Tparams",
+    "Gather": "Tparams",
 }
 _FIXED_DTYPE = {
     "Equal": "bool", "NotEqual": "bool", "Less": "bool", "LessEqual": "bool", "Greater": "bool",

@@ -167,6 +167,15 @@ def build_zoo(out: Path, facts: dict) -> None:
         tf.shape(x, name="shape")
         tf.nn.depth_to_space(c((1, 2, 3, 8)), 2, name="depth_to_space")
         tf.nn.space_to_depth(x[:, :8, :10, :], 2, name="space_to_depth")
+        tf.identity_n([x, m], name="identity_n")
+        tf.gather(x, tf.constant([[0, 1], [2, 0]]), axis=2, name="gather_v2")
+        tf.gather(m, tf.constant([[0, 2]] * 5), axis=1, batch_dims=1, name="gather_batch_dims")
+        tf.split(x, [1, -1], axis=1, name="split_v")
+        tf.math.top_k(m, k=2, name="top_k")
+        tf.nn.conv2d_transpose(x, c((3, 3, 5, 3)), output_shape=[2, 18, 22, 5], strides=2, padding="SAME",
+                               name="conv_transpose")
+        to_batch = tf.space_to_batch_nd(x, [2, 2], [[1, 0], [1, 0]], name="space_to_batch")
+        v1.batch_to_space_nd(to_batch, [2, 2], [[1, 0], [1, 0]], name="batch_to_space")
         # Shapes that depend on a value that is not a constant: TensorFlow knows the rank at most.
         n = v1.placeholder(tf.int32, (2,), name="n")
         tf.reshape(m, n, name="reshape_dynamic")
