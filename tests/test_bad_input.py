@@ -249,3 +249,33 @@ def test_many_high_output_slots_are_refused():
         b.op("Relu", [f"y{i}:60000"], name=f"z{i}")
     with pytest.raises(LoadError, match="too many outputs"):
         load(b.to_bytes())
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads peak memory from /proc")
+def test_shape_inference_is_not_sized_by_hostile_claims():
+    """Tiny GraphDefs claiming a billion dims (a shape operand of that length) or a billion outputs (num_split)
+    are linted in a process whose peak memory stays small, with those shapes left unknown."""
+    code = textwrap.dedent('''
+        import sys
+        from graphlint.engine.runner import lint
+        from graphlint.testing import GraphBuilder
+
+        fill = GraphBuilder()
+        fill.output(fill.op("Fill", [fill.placeholder("n", "int32", (10 ** 9,)), fill.const(1.0, name="v")],
+                            name="y"))
+        split = GraphBuilder()
+        split.output(split.op("Split", [split.const(1, name="axis", dtype="int32"),
+                                        split.placeholder("x", "float32", (2, 4))],
+                              name="y", attrs={"num_split": 10 ** 9}))
+        for b in (fill, split):
+            report = lint(b.to_bytes(), outputs=b.outputs)
+            model = report.model_graph
+            print(model.tensors["y:0"].shape if model is not None else report.findings[0].code)
+        status = open("/proc/self/status").read()
+        print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+    ''')
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=300).stdout.split("\n")
+    assert out[0] == "None"  # a rank of a billion is no rank: unknown, not a billion-element tuple
+    assert out[1] == "(2, 0)"  # num_split divides the axis; only the outputs the loader made get a shape
+    assert int(out[2]) < 300 * 1024

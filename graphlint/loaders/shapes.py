@@ -58,7 +58,7 @@ def infer_shapes(nodes: dict[str, dict], succ: Adjacency, tensors: dict[str, Ten
             continue
         ins = [tensors[t] for t in attrs["inputs"]]
         try:
-            result = _infer(attrs["op"], attrs["attrs"], ins, consts)
+            result = _infer(attrs["op"], attrs["attrs"], ins, consts, len(outs))
         except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError):
             result = None
         if result is None:
@@ -195,7 +195,9 @@ def _axis(a, rank):
     return a + rank if a < 0 else a
 
 
-def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
+def _infer(op: str, attrs: dict, ins: list[TensorInfo], const, n_out: int):
+    """The output shape of a node (a list, one per output, for ops with several; ``n_out`` is how many outputs the
+    loader gave the node, bounded, so an attr that claims a billion outputs never sizes a list here)."""
     s = [t.shape for t in ins]
     if op in ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"):
         # y is shaped like x; batch mean/variance and the reserve spaces are per-channel vectors, except
@@ -250,8 +252,7 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
     if op == "Reshape":
         target = const(ins[1])
         if target is None:
-            rank = ins[1].shape[0] if ins[1].shape and len(ins[1].shape) == 1 else None
-            return None if rank is None else (None,) * rank
+            return _dims_of_operand(ins[1])
         target = [int(x) for x in target]
         if -1 in target:
             known = s[0] is not None and None not in s[0]
@@ -348,18 +349,18 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
             return None
         axis = _axis(attrs.get("axis", 0), len(s[0]))
         shape = tuple(d for i, d in enumerate(s[0]) if i != axis)
-        return [shape] * (attrs.get("num") or 1)
+        return [shape] * n_out
     if op == "Split":
         axis, shape = const(ins[0]), s[1]
         n = attrs.get("num_split") or 1
         if shape is None:
             return None
         if axis is None:
-            return [(None,) * len(shape)] * n
+            return [(None,) * len(shape)] * n_out
         axis = _axis(int(axis), len(shape))
         out = list(shape)
         out[axis] = None if shape[axis] is None else shape[axis] // n
-        return [tuple(out)] * n
+        return [tuple(out)] * n_out
     if op == "StridedSlice":
         return _strided_slice(attrs, s[0], const(ins[1]), const(ins[2]),
                               const(ins[3]) if len(ins) > 3 else None)
@@ -381,13 +382,12 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
     if op == "Fill":
         dims = const(ins[0])
         if dims is None:
-            rank = ins[0].shape[0] if ins[0].shape and len(ins[0].shape) == 1 else None
-            return None if rank is None else (None,) * rank
+            return _dims_of_operand(ins[0])
         return tuple(dims)
     if op in ("GatherV2", "Gather"):
         return _gather(attrs, s[0], s[1], const(ins[2]) if op == "GatherV2" and len(ins) > 2 else 0)
     if op == "SplitV":
-        return _split_v(s[0], const(ins[1]), const(ins[2]), attrs.get("num_split") or 1)
+        return _split_v(s[0], const(ins[1]), const(ins[2]), attrs.get("num_split") or 1, n_out)
     if op == "TopKV2":
         k = const(ins[1])
         if s[0] is None or not s[0]:
@@ -396,9 +396,7 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
         return [out, out]
     if op == "Conv2DBackpropInput":  # a transposed conv: its output shape is its first operand
         sizes = const(ins[0])
-        if sizes is not None:
-            return tuple(int(d) for d in sizes)
-        return (None,) * s[0][0] if s[0] is not None and len(s[0]) == 1 and s[0][0] is not None else None
+        return tuple(int(d) for d in sizes) if sizes is not None else _dims_of_operand(ins[0])
     if op in ("SpaceToBatchND", "BatchToSpaceND"):
         return _space_batch(op, s[0], const(ins[1]), const(ins[2]))
     if op in ("DepthToSpace", "SpaceToDepth"):
@@ -412,6 +410,18 @@ def _infer(op: str, attrs: dict, ins: list[TensorInfo], const):
     return None
 
 
+_MAX_RANK = 254  # the most dims a TensorFlow tensor has (TensorShape::MaxDimensions)
+
+
+def _dims_of_operand(operand: TensorInfo) -> Shape:
+    """Unknown dims, as many as a 1-D shape operand (Reshape's shape, Fill's dims ...) holds values: the rank it
+    gives the output. Unknown when its length is, or when it is beyond any real rank (a hostile file)."""
+    shape = operand.shape
+    if shape is None or len(shape) != 1 or shape[0] is None or shape[0] > _MAX_RANK:
+        return None
+    return (None,) * shape[0]
+
+
 def _gather(attrs, params: Shape, indices: Shape, axis) -> Shape:
     """GatherV2: params' dims before ``axis``, then the indices' dims (after ``batch_dims``), then the rest."""
     if params is None or indices is None or axis is None:
@@ -421,12 +431,13 @@ def _gather(attrs, params: Shape, indices: Shape, axis) -> Shape:
     return (*params[:axis], *indices[batch_dims:], *params[axis + 1:])
 
 
-def _split_v(shape: Shape, sizes, axis, n: int):
-    """SplitV: each output is the input with the split axis resized (one size may be -1: the remainder)."""
+def _split_v(shape: Shape, sizes, axis, n: int, n_out: int):
+    """SplitV into ``n`` parts: each output is the input with the split axis resized (one size may be -1: the
+    remainder)."""
     if shape is None:
         return None
     if axis is None or sizes is None or len(sizes) != n:
-        return [(None,) * len(shape)] * n
+        return [(None,) * len(shape)] * n_out
     axis = _axis(int(axis), len(shape))
     sizes = [int(x) for x in sizes]
     if -1 in sizes:
