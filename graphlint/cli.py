@@ -106,16 +106,13 @@ def _check(args) -> int:
     from .engine.registry import default_registry
     from .engine.runner import lint, parse_io
     from .engine.select import Selection
-    from .engine.targets import TARGETS
+    from .engine.targets import check_targets
     from .formats import renderer
 
     try:
         config = load_config(None if args.isolated else Path(args.config) if args.config else find_config())
         outputs = _outputs(args.format)
-        targets = _csv(args.target) or config.targets
-        bad = [t for t in targets if t not in TARGETS]
-        if bad:
-            raise ValueError(f"unknown target `{bad[0]}` (known: {', '.join(TARGETS)})")
+        targets = check_targets(_csv(args.target) or config.targets)
         parse_io(args.input)
     except (ConfigError, ValueError) as err:
         print(f"graphlint: error: {err}", file=sys.stderr)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .engine.finding import Severity
 from .engine.select import Selection
-from .engine.targets import DEFAULT_TARGETS, TARGETS
+from .engine.targets import DEFAULT_TARGETS, check_targets
 
 
 class ConfigError(Exception):
@@ -81,10 +81,10 @@ def load_config(path: Path | None) -> Config:
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown setting `{unknown[0]}` (known: {', '.join(sorted(_KEYS))})")
-    targets = _strings(table, "targets", str(path)) or DEFAULT_TARGETS
-    bad = [t for t in targets if t not in TARGETS]
-    if bad:
-        raise ConfigError(f"{path}: unknown target `{bad[0]}` (known: {', '.join(TARGETS)})")
+    try:
+        targets = check_targets(_strings(table, "targets", str(path)) or DEFAULT_TARGETS)
+    except ValueError as err:
+        raise ConfigError(f"{path}: {err}") from None
     severity = table.get("severity", {})
     if not isinstance(severity, dict) or any(v not in {s.value for s in Severity} for v in severity.values()):
         raise ConfigError(f"{path}: `severity` maps codes to error, warning or info")

@@ -45,6 +45,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from graphlint.convert import settings
+from graphlint.engine.targets import CONVERTER_TARGETS, REGISTRY
+
 SCHEMA = 1
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "rules" / "graphlint_rules" / "data" / "op_support.json"
@@ -52,27 +55,18 @@ ERROR_CHARS = 300
 CALIBRATION_SAMPLES = 8
 TFLM_ARENA_BYTES = 32 << 20
 
-TARGETS = {
-    "float": "from_frozen_graph with the case's input shapes; no optimizations",
-    "dynamic": "optimizations=[Optimize.DEFAULT]; no representative dataset (dynamic-range quantization)",
-    "int8": (
-        "optimizations=[Optimize.DEFAULT] + representative_dataset (8 random samples in each input's range)"
-        " + target_spec.supported_ops=[TFLITE_BUILTINS_INT8]"
-        " + inference_input_type=inference_output_type=tf.int8"
-    ),
-    "int8-fallback": "optimizations=[Optimize.DEFAULT] + representative_dataset; default supported ops",
-    "int16x8": (
-        "optimizations=[Optimize.DEFAULT] + representative_dataset"
-        " + target_spec.supported_ops=[EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]"
-    ),
-    "float16": "optimizations=[Optimize.DEFAULT] + target_spec.supported_types=[tf.float16]",
+# The converter targets and their recipes are graphlint's (graphlint.engine.targets); what the probe adds is
+# how it feeds them: calibration data and, for uint8-qat, the fake-quant variant of each case.
+_FEEDS = {
+    "int8": f" ({CALIBRATION_SAMPLES} random samples in each input's range)",
+    "int8-fallback": f" ({CALIBRATION_SAMPLES} random samples in each input's range)",
+    "int16x8": f" ({CALIBRATION_SAMPLES} random samples in each input's range)",
     "uint8-qat": (
-        "legacy fake-quant path on the case's fake-quant variant (FakeQuantWithMinMaxVars on float inputs,"
-        " weights and activations, ranges measured on the float graph with the sample data):"
-        " inference_type=tf.uint8, quantized_input_stats=(uint8 value of 0.0, 255 / (max - min)) of each"
-        " float input's FakeQuant range, no default_ranges_stats"
+        " on the case's fake-quant variant (FakeQuantWithMinMaxVars on float inputs, weights and activations,"
+        " ranges measured on the float graph with the sample data), stats from each float input's FakeQuant range"
     ),
 }
+TARGETS = {name: REGISTRY[name].recipe.describe() + _FEEDS.get(name, "") for name in CONVERTER_TARGETS}
 TARGETS["uint8-qat-float"] = (
     "the legacy uint8 path on the graph as built, without fake-quant nodes (what a float graph gets when it is"
     " converted with inference_type=tf.uint8): quantized_input_stats from each float input's sample range"
@@ -1521,40 +1515,14 @@ def describe_case(tf, case, built, graph):
 
 
 def make_converter(tf, target, built, path, seed):
-    """from_frozen_graph with the settings of `target` (see TARGETS)."""
+    """from_frozen_graph with the recipe of `target` (graphlint.engine.targets), fed as TARGETS says."""
     shapes = {spec.name: list(spec.run_shape) for spec in built.inputs}
-    converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
-        str(path), [spec.name for spec in built.inputs], built.outputs, shapes if built.fixed_shapes else None
-    )
-    if target == "float":
-        return converter
-    if target in ("uint8-qat", "uint8-qat-float"):
-        converter.inference_type = tf.uint8
-        converter.quantized_input_stats = {
-            spec.name: uint8_stats(*(spec.qat_range or (spec.low, spec.high)))
-            for spec in built.inputs if spec.dtype == "float32"
-        }
-        return converter
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if target == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    if target in ("int8", "int8-fallback", "int16x8"):
-        data = representative_data(built, seed)
-        converter.representative_dataset = lambda: iter(data)
-    if target == "int8":
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = tf.int8
-    if target == "int16x8":
-        converter.target_spec.supported_ops = [
-            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
-        ]
-    return converter
-
-
-def uint8_stats(low, high):
-    """(mean, std_dev) for quantized_input_stats: the uint8 value of 0.0 as FakeQuant nudges it, 255/range."""
-    scale = (high - low) / 255.0
-    return float(min(max(round(-low / scale), 0), 255)), 1.0 / scale
+    converter = settings.from_frozen_graph(tf, str(path), [spec.name for spec in built.inputs], built.outputs,
+                                           shapes if built.fixed_shapes else None)
+    floats = {spec.name: spec.qat_range or (spec.low, spec.high) for spec in built.inputs if spec.dtype == "float32"}
+    data = representative_data(built, seed) if REGISTRY[target.removesuffix("-float")].recipe.calibrate else []
+    return settings.configure(tf, converter, target.removesuffix("-float"), dataset=lambda: iter(data),
+                              float_inputs=floats)
 
 
 _GENERIC_ERRORS = (

@@ -20,25 +20,21 @@ _SCRIPT = textwrap.dedent('''
     import numpy as np
     import tensorflow as tf
 
+    from graphlint.convert import settings
+
     def run(job):
+        target = job.get("target", "float")
+
+        def data():
+            rng = np.random.default_rng(0)
+            for _ in range(4):
+                yield [rng.uniform(-1, 1, s).astype(np.float32) for s in job["calib_shapes"]]
+
         try:
-            conv = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
-                job["path"], job["inputs"], job["outputs"], input_shapes=job.get("input_shapes"))
+            conv = settings.from_frozen_graph(tf, job["path"], job["inputs"], job["outputs"], job.get("input_shapes"))
+            settings.configure(tf, conv, target, dataset=data)
         except Exception as err:
             return {"status": "convert_error", "error": str(err)}
-        target = job.get("target", "float")
-        if target != "float":
-            conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        if target in ("int8", "int8-fallback"):
-            shapes = job["calib_shapes"]
-            def data():
-                rng = np.random.default_rng(0)
-                for _ in range(4):
-                    yield [rng.uniform(-1, 1, s).astype(np.float32) for s in shapes]
-            conv.representative_dataset = data
-            if target == "int8":
-                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-                conv.inference_input_type = conv.inference_output_type = tf.int8
         try:
             model = conv.convert()
         except Exception as err:

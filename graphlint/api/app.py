@@ -21,7 +21,7 @@ from . import metrics, problems
 from .auth import TokenStore
 from .jobs import JobRunner
 from .linting import LintPool
-from .routes import health, jobs, reports, rules
+from .routes import health, jobs, reports, rules, targets
 from .service import ReportService
 from .settings import Settings
 from .store import BlobStore, Store
@@ -105,13 +105,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   generate_unique_id_function=_operation_id,
                   openapi_tags=[{"name": "reports", "description": "lint a model, stored reports"},
                                 {"name": "rules", "description": "the rules and their documentation"},
+                                {"name": "targets", "description": "the conversion targets and their settings"},
                                 {"name": "jobs", "description": "fix-and-convert jobs"},
                                 {"name": "health", "description": "liveness, readiness, metrics"}])
     app.state.settings, app.state.tokens, app.state.store, app.state.blobs = settings, tokens, store, blobs
     app.state.registry, app.state.pool, app.state.jobs = registry, pool, runner
     app.state.reports = ReportService(store, blobs, pool, registry)
     problems.install(app)
-    for router in (reports.router, rules.router, jobs.router, health.router):
+    for router in (reports.router, rules.router, targets.router, jobs.router, health.router):
         app.include_router(router)
     app.openapi = _openapi(app)
     if settings.cors_origins:

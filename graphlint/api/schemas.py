@@ -73,6 +73,24 @@ class ReportList(BaseModel):
     next: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
 
 
+class TargetInfo(BaseModel):
+    """A conversion target, as graphlint's target registry defines it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "int8", "description": "full integer: every op int8, int8 input and output",
+        "recipe": "optimizations=[Optimize.DEFAULT] + representative_dataset + supported_ops=[TFLITE_BUILTINS_INT8]"
+                  " + inference_input_type=inference_output_type=tf.int8",
+        "runtimes": ["litert"], "integer": True, "fallback": False, "converts_as": None, "default": True}]})
+    name: str
+    description: str
+    recipe: str | None = Field(description="the converter settings; null for a runtime-only target (gpu)")
+    runtimes: list[str] = Field(description="what must allocate and run the converted model")
+    integer: bool = Field(description="the target promises integer arithmetic: ops left in float are named")
+    fallback: bool = Field(description="ops without an integer kernel may stay float by design")
+    converts_as: str | None = Field(description="the target whose conversion this one runs (tflm: int8)")
+    default: bool = Field(description="checked when a request names no target")
+
+
 class RuleMeta(BaseModel):
     """A rule's metadata, as `graphlint rules --format json` prints it."""
 

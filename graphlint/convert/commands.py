@@ -58,13 +58,10 @@ def _error(message: str) -> int:
 
 
 def _targets(values: list[str] | None) -> tuple[str, ...]:
-    from graphlint.engine.targets import DEFAULT_TARGETS, TARGETS
+    from graphlint.engine.targets import DEFAULT_TARGETS, check_targets
 
-    names = tuple(v.strip() for item in values or () for v in item.split(",") if v.strip()) or DEFAULT_TARGETS
-    bad = [t for t in names if t not in TARGETS]
-    if bad:
-        raise ValueError(f"unknown target `{bad[0]}` (known: {', '.join(TARGETS)})")
-    return names
+    return check_targets(tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
+                         or DEFAULT_TARGETS)
 
 
 def _writable(out: Path) -> str | None:
@@ -178,10 +175,12 @@ def run_convert(args: argparse.Namespace) -> int:
 
     from graphlint.convert.pool import default_pool
     from graphlint.convert.service import ConvertRequest, InputError, convert_model, parse_range
-    from graphlint.engine.targets import TARGETS
+    from graphlint.engine.targets import check_targets
 
-    if args.target not in TARGETS:
-        return _error(f"unknown target `{args.target}` (known: {', '.join(TARGETS)})")
+    try:
+        check_targets([args.target])
+    except ValueError as err:
+        return _error(str(err))
     out = Path(args.out)
     problem = _writable(out) or (_writable(Path(args.report)) if args.report else None)
     if problem:

@@ -1,8 +1,8 @@
 """The I/O recipe of a converted model: how to feed it and how to read it, in numbers and paste-ready NumPy.
 
 For every quantized input and output: the scale, the zero point, the float range the integer type covers and
-the code that (de)quantizes. For the legacy uint8 path (``quantized_input_stats``): mean = the quantized value
-that represents 0.0, std = (qmax - qmin) / (fmax - fmin), for a given float range. Also which ops of the model
+the code that (de)quantizes. For the legacy uint8 path (``quantized_input_stats``): mean = the uint8 value that
+represents 0.0 (an integer), std = 255 / (fmax - fmin), for a given float range. Also which ops of the model
 compute in float (what "still computes in float32" means, per op). Reads the ``.tflite`` with graphlint's own
 loader: no TensorFlow.
 """
@@ -12,24 +12,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from graphlint.engine.targets import legacy_input_stats
 from graphlint.ir import ModelGraph
 
 _RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "int32": (-(2 ** 31), 2 ** 31 - 1)}
 _FLOAT = ("float32", "float16", "float64")
 
 
-def legacy_input_stats(fmin: float, fmax: float, qmin: int = 0, qmax: int = 255) -> dict:
-    """``quantized_input_stats`` (mean, std) of the legacy uint8 converter for the float range [fmin, fmax].
+def _legacy_stats(fmin: float, fmax: float) -> dict:
+    """``quantized_input_stats`` (mean, std) of the legacy uint8 converter for the float range [fmin, fmax], as
+    ``graphlint convert`` passes them, with how they were derived.
 
     Raises:
         ValueError: the range is empty or reversed.
     """
-    if not fmax > fmin:
-        raise ValueError(f"the float range {fmin}..{fmax} is empty")
-    std = (qmax - qmin) / (fmax - fmin)
-    mean = qmin - fmin * std
-    return {"mean": round(mean, 6), "std": round(std, 6), "float_range": [fmin, fmax],
-            "note": f"mean = the uint8 value that represents 0.0 ({mean:.4g}); std = ({qmax} - {qmin}) / "
+    mean, std = legacy_input_stats(fmin, fmax)
+    return {"mean": mean, "std": round(std, 6), "float_range": [fmin, fmax],
+            "note": f"mean = the uint8 value that represents 0.0, as an integer ({mean:g}); std = 255 / "
                     f"({fmax:g} - {fmin:g}) = {std:.6g}; real = (q - mean) / std"}
 
 
@@ -76,7 +75,7 @@ def io_recipe(model: ModelGraph, input_ranges: Mapping[str, tuple[float, float]]
     legacy = {}
     for name, (lo, hi) in sorted((input_ranges or {}).items()):
         try:
-            legacy[name] = legacy_input_stats(lo, hi)
+            legacy[name] = _legacy_stats(lo, hi)
         except ValueError as err:
             legacy[name] = {"error": str(err)}
     return {"tensors": entries, "numpy": code, "quantized_input_stats": legacy,

@@ -15,13 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from graphlint.engine.targets import TARGETS
+from graphlint.engine.targets import CALIBRATED_TARGETS, INTEGER_ONLY_TARGETS, check_targets
 
 from .pool import WorkerPool, default_pool
 
 Progress = Callable[[float, str], None]
-INTEGER_TARGETS = ("int8", "tflm", "uint8-qat", "int16x8")  # targets that promise no float computation
-CALIBRATED_TARGETS = ("int8", "int8-fallback", "int16x8", "tflm")
 COSINE_MIN = 0.99
 REPORT_VERSION = 1
 
@@ -190,8 +188,10 @@ def convert_model(request: ConvertRequest, out_dir: Path, progress: Progress | N
 
 
 def _run(request: ConvertRequest, out_dir: Path, report: dict, say: Progress, pool: WorkerPool, registry) -> None:
-    if request.target not in TARGETS:
-        raise InputError(f"unknown target `{request.target}` (known: {', '.join(TARGETS)})")
+    try:
+        check_targets([request.target])
+    except ValueError as err:
+        raise InputError(str(err)) from None
     source = Path(request.model_path)
     ranges = {}
     for name, lo, hi in request.input_ranges:
@@ -290,7 +290,7 @@ def checks(target: str, report: dict) -> tuple[dict, str]:
         where = f" at `{error['node']}`" if error.get("node") else ""
         why.append(f"{error.get('kind', 'conversion')} failure{where}: {error.get('message', '')}")
     floats = report.get("float_ops") or []
-    if target in INTEGER_TARGETS and ran:
+    if target in INTEGER_ONLY_TARGETS and ran:
         result["integer_only"] = not floats
         if floats:
             names = ", ".join(f"`{f['tensor']}` ({f['op']})" for f in floats[:5])

@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from graphlint.convert import settings
 from graphlint.convert.errors import node_from_message, summarize
+from graphlint.engine.targets import CALIBRATED_TARGETS
 
-INTEGER_TARGETS = ("int8", "int8-fallback", "int16x8", "tflm", "uint8-qat")
-_CALIBRATED = ("int8", "int8-fallback", "int16x8", "tflm")
-_DEFAULT_RANGE = (-1.0, 1.0)
+_DEFAULT_RANGE = settings.DEFAULT_RANGE
 _TOP_LAYERS = 3
 
 Progress = Callable[[float, str], None]
@@ -118,36 +118,13 @@ def calibration_samples(spec: dict, inputs: list[dict]) -> list[list[np.ndarray]
 
 # -- conversion --------------------------------------------------------------------------------------------
 
-def quantized_input_stats(lo: float, hi: float, qmin: int = 0, qmax: int = 255) -> tuple[float, float]:
-    """(mean, std) of the legacy converter for a float range: mean = the quantized value of 0.0."""
-    std = (qmax - qmin) / (hi - lo)
-    return qmin - lo * std, std
-
-
 def make_converter(tf, job: dict, dataset: Callable[[], Iterator[list]] | None):
-    """A TF 2.21 converter for the job's model and target, with the settings of DESIGN.md §3."""
-    inputs = [i["name"] for i in job["inputs"]]
+    """A TF 2.21 converter for the job's model and target, with the target's recipe (graphlint.engine.targets)."""
     shapes = {i["name"]: list(i["shape"]) for i in job["inputs"]}
-    conv = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(job["model"], inputs, job["outputs"],
-                                                                input_shapes=shapes)
-    target = job["target"]
-    if target in ("dynamic", "float16", *_CALIBRATED):
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    if target in _CALIBRATED:
-        conv.representative_dataset = dataset
-    if target in ("int8", "tflm"):
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = conv.inference_output_type = tf.int8
-    elif target == "int16x8":
-        conv.target_spec.supported_ops = [
-            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-    elif target == "float16":
-        conv.target_spec.supported_types = [tf.float16]
-    elif target == "uint8-qat":
-        conv.inference_type = tf.uint8
-        conv.quantized_input_stats = {i["name"]: quantized_input_stats(*(i.get("range") or _DEFAULT_RANGE))
-                                      for i in job["inputs"]}
-    return conv
+    conv = settings.from_frozen_graph(tf, job["model"], list(shapes), job["outputs"], shapes)
+    floats = {i["name"]: i.get("range") for i in job["inputs"]
+              if np.issubdtype(np.dtype(i.get("dtype") or "float32"), np.floating)}
+    return settings.configure(tf, conv, job["target"], dataset=dataset, float_inputs=floats)
 
 
 def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
@@ -385,7 +362,7 @@ def _convert(job: dict, progress: Progress) -> dict:
         except Exception as err:  # noqa: BLE001 - the check's own failure is reported, not raised
             result["numeric"] = {"samples": len(samples), "error": summarize(str(err))}
         timings["reference"] = (time.perf_counter() - t) * 1000
-    if job.get("debugger", True) and job["target"] in _CALIBRATED:
+    if job.get("debugger", True) and job["target"] in CALIBRATED_TARGETS:
         progress(0.75, "per-layer error")
         t = time.perf_counter()
         try:

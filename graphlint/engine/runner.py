@@ -21,7 +21,7 @@ from .finding import Finding, Severity
 from .registry import Registry, default_registry
 from .rule import Category, Rule, RuleContext
 from .select import Selection
-from .targets import DEFAULT_TARGETS, TARGETS
+from .targets import DEFAULT_TARGETS, TARGETS, check_targets
 
 
 class _EngineRule(Rule):
@@ -99,10 +99,8 @@ def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[st
 def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Sequence[str],
           selection: Selection | None, registry: Registry | None, name: str | None,
           options: Mapping[str, Mapping] | None, sha256: str | None) -> Report:
-    unknown = [t for t in targets if t not in TARGETS]
-    if unknown:
-        raise ValueError(f"unknown target `{unknown[0]}` (known: {', '.join(TARGETS)})")
-    targets = tuple(t for t in TARGETS if t in set(targets))
+    chosen = set(check_targets(targets))
+    targets = tuple(t for t in TARGETS if t in chosen)
     registry = registry or default_registry()
     selection = selection or Selection()
     input_names, shapes = parse_io(inputs)

@@ -1,0 +1,59 @@
+"""The one adapter from a target's :class:`~graphlint.engine.targets.Recipe` to TensorFlow's TFLite converter.
+
+The conversion worker, the probe script that measures the op table (``scripts/probe_ops.py``), the corpus judge
+and the converter tests all build their converters here, so the table the rules trust was measured with the
+settings ``graphlint convert`` runs. TensorFlow is passed in, never imported: this module is importable anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from graphlint.engine.targets import REGISTRY, legacy_input_stats
+
+DEFAULT_RANGE = (-1.0, 1.0)
+
+
+def from_frozen_graph(tf: Any, path: str, inputs: Sequence[str], outputs: Sequence[str],
+                      shapes: Mapping[str, Sequence[int]] | None) -> Any:
+    """``tf.compat.v1.lite.TFLiteConverter.from_frozen_graph`` as every graphlint conversion calls it."""
+    return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(path, list(inputs), list(outputs),
+                                                               dict(shapes) if shapes else None)
+
+
+def configure(tf: Any, converter: Any, target: str, *, dataset: Callable[[], Iterable[list]] | None = None,
+              float_inputs: Mapping[str, tuple[float, float] | None] | None = None) -> Any:
+    """Apply ``target``'s recipe to ``converter`` and return it.
+
+    Args:
+        tf: the imported ``tensorflow`` module.
+        converter: a v1 ``TFLiteConverter``.
+        target: a target name with a recipe (``tflm`` converts as ``int8``).
+        dataset: the representative dataset; used by calibrated recipes only.
+        float_inputs: the float inputs and their value range (None: :data:`DEFAULT_RANGE`), for the legacy
+            uint8 path's ``quantized_input_stats``; inputs of other types get none.
+
+    Raises:
+        ValueError: the target has no converter recipe (``gpu``), or a calibrated recipe got no dataset.
+    """
+    recipe = REGISTRY[target].recipe
+    if recipe is None:
+        raise ValueError(f"target `{target}` is a runtime, not a converter setting")
+    if recipe.optimize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if recipe.calibrate:
+        if dataset is None:
+            raise ValueError(f"target `{target}` needs a representative dataset")
+        converter.representative_dataset = dataset
+    if recipe.supported_ops:
+        converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, name) for name in recipe.supported_ops]
+    if recipe.io_type:
+        converter.inference_input_type = converter.inference_output_type = getattr(tf, recipe.io_type)
+    if recipe.supported_types:
+        converter.target_spec.supported_types = [getattr(tf, name) for name in recipe.supported_types]
+    if recipe.inference_type:
+        converter.inference_type = getattr(tf, recipe.inference_type)
+        converter.quantized_input_stats = {name: legacy_input_stats(*(span or DEFAULT_RANGE))
+                                           for name, span in (float_inputs or {}).items()}
+    return converter
