@@ -65,6 +65,9 @@ def _build_parser() -> argparse.ArgumentParser:
                             "[GRAPHLINT_SERVER]")
     check.add_argument("--token", metavar="TOKEN", default=os.environ.get("GRAPHLINT_TOKEN") or None,
                        help="bearer token for --server [GRAPHLINT_TOKEN]")
+    check.add_argument("--verify", action="store_true",
+                       help="after the prediction, run the real converter, LiteRT and TFLite Micro for each target "
+                            "and mark every verdict confirmed or contradicted (needs graphlint[convert])")
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
@@ -117,6 +120,13 @@ def _check(args) -> int:
     except (ConfigError, ValueError) as err:
         print(f"graphlint: error: {err}", file=sys.stderr)
         return EXIT_ERROR
+    if args.verify:
+        from .convert.verify import missing_tools
+
+        problem = missing_tools("--verify")
+        if problem:
+            print(f"graphlint: error: {problem}", file=sys.stderr)
+            return EXIT_ERROR
     base = config.selection
     selection = Selection(select=_csv(args.select) or base.select, ignore=base.ignore + _csv(args.ignore),
                           extend_select=base.extend_select + _csv(args.extend_select),
@@ -137,12 +147,20 @@ def _check(args) -> int:
         reports = [lint(path, targets=targets, inputs=args.input or config.inputs,
                         outputs=args.output or config.outputs, selection=selection, registry=registry)
                    for path in args.models]
+    if args.verify:
+        from .convert.verify import contradiction_lines, verify_cli
+
+        verify_cli(reports, args.models, inputs=args.input or config.inputs, outputs=args.output or config.outputs,
+                   tty=sys.stderr.isatty())
+        if not any(fmt == "text" and path is None for fmt, path in outputs):
+            for line in contradiction_lines(reports):
+                print(line, file=sys.stderr)
     status = EXIT_OK
     for report in reports:
         if report.fatal:
             print(f"graphlint: error: {report.fatal_finding.message}", file=sys.stderr)
             status = EXIT_ERROR
-        elif report.failed and status == EXIT_OK and not args.exit_zero:
+        elif "fail" in report.effective_verdicts().values() and status == EXIT_OK and not args.exit_zero:
             status = EXIT_FINDINGS
     for fmt, path in outputs:
         text = renderer(fmt)(reports, registry=registry, color=path is None and _use_color(args.color))

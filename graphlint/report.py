@@ -113,6 +113,8 @@ class Report:
     broken_packs: list[dict] = dataclasses.field(default_factory=list)
     timings_ms: dict[str, float] = dataclasses.field(default_factory=dict)
     model_graph: ModelGraph | None = dataclasses.field(default=None, repr=False)  # not serialized
+    # ``--verify``: per target {status: confirmed | contradicted | not-run, actual, message, reproduce}
+    verified: dict[str, dict] | None = None
 
     def verdicts(self) -> dict[str, dict]:
         """Per target: ``verdict`` pass | warn | fail, ``blocking`` error codes and ``warnings`` codes."""
@@ -128,6 +130,22 @@ class Report:
                     warnings[f.code] = None
             verdict = "fail" if errors else "warn" if warnings else "pass"
             out[target] = {"verdict": verdict, "blocking": sorted(errors), "warnings": sorted(warnings)}
+        return out
+
+    def targets_json(self) -> dict[str, dict]:
+        """``targets`` of the JSON report: the verdicts, each with its ``verified`` object after ``--verify``."""
+        out = self.verdicts()
+        if self.verified is not None:
+            for target, verdict in out.items():
+                verdict["verified"] = self.verified.get(target)
+        return out
+
+    def effective_verdicts(self) -> dict[str, str]:
+        """Per target: what the real tools did where ``--verify`` judged it, else the predicted verdict."""
+        out = {}
+        for target, v in self.verdicts().items():
+            real = (self.verified or {}).get(target) or {}
+            out[target] = real["actual"] if real.get("status") in ("confirmed", "contradicted") else v["verdict"]
         return out
 
     @property
@@ -156,7 +174,7 @@ class Report:
         attribute) is written as the string ``"nan"``, ``"inf"`` or ``"-inf"``, as the viewer shows it."""
         return json_safe({
             "schema_version": SCHEMA_VERSION, "graphlint_version": __version__, "model": dict(self.model),
-            "targets": self.verdicts(), "findings": [f.to_dict() for f in self.findings], "stats": self.stats(),
+            "targets": self.targets_json(), "findings": [f.to_dict() for f in self.findings], "stats": self.stats(),
             "rules_run": self.rules_run, "broken_packs": self.broken_packs,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         })

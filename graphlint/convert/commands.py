@@ -181,6 +181,11 @@ def run_convert(args: argparse.Namespace) -> int:
         check_targets([args.target])
     except ValueError as err:
         return _error(str(err))
+    from graphlint.convert.verify import missing_tools
+
+    problem = missing_tools("graphlint convert")
+    if problem:
+        return _error(problem)
     out = Path(args.out)
     problem = _writable(out) or (_writable(Path(args.report)) if args.report else None)
     if problem:

@@ -105,7 +105,7 @@ class Worker:
 
     def stderr_tail(self, since: int = 0) -> str:
         """What the worker wrote to stderr since offset ``since`` (at most the last 64 KB)."""
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):  # ValueError: the log is already closed
             size = os.fstat(self.stderr.fileno()).st_size
             start = max(since, size - _TAIL)
             return os.pread(self.stderr.fileno(), size - start, start).decode("utf-8", "replace")
@@ -255,10 +255,16 @@ class WorkerPool:
                     progress(0.0, "starting a conversion worker")
                 try:
                     worker.wait_ready(self.startup_timeout)
-                except (WorkerGone, _Timeout, ValueError):
+                except (WorkerGone, _Timeout, ValueError) as gone:
+                    if not isinstance(gone, _Timeout):  # it is exiting: let it, so its status is its own
+                        with contextlib.suppress(subprocess.TimeoutExpired):
+                            worker.proc.wait(timeout=2)
+                    tail = worker.stderr_tail()  # before terminate_now closes the log
                     worker.terminate_now()
-                    tail = worker.stderr_tail()
                     _, how = crash_message(worker.proc.returncode, tail)
+                    missing = [line for line in tail.splitlines() if line.startswith("ModuleNotFoundError")]
+                    if missing:
+                        how += f" ({missing[-1]}; install the convert extra: pip install 'graphlint[convert]')"
                     start_error = {"status": "failed", "error": {
                         "kind": "worker", "message": f"the conversion worker did not start: {how}", "node": None}}
             if start_error is not None:

@@ -299,6 +299,10 @@ def run_job(job: dict, progress: Progress | None = None) -> dict:
     try:
         if job.get("kind") == "ranges":
             return measure_ranges(job)
+        if job.get("kind") == "verify":
+            from graphlint.convert.judge import verify_job
+
+            return verify_job(job)
         return _convert(job, progress)
     except MemoryError:
         return {**_failure("memory", "out of memory: the job exceeded the worker's memory cap"), "restart": True}

@@ -18,6 +18,24 @@ def _size(n: int | None) -> str:
     return str(n)
 
 
+def _verified_text(verified: dict | None, c) -> str:
+    """`` · confirmed`` / `` · CONTRADICTED: the real tools say fail: ...`` / `` · not run: ...``."""
+    if not verified:
+        return ""
+    if verified["status"] == "confirmed":
+        return c("pass", "  confirmed")
+    if verified["status"] == "contradicted":
+        message = f": {verified['message']}" if verified.get("message") else ""
+        return c("fail", f"  CONTRADICTED, the real tools say {verified['actual']}") + message
+    return c("dim", f"  not run: {verified.get('message') or 'not judged here'}")
+
+
+def _reproductions(report, c) -> list[str]:
+    """A one-command reproduction under the verdicts for each contradicted target."""
+    return [c("dim", f"    reproduce {target}: ") + v["reproduce"]
+            for target, v in (report.verified or {}).items() if v["status"] == "contradicted" and v.get("reproduce")]
+
+
 def render(reports, color: bool = False, **_) -> str:
     """Render reports as text; ``color`` adds ANSI colours (the CLI sets it only on a TTY)."""
 
@@ -35,7 +53,9 @@ def render(reports, color: bool = False, **_) -> str:
             codes = v["blocking"] or v["warnings"]
             label = v["verdict"].upper() if v["verdict"] != "pass" else "pass"
             codes_text = c("dim", "  " + " ".join(codes)) if codes else ""
-            out.append(f"  {target:<{width}}  {c(v['verdict'], label)}{codes_text}")
+            checked = _verified_text((report.verified or {}).get(target), c)
+            out.append(f"  {target:<{width}}  {c(v['verdict'], label)}{codes_text}{checked}")
+        out.extend(_reproductions(report, c))
         findings = sorted(report.findings, key=lambda f: (-f.severity.rank, f.code))
         for code, group in groupby(findings, key=lambda f: f.code):
             items = list(group)

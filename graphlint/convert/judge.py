@@ -1,0 +1,155 @@
+"""The worker side of ``graphlint check --verify``: judge one target with the real tools, as the corpus judge does.
+
+A ``verify`` job (run by :func:`graphlint.convert.worker.run_job` in a conversion worker) converts a frozen
+GraphDef with the target's settings (``tflm`` with the int8 ones), or takes a ``.tflite`` as it is, and runs the
+result: in LiteRT for every target, in TensorFlow Lite Micro for ``tflm``. The verdict follows
+``scripts/judge_corpus.py`` and ``tests/corpus/build.py``: ``fail`` when the converter refuses, or the runtime
+cannot allocate and invoke the model (a crash or a hang of the runtime included); ``warn`` when it runs but ops
+compute in float where the target promises integers; ``pass`` otherwise. The runtimes run in a forked child with
+a time limit, so a runtime that crashes or never returns is a verdict, not a lost worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphlint.convert.errors import node_from_message, summarize
+
+# Targets whose float ops make a model that runs a ``warn`` (the judge's ``float_fallback``); tflm is judged by
+# TensorFlow Lite Micro alone.
+FLOAT_OPS_WARN = ("int8", "int8-fallback", "uint8-qat", "int16x8")
+MICRO_ARENA_BYTES = 32 << 20  # the arena the corpus judge gives TensorFlow Lite Micro
+RUN_TIMEOUT_S = 60.0
+_FLOAT_TYPES = ("float32", "float16", "float64")
+_BOUNDARY = ("QUANTIZE", "DEQUANTIZE")
+
+
+def _child(queue, fn: Callable[..., None], args: tuple) -> None:
+    try:
+        fn(*args)
+        queue.put(None)
+    except Exception as exc:  # noqa: BLE001 - the runtime's failure is the measurement
+        queue.put(f"{type(exc).__name__}: {exc}"[-4000:])
+
+
+def in_child(fn: Callable[..., None], *args: Any, timeout: float = RUN_TIMEOUT_S) -> str | None:
+    """Run ``fn(*args)`` in a forked child: None when it returns, else what went wrong (crash and hang too)."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(queue, fn, args))
+    proc.start()
+    proc.join(timeout)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        return f"no answer within {timeout:g} s"
+    if proc.exitcode != 0:
+        return f"the interpreter died (exit code {proc.exitcode})"
+    try:
+        return queue.get(timeout=5)
+    except Exception:  # noqa: BLE001 - an empty queue after a clean exit
+        return "the interpreter ended without an answer"
+
+
+def run_micro(model: bytes, samples: list[list[np.ndarray]]) -> None:
+    """Allocate and invoke ``model`` in TensorFlow Lite Micro on the first sample (inputs quantized by its own
+    input details)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    from .worker import _quantize
+
+    interp = runtime.Interpreter.from_bytes(model, arena_size=MICRO_ARENA_BYTES)
+    for i, arr in enumerate(samples[0] if samples else []):
+        detail = interp.get_input_details(i)
+        q = detail["quantization_parameters"]
+        scale = float(q["scales"][0]) if len(q["scales"]) else 0.0
+        zero = int(q["zero_points"][0]) if len(q["zero_points"]) else 0
+        value = _quantize(np.asarray(arr), {"dtype": detail["dtype"], "quantization": (scale, zero)})
+        interp.set_input(value.reshape(detail["shape"]), i)
+    interp.invoke()
+
+
+def run_litert(model: bytes, samples: list[list[np.ndarray]], inputs: list[str], outputs: list[str]) -> None:
+    """Allocate and invoke ``model`` in LiteRT on every sample."""
+    from .worker import run_tflite
+
+    run_tflite(model, samples, inputs, outputs)
+
+
+def float_ops(model: bytes) -> list[str]:
+    """Ops of a ``.tflite`` (QUANTIZE and DEQUANTIZE aside) that read or write a float tensor, as the judge
+    counts them: one entry per op type, in order of appearance."""
+    from graphlint.loaders import load
+
+    graph = load(model, name="model.tflite")
+    names: list[str] = []
+    for node, attrs in graph.ops():
+        tensors = [*graph.inputs_of(node), *graph.outputs_of(node)]
+        if attrs["op"] not in _BOUNDARY and any(t is not None and t.dtype in _FLOAT_TYPES for t in tensors) \
+                and attrs["op"] not in names:
+            names.append(attrs["op"])
+    return names
+
+
+def _verdict(stage: str, actual: str, message: str | None = None, **extra: Any) -> dict:
+    return {"status": "ok", "error": None, "stage": stage, "actual": actual, "message": message, **extra}
+
+
+def _convert(job: dict, samples: list[list[np.ndarray]]) -> tuple[bytes | None, dict | None]:
+    """The converted model, or the ``fail`` verdict of a converter that refuses."""
+    from .worker import _tf, make_converter
+
+    tf = _tf()
+
+    def dataset():
+        for sample in samples:
+            yield [np.asarray(a) for a in sample]
+
+    try:
+        model = make_converter(tf, job, dataset).convert()
+    except Exception as err:  # noqa: BLE001 - the converter's refusal is the verdict
+        text = str(err) or type(err).__name__
+        return None, _verdict("convert", "fail", f"the converter refused: {summarize(text)}",
+                              node=node_from_message(text), detail=text[-4000:])
+    if job.get("out"):
+        Path(job["out"]).write_bytes(model)
+    return model, None
+
+
+def verify_job(job: dict) -> dict:
+    """Judge ``job["target"]`` for ``job["model"]`` (``job["tflite"]``: the file is already converted)."""
+    from .worker import calibration_samples
+
+    target = job["target"]
+    samples = calibration_samples(job.get("calibration") or {"kind": "random", "samples": 8, "seed": 0},
+                                  job["inputs"])
+    done = "" if job.get("tflite") and not job.get("converted") else "the converter wrote it; "
+    if job.get("tflite"):
+        model = Path(job["model"]).read_bytes()
+    else:
+        model, refused = _convert(job, samples)
+        if refused is not None:
+            return refused
+    if target == "tflm":
+        error = in_child(run_micro, model, samples, timeout=float(job.get("run_timeout", RUN_TIMEOUT_S)))
+        if error:
+            return _verdict("tflm", "fail", f"TensorFlow Lite Micro cannot allocate or invoke the model: "
+                                            f"{summarize(error)}", node=node_from_message(error))
+        return _verdict("tflm", "pass", f"{done}TensorFlow Lite Micro allocates and invokes the model")
+    names = [i["name"] for i in job["inputs"]]
+    error = in_child(run_litert, model, samples, names, job["outputs"],
+                     timeout=float(job.get("run_timeout", RUN_TIMEOUT_S)))
+    if error:
+        return _verdict("litert", "fail", f"LiteRT cannot allocate or invoke the model: {summarize(error)}",
+                        node=node_from_message(error))
+    floats = float_ops(model) if target in FLOAT_OPS_WARN else []
+    if floats:
+        text = (f"{done}LiteRT runs it, but {len(floats)} op type(s) compute in float although {target} promises "
+                f"integers: {', '.join(floats[:8])}")
+        return _verdict("litert", "warn", text, float_ops=floats)
+    return _verdict("litert", "pass", f"{done}LiteRT allocates and invokes the model")

@@ -1,0 +1,241 @@
+"""``graphlint check --verify``: hold each predicted verdict against what the real tools do with the model.
+
+For a frozen GraphDef, every target is converted with its settings and run (LiteRT; TensorFlow Lite Micro for
+``tflm``) in the warm conversion workers (:mod:`graphlint.convert.pool`, the jobs of
+:mod:`graphlint.convert.judge`); for a ``.tflite`` the file itself runs in LiteRT (``float``, ``int8``) and
+TensorFlow Lite Micro (``tflm``). Each target gets ``verified = {status, actual, message, reproduce}``:
+``confirmed`` when the real verdict equals the prediction, ``contradicted`` when it does not, ``not-run`` when
+nothing here can judge it (``gpu``; a ``.tflite`` for a target that needs a conversion; I/O that cannot be fed).
+This module never imports TensorFlow: it only checks that the workers will be able to.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .pool import WorkerPool, default_pool
+
+INSTALL_HINT = "pip install 'graphlint[convert]'"
+TFLITE_JUDGED = ("float", "int8", "tflm")  # what a finished .tflite can be judged for by running it
+_NEEDED = ("tensorflow", "ai_edge_litert", "tflite_micro")
+_CALIBRATION = {"kind": "random", "samples": 8, "seed": 0}
+_FAILED_RUNS = ("crash", "memory", "timeout")  # a worker that died or hung on the model: the judge's "fail"
+Progress = Callable[[int, int, str], None]
+
+
+def missing_tools(what: str) -> str | None:
+    """None when TensorFlow, LiteRT and TensorFlow Lite Micro can be imported (found, not imported); else one
+    line saying what ``what`` needs and how to install it."""
+    for module in _NEEDED:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return (f"{what} needs TensorFlow, LiteRT and TensorFlow Lite Micro, and `{module}` is not installed; "
+                    f"install the convert extra: {INSTALL_HINT}")
+    return None
+
+
+def entry(status: str, actual: str | None = None, message: str | None = None,
+          reproduce: str | None = None) -> dict:
+    """One target's ``verified`` object of the JSON report."""
+    return {"status": status, "actual": actual, "message": message, "reproduce": reproduce}
+
+
+def judged(predicted: str, actual: str, message: str | None, reproduce: str | None) -> dict:
+    """``confirmed`` or ``contradicted``, comparing the predicted verdict with the real one."""
+    return entry("confirmed" if actual == predicted else "contradicted", actual, message, reproduce)
+
+
+def _not_run_reason(target: str, tflite: bool) -> str | None:
+    if target == "gpu":
+        return "the GPU delegate does not run here; only a device with a GPU can judge this target"
+    if tflite and target not in TFLITE_JUDGED:
+        return (f"a .tflite is already converted; `{target}` is a converter setting, judged by converting the "
+                "GraphDef it came from")
+    return None
+
+
+def _reproduce_convert(source: str, target: str, inputs: list[dict], outputs: list[str]) -> str:
+    words = ["graphlint", "convert", source, "--target", target, "-o", f"{Path(source).stem}.{target}.tflite"]
+    for spec in inputs:
+        words += ["--input", f"{spec['name']}:" + ",".join(str(d) for d in spec["shape"])]
+    for name in outputs:
+        words += ["--output", name]
+    return shlex.join(words)
+
+
+def _reproduce_run(source: str, target: str) -> str:
+    path = str(Path(source).resolve())
+    if target == "tflm":
+        code = (f"from tflite_micro.python.tflite_micro import runtime; "
+                f"runtime.Interpreter.from_bytes(open({path!r}, 'rb').read(), arena_size={32 << 20}).invoke()")
+    else:
+        code = (f"from ai_edge_litert.interpreter import Interpreter; i = Interpreter(model_path={path!r}); "
+                "i.allocate_tensors(); i.invoke(); print(sorted({d['name'] for d in i.get_tensor_details() "
+                "if 'float' in d['dtype'].__name__}))")
+    return shlex.join(["python", "-c", code])
+
+
+def _from_result(result: dict) -> tuple[str | None, str | None]:
+    """(actual verdict or None when the job could not judge, message) of a worker's answer."""
+    if result.get("status") == "ok" and result.get("actual"):
+        return result["actual"], result.get("message")
+    error = result.get("error") or {}
+    message = error.get("message") or "the verification job failed"
+    if error.get("kind") in _FAILED_RUNS:
+        return "fail", message
+    return None, message
+
+
+def _graphdef_io(source: Path, inputs: Sequence[str], outputs: Sequence[str]) -> tuple[list[dict], list[str]]:
+    """The converter's inputs (fixed shapes) and outputs; InputError when they cannot be fed."""
+    from .service import ConvertRequest, load_model, resolve_io
+
+    model = load_model(source, ConvertRequest(source, "float", inputs=tuple(inputs), outputs=tuple(outputs)))
+    return resolve_io(model, {})
+
+
+def _tflite_io(source: Path) -> tuple[list[dict], list[str]]:
+    """Inputs of a ``.tflite`` to feed: quantized ones get float samples (the runners quantize them)."""
+    from graphlint.loaders import load
+
+    model = load(source)
+    inputs = []
+    for tensor in model.input_tensors():
+        quantized = tensor.quant is not None and tensor.dtype not in ("float32", "float16")
+        inputs.append({"name": tensor.name, "shape": [1 if d is None else int(d) for d in tensor.shape or ()],
+                       "dtype": "float32" if quantized else (tensor.dtype or "float32"), "range": None})
+    return inputs, [t.rsplit(":", 1)[0] if t.endswith(":0") else t for t in model.info.outputs]
+
+
+class Verifier:
+    """Runs the verification jobs of one model, one target at a time, in the worker pool."""
+
+    def __init__(self, source: str, fmt: str | None, *, inputs: Sequence[str] = (), outputs: Sequence[str] = (),
+                 pool: WorkerPool | None = None, timeout: float | None = None) -> None:
+        self.source, self.tflite = source, fmt == "tflite"
+        self.spec_inputs, self.spec_outputs = tuple(inputs), tuple(outputs)
+        self.pool, self.timeout = pool, timeout
+        self.io: tuple[list[dict], list[str]] | None = None
+        self.io_error: str | None = None
+        self.int8_model: Path | None = None
+
+    def prepare(self) -> None:
+        """Resolve what to feed the model; an unusable model or I/O becomes ``io_error``."""
+        from graphlint.loaders import LoadError
+
+        from .service import InputError
+
+        try:
+            path = Path(self.source)
+            self.io = _tflite_io(path) if self.tflite else _graphdef_io(path, self.spec_inputs, self.spec_outputs)
+        except (InputError, LoadError, OSError) as err:
+            self.io_error = str(err)
+
+    def job(self, target: str, tmp: Path) -> dict:
+        """The worker job judging ``target``."""
+        inputs, outputs = self.io or ([], [])
+        job: dict[str, Any] = {"kind": "verify", "target": target, "inputs": inputs, "outputs": outputs,
+                               "calibration": _CALIBRATION, "model": str(Path(self.source).resolve()),
+                               "tflite": self.tflite}
+        if not self.tflite:
+            if target == "tflm" and self.int8_model is not None:
+                job.update(model=str(self.int8_model), tflite=True, converted=True)  # TFLite Micro runs what int8 wrote
+            else:
+                job["out"] = str(tmp / f"{target}.tflite")
+        return job
+
+    def reproduce(self, target: str) -> str:
+        """A command line that shows what the real tools do."""
+        if self.tflite:
+            return _reproduce_run(self.source, target)
+        inputs, outputs = self.io or ([], [])
+        return _reproduce_convert(self.source, target, inputs, outputs)
+
+    def one(self, target: str, predicted: str, tmp: Path) -> dict:
+        """The ``verified`` object of one target."""
+        reason = _not_run_reason(target, self.tflite)
+        if reason is None and self.io_error is not None:
+            reason = f"the model cannot be fed to the converter: {self.io_error}"
+        if reason is not None:
+            return entry("not-run", message=reason)
+        result = (self.pool or default_pool()).run(self.job(target, tmp), timeout=self.timeout)
+        written = tmp / "int8.tflite"
+        if target == "int8" and not self.tflite and written.is_file() and result.get("stage") != "convert":
+            self.int8_model = written
+        actual, message = _from_result(result)
+        if actual is None:
+            return entry("not-run", message=message)
+        return judged(predicted, actual, message, self.reproduce(target))
+
+
+def verify_report(report, source: str, *, inputs: Sequence[str] = (), outputs: Sequence[str] = (),
+                  pool: WorkerPool | None = None, timeout: float | None = None,
+                  progress: Progress | None = None) -> dict[str, dict]:
+    """Judge every target of ``report`` (a :class:`graphlint.report.Report` of ``source``) with the real tools;
+    set and return ``report.verified``: ``{target: {status, actual, message, reproduce}}``."""
+    predicted = {t: v["verdict"] for t, v in report.verdicts().items()}
+    verified: dict[str, dict] = {}
+    if report.fatal:
+        message = "the model could not be read"
+        verified = {t: entry("not-run", message=message) for t in predicted}
+    else:
+        verifier = Verifier(source, report.model["format"], inputs=inputs, outputs=outputs, pool=pool,
+                            timeout=timeout)
+        verifier.prepare()
+        with tempfile.TemporaryDirectory(prefix="graphlint-verify-") as tmp:
+            for done, (target, verdict) in enumerate(predicted.items()):
+                if progress is not None:
+                    progress(done, len(predicted), target)
+                verified[target] = verifier.one(target, verdict, Path(tmp))
+    if progress is not None:
+        progress(len(predicted), len(predicted), "done")
+    report.verified = verified
+    return verified
+
+
+def contradictions(report) -> list[tuple[str, dict]]:
+    """The contradicted targets of a verified report, in target order."""
+    return [(t, v) for t, v in (getattr(report, "verified", None) or {}).items() if v["status"] == "contradicted"]
+
+
+def _say(enabled: bool) -> Progress | None:
+    """A one-line progress display on stderr (only on a terminal)."""
+    import sys
+
+    if not enabled:
+        return None
+
+    def show(done: int, total: int, target: str) -> None:
+        line = f"\rverify: {target} ({done}/{total})" if done < total else ""
+        sys.stderr.write(line.ljust(60) + ("\r" if not line else ""))
+        sys.stderr.flush()
+
+    return show
+
+
+def verify_cli(reports: list, paths: Sequence[str], *, inputs: Sequence[str], outputs: Sequence[str],
+               tty: bool = False) -> None:
+    """``graphlint check --verify``: verify every readable report in place (TensorFlow only in the workers)."""
+    for report, path in zip(reports, paths):
+        verify_report(report, str(path), inputs=inputs, outputs=outputs, progress=_say(tty))
+
+
+def contradiction_lines(reports: list) -> list[str]:
+    """One line per contradicted target and the command that reproduces it (for stderr)."""
+    lines = []
+    for report in reports:
+        for target, v in contradictions(report):
+            predicted = report.verdicts()[target]["verdict"]
+            lines.append(f"{report.model['path']}: {target}: predicted {predicted}, the real tools say {v['actual']}: "
+                         f"{v['message'] or ''}".rstrip(": "))
+            if v.get("reproduce"):
+                lines.append(f"  reproduce: {v['reproduce']}")
+    return lines

@@ -1,0 +1,136 @@
+"""``graphlint check --verify``: predictions held against the real TF 2.21 converter, LiteRT and TFLite Micro.
+
+The contradiction is made honestly: ``--ignore GL301`` silences the rule that knows Digamma has no TFLite builtin,
+so graphlint predicts ``pass`` and the real converter refuses.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from graphlint.convert.verify import verify_report
+from graphlint.engine.runner import lint
+from graphlint.testing import GraphBuilder, TFLiteBuilder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _dense(path: Path) -> Path:
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 8))
+    w = b.const([[0.1 * (i - j) for j in range(4)] for i in range(8)], name="w")
+    mm = b.op("MatMul", [x, w], name="mm", attrs={"transpose_a": False, "transpose_b": False})
+    b.output(b.op("Relu", [mm], name="y"))
+    path.write_bytes(b.to_bytes())
+    return path
+
+
+def _digamma(path: Path) -> Path:
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 8))
+    b.output(b.op("Digamma", [x], name="y"))
+    path.write_bytes(b.to_bytes())
+    return path
+
+
+def _float_relu_tflite(path: Path) -> Path:
+    tfl = TFLiteBuilder()
+    x, y = tfl.input("x", "float32", (1, 4)), tfl.tensor("y", "float32", (1, 4))
+    tfl.op("RELU", [x], [y])
+    tfl.output(y)
+    path.write_bytes(tfl.to_bytes())
+    return path
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "graphlint.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=900)
+
+
+@pytest.mark.tf
+@pytest.mark.converter
+def test_verify_confirms_and_contradicts_with_the_real_tools(tmp_path):
+    dense, digamma = _dense(tmp_path / "dense.pb"), _digamma(tmp_path / "digamma.pb")
+    proc = _cli("check", dense.name, digamma.name, "--output", "y", "-t", "float,int8,tflm,gpu", "--ignore", "GL301",
+                "--verify", "-f", "json:report.json", "-f", "text", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr  # the real converter refuses digamma.pb
+    assert "Traceback" not in proc.stderr
+    dense_report, digamma_report = json.loads((tmp_path / "report.json").read_text())
+    for target in ("float", "int8", "tflm"):
+        verified = dense_report["targets"][target]["verified"]
+        assert verified["status"] == "confirmed" and verified["actual"] == "pass", (target, verified)
+    assert dense_report["targets"]["gpu"]["verified"] == {
+        "status": "not-run", "actual": None, "reproduce": None,
+        "message": "the GPU delegate does not run here; only a device with a GPU can judge this target"}
+    float_check = digamma_report["targets"]["float"]
+    assert float_check["verdict"] == "pass"
+    assert float_check["verified"]["status"] == "contradicted" and float_check["verified"]["actual"] == "fail"
+    assert "Digamma" in float_check["verified"]["message"]
+    command = "graphlint convert digamma.pb --target float -o digamma.float.tflite --input x:1,8 --output y"
+    assert float_check["verified"]["reproduce"] == command
+    assert "CONTRADICTED, the real tools say fail" in proc.stdout
+    assert f"reproduce float: {command}" in proc.stdout
+    # the reproduction is a command that really shows the refusal
+    again = _cli(*command.split()[1:], cwd=tmp_path)
+    assert again.returncode == 1 and "Digamma" in again.stdout, again.stdout + again.stderr
+
+
+@pytest.mark.tf
+@pytest.mark.converter
+def test_verify_runs_a_tflite_file_in_the_runtimes(tmp_path, pool):
+    model = _float_relu_tflite(tmp_path / "relu.tflite")
+    report = lint(model, targets=("float", "dynamic", "int8", "tflm"))
+    verified = verify_report(report, str(model), pool=pool)
+    assert verified["float"]["status"] == "confirmed" and verified["float"]["actual"] == "pass"
+    assert verified["dynamic"]["status"] == "not-run" and "already converted" in verified["dynamic"]["message"]
+    # a float RELU runs, but int8 promises integers: the judge's warn, as GL602 predicts
+    assert report.verdicts()["int8"]["verdict"] == "warn"
+    assert verified["int8"] == {**verified["int8"], "status": "confirmed", "actual": "warn"}
+    assert "RELU" in verified["int8"]["message"]
+    assert verified["tflm"]["actual"] == "pass", verified["tflm"]
+    assert verified["tflm"]["reproduce"].startswith("python -c ")
+    run = subprocess.run(["sh", "-c", verified["float"]["reproduce"].replace("python", sys.executable, 1)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "['x', 'y']" in run.stdout, run.stderr
+
+
+def test_verify_on_an_unreadable_model_is_not_run(tmp_path):
+    bad = tmp_path / "bad.pb"
+    bad.write_bytes(b"\x00not a graph")
+    report = lint(bad, targets=("float",))
+    verified = verify_report(report, str(bad))
+    assert verified == {"float": {"status": "not-run", "actual": None, "message": "the model could not be read",
+                                  "reproduce": None}}
+
+
+_BLOCK_TF = textwrap.dedent('''
+    import sys
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "tensorflow":
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+    sys.meta_path.insert(0, Block())
+    from graphlint.cli import main
+    sys.exit(main(sys.argv[1:]))
+''')
+
+
+@pytest.mark.parametrize("command", [["check", "{pb}", "--verify"],
+                                     ["convert", "{pb}", "-t", "int8", "-o", "{out}"]], ids=["check", "convert"])
+def test_without_tensorflow_says_how_to_install_it(tmp_path, command):
+    pb = _dense(tmp_path / "dense.pb")
+    args = [a.format(pb=pb, out=tmp_path / "out.tflite") for a in command]
+    proc = subprocess.run([sys.executable, "-c", _BLOCK_TF, *args], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("graphlint: error: "), proc.stderr
+    assert "pip install 'graphlint[convert]'" in lines[0] and "`tensorflow` is not installed" in lines[0]
+    assert not (tmp_path / "out.tflite").exists()
