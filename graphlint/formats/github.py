@@ -20,4 +20,9 @@ def render(reports, **_) -> str:
             title = _escape(f"{f.code} {f.rule}{where}", prop=True)
             lines.append(f"::{_LEVEL[f.severity.value]} file={_escape(path, prop=True)},title={title}::"
                          f"{_escape(f.message)}")
+        for target, v in (report.verified or {}).items():
+            if v["status"] == "contradicted":
+                title = _escape(f"graphlint --verify: {target} contradicted", prop=True)
+                text = f"the real tools say {v['actual']}: {v.get('message') or ''}; reproduce: {v.get('reproduce')}"
+                lines.append(f"::warning file={_escape(path, prop=True)},title={title}::{_escape(text)}")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -1,8 +1,24 @@
-"""JUnit XML: one test suite per model, one test case per target (failed when the verdict is fail)."""
+"""JUnit XML: one test suite per model, one test case per target (failed when the verdict is fail).
+
+After ``--verify`` a judged target's case fails when the real tools failed it (whatever was predicted), carries
+``verified`` / ``actual`` properties, and a contradiction's message and reproduction go to ``system-err``.
+"""
 
 from __future__ import annotations
 
 from xml.etree import ElementTree as ET
+
+
+def _verification(case: ET.Element, target: str, verified: dict | None, predicted: str) -> None:
+    if not verified:
+        return
+    props = ET.SubElement(case, "properties")
+    ET.SubElement(props, "property", name="verified", value=verified["status"])
+    ET.SubElement(props, "property", name="actual", value=verified.get("actual") or "")
+    if verified["status"] == "contradicted":
+        err = ET.SubElement(case, "system-err")
+        err.text = (f"{target}: predicted {predicted}, the real tools say {verified['actual']}: "
+                    f"{verified.get('message') or ''}\nreproduce: {verified.get('reproduce') or '-'}")
 
 
 def render(reports, **_) -> str:
@@ -11,19 +27,24 @@ def render(reports, **_) -> str:
     total = failures = 0
     for report in reports:
         verdicts = report.verdicts()
+        effective = report.effective_verdicts()
         suite = ET.SubElement(root, "testsuite", name=report.model["path"], tests=str(len(verdicts)))
         suite_failures = 0
         for target, v in verdicts.items():
             case = ET.SubElement(suite, "testcase", classname=report.model["path"], name=f"target {target}")
+            verified = (report.verified or {}).get(target)
+            _verification(case, target, verified, v["verdict"])
             relevant = [f for f in report.findings if f.severity_for(target) is not None]
-            if v["verdict"] == "fail":
+            if effective[target] == "fail":
                 suite_failures += 1
                 errors = [f for f in relevant if f.severity_for(target).value == "error"]
-                failure = ET.SubElement(case, "failure", type="error",
-                                        message=f"{target}: {len(errors)} blocking finding(s): "
-                                                + ", ".join(v["blocking"]))
+                if v["verdict"] == "fail":
+                    message = f"{target}: {len(errors)} blocking finding(s): " + ", ".join(v["blocking"])
+                else:
+                    message = f"{target}: the real tools fail it: {verified.get('message') or ''}"
+                failure = ET.SubElement(case, "failure", type="error", message=message)
                 failure.text = "\n".join(f"{f.code} {f.node or '-'}: {f.message}" for f in errors)
-            if relevant and v["verdict"] != "fail":
+            if relevant and effective[target] != "fail":
                 out = ET.SubElement(case, "system-out")
                 out.text = "\n".join(f"{f.severity_for(target).value} {f.code} {f.node or '-'}: {f.message}"
                                      for f in relevant)

@@ -16,6 +16,12 @@ def _uri(path: str) -> str:
     return PurePath(path).as_posix().lstrip("/") if not path.startswith("<") else "model"
 
 
+def _verification(reports) -> dict:
+    """``properties.verified`` of the run after ``--verify``: per model path, each target's verified object."""
+    verified = {r.model["path"]: r.verified for r in reports if r.verified}
+    return {"properties": {"verified": verified}} if verified else {}
+
+
 def render(reports, registry=None, **_) -> str:
     """Render every report into one SARIF run."""
     codes = sorted({f.code for r in reports for f in r.findings})
@@ -58,6 +64,7 @@ def render(reports, registry=None, **_) -> str:
             "tool": {"driver": {"name": "graphlint", "version": __version__, "semanticVersion": __version__,
                                 "informationUri": "https://pypi.org/project/graphlint/", "rules": rules}},
             "artifacts": artifacts, "results": results, "columnKind": "unicodeCodePoints",
+            **_verification(reports),
         }],
     }
     return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"

@@ -134,3 +134,33 @@ def test_without_tensorflow_says_how_to_install_it(tmp_path, command):
     assert len(lines) == 1 and lines[0].startswith("graphlint: error: "), proc.stderr
     assert "pip install 'graphlint[convert]'" in lines[0] and "`tensorflow` is not installed" in lines[0]
     assert not (tmp_path / "out.tflite").exists()
+
+
+def test_every_format_shows_the_verified_state(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from graphlint.formats import renderer
+
+    report = lint(_dense(tmp_path / "dense.pb"), targets=("float", "int8"), outputs=["y"])
+    report.verified = {
+        "float": {"status": "contradicted", "actual": "fail", "message": "the converter refused: boom",
+                  "reproduce": "graphlint convert dense.pb --target float -o dense.float.tflite"},
+        "int8": {"status": "confirmed", "actual": "pass", "message": None, "reproduce": None}}
+    data = json.loads(renderer("json")([report]))
+    assert data["targets"]["float"]["verdict"] == "pass" and data["targets"]["float"]["verified"]["actual"] == "fail"
+    text = renderer("text")([report])
+    assert "CONTRADICTED, the real tools say fail: the converter refused: boom" in text
+    assert "reproduce float: graphlint convert dense.pb --target float" in text and "int8   pass  confirmed" in text
+    suite = ET.fromstring(renderer("junit")([report]).split("\n", 1)[1])[0]
+    cases = {c.get("name"): c for c in suite}
+    assert suite.get("failures") == "1"
+    assert "the real tools fail it: the converter refused: boom" in cases["target float"].find("failure").get("message")
+    assert "reproduce: graphlint convert" in cases["target float"].find("system-err").text
+    assert cases["target int8"].find("failure") is None
+    assert {p.get("name"): p.get("value") for p in cases["target int8"].iter("property")} == {
+        "verified": "confirmed", "actual": "pass"}
+    sarif = json.loads(renderer("sarif")([report]))
+    assert sarif["runs"][0]["properties"]["verified"][str(tmp_path / "dense.pb")]["float"]["status"] == "contradicted"
+    github = renderer("github")([report])
+    assert "::warning" in github and "float contradicted" in github and "reproduce: graphlint convert" in github
+    assert report.effective_verdicts() == {"float": "fail", "int8": "pass"}
