@@ -17,8 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from graphlint import __version__
 from graphlint.engine.registry import default_registry
 
-from . import metrics, problems
+from . import docs, metrics, problems
 from .auth import TokenStore
+from .guard import GuardMiddleware
 from .jobs import JobRunner
 from .linting import LintPool
 from .routes import health, jobs, reports, rules, targets
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store.close()
 
     app = FastAPI(title="graphlint", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  generate_unique_id_function=_operation_id,
+                  generate_unique_id_function=_operation_id, docs_url=None, redoc_url=None,
                   openapi_tags=[{"name": "reports", "description": "lint a model, stored reports"},
                                 {"name": "rules", "description": "the rules and their documentation"},
                                 {"name": "targets", "description": "the conversion targets and their settings"},
@@ -115,9 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (reports.router, rules.router, targets.router, jobs.router, health.router):
         app.include_router(router)
     app.openapi = _openapi(app)
+    docs.install(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"], expose_headers=["Location"])
+    app.add_middleware(GuardMiddleware, allowed_hosts=settings.hosts, trusted_origins=settings.cors_origins)
     app.add_middleware(metrics.MetricsMiddleware)
     web_dir = settings.web_dir
     if (web_dir / "index.html").is_file():

@@ -18,6 +18,11 @@ _FLAGS = {
                                        "the data dir)"),
     "--lint-workers": ("lint_workers", "lint worker processes (default: number of CPUs, at most 4)"),
     "--cors-origin": ("cors_origins", "allow browser calls from this origin, repeatable (default: CORS off)"),
+    "--allowed-host": ("allowed_hosts", "also answer for this Host name, repeatable; * for any (default: the bound "
+                                        "address, localhost, 127.0.0.1, ::1)"),
+    "--store-max-mb": ("store_max_mb", "keep the model store under this size, deleting the least recently used "
+                                       "models (reports stay; default: no cap)"),
+    "--store-max-age-days": ("store_max_age_days", "delete models not used for this many days (default: never)"),
     "--log-level": ("log_level", "uvicorn log level (default info)"),
 }
 
@@ -29,7 +34,7 @@ def register(subparsers) -> dict:
                                                "its GRAPHLINT_* environment variable (GRAPHLINT_DATA_DIR, ...).")
     for flag, (field, text) in _FLAGS.items():
         env = "GRAPHLINT_" + field.upper()
-        kwargs = {"action": "append"} if field == "cors_origins" else {}
+        kwargs = {"action": "append"} if field in ("cors_origins", "allowed_hosts") else {}
         parser.add_argument(flag, dest=field, default=None, help=f"{text} [{env}]", **kwargs)
     return {"serve": serve}
 

@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(256, gt=0)  # an upload over this gets 413 before it is read in full
     token_file: Path | None = None  # one `NAME:TOKEN` (or bare TOKEN) per line; unset = no authentication
     cors_origins: Annotated[list[str], NoDecode] = []  # CORS stays off unless origins are given ("*" allows any)
+    # Host header values served besides the bound address and localhost, 127.0.0.1, ::1; "*" serves any
+    allowed_hosts: Annotated[list[str], NoDecode] = []
+    max_header_kb: int = Field(64, ge=1, le=16384)  # request line and headers over this get 431
+    max_headers: int = Field(100, ge=8, le=10000)  # more header fields than this get 431
+    header_timeout_s: float = Field(10, gt=0)  # a request whose headers take longer gets 408
+    store_max_mb: float | None = Field(None, gt=0)  # model store cap: least recently used models are deleted
+    store_max_age_days: float | None = Field(None, gt=0)  # models unused for this long are deleted
     web_dir: Path = WEB_DIR  # static viewer served at / when it holds index.html
     lint_workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1, le=64)
     lint_timeout_s: float = Field(120, gt=0)  # a model whose lint takes longer is refused (422), its worker killed
@@ -38,13 +45,20 @@ class Settings(BaseSettings):
     job_queue: int = Field(16, ge=1)  # jobs waiting beyond this are refused with 503
     log_level: str = "info"
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value):
         """Accept a comma-separated string from the environment."""
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @property
+    def hosts(self) -> list[str]:
+        """The allowed Host names: the bound address, the loopback names and those configured."""
+        from .guard import default_allowed_hosts
+
+        return [*default_allowed_hosts(self.host), *self.allowed_hosts]
 
     @property
     def max_upload_bytes(self) -> int:
