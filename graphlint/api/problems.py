@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -75,6 +76,36 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted({m for pattern, methods in table if pattern.match(request.url.path) for m in methods})
 
 
+def database_errors() -> tuple[type[Exception], ...]:
+    """The base exception classes of the database drivers that are installed."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.Error,)
+    return sqlite3.Error, psycopg.Error
+
+
+def database_problem(exc: Exception) -> tuple[int, str]:
+    """The status and detail for a database error: 422 when the request's data cannot be stored or compared
+    (PostgreSQL refuses a NUL character in text, say), else 503: the database is down, locked or failing."""
+    bad_input: tuple[type[Exception], ...] = (sqlite3.DataError, sqlite3.ProgrammingError)
+    if len(database_errors()) > 1:
+        import psycopg
+
+        bad_input += (psycopg.DataError,)  # SQLSTATE class 22, and the driver's own refusal of NUL
+    if isinstance(exc, bad_input):
+        return 422, "a value in this request cannot be stored or looked up (a NUL character, say)"
+    return 503, f"the database is unavailable ({type(exc).__name__}); try again"
+
+
+async def _database(request: Request, exc: Exception):
+    status, detail = database_problem(exc)
+    if status == 503:
+        log.warning("database error on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "")
+    return problem_response(status, detail, headers={"Retry-After": "5"} if status == 503 else None)
+
+
 def install(app: FastAPI) -> None:
     """Answer every error the app can raise with a problem document."""
 
@@ -101,6 +132,9 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         detail = f"{'.'.join(first['loc'][1:] or first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
         return problem_response(422, detail, errors=errors)
+
+    for error_class in database_errors():
+        app.add_exception_handler(error_class, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -163,10 +163,24 @@ class Postgres:
         data = self.root / "data"
         subprocess.run([*self.prefix, str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "graphlint",
                         "--no-sync", "-E", "UTF8"], check=True, capture_output=True, timeout=120)
+        return self.resume()
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data (``resume`` starts it again): the database goes down."""
+        if self.proc is not None and self.proc.poll() is None:
+            # Fast shutdown (clients are disconnected at once); `runuser` does not pass SIGINT on, pg_ctl signals
+            # the postmaster itself.
+            subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "stop", "-m",
+                            "fast", "-w"], check=True, capture_output=True, timeout=60)
+            self.proc.wait(60)
+
+    def resume(self) -> Postgres:
+        """Start the server on the data directory ``start`` made and wait until it takes connections."""
+        data = self.root / "data"
         self.proc = subprocess.Popen(
             [*self.prefix, str(self.bin / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.root),
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "log", "wb"))  # noqa: SIM115
+            stdout=subprocess.DEVNULL, stderr=open(self.root / "log", "ab"))  # noqa: SIM115
         import psycopg
 
         deadline = time.monotonic() + 60
