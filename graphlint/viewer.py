@@ -28,6 +28,9 @@ QUANT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
                "int4": (-8, 7), "int32": (-(2 ** 31), 2 ** 31 - 1), "int64": (-(2 ** 63), 2 ** 63 - 1)}
 MAX_CHANNELS = 64  # per-axis scale / zero point lists longer than this are cut (``channels`` keeps the count)
 _MAX_ATTR_ITEMS = 64  # attribute lists longer than this are cut, with a marker
+# Name scopes deeper than this are not drawn: a node sits in its 64th-level scope. Every scope stores its
+# path, so scopes n deep cost n^2 bytes (one node named ``s/`` x 20,000, a 40 KB file, made a 1.2 GB graph).
+MAX_SCOPE_DEPTH = 64
 
 
 _SCALARS = (bool, int, str, type(None))
@@ -165,15 +168,18 @@ def _graph_json(model: ModelGraph, report) -> dict:
 
     scopes: dict[str, dict] = {}
     nodes = []
+    cut = 0  # nodes deeper than MAX_SCOPE_DEPTH
     for node_id, a in table.items():
         subgraph = a.get("subgraph", 0)
         name = _display_name(a, node_id)
         parts = [p for p in name.split("/") if p]
         scope_id = None
+        if len(parts) > MAX_SCOPE_DEPTH + 1:
+            cut += 1
         if len(parts) > 1:
             path = ""
             parent = None
-            for depth, part in enumerate(parts[:-1]):
+            for depth, part in enumerate(parts[:min(len(parts) - 1, MAX_SCOPE_DEPTH)]):
                 path = f"{path}/{part}" if path else part
                 sid = f"{subgraph}::{path}"
                 sc = scopes.get(sid)
@@ -247,6 +253,7 @@ def _graph_json(model: ModelGraph, report) -> dict:
         "inputs": list(info.inputs), "outputs": list(info.outputs),
         "model_findings": model_level, "unplaced_findings": unplaced,
         "counts": {"nodes": len(nodes), "edges": len(edges), "tensors": len(tensors), "scopes": len(scopes),
+                   "scopes_cut": cut,
                    **{f"kind_{k}": v for k, v in sorted(counts.items())}},
     }
 

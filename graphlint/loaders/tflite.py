@@ -153,8 +153,10 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
     main_outputs: tuple[str, ...] = ()
     for s, sg in enumerate(subgraphs):
         subgraph_names.append(sg.string(4) or ("main" if s == 0 else f"subgraph_{s}"))
+        sg_tensors = []
         for t, tensor in enumerate(sg.tables(0)):
             tid = f"{s}/{t}"
+            sg_tensors.append(tid)
             tensors[tid], span = _tensor(tensor, tid, s, buffers)
             if span:
                 spans[tid] = span
@@ -172,8 +174,9 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
                            "attrs": {}, "subgraph": s, "index": index, "inputs": [], "outputs": [tid], "calls": []}
             tensors[tid].producer = node
             index += 1
-        for tid, info in tensors.items():
-            if info.subgraph == s and info.is_const:
+        for tid in sg_tensors:
+            info = tensors[tid]
+            if info.is_const:
                 node = f"const:{tid}"
                 nodes[node] = {"kind": "const", "op": "CONST", "family": "const", "name": info.name, "attrs": {},
                                "subgraph": s, "index": index, "inputs": [], "outputs": [tid], "calls": []}
@@ -233,8 +236,18 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
 
 
 def _connect(nodes: dict[str, dict], tensors: dict[str, TensorInfo]) -> Adjacency:
-    """Return the adjacency with one edge per (tensor, consumer slot); fill each tensor's consumer list."""
+    """Return the adjacency with one edge per (tensor, consumer slot); fill each tensor's consumer list.
+
+    Linear in the number of slots: a tensor's slot among its producer's outputs comes from one table built up
+    front (looking it up in the producer's output list per edge made one op with K outputs feeding one op
+    with K inputs cost K^2).
+    """
     succ: Adjacency = {node: {} for node in nodes}
+    src_slots: dict[str, int] = {}
+    for node, attrs in nodes.items():
+        for slot, tid in enumerate(attrs["outputs"]):
+            if tensors[tid].producer == node:
+                src_slots.setdefault(tid, slot)  # the first slot, when an op lists a tensor twice
     for node, attrs in nodes.items():
         for slot, tid in enumerate(attrs["inputs"]):
             if tid is None:
@@ -242,6 +255,5 @@ def _connect(nodes: dict[str, dict], tensors: dict[str, TensorInfo]) -> Adjacenc
             tensor = tensors[tid]
             tensor.consumers.append(node)
             if tensor.producer is not None:
-                src = nodes[tensor.producer]
-                add_edge(succ, tensor.producer, node, f"{tid}#{slot}", tid, src["outputs"].index(tid), slot, False)
+                add_edge(succ, tensor.producer, node, f"{tid}#{slot}", tid, src_slots[tid], slot, False)
     return succ
