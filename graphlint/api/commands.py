@@ -71,6 +71,7 @@ def serve(args: argparse.Namespace) -> int:
 
         from .app import create_app
         from .auth import TokenFileError
+        from .http import HeadLimits, uvicorn_options
         from .settings import Settings
     except ImportError as err:
         print(f"graphlint: error: the service needs the api extra ({err.name} is missing): "
@@ -93,6 +94,7 @@ def serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_ERROR
     _keep_freed_memory()
+    limits = HeadLimits(settings.max_header_kb << 10, settings.max_headers, settings.header_timeout_s)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False,
-                timeout_graceful_shutdown=10, server_header=False)
+                timeout_graceful_shutdown=10, server_header=False, **uvicorn_options(limits))
     return EXIT_OK

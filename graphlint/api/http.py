@@ -1,0 +1,130 @@
+"""Limits on a request's head (request line and headers) that uvicorn's httptools protocol does not have.
+
+llhttp, under uvicorn's ``httptools`` protocol, buffers a header of any size and waits for the rest of a head
+for ever: one 100 MB header per connection took the server to gigabytes, and half-sent heads kept connections
+open indefinitely. :func:`protocol_class` gives a subclass that answers 431 (and closes) when a head passes
+``max_bytes`` or ``max_headers`` fields, and 408 (and closes) when a head is not complete ``timeout_s`` after
+its connection opened or its previous response was sent. Without httptools, uvicorn's ``h11`` protocol takes
+``h11_max_incomplete_event_size`` instead (see :func:`uvicorn_options`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+from .problems import MEDIA_TYPE, PROBLEM_TYPE_BASE
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadLimits:
+    """What one request's head may cost."""
+
+    max_bytes: int = 64 << 10
+    max_headers: int = 100
+    timeout_s: float = 10.0
+
+
+def _response(status: int, reason: str, slug: str, title: str, detail: str) -> bytes:
+    body = json.dumps({"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status,
+                       "detail": detail}).encode()
+    head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: {MEDIA_TYPE}\r\ncontent-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n")
+    return head.encode() + body
+
+
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback to stop parsing a head over the field-count limit."""
+
+
+def protocol_class(limits: HeadLimits) -> type:
+    """uvicorn's httptools protocol with ``limits`` on each request's head."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    too_large = _response(431, "Request Header Fields Too Large", "headers-too-large", "Request headers too large",
+                          f"the request line and headers may take at most {limits.max_bytes} bytes in "
+                          f"{limits.max_headers} fields")
+    too_slow = _response(408, "Request Timeout", "request-timeout", "Request timeout",
+                         f"the request headers were not complete within {limits.timeout_s:g} s")
+
+    class LimitedHttpToolsProtocol(HttpToolsProtocol):
+        """Counts the bytes and fields of each head, and times it."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._in_head = True  # until the first request's headers are complete
+            self._head_bytes = 0
+            self._fields = 0
+            self._over = False
+            self._head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._head_timer = self.loop.call_later(limits.timeout_s, self._head_timeout)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _refuse(self, response: bytes) -> None:
+            self._disarm()
+            if not self.transport.is_closing():
+                self.transport.write(response)
+                self.transport.close()
+
+        def _head_timeout(self) -> None:
+            self._head_timer = None
+            if self._in_head and (self.cycle is None or self.cycle.response_complete):
+                self._refuse(too_slow)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._in_head and not self.transport.is_closing():
+                self._head_bytes += len(data)
+                if self._head_bytes > limits.max_bytes:
+                    self._refuse(too_large)
+
+        def send_400_response(self, msg: str) -> None:
+            if self._over:
+                self._refuse(too_large)
+            else:
+                super().send_400_response(msg)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head, self._head_bytes, self._fields = True, 0, 0
+            if self._head_timer is None:
+                self._arm()
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._fields += 1
+            if self._fields > limits.max_headers:
+                self._over = True
+                raise _HeadTooLarge
+            super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            self._disarm()
+            super().on_headers_complete()
+
+    return LimitedHttpToolsProtocol
+
+
+def uvicorn_options(limits: HeadLimits) -> dict:
+    """``uvicorn.run`` keyword arguments that put ``limits`` on request heads."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return {"http": "h11", "h11_max_incomplete_event_size": limits.max_bytes}
+    return {"http": protocol_class(limits), "h11_max_incomplete_event_size": limits.max_bytes}
