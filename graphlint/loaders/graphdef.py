@@ -16,7 +16,7 @@ from google.protobuf.message import DecodeError
 from graphlint import ops
 from graphlint.ir import Adjacency, ModelGraph, ModelInfo, Shape, TensorInfo, add_edge
 
-from . import LoadError
+from . import LoadError, check_nodes
 from . import _graphdef_schema as pb
 from .shapes import infer_shapes
 
@@ -49,7 +49,9 @@ _OUT_DTYPE_ATTR = {
     "Fill": "T", "RandomUniform": "dtype", "RandomStandardNormal": "dtype", "TruncatedNormal": "dtype",
     "TensorArrayReadV3": "dtype", "TensorArrayGatherV3": "dtype", "ReadVariableOp": "dtype",
     "VarHandleOp": None, "OneHot": "T", "Einsum": "T", "Multinomial": "output_dtype", "GatherV2": "Tparams",
-    "Gather": "Tparams",
+    "Gather": "Tparams", "GatherNd": "Tparams", "FFT": "Tcomplex", "IFFT": "Tcomplex", "RFFT": "Tcomplex",
+    "RFFT2D": "Tcomplex", "RFFT3D": "Tcomplex", "IRFFT": "Treal", "IRFFT2D": "Treal", "IRFFT3D": "Treal",
+    "ComplexAbs": "Tout", "Real": "Tout", "Imag": "Tout", "Angle": "Tout",
 }
 _FIXED_DTYPE = {
     "Equal": "bool", "NotEqual": "bool", "Less": "bool", "LessEqual": "bool", "Greater": "bool",
@@ -300,14 +302,20 @@ def _raise_not_graphdef(data) -> None:
 
 
 def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Mapping[str, Shape],
-                  inputs: Sequence[str] = (), outputs: Sequence[str] = ()) -> ModelGraph:
-    """Build the IR of a frozen GraphDef held in ``data`` (bytes or an mmap)."""
+                  inputs: Sequence[str] = (), outputs: Sequence[str] = (),
+                  max_nodes: int | None = None) -> ModelGraph:
+    """Build the IR of a frozen GraphDef held in ``data`` (bytes or an mmap).
+
+    More than ``max_nodes`` NodeDefs (functions included) raise :class:`BudgetExceeded`; a binary file is
+    refused from its top-level scan, before any node is parsed.
+    """
     ranges: list[tuple[int, int]] | None = None
     try:
         if text:
             nodes, library, producer = _parse_text(data)
         else:
             ranges, lib_range, producer = _node_ranges(data)
+            check_nodes(path, len(ranges), max_nodes)
             view = memoryview(data)
             nodes = (_parse_node(view, a, b) for a, b in ranges)
             library = pb.FunctionDefLibrary.FromString(view[lib_range[0]:lib_range[1]]) if lib_range else None
@@ -315,12 +323,15 @@ def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Map
         raise LoadError(f"{path}: not a valid GraphDef ({err})" if str(err) != "not a GraphDef"
                         else f"{path}: not a valid GraphDef", err.kind) from None
     builder = _Builder(path)
+    if text:
+        check_nodes(path, len(nodes), max_nodes)
     for i, node in enumerate(nodes):
         builder.add_node(node, i)
     if builder.count == 0:
         raise LoadError(f"{path}: the GraphDef has no nodes", "empty")
     functions = []
     if library is not None:
+        check_nodes(path, builder.count + sum(len(f.node_def) for f in library.function), max_nodes)
         for fdef in library.function:
             functions.append(fdef.signature.name)
             builder.add_function(fdef)

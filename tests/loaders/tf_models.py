@@ -15,8 +15,8 @@ Models:
   ``graph_util.convert_variables_to_constants``, with and without ``_output_shapes``.
 * ``v1_dynbatch.pb``: the same graph with a ``[None, 8, 8, 3]`` input, with ``_output_shapes``.
 * ``zoo_shapes.pb`` / ``zoo_noshapes.pb``: one node per shape rule (convs, pools, matmul, broadcasting,
-  reshape, transpose, concat, pad, reductions, resize, squeeze, strided slice ...), with and without
-  ``_output_shapes``.
+  reshape, transpose, concat, pad, reductions, resize, squeeze, strided slice with every mask, einsum,
+  range, one-hot, 3-D convs, FFTs ...), with and without ``_output_shapes``.
 * ``v2_control_flow.pb``: a ``tf.function`` with ``tf.while_loop`` and ``tf.cond`` frozen with
   ``convert_variables_to_constants_v2(lower_control_flow=False)``: While / If nodes and a function library.
 * ``float.tflite``, ``dynamic_range.tflite``, ``int8.tflite``: conv + dense as float, with int8 weights only,
@@ -176,6 +176,11 @@ def build_zoo(out: Path, facts: dict) -> None:
                                name="conv_transpose")
         to_batch = tf.space_to_batch_nd(x, [2, 2], [[1, 0], [1, 0]], name="space_to_batch")
         v1.batch_to_space_nd(to_batch, [2, 2], [[1, 0], [1, 0]], name="batch_to_space")
+        _zoo_slicing(x, m)
+        _zoo_indexing(x, m)
+        _zoo_window_ops(c)
+        _zoo_elementwise(x, m)
+        _zoo_complex(x)
         # Shapes that depend on a value that is not a constant: TensorFlow knows the rank at most.
         n = v1.placeholder(tf.int32, (2,), name="n")
         tf.reshape(m, n, name="reshape_dynamic")
@@ -184,6 +189,93 @@ def build_zoo(out: Path, facts: dict) -> None:
             gdef = graph.as_graph_def(add_shapes=add_shapes)
             (out / f"zoo_{tag}.pb").write_bytes(gdef.SerializeToString())
             facts[f"zoo_{tag}.pb"] = _facts(gdef)
+
+
+def _zoo_slicing(x, m) -> None:
+    """StridedSlice with every mask, as ``x[..., 0]``, ``x[:, None]`` and the like write it."""
+    ss = tf.strided_slice
+    ss(x, [0, 1], [1, 2], [1, 1], ellipsis_mask=1, name="ss_ellipsis")
+    ss(x, [0, 0], [0, 0], [1, 1], ellipsis_mask=1, shrink_axis_mask=2, name="ss_ellipsis_shrink")
+    ss(m, [0, 0], [1, 2], [1, 1], new_axis_mask=1, name="ss_new_axis")
+    ss(x, [0, 0, 1], [0, 0, 3], [1, 1, 1], begin_mask=1, end_mask=1, new_axis_mask=2, name="ss_new_axis_mid")
+    ss(x, [0, 0, 0, 2], [0, 0, 0, -1], [1, 1, 1, 1], ellipsis_mask=2, new_axis_mask=5, name="ss_ellipsis_new")
+    ss(x, [1, 0, -1], [2, 0, 0], [1, 1, -1], ellipsis_mask=2, end_mask=4, shrink_axis_mask=1,
+       name="ss_ellipsis_reverse")
+    ss(m, [0], [0], [1], ellipsis_mask=1, new_axis_mask=0, name="ss_only_ellipsis")
+
+
+def _zoo_indexing(x, m) -> None:
+    """Ops whose output shape comes from constant operands (Range, OneHot, BroadcastTo ...), and Einsum."""
+    tf.range(2, 11, 3, name="range_int")
+    tf.range(10, 1, -4, name="range_negative")
+    tf.range(0.0, 1.0, 0.3, name="range_float")
+    tf.raw_ops.LinSpace(start=0.0, stop=1.0, num=7, name="lin_space")
+    tf.one_hot(tf.constant([[0, 2, 1]] * 5), 4, axis=1, name="one_hot_axis1")
+    tf.one_hot(tf.constant([1, 0]), 6, name="one_hot_last")
+    tf.where(x > 0.0, name="where")
+    tf.broadcast_to(m, [4, 5, 3], name="broadcast_to")
+    tf.scatter_nd(tf.constant([[1], [3]]), tf.ones((2, 4)), [6, 4], name="scatter_nd")
+    tf.gather_nd(x, tf.constant([[0, 1], [1, 2], [0, 0]]), name="gather_nd")
+    tf.shape_n([x, m], name="shape_n")
+    tf.math.argmin(x, 1, name="argmin")
+    tf.einsum("bij,bjk->bik", tf.reshape(x, [2, 99, 3]), tf.ones((2, 3, 4)), name="einsum_bmm")
+    tf.einsum("...ij,jk->...ki", x, tf.ones((3, 5)), name="einsum_ellipsis")
+    tf.einsum("nhwc,c->nw", x, tf.ones((3,)), name="einsum_reduce")
+
+
+def _zoo_window_ops(c) -> None:
+    """3-D convolution and pooling, a 3-D transposed convolution, and the other resize methods."""
+    x5 = v1.placeholder(tf.float32, (2, 5, 9, 11, 3), name="x5")
+    tf.nn.conv3d(x5, c((2, 3, 3, 3, 4)), strides=[1, 1, 2, 2, 1], padding="SAME", name="conv3d_same")
+    tf.nn.conv3d(x5, c((2, 3, 3, 3, 4)), strides=[1, 2, 1, 1, 1], padding="VALID", dilations=[1, 1, 2, 2, 1],
+                 name="conv3d_valid")
+    tf.nn.max_pool3d(x5, ksize=2, strides=2, padding="VALID", name="maxpool3d")
+    tf.nn.avg_pool3d(x5, ksize=[1, 3, 3, 3, 1], strides=[1, 1, 2, 2, 1], padding="SAME", name="avgpool3d")
+    tf.nn.conv3d_transpose(x5, c((2, 2, 2, 6, 3)), output_shape=[2, 10, 18, 22, 6], strides=2,
+                           name="conv3d_transpose")
+    img = v1.placeholder(tf.float32, (2, 9, 11, 3), name="img")
+    v1.image.resize_bicubic(img, [5, 7], name="resize_bicubic")
+    v1.image.resize_area(img, [3, 4], name="resize_area")
+
+
+def _zoo_elementwise(x, m) -> None:
+    """Unary and binary ops that keep or broadcast their operands' shapes."""
+    for op in ("atan", "asin", "acos", "tan", "sinh", "cosh", "rint", "erfc", "is_nan", "is_inf"):
+        getattr(tf.math, op)(x, name=op)
+    tf.math.cumprod(x, axis=2, name="cumprod")
+    tf.roll(x, 2, axis=1, name="roll")
+    tf.linalg.band_part(x, 1, 2, name="band_part")
+    tf.tensor_scatter_nd_update(m, [[1], [3]], tf.zeros((2, 3)), name="scatter_update")
+    tf.tensor_scatter_nd_add(m, [[1]], tf.ones((1, 3)), name="scatter_add")
+    tf.reverse_sequence(m, [1, 2, 3, 1, 2], seq_axis=1, batch_axis=0, name="reverse_sequence")
+    tf.raw_ops.Bucketize(input=m, boundaries=[0.0, 1.0], name="bucketize")
+    tf.math.invert_permutation([2, 0, 1], name="invert_permutation")
+    i = v1.placeholder(tf.int32, (4, 1, 3), name="i")
+    j = v1.placeholder(tf.int32, (5, 1), name="j")
+    tf.bitwise.invert(i, name="invert")
+    for op in ("bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift"):
+        getattr(tf.bitwise, op)(i, j, name=op)
+    tf.truncatemod(i, j, name="truncate_mod")
+    tf.raw_ops.Mod(x=i, y=j, name="mod")
+    tf.math.xlogy(x, tf.ones((11, 1)), name="xlogy")
+    tf.math.xdivy(tf.ones((11, 1)), x, name="xdivy")
+    tf.math.multiply_no_nan(x, tf.ones((3,)), name="mul_no_nan")
+
+
+def _zoo_complex(x) -> None:
+    """FFTs (real to complex and back) and the complex parts."""
+    spectrum = tf.signal.rfft(x, fft_length=[8], name="rfft")
+    tf.signal.rfft2d(x, fft_length=[6, 5], name="rfft2d")
+    tf.signal.rfft3d(x, name="rfft3d")
+    tf.signal.irfft(spectrum, fft_length=[6], name="irfft")
+    tf.signal.irfft2d(spectrum, fft_length=[4, 8], name="irfft2d")
+    tf.signal.fft(spectrum, name="fft")
+    tf.signal.ifft(spectrum, name="ifft")
+    tf.abs(spectrum, name="complex_abs")
+    tf.math.real(spectrum, name="real")
+    tf.math.imag(spectrum, name="imag")
+    tf.math.angle(spectrum, name="angle")
+    tf.math.conj(spectrum, name="conj")
 
 
 def build_v2_control_flow(out: Path, w: dict[str, np.ndarray], facts: dict) -> None:
