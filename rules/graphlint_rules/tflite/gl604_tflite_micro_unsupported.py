@@ -1,12 +1,49 @@
 """GL604 tflite-micro-unsupported."""
 
+from __future__ import annotations
+
+import math
+
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
+from graphlint.ir import ModelGraph, TensorInfo
 from graphlint_rules import support
 from graphlint_rules.tflite._facts import is_hybrid
 
 _TYPES = {"uint8": "uint8", "int64": "int64", "float16": "float16", "float64": "float64", "string": "string"}
 _MAX_RANK = {"TRANSPOSE": 5, "STRIDED_SLICE": 5}
+
+# The kernels that do take a type the others refuse, as (op, input dtypes, output dtypes); measured with the
+# tflite-micro interpreter (tests/rules/test_gl604_micro_types.py runs each one and the refused neighbours):
+# QUANTIZE converts int8 <-> uint8 (not float32, int16 or uint8 -> uint8, nor uint8 -> int16), DEQUANTIZE takes
+# uint8, RESHAPE copies any type, and the 16x8 weighted ops take their int64 bias.
+MICRO_TYPE_SIGNATURES = frozenset({
+    ("QUANTIZE", ("int8",), ("uint8",)),
+    ("QUANTIZE", ("uint8",), ("int8",)),
+    ("DEQUANTIZE", ("uint8",), ("float32",)),
+    ("RESHAPE", ("uint8",), ("uint8",)),
+    ("RESHAPE", ("uint8", "int32"), ("uint8",)),
+    ("CONV_2D", ("int16", "int8", "int64"), ("int16",)),
+    ("DEPTHWISE_CONV_2D", ("int16", "int8", "int64"), ("int16",)),
+    ("FULLY_CONNECTED", ("int16", "int8", "int64"), ("int16",)),
+    ("TRANSPOSE_CONV", ("int32", "int8", "int16", "int64"), ("int16",)),
+})
+
+# TFLite Micro's reference int8 softmax sums a row's exps in Q12.19 (each logit equal to the row's max adds
+# exactly 2^19), then checks 0 <= exponent <= 31 with exponent = 31 - 8 + num_bits_over_unit and
+# num_bits_over_unit = floor(log2(sum)): the program aborts once the sum reaches 2^28, a sum of 512.
+SOFTMAX_SUM_LIMIT = 512
+_INT8_SPAN = 255  # the largest distance between two int8 logits, in quantized steps
+
+
+def refused_type(model: ModelGraph, node: str) -> TensorInfo | None:
+    """The first tensor of ``node`` whose type TFLite Micro's kernel for it refuses, or None."""
+    attrs = model.nodes[node]
+    ins = tuple(model.tensors[t].dtype for t in attrs["inputs"] if t is not None)
+    outs = tuple(model.tensors[t].dtype for t in attrs["outputs"])
+    if (attrs["op"], ins, outs) in MICRO_TYPE_SIGNATURES:
+        return None
+    return next((t for t in (*model.inputs_of(node), *model.outputs_of(node)) if t.dtype in _TYPES), None)
 
 
 def _softmax_multiplier(model, node: str) -> float | None:
@@ -21,17 +58,67 @@ def _softmax_multiplier(model, node: str) -> float | None:
     return float(beta) * float(inputs[0].quant.scale[0]) * (1 << 26)
 
 
+def softmax_min_sum(classes: int, multiplier: float) -> float:
+    """The smallest sum of exps an int8 row of ``classes`` logits can give micro's softmax: its max adds 1, every
+    other logit at least exp(-255 steps * scale * beta), unless the kernel skips diffs beyond its input radius."""
+    _, shift = math.frexp(multiplier)  # QuantizeMultiplierGreaterThanOne: multiplier = [0.5, 1) * 2^shift
+    radius = math.floor(31 * 2.0 ** 26 / 2.0 ** shift)  # CalculateInputRadius(5, shift)
+    if radius < _INT8_SPAN:
+        return 1.0
+    return 1.0 + (classes - 1) * math.exp(-_INT8_SPAN * multiplier / (1 << 26))
+
+
+def softmax_sum_hazard(model: ModelGraph, node: str) -> tuple[Severity, str] | None:
+    """An int8 -> int8 SOFTMAX whose row of logits can sum its exps to 512: (ERROR when every input does, WARNING
+    when some inputs do, with the reason), or None when no input can."""
+    multiplier = _softmax_multiplier(model, node)
+    outputs = model.outputs_of(node)
+    shape = model.inputs_of(node)[0].shape if multiplier is not None else None
+    if multiplier is None or not outputs or outputs[0].dtype != "int8" or not shape or shape[-1] is None:
+        return None
+    classes = int(shape[-1])
+    if classes < SOFTMAX_SUM_LIMIT:
+        return None
+    scale_beta = multiplier / (1 << 26)
+    rule = (f"TFLite Micro aborts at invoke when a row's exps sum to {SOFTMAX_SUM_LIMIT} or more (its reference "
+            f"softmax sums them in Q12.19 and checks 0 <= exponent <= 31, exponent = 23 + floor(log2(sum)))")
+    least = softmax_min_sum(classes, multiplier)
+    if least >= SOFTMAX_SUM_LIMIT:
+        return Severity.ERROR, (
+            f"{rule}; with {classes} classes and input scale * beta = {scale_beta:.3g}, even the widest int8 spread "
+            f"(255 steps) leaves the sum at {least:.0f} or more: it aborts on every input")
+    spread = math.log(classes / SOFTMAX_SUM_LIMIT)
+    return Severity.WARNING, (
+        f"{rule}; with {classes} classes that happens when the logits come out nearly equal, e.g. all within "
+        f"ln({classes}/{SOFTMAX_SUM_LIMIT}) = {spread:.2f} of the largest (input scale * beta = {scale_beta:.3g}: "
+        f"{spread / scale_beta:.0f} quantized steps); it depends on the weights and the input")
+
+
 class TfliteMicroUnsupported(Rule):
     """## What it does
     For a `.tflite` file, reports what TensorFlow Lite Micro cannot run: builtins it has no kernel for
     (measured: CONV_3D, TOPK_V2, NON_MAX_SUPPRESSION, WHERE, SELECT, TILE, RANGE, POW, GELU, UNIQUE ...),
-    tensors of types its kernels refuse (uint8, int64, float16: float16-weight models fail to allocate),
-    int8 tensors into kernels that take float only (SQRT, EXP, LOG ...), float WHILE loops (invoke never
-    returns), hybrid (dynamic-range) kernels, TRANSPOSE and STRIDED_SLICE above 5-D, and an int8 SOFTMAX
-    whose input scale * beta * 2^26 is not above 1: micro's softmax needs a multiplier greater than one and
-    aborts the program while preparing it (measured: the logits of an untrained classifier calibrate to a
-    range of about 1e-6, as in Keras applications built with `weights=None`). Dynamic input shapes
-    (`shape_signature` with -1) are noted: micro cannot resize, so it runs the stored size-1 dims.
+    tensors of types a kernel refuses (uint8, int64, float16: float16-weight models fail to allocate), int8
+    tensors into kernels that take float only (SQRT, EXP, LOG ...), float WHILE loops (invoke never
+    returns), hybrid (dynamic-range) kernels, TRANSPOSE and STRIDED_SLICE above 5-D, and two int8 SOFTMAX
+    aborts. Types follow what each kernel takes, as measured: QUANTIZE converts int8 to uint8 and back (the
+    uint8 output of a wake-word model runs; float32, int16 or uint8 into uint8 does not), DEQUANTIZE takes
+    uint8, RESHAPE copies any type, and 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV
+    take their int64 bias; every other kernel refuses uint8 and int64.
+
+    The softmax aborts: (1) input scale * beta * 2^26 not above 1: the kernel needs a multiplier greater
+    than one and aborts the program while preparing it (the logits of an untrained classifier calibrate to a
+    range of about 1e-6, as in Keras applications built with `weights=None`). (2) The reference int8 softmax
+    sums a row's exps in Q12.19 fixed point, where each logit equal to the row's largest adds exactly 1
+    (2^19), and checks `0 <= exponent <= 31` with `exponent = 23 + floor(log2(sum))`: the program aborts at
+    invoke once the sum reaches 512. With fewer than 512 classes the sum cannot reach it. With 512 or more it
+    does when the logits come out nearly equal (all within ln(classes / 512) of the largest, say), which
+    depends on the weights and the input, so it is a warning; it is an error when even the widest int8
+    spread cannot keep the sum under 512, i.e. 1 + (classes - 1) * exp(-255 * input scale * beta) >= 512
+    (1000 classes: input scale * beta <= 0.00263). Measured: 511 equal logits run, 512 abort.
+
+    Dynamic input shapes (`shape_signature` with -1) are noted: micro cannot resize, so it runs the stored
+    shape.
 
     ## Why is this bad?
     `AllocateTensors()` or `Invoke()` fails on the microcontroller ("Didn't find op for builtin opcode",
@@ -43,7 +130,7 @@ class TfliteMicroUnsupported(Rule):
     ## How to fix
     Convert with the full-integer int8 settings, keep post-processing (top-k, NMS) in the application,
     fix the input shapes before converting, and cast through int32 instead of int64. Calibrate a softmax on
-    trained weights with real inputs, or apply it in the application.
+    trained weights with real inputs, or apply it in the application (always, for 512 classes or more).
     """
 
     code = "GL604"
@@ -61,33 +148,47 @@ class TfliteMicroUnsupported(Rule):
         missing = support.micro_missing_builtins()
         float_only = support.micro_float_only_builtins()
         for node, attrs in model.ops():
-            op, name = attrs["op"], attrs["name"]
-            fix = Fix("Convert with the full-integer int8 settings and keep this op out of the model")
-            tensors = [*model.inputs_of(node), *model.outputs_of(node)]
-            bad_type = next((t for t in tensors if t.dtype in _TYPES), None)
-            rank = max((t.rank or 0 for t in tensors), default=0)
-            if op in missing:
-                why = f"TFLite Micro has no {op} kernel (\"Didn't find op for builtin opcode '{op}'\")"
-            elif attrs.get("custom"):
+            if attrs.get("custom") and attrs["op"] not in missing:
                 continue  # GL603
-            elif op == "WHILE" and any(t.dtype == "float32" for t in tensors):
-                why = "TFLite Micro never returns from a float WHILE loop (measured: invoke hangs)"
-            elif op in float_only and any(t.dtype == "int8" for t in tensors):
-                why = f"TFLite Micro's {op} kernel takes float only and fails on int8 tensors (\"INT8 != FLOAT32\")"
-            elif is_hybrid(model, node):
-                why = "TFLite Micro has no hybrid (int8 weights, float activations) kernels"
-            elif op == "SOFTMAX" and (multiplier := _softmax_multiplier(model, node)) is not None and multiplier <= 1:
-                why = (f"TFLite Micro aborts while preparing this int8 SOFTMAX: input scale * beta * 2^26 = "
-                       f"{multiplier:.3g}, and its kernel needs a multiplier above 1 (the logits were calibrated to "
-                       "a range of about 1e-6 or less, as an untrained model gives)")
-                fix = Fix("Calibrate on trained weights with real inputs, or apply the softmax in the application")
-            elif op in _MAX_RANK and rank > _MAX_RANK[op]:
-                why = f"TFLite Micro's {op} takes at most {_MAX_RANK[op]}-D tensors, this one is {rank}-D"
-            elif bad_type is not None:
-                why = f"TFLite Micro's kernels do not take {_TYPES[bad_type.dtype]} tensors like `{bad_type.name}`"
-            else:
-                continue
-            yield self.report(model, node, f"`{name}` ({op}): {why}", fix=fix)
+            found = self._op_problem(model, node, missing, float_only)
+            if found is not None:
+                severity, why, fix = found
+                yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}): {why}", fix=fix,
+                                  severity=severity)
+        yield from self._dynamic_inputs(model)
+
+    @staticmethod
+    def _op_problem(model: ModelGraph, node: str, missing: frozenset[str],
+                    float_only: frozenset[str]) -> tuple[Severity | None, str, Fix] | None:
+        """(severity or None for the rule's, why, fix) of what micro cannot do with ``node``, or None."""
+        op = model.nodes[node]["op"]
+        fix = Fix("Convert with the full-integer int8 settings and keep this op out of the model")
+        softmax_fix = Fix("Calibrate on trained weights with real inputs, or apply the softmax in the application")
+        tensors = [*model.inputs_of(node), *model.outputs_of(node)]
+        rank = max((t.rank or 0 for t in tensors), default=0)
+        if op in missing:
+            return None, f"TFLite Micro has no {op} kernel (\"Didn't find op for builtin opcode '{op}'\")", fix
+        if op == "WHILE" and any(t.dtype == "float32" for t in tensors):
+            return None, "TFLite Micro never returns from a float WHILE loop (measured: invoke hangs)", fix
+        if op in float_only and any(t.dtype == "int8" for t in tensors):
+            return None, (f"TFLite Micro's {op} kernel takes float only and fails on int8 tensors "
+                          "(\"INT8 != FLOAT32\")"), fix
+        if is_hybrid(model, node):
+            return None, "TFLite Micro has no hybrid (int8 weights, float activations) kernels", fix
+        if op == "SOFTMAX" and (multiplier := _softmax_multiplier(model, node)) is not None and multiplier <= 1:
+            return None, (f"TFLite Micro aborts while preparing this int8 SOFTMAX: input scale * beta * 2^26 = "
+                          f"{multiplier:.3g}, and its kernel needs a multiplier above 1 (the logits were calibrated "
+                          "to a range of about 1e-6 or less, as an untrained model gives)"), softmax_fix
+        if op == "SOFTMAX" and (hazard := softmax_sum_hazard(model, node)) is not None:
+            return hazard[0], hazard[1], softmax_fix
+        if op in _MAX_RANK and rank > _MAX_RANK[op]:
+            return None, f"TFLite Micro's {op} takes at most {_MAX_RANK[op]}-D tensors, this one is {rank}-D", fix
+        if (bad := refused_type(model, node)) is not None:
+            return None, (f"TFLite Micro's {op} kernel does not take {_TYPES[bad.dtype]} tensors like "
+                          f"`{bad.name}`"), fix
+        return None
+
+    def _dynamic_inputs(self, model: ModelGraph):
         for t in model.input_tensors():
             if t.shape_signature is not None and any(d is None for d in t.shape_signature):
                 yield self.report(model, next(iter(t.consumers), None), f"Input `{t.name}` has a dynamic shape "

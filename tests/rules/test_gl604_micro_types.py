@@ -1,0 +1,114 @@
+"""GL604's type checks follow what each TFLite Micro kernel takes: every signature graphlint lets through runs in
+the real interpreter, and the refused neighbours fail there and are reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from graphlint.engine.runner import lint
+from graphlint.testing import TFLiteBuilder
+from graphlint_rules.tflite.gl604_tflite_micro_unsupported import MICRO_TYPE_SIGNATURES
+
+from ._micro import run_micro
+from .test_gl606_litert_prepare import weighted_op
+
+_QUANT = {"int8": ([0.1], [0]), "uint8": ([0.1], [128]), "int16": ([0.1], [0]), "float32": None}
+
+
+def _one_op(op: str, src: str, dst: str, *, options=None, shape_operand: bool = False) -> bytes:
+    b = TFLiteBuilder()
+    ins = [b.input("x", src, (1, 4), quant=_QUANT[src])]
+    if shape_operand:
+        ins.append(b.tensor("new_shape", "int32", (1,), data=np.array([4])))
+    if op == "ADD":
+        ins.append(b.tensor("c", src, (1, 4), data=np.ones((1, 4)), quant=_QUANT[src]))
+    y = b.tensor("y", dst, (4,) if op == "RESHAPE" else (1, 4), quant=_QUANT[dst])
+    b.op(op, ins, [y], options=options)
+    b.output(y)
+    return b.to_bytes()
+
+
+def _wake_word() -> bytes:
+    """An int8 classifier whose last op converts its int8 scores to the uint8 output, as wake-word models do."""
+    b = TFLiteBuilder()
+    x = b.input("audio", "int8", (1, 4), quant=([0.1], [0]))
+    w = b.tensor("w", "int8", (3, 4), data=np.ones((3, 4)), quant=([0.01], [0]))
+    bias = b.tensor("bias", "int32", (3,), data=np.zeros(3), quant=([0.001], [0]))
+    scores = b.tensor("scores", "int8", (1, 3), quant=([0.1], [0]))
+    out = b.tensor("scores_u8", "uint8", (1, 3), quant=([0.1], [128]))
+    b.op("FULLY_CONNECTED", [x, w, bias], [scores], options=("FullyConnectedOptions", {}))
+    b.op("QUANTIZE", [scores], [out])
+    b.output(out)
+    return b.to_bytes()
+
+
+ACCEPTED = {
+    ("QUANTIZE", ("int8",), ("uint8",)): lambda: _one_op("QUANTIZE", "int8", "uint8"),
+    ("QUANTIZE", ("uint8",), ("int8",)): lambda: _one_op("QUANTIZE", "uint8", "int8"),
+    ("DEQUANTIZE", ("uint8",), ("float32",)): lambda: _one_op("DEQUANTIZE", "uint8", "float32"),
+    ("RESHAPE", ("uint8",), ("uint8",)): lambda: _one_op("RESHAPE", "uint8", "uint8",
+                                                         options=("ReshapeOptions", {"newShape": [4]})),
+    ("RESHAPE", ("uint8", "int32"), ("uint8",)): lambda: _one_op("RESHAPE", "uint8", "uint8", shape_operand=True),
+    ("CONV_2D", ("int16", "int8", "int64"), ("int16",)): lambda: weighted_op("CONV_2D", "int16", "int8", True,
+                                                                             (0, 0)),
+    ("DEPTHWISE_CONV_2D", ("int16", "int8", "int64"), ("int16",)): lambda: weighted_op(
+        "DEPTHWISE_CONV_2D", "int16", "int8", True, (0, 0)),
+    ("FULLY_CONNECTED", ("int16", "int8", "int64"), ("int16",)): lambda: weighted_op(
+        "FULLY_CONNECTED", "int16", "int8", True, (0, 0)),
+    ("TRANSPOSE_CONV", ("int32", "int8", "int16", "int64"), ("int16",)): lambda: weighted_op(
+        "TRANSPOSE_CONV", "int16", "int8", True, (0, 0)),
+}
+
+REFUSED = {
+    "QUANTIZE float32->uint8": lambda: _one_op("QUANTIZE", "float32", "uint8"),
+    "QUANTIZE uint8->uint8": lambda: _one_op("QUANTIZE", "uint8", "uint8"),
+    "QUANTIZE int16->uint8": lambda: _one_op("QUANTIZE", "int16", "uint8"),
+    "QUANTIZE uint8->int16": lambda: _one_op("QUANTIZE", "uint8", "int16"),
+    "RELU uint8": lambda: _one_op("RELU", "uint8", "uint8"),
+    "LOGISTIC uint8": lambda: _one_op("LOGISTIC", "uint8", "uint8"),
+    "ADD uint8": lambda: _one_op("ADD", "uint8", "uint8", options=("AddOptions", {})),
+    "SOFTMAX uint8": lambda: _one_op("SOFTMAX", "uint8", "uint8", options=("SoftmaxOptions", {"beta": 1.0})),
+}
+
+
+def _gl604(path):
+    report = lint(path, targets=["tflm"])
+    return [f for f in report.findings if f.code == "GL604"], report.verdicts()["tflm"]["verdict"]
+
+
+def test_every_accepted_signature_is_measured():
+    assert set(ACCEPTED) == set(MICRO_TYPE_SIGNATURES)
+
+
+@pytest.mark.parametrize("signature", sorted(ACCEPTED), ids=lambda s: f"{s[0]}:{','.join(s[1])}->{s[2][0]}")
+def test_accepted_signature_runs_and_passes(tmp_path, signature):
+    path = tmp_path / "model.tflite"
+    path.write_bytes(ACCEPTED[signature]())
+    run = run_micro(path)
+    assert run.ran, run.output
+    found, verdict = _gl604(path)
+    assert not found, [f.message for f in found]
+    assert verdict == "pass"
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refused_type_fails_and_is_reported(tmp_path, case):
+    path = tmp_path / "model.tflite"
+    path.write_bytes(REFUSED[case]())
+    run = run_micro(path)
+    assert not run.ran, run.output
+    found, verdict = _gl604(path)
+    assert verdict == "fail"
+    op = case.split()[0]
+    assert any(f.message.startswith(f"`y` ({op}): TFLite Micro's {op} kernel does not take") for f in found), \
+        [f.message for f in found]
+
+
+def test_wake_word_model_with_uint8_output_runs_and_passes(tmp_path):
+    path = tmp_path / "wake_word.tflite"
+    path.write_bytes(_wake_word())
+    run = run_micro(path)
+    assert run.ran, run.output
+    found, verdict = _gl604(path)
+    assert not found and verdict == "pass", [f.message for f in found]
