@@ -8,6 +8,7 @@ marked failed at the next start, and jobs still queued then are queued again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import re
@@ -20,7 +21,7 @@ from graphlint.engine.targets import TARGETS
 
 from . import metrics
 from .problems import ProblemError
-from .store import BlobStore, JobRow, Store, is_id
+from .store import BlobStore, JobRow, ReportRow, Store, is_id, pack, unpack
 
 log = logging.getLogger("graphlint.api.jobs")
 # Calibration data over the API is generated only: the conversion service also takes a path, which a client must
@@ -67,6 +68,7 @@ class JobRunner:
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
         self._threads = [threading.Thread(target=self._loop, name=f"graphlint-job-{i}", daemon=True)
                          for i in range(workers)]
+        self._reports = threading.Lock()  # read-modify-write of a report's verification state
 
     def start(self) -> None:
         """Fail jobs a dead server left running, queue again those it left queued, start the threads."""
@@ -106,6 +108,66 @@ class JobRunner:
             raise ProblemError(503, "too many jobs are waiting; try again later",
                                headers={"Retry-After": "30"}) from None
         return job
+
+    def verify(self, row: ReportRow, inputs: list[str], outputs: list[str]) -> ReportRow:
+        """Queue the verification of a stored report (``POST /v1/reports?verify=true``) unless one is queued,
+        running or done; the report's ``verification`` says which job and its state. Runs in a thread.
+
+        A server without TensorFlow, or a full queue, gives ``verification.status: failed`` with the reason.
+        """
+        with self._reports:
+            data = unpack(row.report)
+            state = data.get("verification") or {}
+            if state.get("status") == "done" or (state.get("status") in ("queued", "running")
+                                                 and self._alive(state.get("job"))):
+                return row
+            problem = _missing_tools()
+            if problem:
+                return self._set_verification(row, data, {"job": None, "status": "failed", "message": problem})
+            request = {"kind": "verify", "report_id": row.id, "sha256": row.sha256, "name": row.name,
+                       "inputs": list(inputs), "outputs": list(outputs)}
+            if self._queue.full():
+                return self._set_verification(row, data, {"job": None, "status": "failed", "message":
+                                                          "too many jobs are waiting; ask again later"})
+            job = self.store.add_job(row.owner, request)
+            row = self._set_verification(row, data, {"job": job.id, "status": "queued", "message": None})
+        try:
+            self._queue.put_nowait(job.id)
+        except queue.Full:
+            self.store.update_job(job.id, status="failed", message="the job queue was full")
+            self._verification_state(row.owner, row.id, job.id, "failed", "too many jobs are waiting; ask again later")
+        return row
+
+    def _alive(self, job_id: str | None) -> bool:
+        """The job is still queued or running (not lost to a server restart)."""
+        job = self.store.get_job(None, job_id) if job_id else None
+        return job is not None and job.status in ("queued", "running")
+
+    def _set_verification(self, row: ReportRow, data: dict, state: dict, verified: dict | None = None) -> ReportRow:
+        data["verification"] = state
+        for target, entry in (verified or {}).items():
+            if target in data.get("targets", {}):
+                data["targets"][target]["verified"] = entry
+        packed = pack(data)
+        self.store.replace_report(row.id, packed)
+        return dataclasses.replace(row, report=packed)
+
+    def _verification_state(self, owner: str, report_id: str, job_id: str, status: str, message: str | None,
+                            verified: dict | None = None) -> None:
+        """Write a verification job's state (and results) into its report, unless a newer job owns it."""
+        with self._reports:
+            row = self.store.get_report(owner, report_id)
+            if row is None:
+                return
+            data = unpack(row.report)
+            if (data.get("verification") or {}).get("job") not in (job_id, None):
+                return
+            state = {"job": job_id, "status": status, "message": message}
+            if verified is not None:
+                from graphlint.convert.verify import summary
+
+                state["summary"] = summary(verified)
+            self._set_verification(row, data, state, verified)
 
     def get(self, owner: str, job_id: str) -> JobRow:
         """A job of this owner.
@@ -173,6 +235,12 @@ class JobRunner:
         model = self.blobs.get(req["sha256"])
         if model is None:
             self._finish(job_id, "failed", "the model of this job is no longer stored", None)
+            if req.get("kind") == "verify":
+                self._verification_state(job.owner, req["report_id"], job_id, "failed",
+                                         "the model of this report is no longer stored")
+            return
+        if req.get("kind") == "verify":
+            self._run_verify(job, model)
             return
         try:
             from graphlint.convert.service import ConvertRequest, convert_model
@@ -202,3 +270,38 @@ class JobRunner:
         error = result.get("error")
         message = "done" if ok else str((error.get("message") if isinstance(error, dict) else error) or "failed")
         self._finish(job_id, "done" if ok else "failed", message[:500], result)
+
+    def _run_verify(self, job: JobRow, model: Path) -> None:
+        """Judge every target of the job's report with the real tools and store the results in the report."""
+        from graphlint.convert.verify import verify_targets
+
+        req = job.request
+        row = self.store.get_report(job.owner, req["report_id"])
+        if row is None:
+            self._finish(job.id, "failed", "the report was deleted", None)
+            return
+        data = unpack(row.report)
+        predicted = {t: v["verdict"] for t, v in data["targets"].items()}
+        self.store.update_job(job.id, status="running", progress=0.0, message="starting")
+        self._verification_state(job.owner, row.id, job.id, "running", None)
+
+        def progress(done: int, total: int, target: str) -> None:
+            self.store.update_job(job.id, progress=done / max(total, 1), message=f"verifying {target}")
+
+        try:
+            verified = verify_targets(predicted, str(self._input_copy(job.id, model)), data["model"].get("format"),
+                                      name=req["name"], inputs=req["inputs"], outputs=req["outputs"],
+                                      progress=progress)
+        except Exception as err:
+            self._verification_state(job.owner, row.id, job.id, "failed", f"internal error: {type(err).__name__}")
+            raise
+        self._verification_state(job.owner, row.id, job.id, "done", None, verified)
+        self._finish(job.id, "done", "done", {"status": "ok", "error": None, "report_id": row.id,
+                                              "verified": verified, "files": []})
+
+
+def _missing_tools() -> str | None:
+    """Why this server cannot verify (TensorFlow, LiteRT or TFLite Micro missing), or None."""
+    from graphlint.convert.verify import missing_tools
+
+    return missing_tools("verification on this server")

@@ -27,12 +27,34 @@ REPORT_EXAMPLE: dict[str, Any] = {
 }
 
 
+class Verified(BaseModel):
+    """What the real converter, LiteRT and TFLite Micro did with the model for one target (``verify=true``)."""
+
+    status: Literal["confirmed", "contradicted", "not-run"] = Field(
+        description="the real verdict equals the predicted one, differs from it, or nothing here can judge it")
+    actual: Literal["pass", "warn", "fail"] | None = Field(description="the real verdict; null when not run")
+    message: str | None = Field(description="the real tools' words (the converter's or runtime's error text), "
+                                            "or why the target was not run")
+    reproduce: str | None = Field(description="a command line that shows what the real tools do")
+
+
+class Verification(BaseModel):
+    """The verification job of a report (``POST /v1/reports?verify=true``)."""
+
+    job: str | None = Field(description="the job's id (`GET /v1/jobs/{id}`); null when none could start")
+    status: Literal["queued", "running", "done", "failed"]
+    message: str | None = Field(description="why it failed, e.g. the server has no TensorFlow")
+    summary: dict[str, int] | None = Field(default=None, description="confirmed, contradicted and not_run counts "
+                                                                     "once done")
+
+
 class TargetVerdict(BaseModel):
     """A target's verdict."""
 
     model_config = ConfigDict(extra="allow")
     verdict: Literal["pass", "warn", "fail"]
     blocking: list[str]
+    verified: Verified | None = Field(default=None, description="present once a verification is done")
 
 
 class StoredReport(BaseModel):
@@ -49,6 +71,7 @@ class StoredReport(BaseModel):
     findings: list[dict[str, Any]]
     stats: dict[str, Any]
     timings_ms: dict[str, float]
+    verification: Verification | None = Field(default=None, description="only when verification was asked for")
 
 
 class ReportSummary(BaseModel):

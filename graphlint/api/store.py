@@ -327,6 +327,12 @@ class Store:
         rows = self._query(f"SELECT {self._REPORT_COLS} FROM reports WHERE id = ? AND owner = ?", (report_id, owner))
         return self._report(rows[0]) if rows else None
 
+    def replace_report(self, report_id: str, report: bytes) -> None:
+        """Replace a stored report's packed JSON (verification results arriving later); its verdicts, the
+        predicted ones, stay."""
+        with self._tx() as cur:
+            cur.execute(self.dialect.sql("UPDATE reports SET report = ? WHERE id = ?"), (report, report_id))
+
     def get_graph(self, owner: str, report_id: str) -> tuple[bool, bytes | None]:
         """``(report exists, packed graph or None)``."""
         rows = self._query("SELECT graph FROM reports WHERE id = ? AND owner = ?", (report_id, owner))

@@ -71,8 +71,7 @@ def _reproduce_convert(source: str, target: str, inputs: list[dict], outputs: li
     return shlex.join(words)
 
 
-def _reproduce_run(source: str, target: str) -> str:
-    path = str(Path(source).resolve())
+def _reproduce_run(path: str, target: str) -> str:
     if target == "tflm":
         code = (f"from tflite_micro.python.tflite_micro import runtime; "
                 f"runtime.Interpreter.from_bytes(open({path!r}, 'rb').read(), arena_size={32 << 20}).invoke()")
@@ -118,9 +117,9 @@ def _tflite_io(source: Path) -> tuple[list[dict], list[str]]:
 class Verifier:
     """Runs the verification jobs of one model, one target at a time, in the worker pool."""
 
-    def __init__(self, source: str, fmt: str | None, *, inputs: Sequence[str] = (), outputs: Sequence[str] = (),
-                 pool: WorkerPool | None = None, timeout: float | None = None) -> None:
-        self.source, self.tflite = source, fmt == "tflite"
+    def __init__(self, source: str, fmt: str | None, *, name: str | None = None, inputs: Sequence[str] = (),
+                 outputs: Sequence[str] = (), pool: WorkerPool | None = None, timeout: float | None = None) -> None:
+        self.source, self.name, self.tflite = source, name or source, fmt == "tflite"
         self.spec_inputs, self.spec_outputs = tuple(inputs), tuple(outputs)
         self.pool, self.timeout = pool, timeout
         self.io: tuple[list[dict], list[str]] | None = None
@@ -155,9 +154,9 @@ class Verifier:
     def reproduce(self, target: str) -> str:
         """A command line that shows what the real tools do."""
         if self.tflite:
-            return _reproduce_run(self.source, target)
+            return _reproduce_run(self.name, target)
         inputs, outputs = self.io or ([], [])
-        return _reproduce_convert(self.source, target, inputs, outputs)
+        return _reproduce_convert(self.name, target, inputs, outputs)
 
     def one(self, target: str, predicted: str, tmp: Path) -> dict:
         """The ``verified`` object of one target."""
@@ -176,29 +175,40 @@ class Verifier:
         return judged(predicted, actual, message, self.reproduce(target))
 
 
-def verify_report(report, source: str, *, inputs: Sequence[str] = (), outputs: Sequence[str] = (),
-                  pool: WorkerPool | None = None, timeout: float | None = None,
-                  progress: Progress | None = None) -> dict[str, dict]:
-    """Judge every target of ``report`` (a :class:`graphlint.report.Report` of ``source``) with the real tools;
-    set and return ``report.verified``: ``{target: {status, actual, message, reproduce}}``."""
-    predicted = {t: v["verdict"] for t, v in report.verdicts().items()}
+def verify_targets(predicted: dict[str, str], source: str, fmt: str | None, *, name: str | None = None,
+                   inputs: Sequence[str] = (), outputs: Sequence[str] = (), pool: WorkerPool | None = None,
+                   timeout: float | None = None, progress: Progress | None = None) -> dict[str, dict]:
+    """Judge the predicted verdict of each target (``{target: verdict}``) for the model file ``source``
+    (``fmt``: graphdef | tflite | None when unreadable) with the real tools; ``name`` is the model's path as the
+    user knows it, for the reproduction commands. Returns ``{target: {status, actual, message, reproduce}}``."""
+    if fmt is None:
+        return {t: entry("not-run", message="the model could not be read") for t in predicted}
+    verifier = Verifier(source, fmt, name=name, inputs=inputs, outputs=outputs, pool=pool, timeout=timeout)
+    verifier.prepare()
     verified: dict[str, dict] = {}
-    if report.fatal:
-        message = "the model could not be read"
-        verified = {t: entry("not-run", message=message) for t in predicted}
-    else:
-        verifier = Verifier(source, report.model["format"], inputs=inputs, outputs=outputs, pool=pool,
-                            timeout=timeout)
-        verifier.prepare()
-        with tempfile.TemporaryDirectory(prefix="graphlint-verify-") as tmp:
-            for done, (target, verdict) in enumerate(predicted.items()):
-                if progress is not None:
-                    progress(done, len(predicted), target)
-                verified[target] = verifier.one(target, verdict, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="graphlint-verify-") as tmp:
+        for done, (target, verdict) in enumerate(predicted.items()):
+            if progress is not None:
+                progress(done, len(predicted), target)
+            verified[target] = verifier.one(target, verdict, Path(tmp))
     if progress is not None:
         progress(len(predicted), len(predicted), "done")
-    report.verified = verified
     return verified
+
+
+def verify_report(report, source: str, **options: Any) -> dict[str, dict]:
+    """Judge every target of ``report`` (a :class:`graphlint.report.Report` of ``source``) with the real tools
+    (options as :func:`verify_targets`); set and return ``report.verified``."""
+    predicted = {t: v["verdict"] for t, v in report.verdicts().items()}
+    fmt = None if report.fatal else report.model["format"]
+    report.verified = verify_targets(predicted, source, fmt, **options)
+    return report.verified
+
+
+def summary(verified: dict[str, dict]) -> dict[str, int]:
+    """How many targets were confirmed, contradicted and not run."""
+    return {status.replace("-", "_"): sum(1 for v in verified.values() if v["status"] == status)
+            for status in ("confirmed", "contradicted", "not-run")}
 
 
 def contradictions(report) -> list[tuple[str, dict]]:
