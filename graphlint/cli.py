@@ -65,6 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
                             "[GRAPHLINT_SERVER]")
     check.add_argument("--token", metavar="TOKEN", default=os.environ.get("GRAPHLINT_TOKEN") or None,
                        help="bearer token for --server [GRAPHLINT_TOKEN]")
+    _add_budget_flags(check)
     check.add_argument("--verify", action="store_true",
                        help="after the prediction, run the real converter, LiteRT and TFLite Micro for each target "
                             "and mark every verdict confirmed or contradicted (needs graphlint[convert])")
@@ -80,6 +81,36 @@ def _build_parser() -> argparse.ArgumentParser:
         for name, run in importlib.import_module(module).register(sub).items():
             _RUNNERS[name] = run
     return parser
+
+
+DEFAULT_MAX_MEMORY_MB = 4096  # address space of `graphlint check`: a 250k-node lint needs about 1 GB
+
+
+def _add_budget_flags(check: argparse.ArgumentParser) -> None:
+    from .engine.runner import DEFAULT_MAX_FINDINGS
+    from .loaders import DEFAULT_MAX_NODES
+
+    check.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES, metavar="N",
+                       help=f"refuse models with more nodes (default {DEFAULT_MAX_NODES}; 0 = no limit)")
+    check.add_argument("--max-findings", type=int, default=DEFAULT_MAX_FINDINGS, metavar="N",
+                       help=f"findings listed per rule, the rest summarized (default {DEFAULT_MAX_FINDINGS}; "
+                            "0 = no limit)")
+    check.add_argument("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, metavar="MB",
+                       help=f"memory cap of this process (default {DEFAULT_MAX_MEMORY_MB}; 0 = no limit; not "
+                            "applied with --verify, whose TensorFlow children would inherit it)")
+
+
+def _budgets(args):
+    """The run's budgets; caps this process's address space to ``--max-memory`` (0 = no limit)."""
+    import resource
+
+    from .engine.runner import Budgets
+
+    if args.max_memory > 0 and not getattr(args, "verify", False):
+        limit = args.max_memory << 20
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    return Budgets(max_nodes=args.max_nodes or None, max_findings_per_rule=args.max_findings or None)
 
 
 def _outputs(specs: list[str] | None) -> list[tuple[str, str | None]]:
@@ -144,8 +175,10 @@ def _check(args) -> int:
             print(f"graphlint: error: {err}", file=sys.stderr)
             return EXIT_ERROR
     else:
+        budgets = _budgets(args)
         reports = [lint(path, targets=targets, inputs=args.input or config.inputs,
-                        outputs=args.output or config.outputs, selection=selection, registry=registry)
+                        outputs=args.output or config.outputs, selection=selection, registry=registry,
+                        budgets=budgets)
                    for path in args.models]
     if args.verify:
         from .convert.verify import contradiction_lines, verify_cli
@@ -242,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except MemoryError:
+        pass  # reported below, once the frames that hold the model are released
+    print("graphlint: error: out of memory (raise the limit with --max-memory MB, 0 = no limit)", file=sys.stderr)
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":

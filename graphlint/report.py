@@ -18,7 +18,7 @@ from .engine.finding import Finding, Severity
 from .ir import ModelGraph, TensorInfo
 
 SCHEMA_VERSION = 1
-FATAL_CODES = ("GL001", "GL002")  # the model could not be read: unreadable-model, empty-model
+FATAL_CODES = ("GL001", "GL002", "GL005")  # the model could not be read: unreadable, empty, over budget
 
 
 def _tensor_json(t: TensorInfo) -> dict:

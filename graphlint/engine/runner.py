@@ -1,7 +1,8 @@
 """Run the selected rules over a model and build the :class:`~graphlint.report.Report`.
 
 A rule that raises becomes one internal-error finding (GL900) and the other rules still run; a model that
-cannot be loaded becomes one fatal finding (GL001 / GL002) instead of an exception.
+cannot be loaded becomes one fatal finding (GL001 / GL002) instead of an exception, and so does a model over
+its :class:`Budgets` (GL005: too many nodes, or the memory ran out while loading or linting it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from graphlint._gc import gc_paused
 from graphlint.ir import ModelGraph, Shape
-from graphlint.loaders import LoadError, load
+from graphlint.loaders import DEFAULT_MAX_NODES, BudgetExceeded, LoadError, load
 from graphlint.report import Report, model_summary, unreadable_summary
 
 from .finding import Finding, Severity
@@ -29,6 +30,18 @@ class _EngineRule(Rule):
 
     category = Category.INTERNAL
     engine_emitted = True
+
+
+DEFAULT_MAX_FINDINGS = 1000  # findings listed per rule; a model of 100k unfrozen variables gave 100,001
+
+
+@dataclasses.dataclass(frozen=True)
+class Budgets:
+    """Per-model limits. ``max_nodes`` over: one fatal GL005 finding. A rule's findings beyond
+    ``max_findings_per_rule`` become one summary finding of that rule. None means no limit."""
+
+    max_nodes: int | None = DEFAULT_MAX_NODES
+    max_findings_per_rule: int | None = DEFAULT_MAX_FINDINGS
 
 
 def _engine_rule(registry: Registry, code: str, name: str) -> Rule:
@@ -74,7 +87,8 @@ def parse_io(specs: Sequence[str]) -> tuple[tuple[str, ...], dict[str, Shape]]:
 def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[str] = DEFAULT_TARGETS,
          inputs: Sequence[str] = (), outputs: Sequence[str] = (), selection: Selection | None = None,
          registry: Registry | None = None, name: str | None = None,
-         options: Mapping[str, Mapping] | None = None, sha256: str | None = None) -> Report:
+         options: Mapping[str, Mapping] | None = None, sha256: str | None = None,
+         budgets: Budgets | None = None) -> Report:
     """Load a model (unless given one) and lint it for ``targets``.
 
     Args:
@@ -87,18 +101,19 @@ def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[st
         name: the path to report for in-memory sources.
         options: per-rule options, keyed by code.
         sha256: the source's SHA-256 when the caller already computed it (see :func:`graphlint.loaders.load`).
+        budgets: per-model limits (default: :class:`Budgets` defaults).
 
     Returns:
         The report. Never raises for a bad model: that becomes a fatal finding.
     """
     with gc_paused():
         return _lint(source, targets=targets, inputs=inputs, outputs=outputs, selection=selection,
-                     registry=registry, name=name, options=options, sha256=sha256)
+                     registry=registry, name=name, options=options, sha256=sha256, budgets=budgets or Budgets())
 
 
 def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Sequence[str],
           selection: Selection | None, registry: Registry | None, name: str | None,
-          options: Mapping[str, Mapping] | None, sha256: str | None) -> Report:
+          options: Mapping[str, Mapping] | None, sha256: str | None, budgets: Budgets) -> Report:
     chosen = set(check_targets(targets))
     targets = tuple(t for t in TARGETS if t in chosen)
     registry = registry or default_registry()
@@ -115,13 +130,14 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
             model = source
         else:
             model = load(source, name=name, input_shapes=shapes, inputs=input_names, outputs=output_names,
-                         sha256=sha256)
+                         sha256=sha256, max_nodes=budgets.max_nodes)
         summary = model_summary(model)
     except LoadError as err:
         model = None
-        code, rule_name = ("GL002", "empty-model") if err.kind == "empty" else ("GL001", "unreadable-model")
+        code, rule_name = _LOAD_CODES.get(err.kind, ("GL001", "unreadable-model"))
         rule = _engine_rule(registry, code, rule_name)
-        findings.append(rule.report(None, None, str(err), severity=Severity.ERROR, data={"kind": err.kind}))
+        data = {"kind": err.kind, **({"budget": err.budget} if isinstance(err, BudgetExceeded) else {})}
+        findings.append(rule.report(None, None, str(err), severity=Severity.ERROR, data=data))
         summary = unreadable_summary(source, name, sha256)
     timings["load"] = (time.perf_counter() - start) * 1000
     lint_start = time.perf_counter()
@@ -136,6 +152,9 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
             rule_ctx = dataclasses.replace(ctx, options=(options or {}).get(rule_cls.code, {}))
             try:
                 findings.extend(rule.check(model, rule_ctx))
+            except MemoryError:
+                findings = [_out_of_memory(registry, model, rule_cls)]
+                break
             except Exception as err:  # noqa: BLE001 - one broken rule must not stop the others
                 crash = _engine_rule(registry, "GL900", "rule-crashed")
                 if not selection.enabled(type(crash)):
@@ -157,6 +176,7 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
         if finding is not None:
             kept.append(finding)
     kept.sort(key=_sort_key)
+    kept = _cap_per_rule(kept, budgets.max_findings_per_rule, targets)
     timings["lint"] = (time.perf_counter() - lint_start) * 1000
     timings["total"] = (time.perf_counter() - start) * 1000
     return Report(model=summary, targets=targets, findings=kept, rules_run=sorted(rules_run),
@@ -166,3 +186,56 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
 
 def _sort_key(f: Finding) -> tuple:
     return (f.node is not None, f.index, f.code, f.node or "", f.tensor or "", f.message)
+
+
+_LOAD_CODES = {"empty": ("GL002", "empty-model"), "over-budget": ("GL005", "model-over-budget")}
+
+
+def _out_of_memory(registry: Registry, model: ModelGraph, rule_cls: type[Rule]) -> Finding:
+    """The one fatal finding left when a rule ran out of memory (its partial results and the others' are
+    dropped: a report written after memory ran out would be incomplete without saying so)."""
+    rule = _engine_rule(registry, "GL005", "model-over-budget")
+    err = BudgetExceeded(f"{model.info.path}: model over budget: not enough memory to lint it (rule "
+                         f"{rule_cls.code} ran out; raise the limit with --max-memory)", "max-memory", 0)
+    return rule.report(None, None, str(err), severity=Severity.ERROR,
+                       data={"kind": err.kind, "budget": err.budget, "rule": rule_cls.code})
+
+
+def _cap_per_rule(findings: list[Finding], cap: int | None, targets: Sequence[str]) -> list[Finding]:
+    """Keep the first ``cap`` findings of each code (in report order); the rest of a code become one summary
+    finding of that rule with their worst severity per target, so no verdict changes."""
+    if cap is None:
+        return findings
+    counts: dict[str, int] = {}
+    kept: list[Finding] = []
+    over: dict[str, list[Finding]] = {}
+    for finding in findings:
+        seen = counts[finding.code] = counts.get(finding.code, 0) + 1
+        if seen <= cap:
+            kept.append(finding)
+        else:
+            over.setdefault(finding.code, []).append(finding)
+    if not over:
+        return kept
+    kept.extend(_summary(omitted, cap, targets) for omitted in over.values())
+    kept.sort(key=_sort_key)
+    return kept
+
+
+def _summary(omitted: list[Finding], cap: int, targets: Sequence[str]) -> Finding:
+    """One model-level finding standing for ``omitted`` (same code and rule)."""
+    worst: dict[str, Severity] = {}
+    for finding in omitted:
+        for target in targets:
+            sev = finding.severity_for(target)
+            if sev is not None and (target not in worst or sev.rank > worst[target].rank):
+                worst[target] = sev
+    severity = max(worst.values(), key=lambda s: s.rank, default=omitted[0].severity)
+    first = omitted[0]
+    message = (f"{len(omitted):,} more {first.code} ({first.rule}) findings are not listed: the report lists "
+               f"{cap:,} per rule (raise it with --max-findings)")
+    return dataclasses.replace(
+        first, severity=severity, message=message, node=None, op=None, tensor=None,
+        targets=tuple(t for t in targets if t in worst),
+        target_severity=tuple(sorted((t, s) for t, s in worst.items() if s is not severity)), fix=None,
+        data=(("budget", "max-findings"), ("omitted", len(omitted))), subgraph=0, index=-1)

@@ -51,7 +51,8 @@ _OUT_DTYPE_ATTR = {
     "VarHandleOp": None, "OneHot": "T", "Einsum": "T", "Multinomial": "output_dtype", "GatherV2": "Tparams",
     "Gather": "Tparams", "GatherNd": "Tparams", "FFT": "Tcomplex", "IFFT": "Tcomplex", "RFFT": "Tcomplex",
     "RFFT2D": "Tcomplex", "RFFT3D": "Tcomplex", "IRFFT": "Treal", "IRFFT2D": "Treal", "IRFFT3D": "Treal",
-    "ComplexAbs": "Tout", "Real": "Tout", "Imag": "Tout", "Angle": "Tout",
+    "ComplexAbs": "Tout", "Real": "Tout", "Imag": "Tout", "Angle": "Tout", "TensorListGetItem": "element_dtype",
+    "TensorListStack": "element_dtype",
 }
 _FIXED_DTYPE = {
     "Equal": "bool", "NotEqual": "bool", "Less": "bool", "LessEqual": "bool", "Greater": "bool",
@@ -62,6 +63,8 @@ _FIXED_DTYPE = {
     "NonMaxSuppressionV3": "int32", "NonMaxSuppressionV4": "int32", "NonMaxSuppressionV5": "int32",
     "Bucketize": "int32", "DecodeWav": "float32", "AudioSpectrogram": "float32", "Mfcc": "float32",
     "TensorArrayV3": "resource", "TensorArraySizeV3": "int32", "ReadFile": "string",
+    **dict.fromkeys(("TensorListReserve", "EmptyTensorList", "TensorListFromTensor", "TensorListSetItem",
+                     "TensorListPushBack"), "variant"), "TensorListLength": "int32",
 }
 # Extra outputs of multi-output ops: slot → dtype (attr name or fixed name prefixed with "=").
 _EXTRA_OUTPUTS = {
@@ -315,16 +318,14 @@ def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Map
             nodes, library, producer = _parse_text(data)
         else:
             ranges, lib_range, producer = _node_ranges(data)
-            check_nodes(path, len(ranges), max_nodes)
             view = memoryview(data)
             nodes = (_parse_node(view, a, b) for a, b in ranges)
             library = pb.FunctionDefLibrary.FromString(view[lib_range[0]:lib_range[1]]) if lib_range else None
     except LoadError as err:
         raise LoadError(f"{path}: not a valid GraphDef ({err})" if str(err) != "not a GraphDef"
                         else f"{path}: not a valid GraphDef", err.kind) from None
+    check_nodes(path, len(ranges) if ranges is not None else len(nodes), max_nodes)
     builder = _Builder(path)
-    if text:
-        check_nodes(path, len(nodes), max_nodes)
     for i, node in enumerate(nodes):
         builder.add_node(node, i)
     if builder.count == 0:

@@ -17,7 +17,7 @@ from ai_edge_litert import schema_py_generated as fb
 from graphlint import ops
 from graphlint.ir import Adjacency, ModelGraph, ModelInfo, QuantParams, TensorInfo, add_edge
 
-from . import LoadError
+from . import LoadError, check_nodes
 from ._flatbuffer import Table
 
 _MAX_OPTION_LIST = 64  # option vectors longer than this are summarized by length
@@ -91,6 +91,12 @@ def _quant(q: Table | None) -> QuantParams | None:
                        min=mins, max=maxs)
 
 
+def _length(table: Table, field_id: int) -> int:
+    """Length of a vector-of-tables field (0 when absent)."""
+    span = table.vector(field_id, 4)
+    return span[1] if span else 0
+
+
 def _buffer_span(buffers: list[Table], index: int) -> tuple[int, int] | None:
     """(offset, length) of a buffer's data in the file, or None when the buffer is empty."""
     if index <= 0 or index >= len(buffers):
@@ -123,8 +129,11 @@ def _tensor(tensor: Table, tid: str, s: int, buffers: list[Table]) -> tuple[Tens
     return info, span
 
 
-def load_tflite(data, path: str, digest: str) -> ModelGraph:
+def load_tflite(data, path: str, digest: str, *, max_nodes: int | None = None) -> ModelGraph:
     """Build the IR of a TFLite model held in ``data`` (bytes or an mmap).
+
+    More than ``max_nodes`` operators plus tensors, over all subgraphs, raise :class:`BudgetExceeded` before
+    any of them is read.
 
     The structure is read with :class:`~graphlint.loaders._flatbuffer.Table` (field ids from TFLite's
     ``schema.fbs``); only builtin options go through LiteRT's generated classes, to decode every option
@@ -149,6 +158,7 @@ def load_tflite(data, path: str, digest: str) -> ModelGraph:
     subgraphs = model.tables(2)
     if not subgraphs:
         raise LoadError(f"{path}: TFLite model has no subgraphs", "empty")
+    check_nodes(path, sum(_length(sg, 0) + _length(sg, 3) for sg in subgraphs), max_nodes)
     main_inputs: tuple[str, ...] = ()
     main_outputs: tuple[str, ...] = ()
     for s, sg in enumerate(subgraphs):
