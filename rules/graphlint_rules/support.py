@@ -17,6 +17,7 @@ from importlib import resources
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint.ir import ModelGraph
 from graphlint.ops import is_fake_quant, is_training_op
+from graphlint_rules.loops import FRAME_OPS, Loop, find_loops, is_list_op
 
 # Ops that are no work of their own: never looked up.
 TRANSPARENT_OPS = frozenset({"Const", "Placeholder", "PlaceholderV2", "PlaceholderWithDefault", "Identity", "NoOp",
@@ -323,9 +324,12 @@ def _output_nodes(model: ModelGraph) -> list[str]:
 def live_nodes(model: ModelGraph) -> set[str]:
     """Nodes the outputs depend on (data and control edges), with the function bodies they call.
 
-    The converter prunes everything else before it looks at an op, so nothing outside this set can fail it.
+    The converter cuts the graph at the given inputs (a fed intermediate tensor becomes a placeholder) and
+    prunes everything the outputs do not reach through the cut, before it looks at an op: nothing outside this
+    set can fail it.
     """
-    nodes = model.nodes
+    nodes, tensors = model.nodes, model.tensors
+    fed = set(model.info.inputs)
     seen: set[str] = set()
     stack = _output_nodes(model)
     while stack:
@@ -333,7 +337,10 @@ def live_nodes(model: ModelGraph) -> set[str]:
         if node in seen or node not in nodes:
             continue
         seen.add(node)
-        stack.extend(model.predecessors(node))
+        data = [t for t in nodes[node].get("inputs", ()) if t is not None]
+        producers = {tensors[t].producer for t in data if t in tensors}
+        stack.extend([tensors[t].producer for t in data if t not in fed and t in tensors])
+        stack.extend([p for p in model.predecessors(node) if p not in producers])  # control dependencies
     called = {fn for n in seen for fn in nodes[n].get("calls", ())}
     done: set[str] = set()
     while called - done:
@@ -343,6 +350,10 @@ def live_nodes(model: ModelGraph) -> set[str]:
             if attrs["subgraph"] == fn:
                 seen.add(node)
                 called.update(attrs.get("calls", ()))
+    seen.discard(None)  # a tensor without a producer
+    # The given inputs are kept even when unused; a fed op node is replaced by a placeholder, so it is no op.
+    kept = [tensors[t].producer for t in fed if t in tensors]
+    seen.update([p for p in kept if p in nodes and nodes[p]["kind"] == "input"])
     return seen
 
 
@@ -381,6 +392,7 @@ class Analysis:
     support: dict[str, NodeSupport]  # node id → match, for live, unfolded, measured ops
     unmeasured: tuple[str, ...]  # live, unfolded op nodes whose op the table does not know
     has_fake_quant: bool
+    loops: dict[str, Loop] = dataclasses.field(default_factory=dict)  # v1 frames by their LoopCond node
 
     def nodes_with(self, target: str, *kinds: str) -> list[NodeSupport]:
         """Matched nodes whose outcome for ``target`` is one of ``kinds``, in graph order."""
@@ -419,11 +431,39 @@ def analyze(model: ModelGraph) -> Analysis:
                                     _float_builtins(case_id))
         for other in absorbed:
             support.pop(other, None)
-    result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq)
+    loops = _judge_loops(model, live, support, outcomes)
+    absorbed_by_loops = {n for loop in loops.values() for n in loop.absorbed(model)}
+    unmeasured = [n for n in unmeasured if n not in absorbed_by_loops]
+    result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq, loops)
     if len(_CACHE) > 8:
         _CACHE.clear()
     _CACHE[id(model)] = (model, result)
     return result
+
+
+def _judge_loops(model: ModelGraph, live: set[str], support: dict[str, NodeSupport], outcomes) -> dict[str, Loop]:
+    """Judge every live v1 frame as the converter does, as one WHILE (see :mod:`graphlint_rules.loops`): its
+    plumbing and list storage leave ``support``, and its ``LoopCond`` takes the measured case of its kind."""
+    loops: dict[str, Loop] = {}
+    for loop in find_loops(model) if live else ():
+        if loop.anchor not in live or _case(loop.case) is None:
+            continue
+        for other in loop.absorbed(model):
+            support.pop(other, None)
+        for other in loop.members:  # a body op matched to a whole measured loop: the loop speaks for it
+            if other in support and _is_loop_case(support[other].case):
+                del support[other]
+        support[loop.anchor] = NodeSupport(loop.anchor, model.nodes[loop.anchor]["op"], loop.case,
+                                           outcomes(loop.case), _float_builtins(loop.case))
+        loops[loop.anchor] = loop
+    return loops
+
+
+@functools.cache
+def _is_loop_case(case_id: str) -> bool:
+    """The measured case is a whole loop (a frame, a While, or list storage), not one op."""
+    ops = _case_to_match(case_id)["graph_ops"]
+    return bool([op for op in ops if op in FRAME_OPS or op in ("While", "StatelessWhile") or is_list_op(op)])
 
 
 @functools.cache

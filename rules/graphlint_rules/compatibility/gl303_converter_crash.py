@@ -55,6 +55,9 @@ class ConverterCrash(Rule):
             if attrs["op"] not in _LOOPS and (s is None or not support.crashes(s.outcomes)):
                 continue
             outcomes, why = (s.outcomes if s else {}), "this op"
+            loop = analysis.loops.get(node)
+            if loop is not None:
+                why = f"the loop of frame `{loop.frame}`, which the converter turns into one WHILE over a TensorList"
             body = _body_ops(model, node) if attrs["op"] in _LOOPS else set()
             if any(op.startswith("TensorList") for op in body):
                 outcomes = support.outcomes_of_case(_TENSOR_LIST_CASE)

@@ -1,0 +1,122 @@
+"""v1 control-flow loops, seen as the converter sees them.
+
+A frozen graph holds a ``tf.while_loop`` either as a functional ``While``/``StatelessWhile`` that calls a body
+function, or lowered into a v1 *frame*: ``Enter`` nodes bring tensors in, ``Merge``/``Switch``/``NextIteration``
+carry the loop variables round, ``LoopCond`` decides, ``Exit`` hands results out. Freezing a Keras RNN the
+standard TF2 way (``convert_variables_to_constants_v2``, which lowers control flow) writes frames around
+``TensorList*`` ops; TF1's ``dynamic_rnn`` writes frames around ``TensorArray*V3`` ops.
+
+The converter functionalizes every frame back into one ``WHILE`` before it legalizes a single op
+(``FunctionalizeControlFlow`` in the MLIR importer), then lowers TensorLists to plain tensors
+(``LowerStaticTensorList``) and leaves TensorArrayV3 ops as TensorFlow ops, which have no builtin. So a frame is
+judged as a unit: by what its body carries (a TensorList, a TensorArrayV3, or plain tensors), once, on the loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from graphlint.ir import ModelGraph
+
+FRAME_OPS = frozenset({"Enter", "RefEnter", "Exit", "RefExit", "Merge", "RefMerge", "Switch", "RefSwitch",
+                       "NextIteration", "RefNextIteration", "LoopCond"})
+_ENTER = frozenset({"Enter", "RefEnter"})
+_EXIT = frozenset({"Exit", "RefExit"})
+
+# What a loop body carries, and the measured case that stands for a loop of that kind.
+TENSOR_LIST = "tensor-list"
+TENSOR_ARRAY = "tensor-array"
+PLAIN = "plain"
+CASES = {TENSOR_LIST: "tensor_array_v2", TENSOR_ARRAY: "tensor_array_v1", PLAIN: "while_v1"}
+
+
+def is_list_op(op: str) -> bool:
+    """A TensorList (TF2) or TensorArray (TF1) op: the loop's storage, judged with the loop."""
+    return op.startswith("TensorList") or op.startswith("TensorArray")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Loop:
+    """One v1 frame: its ``LoopCond`` (where findings go), its frame name, its nodes and what it carries."""
+
+    anchor: str
+    frame: str
+    members: frozenset[str]
+    carries: str
+    storage: frozenset[str] = frozenset()  # list ops outside the frame that fill or read what it carries
+
+    @property
+    def case(self) -> str:
+        """The measured case that stands for this loop."""
+        return CASES[self.carries]
+
+    def absorbed(self, model: ModelGraph) -> list[str]:
+        """Members judged with the loop rather than on their own: the frame's plumbing and its list storage."""
+        inside = [n for n in self.members if model.nodes[n]["op"] in FRAME_OPS or is_list_op(model.nodes[n]["op"])]
+        return sorted({*inside, *self.storage} - {self.anchor})
+
+
+def _members(model: ModelGraph, starts: list[str], owned: set[str]) -> list[str]:
+    """Nodes reachable by data edges from ``starts`` without leaving through an ``Exit`` (which is included),
+    skipping nodes an earlier frame owns (a nested frame belongs to the frame around it)."""
+    nodes, tensors = model.nodes, model.tensors
+    found: list[str] = []
+    stack = [s for s in starts if s not in owned]
+    while stack:
+        node = stack.pop()
+        if node in owned:
+            continue
+        owned.add(node)
+        found.append(node)
+        if nodes[node]["op"] in _EXIT:
+            continue
+        for tensor_id in nodes[node]["outputs"]:
+            stack.extend([c for c in tensors[tensor_id].consumers if c not in owned and nodes[c]["kind"] == "op"])
+    return found
+
+
+def _storage(model: ModelGraph, members: list[str]) -> set[str]:
+    """List ops connected to the frame through list ops only: what fills the lists its Enters take in, and what
+    reads the lists its Exits hand out."""
+    nodes, tensors = model.nodes, model.tensors
+    inside = set(members)
+    found: set[str] = set()
+    stack = [n for n in members if nodes[n]["op"] in _ENTER or nodes[n]["op"] in _EXIT]
+    while stack:
+        node = stack.pop()
+        near = [t.producer for t in model.inputs_of(node) if t.producer]
+        if (node in inside and nodes[node]["op"] in _EXIT) or node not in inside:
+            near += [c for t in nodes[node]["outputs"] for c in tensors[t].consumers]
+        for other in near:
+            if other not in inside and other not in found and is_list_op(nodes[other]["op"]):
+                found.add(other)
+                stack.append(other)
+    return found
+
+
+def _carries(model: ModelGraph, members: list[str], storage: set[str]) -> str:
+    ops = [model.nodes[n]["op"] for n in (*members, *storage)]
+    if [op for op in ops if op.startswith("TensorArray")]:
+        return TENSOR_ARRAY
+    if [op for op in ops if op.startswith("TensorList")]:
+        return TENSOR_LIST
+    return PLAIN
+
+
+def find_loops(model: ModelGraph) -> list[Loop]:
+    """The v1 frames of the main graph, outermost first, each walked once (linear in the graph)."""
+    enters: dict[str, list[str]] = {}
+    for node, attrs in model.ops():
+        if attrs["op"] in _ENTER and attrs["subgraph"] == "main":
+            frame = str((attrs.get("attrs") or {}).get("frame_name") or "")
+            enters.setdefault(frame, []).append(node)
+    owned: set[str] = set()
+    loops = []
+    for frame, starts in enters.items():  # file order: an outer frame's first Enter comes first
+        members = _members(model, starts, owned)
+        anchor = next((n for n in members if model.nodes[n]["op"] == "LoopCond"), None)
+        if anchor is not None:
+            storage = _storage(model, members)
+            loops.append(Loop(anchor, frame, frozenset(members), _carries(model, members, storage),
+                              frozenset(storage)))
+    return loops
