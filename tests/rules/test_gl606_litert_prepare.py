@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from graphlint.engine.finding import Severity
 from graphlint.engine.runner import lint
 from graphlint.testing import TFLiteBuilder
 
@@ -108,11 +109,11 @@ def grid(tmp_path_factory) -> dict[Path, tuple]:
     return out
 
 
-def _gl606(path: Path) -> list:
+def _gl606(path: Path, severity: Severity = Severity.ERROR) -> list:
     report = lint(path, targets=["float", "int8", "tflm"])
-    found = [f for f in report.findings if f.code == "GL606"]
+    found = [f for f in report.findings if f.code == "GL606" and f.severity is severity]
     verdicts = report.verdicts()
-    if found:
+    if found and severity is Severity.ERROR:
         assert verdicts["float"]["verdict"] == verdicts["int8"]["verdict"] == "fail"
         assert "GL606" not in verdicts["tflm"]["blocking"]
     return found
@@ -132,13 +133,18 @@ def test_gl606_fires_exactly_where_litert_cannot_prepare(grid):
 def test_gl606_says_what_tf_bundled_interpreter_does(grid):
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("TensorFlow is not installed")
-    failing = [p for p in grid if _gl606(p)]
-    tf = _run("tf", failing)
-    for path in failing:
-        message = _gl606(path)[0].message
+    tf, litert = _run("tf", list(grid)), _run("litert", list(grid))
+    tf_only = 0
+    for path in grid:
         runs = tf[str(path)] is None
-        assert ("tf.lite.Interpreter runs it" in message) is runs, (path.name, message, tf[str(path)])
-        assert ("tf.lite.Interpreter refuses it too" in message) is not runs, (path.name, message)
+        for finding in _gl606(path):
+            assert ("tf.lite.Interpreter runs it" in finding.message) is runs, (path.name, finding.message)
+            assert ("tf.lite.Interpreter refuses it too" in finding.message) is not runs, (path.name, finding.message)
+        notes = _gl606(path, Severity.INFO)
+        only_tf = litert[str(path)] is None and not runs
+        assert bool(notes) is only_tf, (path.name, tf[str(path)], [f.message for f in notes])
+        tf_only += only_tf
+    assert tf_only >= 4
 
 
 def test_gl606_message_names_the_weights_and_the_condition(tmp_path):
@@ -148,3 +154,18 @@ def test_gl606_message_names_the_weights_and_the_condition(tmp_path):
     assert finding.message.startswith("`y` (CONV_2D): LiteRT cannot prepare it: int8 activations with per-axis "
                                       "int8 weights `w` (zero points [3])")
     assert finding.tensor == "w"
+
+
+def test_tflm_verdict_follows_tflite_micro_on_the_grid(grid):
+    """The same cells in TFLite Micro: it runs the integer ones whatever the zero points (GL606 is not a tflm
+    finding) and refuses hybrid and uint8 kernels, which GL604 reports."""
+    from ._micro import run_micro_many
+
+    micro = run_micro_many(list(grid))
+    wrong = []
+    for path in grid:
+        verdict = lint(path, targets=["tflm"]).verdicts()["tflm"]["verdict"]
+        if (verdict != "fail") != micro[str(path)]:
+            wrong.append(f"{path.name}: graphlint {verdict}, TFLite Micro {'ran' if micro[str(path)] else 'failed'}")
+    assert not wrong, "\n".join(wrong)
+    assert 0 < sum(micro.values()) < len(micro)

@@ -63,6 +63,15 @@ LITERT_REFUSES: dict[tuple[str, str, str, bool, str], tuple[str, str, bool]] = {
     (op, act, w, axis, zp): (why, error, tf_runs)
     for op, act, w, axis, zps, why, error, tf_runs in _MEASURED for zp in zps}
 
+# Cells LiteRT 2.3 runs but TF 2.21's bundled tf.lite.Interpreter refuses: its XNNPACK checks every channel's zero
+# point ("unsupported zero-point value (3) in channel 0"), LiteRT's only when channel 0's is 0. Measured as above.
+TF_ONLY_REFUSES = frozenset({
+    ("CONV_2D", "float32", "int8", True, "nonzero"),
+    ("DEPTHWISE_CONV_2D", "int8", "int8", True, "nonzero"),
+    ("TRANSPOSE_CONV", "int8", "int8", True, "nonzero"),
+    ("TRANSPOSE_CONV", "float32", "int8", True, "nonzero"),
+})
+
 
 def activation_and_weights(model: ModelGraph, node: str) -> tuple[TensorInfo, TensorInfo] | None:
     """The activation input and the constant quantized weights of a weighted op, or None."""
@@ -114,7 +123,10 @@ class TfliteLitertPrepareFails(Rule):
 
     Where TensorFlow 2.21's bundled (deprecated) `tf.lite.Interpreter` differs, the message says so: it runs
     a hybrid FULLY_CONNECTED with per-tensor non-zero zero points and a float TRANSPOSE_CONV with per-axis
-    uint8 weights. TFLite Micro is not concerned (it runs the integer cells; GL604 covers hybrid and uint8).
+    uint8 weights; it refuses per-axis weights whose channel-0 zero point is not 0 in a hybrid CONV_2D and
+    TRANSPOSE_CONV and an int8 DEPTHWISE_CONV_2D and TRANSPOSE_CONV, which LiteRT runs (reported at info
+    level: the verdict follows LiteRT). TFLite Micro is not concerned: it runs the integer cells, and GL604
+    covers its hybrid and uint8 refusals.
 
     ## Why is this bad?
     The model cannot run on LiteRT at all: it fails at `allocate_tensors()` with "Node number N (CONV_2D)
@@ -141,20 +153,27 @@ class TfliteLitertPrepareFails(Rule):
     def check(self, model, ctx):
         for node, attrs in model.ops():
             key = cell(model, node)
-            if key is None or key not in LITERT_REFUSES:
+            if key is None or (key not in LITERT_REFUSES and key not in TF_ONLY_REFUSES):
                 continue
-            why, error, tf_runs = LITERT_REFUSES[key]
             weights = activation_and_weights(model, node)[1]
             zps = sorted(set(weights.quant.zero_point))
+            what = (f"{key[1]} activations with {'per-axis' if key[3] else 'per-tensor'} {key[2]} weights "
+                    f"`{weights.name}` (zero points {zps[:4]}{' ...' if len(zps) > 4 else ''})")
+            data = {"activations": key[1], "weights": key[2], "per_axis": key[3], "zero_points": key[4]}
+            fix = Fix("Convert the float source graph again with the int8 settings (symmetric int8 weights, zero "
+                      "point 0)")
+            if key not in LITERT_REFUSES:
+                yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}): LiteRT 2.3 runs {what}, but TF "
+                                  "2.21's bundled tf.lite.Interpreter refuses it (its XNNPACK checks every channel's "
+                                  "zero point: \"unsupported zero-point value\")", tensor=weights, fix=fix,
+                                  severity=Severity.INFO, data={**data, "tf_interpreter_runs": False})
+                continue
+            why, error, tf_runs = LITERT_REFUSES[key]
             tf_says = ("TF 2.21's bundled tf.lite.Interpreter runs it" if tf_runs
                        else "TF 2.21's bundled tf.lite.Interpreter refuses it too")
-            yield self.report(
-                model, node, f"`{attrs['name']}` ({attrs['op']}): LiteRT cannot prepare it: {key[1]} activations "
-                f"with {'per-axis' if key[3] else 'per-tensor'} {key[2]} weights `{weights.name}` (zero points "
-                f"{zps[:4]}{' ...' if len(zps) > 4 else ''}), {why} (LiteRT 2.3: \"{error}\"); {tf_says}",
-                tensor=weights, fix=Fix("Convert the float source graph again with the int8 settings "
-                                        "(symmetric int8 weights, zero point 0)"),
-                data={"activations": key[1], "weights": key[2], "per_axis": key[3], "tf_interpreter_runs": tf_runs})
+            yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}): LiteRT cannot prepare it: {what}, "
+                              f"{why} (LiteRT 2.3: \"{error}\"); {tf_says}", tensor=weights, fix=fix,
+                              data={**data, "tf_interpreter_runs": tf_runs})
 
     @staticmethod
     def bad_example(b):
