@@ -39,7 +39,11 @@ _NO_OUTPUT = frozenset({
 })
 # Ops whose dangling outputs are not model outputs when guessing outputs.
 _NOT_OUTPUT = _NO_OUTPUT | {"Const", "Placeholder", "PlaceholderWithDefault", "VariableV2", "Variable",
-                            "VarHandleOp", "RestoreV2", "Restore", "RestoreSlice", "Identity"}
+                            "VarHandleOp", "RestoreV2", "Restore", "RestoreSlice", "Identity",
+                            # v1 loop plumbing: a loop variable nobody reads after the loop is no output
+                            "Exit", "RefExit", "NextIteration", "RefNextIteration", "LoopCond"}
+_LOOP_PLUMBING = frozenset({"Enter", "RefEnter", "Exit", "RefExit", "Merge", "RefMerge", "Switch", "RefSwitch",
+                            "NextIteration", "RefNextIteration", "LoopCond"})
 
 # Output dtype attribute per op, for ops whose first output dtype is not attr "T" or "dtype".
 _OUT_DTYPE_ATTR = {
@@ -685,8 +689,11 @@ def _io(nodes, tensors, inputs: Sequence[str], outputs: Sequence[str]):
     if inputs:
         model_inputs = tuple(_canonical(n) for n in inputs)
     else:
+        # A placeholder nothing reads (freezing leaves `unused_control_flow_input*` ones) is pruned by the
+        # converter unless it is named as an input.
         model_inputs = tuple(attrs["outputs"][0] for attrs in nodes.values()
-                             if attrs["kind"] == "input" and attrs["subgraph"] == "main" and attrs["outputs"])
+                             if attrs["kind"] == "input" and attrs["subgraph"] == "main" and attrs["outputs"]
+                             and tensors[attrs["outputs"][0]].consumers)
     if outputs:
         return model_inputs, tuple(_canonical(n) for n in outputs), False
     found = []
@@ -697,11 +704,18 @@ def _io(nodes, tensors, inputs: Sequence[str], outputs: Sequence[str]):
         outs = attrs["outputs"]
         if outs and not [t for t in outs if tensors[t].consumers] and not ops.is_training_op(attrs["op"]):
             found.append(outs[0])
-    if not found:  # e.g. an Identity at the end of the graph: accept it
-        found = [attrs["outputs"][0] for attrs in nodes.values()
+    if not found:  # e.g. an Identity at the end of the graph: accept it, unless it only passes on a constant
+        found = [attrs["outputs"][0] for attrs in nodes.values()  # (a frozen variable read) or loop plumbing
                  if attrs["subgraph"] == "main" and attrs["op"] == "Identity" and attrs["outputs"]
-                 and not tensors[attrs["outputs"][0]].consumers]
+                 and not tensors[attrs["outputs"][0]].consumers and not _passes_on_plumbing(nodes, tensors, attrs)]
     return model_inputs, tuple(found), True
+
+
+def _passes_on_plumbing(nodes, tensors, attrs) -> bool:
+    """An Identity of a constant (what freezing makes of a variable read) or of v1 loop plumbing."""
+    source = tensors[attrs["inputs"][0]] if attrs["inputs"] and attrs["inputs"][0] is not None else None
+    producer = nodes.get(source.producer) if source is not None and source.producer else None
+    return producer is None or producer["kind"] == "const" or producer["op"] in _LOOP_PLUMBING
 
 
 def _canonical(name: str) -> str:

@@ -163,3 +163,16 @@ def test_keras_recurrent_layers_frozen_the_tf2_way(keras_rnns):
     crash = subprocess.run([sys.executable, "-c", _INT8, str(out / "lstm.pb"), outputs["lstm"]],
                            capture_output=True, text=True, timeout=600)
     assert crash.returncode < 0, crash.stderr[-2000:]
+
+
+def test_without_names_loop_plumbing_and_unread_placeholders_are_not_the_model_interface():
+    b = GraphBuilder()
+    stack = v1_list_loop(b)
+    b.placeholder("unused_control_flow_input", "int32", None)  # what freezing a TF2 loop leaves behind
+    b.node("Identity", [b.const([[1.0]], name="kernel")], name="kernel/ReadVariableOp")  # a frozen variable read
+    b.node("Identity", [stack], name="Identity")
+    model = GraphBuilder.build(b)
+    assert model.info.inputs == ("x:0",)
+    assert model.info.outputs == ("Identity:0",)  # not the loop counter's Exit, nor the constant's Identity
+    report = lint(b.to_bytes(), targets=("float",))
+    assert not [f for f in report.findings if f.code == "GL201"]
