@@ -45,13 +45,14 @@ async function request(path, options = {}) {
   return body;
 }
 
-/** Upload a model: fields are {targets: [], inputs: [], outputs: []}. Resolves to the report (with `id`). */
+/** Upload a model: fields are {targets: [], inputs: [], outputs: [], verify: bool}. Resolves to the report (with `id`). */
 export function uploadModel(file, fields = {}) {
   const form = new FormData();
   form.append('file', file, file.name);
   for (const t of fields.targets || []) form.append('target', t);
   for (const i of fields.inputs || []) form.append('input', i);
   for (const o of fields.outputs || []) form.append('output', o);
+  if (fields.verify) form.append('verify', 'true');
   return request('v1/reports', { method: 'POST', body: form });
 }
 

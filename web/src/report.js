@@ -6,13 +6,15 @@ import { renderInspector } from './inspector.js';
 import { renderJobs } from './jobs.js';
 import { modelExplorerNodeData } from './nodedata.js';
 import { VERDICT_TEXT, baseName, download, fmtBytes, h, toast } from './util.js';
+import { verdictSection, verifiedLine } from './verify.js';
 
 export function verdictCards(report) {
   return h('ul', { class: 'verdicts', 'aria-label': 'Verdict per target' },
     Object.entries(report.targets || {}).map(([t, v]) => h('li', { class: `verdict v-${v.verdict}` },
       h('span', { class: 'vt' }, t), h('span', { class: 'vv' }, v.verdict),
       h('span', { class: 'vh' }, VERDICT_TEXT[v.verdict] || ''),
-      v.blocking && v.blocking.length ? h('span', { class: 'vb' }, `blocked by ${v.blocking.join(', ')}`) : null)));
+      v.blocking && v.blocking.length ? h('span', { class: 'vb' }, `blocked by ${v.blocking.join(', ')}`) : null,
+      verifiedLine(v.verified))));
 }
 
 export function modelLine(report) {
@@ -150,7 +152,7 @@ export function renderReport(main, report, graph, { openRule, compareWith }) {
     h('p', { class: 'model-line' }, modelLine(report)),
     fatal ? h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'This file could not be read as a model. '),
       fatal.message) : null,
-    h('h2', {}, 'Verdict per target'), verdictCards(report),
+    h('h2', {}, 'Verdict per target'), verdictSection(report, verdictCards),
     h('h2', {}, 'Findings'),
     h('p', { class: 'help' }, 'Grouped by severity, then by rule. Click a node name to see it on the graph.'),
     h('div', { class: 'row' }, h('label', { for: 'target-filter' }, 'Show findings for '), targetFilter),

@@ -33,6 +33,7 @@ export function renderUpload(main, { onReport, onUnauthorized }) {
   const inputs = h('input', { type: 'text', id: 'io-inputs', placeholder: 'image:1,224,224,3',
     'aria-describedby': 'io-help' });
   const outputs = h('input', { type: 'text', id: 'io-outputs', placeholder: 'logits', 'aria-describedby': 'io-help' });
+  const verify = h('input', { type: 'checkbox', id: 'verify-toggle', name: 'verify', 'aria-describedby': 'verify-help' });
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
   const error = h('div', { class: 'error', role: 'alert', hidden: true });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Check the model');
@@ -45,6 +46,10 @@ export function renderUpload(main, { onReport, onUnauthorized }) {
         + 'dimension). Without outputs, the tensors nothing consumes are used.'),
       h('label', { for: 'io-inputs' }, 'Inputs'), inputs,
       h('label', { for: 'io-outputs' }, 'Outputs'), outputs),
+    h('div', { class: 'verify-row' }, h('label', { for: 'verify-toggle', class: 'verify' }, verify,
+      h('strong', {}, 'Verify'), ' with the real converter, LiteRT and TFLite Micro'),
+    h('span', { id: 'verify-help', class: 'thelp' }, 'Slower (seconds per target, after the check); the service '
+      + 'needs TensorFlow. Each verdict is then marked confirmed or contradicted.')),
     h('div', { class: 'row' }, submit, status), error);
 
   form.addEventListener('submit', async (e) => {
@@ -65,7 +70,8 @@ export function renderUpload(main, { onReport, onUnauthorized }) {
     submit.disabled = true;
     status.textContent = `Checking ${picked.name}…`;
     try {
-      const report = await uploadModel(picked, { targets, inputs: split(inputs), outputs: split(outputs) });
+      const report = await uploadModel(picked, { targets, inputs: split(inputs), outputs: split(outputs),
+        verify: verify.checked });
       status.textContent = 'Done.';
       onReport(report);
     } catch (err) {
