@@ -16,7 +16,7 @@ Models:
 * ``v1_dynbatch.pb``: the same graph with a ``[None, 8, 8, 3]`` input, with ``_output_shapes``.
 * ``zoo_shapes.pb`` / ``zoo_noshapes.pb``: one node per shape rule (convs, pools, matmul, broadcasting,
   reshape, transpose, concat, pad, reductions, resize, squeeze, strided slice with every mask, einsum,
-  range, one-hot, 3-D convs, FFTs ...), with and without ``_output_shapes``.
+  range, one-hot, 3-D convs, FFTs, TensorLists ...), with and without ``_output_shapes``.
 * ``v2_control_flow.pb``: a ``tf.function`` with ``tf.while_loop`` and ``tf.cond`` frozen with
   ``convert_variables_to_constants_v2(lower_control_flow=False)``: While / If nodes and a function library.
 * ``float.tflite``, ``dynamic_range.tflite``, ``int8.tflite``: conv + dense as float, with int8 weights only,
@@ -181,6 +181,7 @@ def build_zoo(out: Path, facts: dict) -> None:
         _zoo_window_ops(c)
         _zoo_elementwise(x, m)
         _zoo_complex(x)
+        _zoo_tensor_lists()
         # Shapes that depend on a value that is not a constant: TensorFlow knows the rank at most.
         n = v1.placeholder(tf.int32, (2,), name="n")
         tf.reshape(m, n, name="reshape_dynamic")
@@ -276,6 +277,21 @@ def _zoo_complex(x) -> None:
     tf.math.imag(spectrum, name="imag")
     tf.math.angle(spectrum, name="angle")
     tf.math.conj(spectrum, name="conj")
+
+
+def _zoo_tensor_lists() -> None:
+    """The TensorList ops Keras' recurrent layers lower to: lists are scalar variants, elements take the shape
+    of the ``element_shape`` operand."""
+    raw, f32, el = tf.raw_ops, tf.float32, [3, 4]
+    items = raw.TensorListFromTensor(tensor=tf.zeros((5, 3, 4)), element_shape=el, name="list_from_tensor")
+    raw.TensorListGetItem(input_handle=items, index=1, element_shape=el, element_dtype=f32, name="list_get_item")
+    raw.TensorListStack(input_handle=items, element_shape=el, element_dtype=f32, num_elements=5, name="list_stack")
+    raw.TensorListStack(input_handle=items, element_shape=el, element_dtype=f32, name="list_stack_any_length")
+    raw.TensorListLength(input_handle=items, name="list_length")
+    reserved = raw.TensorListReserve(element_shape=el, num_elements=5, element_dtype=f32, name="list_reserve")
+    written = raw.TensorListSetItem(input_handle=reserved, index=0, item=tf.zeros(el), name="list_set_item")
+    raw.TensorListPushBack(input_handle=written, tensor=tf.zeros(el), name="list_push_back")
+    raw.EmptyTensorList(element_shape=el, max_num_elements=5, element_dtype=f32, name="list_empty")
 
 
 def build_v2_control_flow(out: Path, w: dict[str, np.ndarray], facts: dict) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 from graphlint.ir import Adjacency, Shape, TensorInfo
 
-from . import _array, _control, _elementwise, _nn, _slicing  # noqa: F401 (each registers its rules)
+from . import _array, _control, _elementwise, _lists, _nn, _slicing  # noqa: F401 (each registers its rules)
 from ._table import MAX_RANK, RULES, Consts, Node, broadcast
 
 __all__ = ["MAX_RANK", "RULES", "broadcast", "infer_shapes"]
