@@ -76,6 +76,7 @@ class TensorInfo:
     shape_signature: Shape = None  # TFLite ``shape_signature`` (-1 dims as None) when the file has one
     shape_source: str = "unknown"  # where ``shape`` came from: file | placeholder | inferred | user | unknown
     is_variable: bool = False  # TFLite variable tensor (stateful)
+    stored_shape: Shape = None  # TFLite: the file's ``shape`` when ``shape_signature`` replaces it in ``shape``
 
     @property
     def rank(self) -> int | None:

@@ -125,7 +125,8 @@ def _tensor(tensor: Table, tid: str, s: int, buffers: list[Table]) -> tuple[Tens
     info = TensorInfo(
         id=tid, name=tensor.string(3) or "", dtype=dtype_name(tensor.scalar(1, "b")), shape=shape_val,
         is_const=span is not None, nbytes=span[1] if span else None, quant=_quant(tensor.table(4)),
-        subgraph=s, shape_signature=signature, shape_source="file", is_variable=tensor.scalar(5, "?", False))
+        subgraph=s, shape_signature=signature, shape_source="file", is_variable=tensor.scalar(5, "?", False),
+        stored_shape=shape if signature is not None else None)
     return info, span
 
 

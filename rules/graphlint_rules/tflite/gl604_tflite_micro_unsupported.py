@@ -190,11 +190,14 @@ class TfliteMicroUnsupported(Rule):
 
     def _dynamic_inputs(self, model: ModelGraph):
         for t in model.input_tensors():
-            if t.shape_signature is not None and any(d is None for d in t.shape_signature):
-                yield self.report(model, next(iter(t.consumers), None), f"Input `{t.name}` has a dynamic shape "
-                                  f"{list(t.shape_signature)}: TFLite Micro cannot resize inputs and runs the stored "
-                                  f"shape {list(t.shape)}", tensor=t, severity=Severity.INFO,
-                                  fix=Fix("Fix the input shape before converting"))
+            signature = t.shape_signature
+            if signature is None or all(d is not None for d in signature):
+                continue
+            stored = t.stored_shape if t.stored_shape is not None else t.shape
+            yield self.report(model, next(iter(t.consumers), None), f"Input `{t.name}` has a dynamic shape "
+                              f"(shape_signature {[-1 if d is None else d for d in signature]}): TFLite Micro cannot "
+                              f"resize inputs and runs the stored shape {list(stored)}", tensor=t,
+                              severity=Severity.INFO, fix=Fix("Fix the input shape before converting"))
 
     @staticmethod
     def bad_example(b):
