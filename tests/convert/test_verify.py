@@ -7,6 +7,7 @@ so graphlint predicts ``pass`` and the real converter refuses.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -164,3 +165,21 @@ def test_every_format_shows_the_verified_state(tmp_path):
     github = renderer("github")([report])
     assert "::warning" in github and "float contradicted" in github and "reproduce: graphlint convert" in github
     assert report.effective_verdicts() == {"float": "fail", "int8": "pass"}
+
+
+def test_a_worker_that_cannot_import_tensorflow_is_one_clear_line(tmp_path):
+    """The CLI sees a `tensorflow` module, but importing it fails in the worker: the failure names the import
+    (this path used to end in "internal: ValueError: I/O operation on closed file")."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "tensorflow.py").write_text("raise ModuleNotFoundError(\"No module named 'tensorflow'\", "
+                                        "name='tensorflow')\n")
+    pb = _dense(tmp_path / "dense.pb")
+    env = {**os.environ, "PYTHONPATH": str(shim)}
+    proc = subprocess.run([sys.executable, "-m", "graphlint.cli", "convert", str(pb), "-t", "float", "-o",
+                           str(tmp_path / "out.tflite")], capture_output=True, text=True, timeout=300, env=env,
+                          cwd=ROOT)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr and "closed file" not in proc.stdout
+    assert "the conversion worker did not start" in proc.stdout
+    assert "No module named 'tensorflow'" in proc.stdout and "pip install 'graphlint[convert]'" in proc.stdout
