@@ -101,6 +101,26 @@ def test_verify_runs_a_tflite_file_in_the_runtimes(tmp_path, pool):
     assert run.returncode == 0 and "['x', 'y']" in run.stdout, run.stderr
 
 
+@pytest.mark.tf
+@pytest.mark.converter
+def test_an_op_left_float_is_the_judges_warn(tmp_path, pool):
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 8))
+    w = b.const([[0.1 * (i - j) for j in range(4)] for i in range(8)], name="w")
+    mm = b.op("MatMul", [x, w], name="mm", attrs={"transpose_a": False, "transpose_b": False})
+    b.output(b.op("Sin", [mm], name="y"))  # SIN has no integer kernel: it stays float
+    path = tmp_path / "sin.pb"
+    path.write_bytes(b.to_bytes())
+    report = lint(path, targets=("float", "int8", "int8-fallback"), outputs=["y"])
+    verified = verify_report(report, str(path), outputs=["y"], pool=pool)
+    assert verified["float"]["actual"] == "pass"
+    for target in ("int8", "int8-fallback"):
+        assert verified[target]["actual"] == "warn", verified[target]
+        assert verified[target]["message"].endswith(f"although {target} promises integers: SIN")
+        assert verified[target]["status"] == ("confirmed" if report.verdicts()[target]["verdict"] == "warn"
+                                              else "contradicted")
+
+
 def test_verify_on_an_unreadable_model_is_not_run(tmp_path):
     bad = tmp_path / "bad.pb"
     bad.write_bytes(b"\x00not a graph")
