@@ -39,10 +39,11 @@ def report_from_dict(data: dict) -> Report:
 
     ``to_dict()`` of the result gives back the report's fields; verdicts are recomputed from the findings.
     """
+    verified = {t: v["verified"] for t, v in data["targets"].items() if isinstance(v, dict) and v.get("verified")}
     return Report(model=data["model"], targets=tuple(data["targets"]),
                   findings=[finding_from_dict(f) for f in data.get("findings", ())],
                   rules_run=list(data.get("rules_run", ())), broken_packs=list(data.get("broken_packs", ())),
-                  timings_ms=dict(data.get("timings_ms", {})))
+                  timings_ms=dict(data.get("timings_ms", {})), verified=verified or None)
 
 
 class ServerError(Exception):
