@@ -65,7 +65,8 @@ def test_verify_runs_as_a_job_and_lands_in_the_stored_report(server):
         assert again.status_code == 200
         assert again.json()["verification"] == report["verification"]
         assert again.json()["targets"] == report["targets"]
-        assert c.get(f"/v1/reports/{body['id']}/sarif").status_code == 200
+        sarif = c.get(f"/v1/reports/{body['id']}/sarif").json()
+        assert sarif["runs"][0]["properties"]["verified"]["digamma.pb"]["float"] == verified
 
 
 def test_verify_on_a_server_without_tensorflow_says_so(make_server, tmp_path):
