@@ -2132,9 +2132,9 @@ def write_table(doc, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     if path.resolve() == DEFAULT_OUT.resolve():
-        from graphlint_rules import support
+        from graphlint_rules import table
 
-        (path.parent / "op_support.rules.jsonl").write_text(support.dumps_rules_table(support.compact(doc)))
+        (path.parent / "op_support.rules.jsonl").write_text(table.dumps_rules_table(table.compact(doc)))
 
 
 def main(argv=None):

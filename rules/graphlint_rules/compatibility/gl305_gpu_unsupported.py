@@ -2,7 +2,7 @@
 
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
-from graphlint_rules import support
+from graphlint_rules import gpu, support
 
 
 class GpuUnsupported(Rule):
@@ -46,15 +46,15 @@ class GpuUnsupported(Rule):
             if s.kind("float") != support.OK:
                 continue
             name = model.nodes[s.node]["name"]
-            missing = [o for o in s.tflite_ops if o not in support.GPU_OPS]
+            missing = [o for o in s.tflite_ops if o not in gpu.GPU_OPS]
             rank = max((t.rank or 0 for t in (*model.inputs_of(s.node), *model.outputs_of(s.node))), default=0)
             if missing:
                 yield self.report(model, s.node, f"`{name}` ({s.op}) becomes {', '.join(missing)}, which the GPU "
                                   "delegate does not take: it runs on the CPU", data={"builtins": missing},
                                   fix=Fix(f"Move `{name}` out of the GPU part of the model"))
-            elif rank > support.GPU_MAX_RANK and s.tflite_ops:
+            elif rank > gpu.GPU_MAX_RANK and s.tflite_ops:
                 yield self.report(model, s.node, f"`{name}` ({s.op}) works on a {rank}-D tensor; the GPU delegate "
-                                  f"takes at most {support.GPU_MAX_RANK}-D (BHWC): it runs on the CPU",
+                                  f"takes at most {gpu.GPU_MAX_RANK}-D (BHWC): it runs on the CPU",
                                   data={"rank": rank}, fix=Fix(f"Reshape `{name}`'s tensors to 4-D"))
 
     @staticmethod

@@ -2,7 +2,7 @@
 
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
-from graphlint_rules import support
+from graphlint_rules import gpu
 
 
 class TfliteGpuUnsupported(Rule):
@@ -37,12 +37,12 @@ class TfliteGpuUnsupported(Rule):
         for node, attrs in model.ops():
             op, name = attrs["op"], attrs["name"]
             rank = max((t.rank or 0 for t in (*model.inputs_of(node), *model.outputs_of(node))), default=0)
-            if op not in support.GPU_OPS:
+            if op not in gpu.GPU_OPS:
                 yield self.report(model, node, f"`{name}` ({op}) is not taken by the GPU delegate: it runs on the CPU",
                                   fix=Fix(f"Move `{name}` out of the GPU part of the model"))
-            elif rank > support.GPU_MAX_RANK:
+            elif rank > gpu.GPU_MAX_RANK:
                 yield self.report(model, node, f"`{name}` ({op}) works on a {rank}-D tensor; the GPU delegate takes "
-                                  f"at most {support.GPU_MAX_RANK}-D: it runs on the CPU",
+                                  f"at most {gpu.GPU_MAX_RANK}-D: it runs on the CPU",
                                   fix=Fix("Reshape the tensors to 4-D"))
 
     @staticmethod

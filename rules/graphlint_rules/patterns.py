@@ -1,0 +1,200 @@
+"""Op patterns the converter fuses into one builtin, matched to the measured case of the fused form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from graphlint.ir import ModelGraph
+from graphlint.ops import is_fake_quant
+
+
+def _const_value(model: ModelGraph, tensor) -> float | None:
+    """The scalar value of a constant tensor (through Identity), or None."""
+    import numpy as np
+
+    while tensor.producer and not tensor.is_const and model.nodes[tensor.producer]["op"] == "Identity":
+        inputs = model.inputs_of(tensor.producer)
+        if not inputs:
+            return None
+        tensor = inputs[0]
+    if not tensor.is_const:
+        return None
+    try:
+        value = np.asarray(model.value(tensor))
+    except Exception:  # noqa: BLE001 - an unreadable constant is simply not a match
+        return None
+    return float(value.reshape(-1)[0]) if value.size == 1 or (value.size and np.all(value == value.flat[0])) else None
+
+
+_CONV_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative"})
+
+
+def _producer_op(model: ModelGraph, tensor) -> tuple[str | None, str | None]:
+    node = tensor.producer
+    return (node, model.nodes[node]["op"]) if node and node in model.nodes else (None, None)
+
+
+def _is_constant(model: ModelGraph, tensor) -> bool:
+    """A constant, or something the converter folds into one (zeros_like, fill, ones_like of a known shape)."""
+    _, op = _producer_op(model, tensor)
+    return tensor.is_const or op in ("ZerosLike", "OnesLike", "Fill", "Const")
+
+
+def _upstream(model: ModelGraph, tensor, ops: tuple[str, ...], depth: int = 3) -> list[str]:
+    """Producer nodes of ``tensor`` through ops in ``ops`` (first input only), nearest first."""
+    found = []
+    for _ in range(depth):
+        node, op = _producer_op(model, tensor)
+        if op not in ops:
+            break
+        found.append(node)
+        inputs = model.inputs_of(node)
+        if not inputs:
+            break
+        tensor = inputs[0]
+    return found
+
+
+def _softmax_parts(model: ModelGraph, node: str) -> list[str]:
+    """exp(x - max(x)) / sum(exp(x - max(x))): the nodes the converter fuses into SOFTMAX, or []."""
+    inputs = model.inputs_of(node)
+    if len(inputs) != 2:
+        return []
+    num, op = _producer_op(model, inputs[0])
+    den, den_op = _producer_op(model, inputs[1])
+    if op != "Exp" or den_op != "Sum":
+        return []
+    exps = [num, *_upstream(model, model.inputs_of(den)[0], ("Exp",))]
+    subs = [n for e in exps for n in _upstream(model, model.inputs_of(e)[0], ("Sub",), 1)]
+    maxes = [p for sub in subs for t in model.inputs_of(sub)[1:] for p in _upstream(model, t, ("Max",), 1)]
+    return [*exps, den, *subs, *maxes]
+
+
+def _l2norm_parts(model: ModelGraph, node: str) -> list[str]:
+    """x * rsqrt(max(sum(square(x)), eps)): the nodes the converter fuses into L2_NORMALIZATION, or []."""
+    inputs = model.inputs_of(node)
+    chain = _upstream(model, inputs[0], ("Maximum", "Sum", "Square"), 3) if inputs else []
+    ops = [model.nodes[n]["op"] for n in chain]
+    if "Sum" not in ops or "Square" not in ops:
+        return []
+    muls = [u for u in model.successors(node) if model.nodes[u]["op"] == "Mul"]
+    return [*chain, *muls]
+
+
+Match = tuple[str, tuple[str, ...]]  # (measured case id, nodes absorbed into the anchor)
+Finder = Callable[[ModelGraph, str, set[str]], Match | None]
+
+
+def _ops_of(model: ModelGraph, nodes: list[str]) -> list[str]:
+    return [model.nodes[n]["op"] for n in nodes]
+
+
+def _gelu_exact(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    """0.5 * x * (1 + erf(x / sqrt(2))): the converter writes GELU."""
+    users = model.successors(node)
+    adds = [u for u in users if model.nodes[u]["op"] in ("AddV2", "Add")]
+    if not adds:
+        return None
+    scaled = [t.producer for t in model.inputs_of(node)[:1]
+              if t.producer and model.nodes[t.producer]["op"] in ("RealDiv", "Mul")]
+    muls = [m for a in adds for m in model.successors(a) if model.nodes[m]["op"] == "Mul"]
+    return "gelu_exact", (*scaled, *adds, *muls)
+
+
+def _gelu_tanh(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    """GELU's tanh approximation, anchored on its pow(x, 3)."""
+    cubed = [t for t in model.inputs_of(node)[1:] if _const_value(model, t) == 3.0]
+    return ("gelu_tanh", ()) if cubed and "Mul" in _ops_of(model, model.successors(node)) else None
+
+
+def _hard_swish(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    """x * relu6(x + 3) / 6: the converter writes HARD_SWISH."""
+    inputs = model.inputs_of(node)
+    add = inputs[0].producer if inputs else None
+    if not add or model.nodes[add]["op"] not in ("AddV2", "Add") or not any(
+            _const_value(model, t) == 3.0 for t in model.inputs_of(add)):
+        return None
+    absorbed = [add]
+    for user in model.successors(node):
+        if model.nodes[user]["op"] == "Mul":
+            absorbed.append(user)
+            absorbed += [u for u in model.successors(user) if model.nodes[u]["op"] in ("RealDiv", "Mul")]
+    return "hard_swish_pattern", tuple(absorbed)
+
+
+def _division(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    """A softmax written by hand, or a division by a constant (the converter multiplies by the reciprocal)."""
+    parts = _softmax_parts(model, node)
+    if parts:
+        return "softmax_by_hand", tuple(parts)
+    inputs = model.inputs_of(node)
+    if model.nodes[node]["op"] == "RealDiv" and len(inputs) == 2 and (
+            inputs[1].is_const or inputs[1].producer in folded):
+        return "realdiv_const", ()
+    return None
+
+
+def _l2_normalize(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    parts = _l2norm_parts(model, node)
+    return ("l2_normalize", tuple(parts)) if parts else None
+
+
+def _select(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    """SELECT_V2 with a constant operand, or with operands that broadcast."""
+    if any(_is_constant(model, t) for t in model.inputs_of(node)[1:3]):
+        return "select_v2_const_operand", ()
+    if len({t.shape for t in model.inputs_of(node)}) > 1:
+        return "select_v2_broadcast", ()
+    return None
+
+
+def _fake_quant_conv_weights(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    """Fake-quantized convolution weights (the filter operand of a conv)."""
+    feeds_filter = [v for v, keyed in model.succ[node].items() for data in keyed.values()
+                    if model.nodes[v]["op"] in _CONV_OPS and data.get("dst_slot") == 1]
+    return ("fake_quant_conv_weights", ()) if feeds_filter else None
+
+
+def _rnn_gate_split(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    """The gate split of an RNN cell (int8 sometimes leaves that SPLIT float)."""
+    user_ops = _ops_of(model, model.successors(node))
+    gates = "Sigmoid" in user_ops or "Tanh" in user_ops
+    for t in model.inputs_of(node):
+        op = model.nodes[t.producer]["op"] if t.producer else None
+        if op == "Sigmoid" or (op in ("MatMul", "BiasAdd", "AddV2") and gates):
+            return "lstm_static_rnn", ()
+    return None
+
+
+# Each pattern's finder, by the op it is anchored on (fake-quant ops anchor `_fake_quant_conv_weights`).
+FINDERS: dict[str, Finder] = {
+    "Erf": _gelu_exact, "Pow": _gelu_tanh, "Relu6": _hard_swish, "RealDiv": _division, "Div": _division,
+    "Rsqrt": _l2_normalize, "Select": _select, "SelectV2": _select, "Split": _rnn_gate_split,
+    "SplitV": _rnn_gate_split,
+}
+
+
+def fused_patterns(model: ModelGraph, nodes: set[str], folded: set[str]) -> dict[str, Match]:
+    """Ops the converter fuses into one builtin, matched to the measured case of the fused form.
+
+    Returns anchor node → (case id, nodes absorbed into it). Measured: GELU written with ``erf`` (case
+    ``gelu_exact``) or with ``tanh`` and ``pow(x, 3)`` (``gelu_tanh``), hard-swish ``x * relu6(x + 3) / 6``
+    (``hard_swish_pattern``), the gate split of an RNN cell (``lstm_static_rnn``: int8 sometimes leaves
+    that SPLIT float), fake-quantized conv weights (``fake_quant_conv_weights``: the int8 model the
+    calibrated targets write fails to prepare; fake-quant on activations or on MatMul weights does not), and a
+    division by a constant (``realdiv_const``: the converter writes a multiplication by the reciprocal, which
+    every target quantizes, where a division by a tensor fails int16x8). ``folded`` are the nodes constant
+    folding removes. A node a pattern absorbed anchors no other.
+    """
+    found: dict[str, Match] = {}
+    taken: set[str] = set()  # nodes absorbed by a pattern found earlier
+    for node, attrs in model.ops():  # in graph order, so overlapping patterns always resolve the same way
+        op = attrs["op"]
+        finder = _fake_quant_conv_weights if is_fake_quant(op) else FINDERS.get(op)
+        if finder is None or node not in nodes or node in taken:
+            continue
+        hit = finder(model, node, folded)
+        if hit is not None:
+            found[node] = hit
+            taken.update(hit[1])
+    return found

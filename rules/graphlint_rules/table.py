@@ -1,0 +1,251 @@
+"""The measured op-support table as the rules read it, and what each target did with a measured case.
+
+``data/op_support.rules.jsonl`` (see ``data/README.md``) holds, per case measured by ``scripts/probe_ops.py`` with
+TF 2.21's converter, LiteRT and TFLite Micro, what matching a node to the case weighs and what every target did.
+This module reads it lazily, indexes the cases by op and turns each target's result into an :class:`Outcome`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import re
+from importlib import resources
+
+from graphlint.engine.targets import CONVERTER_TARGETS
+from graphlint_rules.loops import FRAME_OPS, is_list_op
+
+# Ops that are no work of their own: never looked up.
+TRANSPARENT_OPS = frozenset({"Const", "Placeholder", "PlaceholderV2", "PlaceholderWithDefault", "Identity", "NoOp",
+                             "StopGradient", "Snapshot", "PreventGradient", "IdentityN", "EnsureShape",
+                             "CheckNumerics", "Assert", "_Retval", "_Arg"})
+
+# The legacy uint8 path measured on the graph as built, without fake-quant nodes: what a float graph gets.
+UINT8_PLAIN = "uint8-qat-float"
+
+# Outcome kinds (what a target did with the matched case).
+OK = "ok"
+NO_BUILTIN = "no-builtin"  # the converter found no TFLite builtin (needs SELECT_TF_OPS or a custom op)
+NO_16X8 = "no-16x8"  # "Quantization to 16x8-bit not yet supported for op"
+STAYS_FLOAT = "stays-float"  # converts and runs, but the op computes in float
+RUNTIME = "runtime"  # converts, but LiteRT cannot allocate or invoke the model
+CRASH = "crash"  # the converter process died or hung
+CALIBRATION = "calibration"  # calibration could not record ranges (loops)
+CONVERT = "convert"  # another converter error
+MICRO = "micro"  # TFLite Micro cannot allocate or invoke what the int8 settings wrote
+_IGNORED_ERRORS = (
+    "quantized_input_stats",  # a case whose inputs are not float has no stats: a model-input matter (GL203)
+    "Quantization input stats are not available",  # the same, worded by the MLIR quantizer
+    "doesn't match function result type",  # the fake-quant variant of a float graph with fake-quant already
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one target did with the case matched to a node."""
+
+    kind: str
+    status: str
+    error: str | None = None
+    float_ops: tuple[str, ...] = ()
+
+
+RULES_TABLE = "data/op_support.rules.jsonl"
+
+
+@functools.cache
+def _rules_table() -> tuple[dict, dict[str, bytes]]:
+    """The rules' table as stored: its header (index and versions) and each case's still-encoded line by id."""
+    header, *lines = resources.files("graphlint_rules").joinpath(RULES_TABLE).read_bytes().rstrip(b"\n").split(b"\n")
+    head = json.loads(header)
+    return head, dict(zip(head.pop("ids"), lines))
+
+
+def table() -> dict:
+    """The measured table as the rules read it: ``data/op_support.rules.jsonl``, the part of ``op_support.json``
+    the rules use (:func:`compact`), written beside it by ``scripts/probe_ops.py``; a test keeps the two in step.
+
+    The file holds a header line (versions, and case ids by op) and then one case per line: first what matching
+    weighs, then, after a tab, what the targets did. A lint decodes the first part of the cases of the ops its
+    model has (a third of them for MobileNetV2) and the second part only of the cases its nodes matched.
+    """
+    head, lines = _rules_table()
+    return {**head, "cases": [measured_case(case_id) for case_id in lines]}
+
+
+# Attributes that change what the converter does with an op, and how much a match on them counts.
+ATTR_WEIGHTS = {"is_training": 9, "data_format": 3, "output_type": 3, "DstT": 5, "SrcT": 5}
+_MATCH_FIELDS = ("id", "tf_op", "graph_ops", "signature", "alone")  # what matching a node to a case reads
+
+
+def dumps_rules_table(compacted: dict) -> str:
+    """The text of ``op_support.rules.jsonl`` for a :func:`compact` table."""
+    head = {k: v for k, v in compacted.items() if k != "cases"}
+    head["ids"] = [case["id"] for case in compacted["cases"]]
+
+    def dumps(obj: dict) -> str:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"))  # escapes tabs: one separates the parts
+
+    lines = [dumps(head)]
+    for case in compacted["cases"]:
+        lines.append(dumps({k: case[k] for k in _MATCH_FIELDS}) + "\t"
+                     + dumps({k: v for k, v in case.items() if k not in _MATCH_FIELDS}))
+    return "\n".join(lines) + "\n"
+
+
+_KEPT_RESULT_FIELDS = ("status", "error", "needs_flex", "needs_custom", "signal", "float_ops")
+
+
+def compact(full: dict) -> dict:
+    """The rules' view of the full measured table: per case its op, graph ops, op signature (dtypes, shapes and
+    the attributes matching weighs), every target's status, error and float ops, and the builtins the float
+    conversion wrote."""
+
+    def result(r: dict) -> dict:
+        return {k: r[k] for k in _KEPT_RESULT_FIELDS if r.get(k)}
+
+    cases = []
+    for case in full["cases"]:
+        ops = set(case.get("graph_ops", ())) - TRANSPARENT_OPS
+        sig = case.get("signature", {}).get("op", {})
+        results = {t: result(r) for t, r in case.get("results", {}).items()}
+        builtins = [o["op"] for o in (case.get("results", {}).get("float") or {}).get("tflite_ops") or ()]
+        cases.append({
+            "id": case["id"], "tf_op": case["tf_op"], "graph_ops": case.get("graph_ops", []),
+            "signature": {"op": {
+                "inputs": [{"dtype": i.get("dtype"), "shape": i.get("shape")} for i in sig.get("inputs") or []],
+                "attrs": {k: v for k, v in (sig.get("attrs") or {}).items() if k in ATTR_WEIGHTS}}},
+            "results": results, "float_builtins": builtins,
+            "tflm": {t: result(r) for t, r in (case.get("tflm") or {}).items()},
+            "alone": ops <= {case["tf_op"]},  # the case is about its op alone, not a pattern around it
+        })
+    return {"tensorflow": full.get("tensorflow"), "source": "op_support.json", "cases": cases,
+            "index": _case_index(cases)}
+
+
+def _case_index(cases: list[dict]) -> dict[str, list[str]]:
+    """Case ids by op: first the cases about the op alone, then patterns named after it, then cases containing
+    it (fewest ops first)."""
+    alone: dict[str, list[str]] = {}
+    named: dict[str, list[str]] = {}
+    containing: dict[str, list[dict]] = {}
+    for case in cases:
+        op = case["tf_op"]
+        (alone if case["alone"] else named).setdefault(op, []).append(case["id"])
+        for other in set(case["graph_ops"]) - TRANSPARENT_OPS - {op}:
+            containing.setdefault(other, []).append(case)
+    return {op: [*alone.get(op, ()), *named.get(op, ()),
+                 *(c["id"] for c in sorted(containing.get(op, []), key=lambda c: len(c["graph_ops"])))]
+            for op in sorted(set(alone) | set(named) | set(containing))}
+
+
+@functools.cache
+def cases_of(op: str) -> list[dict] | None:
+    """The cases of ``op`` in matching order (see :func:`_case_index`), or None when no case involves it."""
+    ids = _rules_table()[0]["index"].get(op)
+    return None if ids is None else [case_to_match(case_id) for case_id in ids]
+
+
+def classify(target: str, result: dict | None) -> Outcome:
+    """Turn one ``results[target]`` entry into an :class:`Outcome`."""
+    if not result:
+        return Outcome(OK, "unknown")
+    status, error = result.get("status", "ok"), result.get("error") or ""
+    floats = tuple(result.get("float_ops") or ())
+    if status == "ok" or status == "not_applicable" or any(s in error for s in _IGNORED_ERRORS):
+        return Outcome(OK, status)
+    if status == "float_fallback":
+        return Outcome(STAYS_FLOAT, status, None, floats)
+    if status == "runtime_error":
+        return Outcome(RUNTIME, status, error)
+    if status in ("crash", "timeout"):
+        return Outcome(CRASH, status, error or f"the converter process died ({result.get('signal') or status})")
+    if "neither a custom op nor a flex op" in error or result.get("needs_flex") or result.get("needs_custom"):
+        return Outcome(NO_BUILTIN, status, error)
+    if "16x8-bit not yet supported" in error:
+        return Outcome(NO_16X8, status, error)
+    if "should be recorded during calibration" in error:
+        return Outcome(CALIBRATION, status, error)
+    return Outcome(CONVERT, status, error)
+
+
+def case_outcomes(case: dict) -> dict[str, Outcome]:
+    """What every converter target and TFLite Micro did with a measured case."""
+    results = case.get("results", {})
+    out = {t: classify(t, results.get(t)) for t in (*CONVERTER_TARGETS, UINT8_PLAIN)}
+    micro = (case.get("tflm") or {}).get("int8")
+    if micro is None:
+        out["tflm"] = out["int8"]  # nothing to run: TFLite Micro fails the way the int8 conversion did
+    elif micro.get("status") == "ok":
+        out["tflm"] = Outcome(OK, "ok")
+    else:
+        out["tflm"] = Outcome(MICRO, micro.get("status", "runtime_error"), micro.get("error"))
+    return out
+
+
+@functools.cache
+def outcomes_of_case(case_id: str) -> dict[str, Outcome]:
+    """:func:`case_outcomes` of a measured case by id (memoized; empty for an id the table lacks)."""
+    case = measured_case(case_id)
+    return case_outcomes(case) if case is not None else {}
+
+
+def crashes(outcomes: dict[str, Outcome]) -> bool:
+    """True when some target's outcome is a converter crash."""
+    return CRASH in [o.kind for o in outcomes.values()]
+
+
+@functools.cache
+def plain_uint8_outcomes(case_id: str) -> dict[str, Outcome]:
+    outcomes = outcomes_of_case(case_id)
+    return {**outcomes, "uint8-qat": outcomes[UINT8_PLAIN]}
+
+
+@functools.cache
+def float_builtins(case_id: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((measured_case(case_id) or {}).get("float_builtins") or ()))
+
+
+@functools.cache
+def is_loop_case(case_id: str) -> bool:
+    """The measured case is a whole loop (a frame, a While, or list storage), not one op."""
+    ops = case_to_match(case_id)["graph_ops"]
+    return bool([op for op in ops if op in FRAME_OPS or op in ("While", "StatelessWhile") or is_list_op(op)])
+
+
+@functools.cache
+def case_to_match(case_id: str) -> dict:
+    """The fields of a measured case that matching reads (:data:`_MATCH_FIELDS`), decoded on first use."""
+    line = _rules_table()[1][case_id]
+    return json.loads(line[:line.index(b"\t")])
+
+
+@functools.cache
+def measured_case(case_id: str) -> dict | None:
+    """A whole measured case by id, decoded on first use (None for an id the table lacks)."""
+    line = _rules_table()[1].get(case_id)
+    return None if line is None else {**case_to_match(case_id), **json.loads(line[line.index(b"\t") + 1:])}
+
+
+@functools.cache
+def micro_missing_builtins() -> frozenset[str]:
+    """Builtins TFLite Micro has no kernel for at all, as its interpreter said while running the measured cases."""
+    found = set()
+    for case in table()["cases"]:
+        for run in (case.get("tflm") or {}).values():
+            found.update(re.findall(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'", run.get("error") or ""))
+    return frozenset(found)
+
+
+@functools.cache
+def micro_float_only_builtins() -> frozenset[str]:
+    """Builtins whose TFLite Micro kernel takes float only: they fail on the int8 tensors the int8 settings give
+    them ("input->type != expected_type (INT8 != FLOAT32)"), as measured."""
+    found = set()
+    for case in table()["cases"]:
+        for run in (case.get("tflm") or {}).values():
+            error = run.get("error") or ""
+            if "(INT8 != FLOAT32)" in error:
+                found.update(re.findall(r"Node ([A-Z0-9_]+) \(number", error))
+    return frozenset(found)
