@@ -1,6 +1,7 @@
 """GL606 on what the real converter writes: post-training int8 quantization of a graph whose weights went through
-a FakeQuant node with an asymmetric range keeps that range, so the int8 weights get a non-zero zero point. TF 2.21
-converts it (in a child), LiteRT and TFLite Micro judge the file, and graphlint must agree with both."""
+a FakeQuant node with an asymmetric range keeps that range, so the int8 weights get a non-zero zero point; the
+legacy uint8 path leaves a TRANSPOSE_CONV float with uint8 weights. TF 2.21 converts them (in a child), LiteRT, TF's
+bundled interpreter and TFLite Micro judge each file, and graphlint must agree with all three."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,24 +29,27 @@ _CONVERT = textwrap.dedent("""
     import numpy as np
     import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
+    from graphlint.convert import settings
 
-    out = {}
-    for job in json.loads(sys.argv[1]):
-        conv = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(job["pb"], ["x"], ["y"])
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        rng = np.random.default_rng(0)
-        conv.representative_dataset = lambda: ([rng.uniform(-1, 1, job["shape"]).astype(np.float32)]
-                                               for _ in range(4))
-        open(job["tflite"], "wb").write(conv.convert())
+    def run(interpreter_class, path):
         try:
-            it = Interpreter(model_path=job["tflite"])
+            it = interpreter_class(model_path=path)
             it.allocate_tensors()
             d = it.get_input_details()[0]
             it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
             it.invoke()
-            out[job["tflite"]] = None
+            return None
         except Exception as err:
-            out[job["tflite"]] = str(err)
+            return str(err)
+
+    out = {}
+    for job in json.loads(sys.argv[1]):
+        conv = settings.from_frozen_graph(tf, job["pb"], ["x"], ["y"], None)
+        rng = np.random.default_rng(0)
+        data = [[rng.uniform(-1, 1, job["shape"]).astype(np.float32)] for _ in range(4)]
+        settings.configure(tf, conv, job["target"], dataset=lambda: iter(data), float_inputs={"x": (-1.0, 1.0)})
+        open(job["tflite"], "wb").write(conv.convert())
+        out[job["tflite"]] = {"litert": run(Interpreter, job["tflite"]), "tf": run(tf.lite.Interpreter, job["tflite"])}
     print(json.dumps(out))
 """)
 
@@ -72,8 +77,20 @@ def _graph(kind: str, low: float) -> tuple[GraphBuilder, list[int]]:
     return b, shape
 
 
+def _transpose_conv() -> GraphBuilder:
+    """A float Conv2DBackpropInput: the legacy uint8 path (inference_type uint8, no FakeQuant) quantizes its input
+    and weights to uint8 and leaves the TRANSPOSE_CONV float."""
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 8, 8, 4))
+    w = b.const(np.random.default_rng(0).uniform(-1, 1, (3, 3, 2, 4)).astype(np.float32), name="w")
+    y = b.op("Conv2DBackpropInput", [b.const(np.array([1, 8, 8, 2], np.int32), name="output_shape"), w, x],
+             name="y_op", attrs=_CONV)
+    b.output(b.op("Identity", [y], name="y"))
+    return b
+
+
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory) -> dict[str, str | None]:
+def converted(tmp_path_factory) -> dict[str, dict[str, str | None]]:
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("TensorFlow is not installed")
     root = tmp_path_factory.mktemp("gl606_ptq")
@@ -83,25 +100,29 @@ def converted(tmp_path_factory) -> dict[str, str | None]:
             b, shape = _graph(kind, low)
             pb = root / f"{kind}-{name}.pb"
             pb.write_bytes(b.to_bytes())
-            jobs.append({"pb": str(pb), "tflite": str(root / f"{kind}-{name}.tflite"), "shape": shape})
+            jobs.append({"pb": str(pb), "tflite": str(root / f"{kind}-{name}.tflite"), "shape": shape,
+                         "target": "int8-fallback"})
+    pb = root / "transpose_conv.pb"
+    pb.write_bytes(_transpose_conv().to_bytes())
+    jobs.append({"pb": str(pb), "tflite": str(root / "transpose_conv-legacy-uint8.tflite"), "shape": [1, 8, 8, 4],
+                 "target": "uint8-qat"})
     proc = subprocess.run([sys.executable, "-c", _CONVERT, json.dumps(jobs)], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def test_graphlint_agrees_with_litert_and_micro_on_converted_files(converted):
-    litert_failures = 0
-    for path, error in converted.items():
+    for path, runs in converted.items():
         report = lint(path, targets=["float", "int8", "tflm"])
         verdicts = report.verdicts()
         gl606 = [f for f in report.findings if f.code == "GL606" and f.severity.value == "error"]
-        assert bool(gl606) == (error is not None), (path, error, [f.message for f in gl606])
-        assert (verdicts["float"]["verdict"] == "fail") == (error is not None), (path, verdicts)
+        assert bool(gl606) == (runs["litert"] is not None), (path, runs, [f.message for f in gl606])
+        assert (verdicts["float"]["verdict"] == "fail") == (runs["litert"] is not None), (path, verdicts)
+        for finding in gl606:
+            assert ("tf.lite.Interpreter runs it" in finding.message) is (runs["tf"] is None), (path, runs)
         micro = run_micro(path)
         assert (verdicts["tflm"]["verdict"] != "fail") == micro.ran, (path, verdicts, micro.output)
-        litert_failures += error is not None
-    # the asymmetric conv and depthwise weights are what LiteRT refuses; the symmetric ones and the dense run
-    assert {p.rsplit("/", 1)[-1] for p, e in converted.items() if e} == {"conv-asymmetric.tflite",
-                                                                        "depthwise-asymmetric.tflite"}
-    assert litert_failures == 2
+    # the asymmetric conv and depthwise weights and the legacy uint8 transpose conv are what LiteRT refuses
+    assert {p.rsplit("/", 1)[-1] for p, r in converted.items() if r["litert"]} == {
+        "conv-asymmetric.tflite", "depthwise-asymmetric.tflite", "transpose_conv-legacy-uint8.tflite"}
