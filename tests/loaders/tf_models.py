@@ -16,7 +16,7 @@ Models:
 * ``v1_dynbatch.pb``: the same graph with a ``[None, 8, 8, 3]`` input, with ``_output_shapes``.
 * ``zoo_shapes.pb`` / ``zoo_noshapes.pb``: one node per shape rule (convs, pools, matmul, broadcasting,
   reshape, transpose, concat, pad, reductions, resize, squeeze, strided slice with every mask, einsum,
-  range, one-hot, 3-D convs, FFTs, TensorLists ...), with and without ``_output_shapes``.
+  range, one-hot, 3-D convs, FFTs, TensorLists, shapes computed from shapes ...), with and without ``_output_shapes``.
 * ``v2_control_flow.pb``: a ``tf.function`` with ``tf.while_loop`` and ``tf.cond`` frozen with
   ``convert_variables_to_constants_v2(lower_control_flow=False)``: While / If nodes and a function library.
 * ``float.tflite``, ``dynamic_range.tflite``, ``int8.tflite``: conv + dense as float, with int8 weights only,
@@ -182,6 +182,7 @@ def build_zoo(out: Path, facts: dict) -> None:
         _zoo_elementwise(x, m)
         _zoo_complex(x)
         _zoo_tensor_lists()
+        _zoo_computed_shapes(x, m)
         # Shapes that depend on a value that is not a constant: TensorFlow knows the rank at most.
         n = v1.placeholder(tf.int32, (2,), name="n")
         tf.reshape(m, n, name="reshape_dynamic")
@@ -292,6 +293,24 @@ def _zoo_tensor_lists() -> None:
     written = raw.TensorListSetItem(input_handle=reserved, index=0, item=tf.zeros(el), name="list_set_item")
     raw.TensorListPushBack(input_handle=written, tensor=tf.zeros(el), name="list_push_back")
     raw.EmptyTensorList(element_shape=el, max_num_elements=5, element_dtype=f32, name="list_empty")
+
+
+def _zoo_computed_shapes(x, m) -> None:
+    """Shape operands computed from other shapes, as Keras writes them: TensorFlow evaluates these small integer
+    subgraphs (Shape, Rank, Size, slices, Pack, ConcatV2, Range, arithmetic ...) to get the output shapes."""
+    shape = tf.shape(x, name="computed/shape")
+    tf.reshape(x, tf.stack([shape[0], -1]), name="computed/reshape_batch")
+    tf.reduce_max(x, tf.range(tf.rank(x)), name="computed/reduce_all")
+    tf.fill(shape[::2], 0.0, name="computed/fill_stride2")
+    tf.fill(shape[1:3] * 2, 1.0, name="computed/fill_mul")
+    tf.broadcast_to(m, tf.concat([[4], tf.shape(m)], 0), name="computed/broadcast_to")
+    tf.expand_dims(m, tf.rank(m) - 1, name="computed/expand_dims")
+    tf.fill(tf.gather(shape, [3, 0]), 2.0, name="computed/fill_gather")
+    tf.fill(tf.slice(shape, [1], [2]), 3.0, name="computed/fill_slice")
+    tf.tile(m, tf.stack([2, tf.size(m) // 15]), name="computed/tile")
+    tf.reshape(x, tf.cast(tf.stack([tf.reduce_prod(shape[:2]), tf.reshape(shape[-1], []), -1]), tf.int64),
+               name="computed/reshape_prod")
+    tf.fill(tf.maximum(tf.shape(m), tf.expand_dims(4, 0)), 0.0, name="computed/fill_maximum")
 
 
 def build_v2_control_flow(out: Path, w: dict[str, np.ndarray], facts: dict) -> None:

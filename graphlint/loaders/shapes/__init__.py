@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from graphlint.ir import Adjacency, Shape, TensorInfo
 
 from . import _array, _control, _elementwise, _lists, _nn, _slicing  # noqa: F401 (each registers its rules)
-from ._table import MAX_RANK, RULES, Consts, Node, broadcast
+from ._table import MAX_RANK, RULES, Consts, Node, Rule, broadcast
+from ._values import INT_DTYPES, VALUE_RULES, ValueRule, checked
 
-__all__ = ["MAX_RANK", "RULES", "broadcast", "infer_shapes"]
+__all__ = ["MAX_RANK", "RULES", "VALUE_RULES", "broadcast", "infer_shapes"]
 
 _new_node = tuple.__new__
 _ERRORS = (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError)
@@ -36,26 +37,48 @@ def infer_shapes(nodes: dict[str, dict], succ: Adjacency, tensors: dict[str, Ten
         if attrs["kind"] == "output" or attrs["subgraph"] != "main":
             continue
         outs = [tensors[t] for t in attrs["outputs"]]
-        if not [t for t in outs if t.shape_source != "user" and (t.shape_source != "file" or not _complete(t.shape))]:
-            continue  # every output has a shape the user gave or the file recorded in full
         op = attrs["op"]
+        value_fn = VALUE_RULES.get(op) if outs and outs[0].dtype in INT_DTYPES else None
+        settled = _settled(outs)
         if op in ("Placeholder", "PlaceholderV2"):
-            _placeholder(attrs["attrs"], outs[0])
+            if not settled:
+                _placeholder(attrs["attrs"], outs[0])
             continue
-        fn = RULES.get(op)
-        if fn is None:
+        fn = None if settled else RULES.get(op)
+        if fn is None and value_fn is None:
             continue
-        ins = [tensors[t] for t in attrs["inputs"]]
-        try:  # tuple.__new__ makes the Node without the Python-level __new__ of a NamedTuple: this loop is hot
-            result = fn(_new_node(Node, (op, attrs["attrs"], ins, [t.shape for t in ins], consts, len(outs))))
-        except _ERRORS:
-            continue
-        if result is None:
-            continue
-        if type(result) is tuple and outs[0].shape_source == "unknown":  # one shape for a fresh tensor: most nodes
-            outs[0].shape, outs[0].shape_source = result, "inferred"
-        else:
-            _assign(outs, result if isinstance(result, list) else [result])
+        node = _node(op, attrs, tensors, consts, outs)
+        if fn is not None:
+            _infer_node(fn, node, outs)
+        if value_fn is not None:  # later shapes may be computed from this value
+            _value(value_fn, node, outs[0], consts)
+
+
+def _infer_node(fn: Rule, node: Node, outs: list[TensorInfo]) -> None:
+    try:
+        result = fn(node)
+    except _ERRORS:
+        return
+    if type(result) is tuple and outs[0].shape_source == "unknown":  # one shape for a fresh tensor: most nodes
+        outs[0].shape, outs[0].shape_source = result, "inferred"
+    elif result is not None:
+        _assign(outs, result if isinstance(result, list) else [result])
+
+
+def _node(op: str, attrs: dict, tensors: dict[str, TensorInfo], consts: Consts, outs: list) -> Node:
+    ins = [tensors[t] for t in attrs["inputs"]]
+    # tuple.__new__ makes the Node without the Python-level __new__ of a NamedTuple: this is on the hot path
+    return _new_node(Node, (op, attrs["attrs"], ins, [t.shape for t in ins], consts, len(outs)))
+
+
+def _value(fn: ValueRule, node: Node, out: TensorInfo, consts: Consts) -> None:
+    """Record the value of a small integer tensor, when its rule can work it out."""
+    try:
+        value = checked(fn(node))
+    except _ERRORS:
+        return
+    if value is not None:
+        consts.known[out.id] = value
 
 
 def _apply_user_shapes(tensors: dict[str, TensorInfo], user_shapes: Mapping[str, Shape]) -> None:
@@ -85,8 +108,13 @@ def _assign(outs: list[TensorInfo], shapes: list[Shape]) -> None:
         tensor.shape, tensor.shape_source = shape, "inferred"
 
 
-def _complete(shape: Shape) -> bool:
-    return shape is not None and None not in shape
+def _settled(outs: list[TensorInfo]) -> bool:
+    """Every output has a shape the user gave or the file recorded in full."""
+    for t in outs:
+        source = t.shape_source
+        if source != "user" and (source != "file" or t.shape is None or None in t.shape):
+            return False
+    return True
 
 
 def _refine(recorded: Shape, inferred: Shape) -> Shape:

@@ -19,15 +19,21 @@ Result = Union[Shape, list]  # noqa: UP007 (a runtime alias)
 
 
 class Consts:
-    """Reads small constant operands (shape vectors, axes) during inference."""
+    """Reads small constant operands (shape vectors, axes) during inference, and the values worked out for
+    small integer tensors that are not constants (``known``: tensor id -> value, see ``_values.py``)."""
 
-    __slots__ = ("reader",)
+    __slots__ = ("known", "reader")
 
     def __init__(self, reader: Callable[[TensorInfo], object] | None) -> None:
         self.reader = reader
+        self.known: dict[str, object] = {}
 
     def __call__(self, tensor: TensorInfo | None):
-        if tensor is None or not tensor.is_const or self.reader is None:
+        if tensor is None:
+            return None
+        if not tensor.is_const:
+            return self.known.get(tensor.id)
+        if self.reader is None:
             return None
         if tensor.nbytes is None or tensor.nbytes > _SMALL_CONST:
             return None

@@ -1,0 +1,189 @@
+"""Values of small integer tensors that shapes are computed from (``tf.shape(x)[0]``, ``tf.stack([n, -1])``,
+``tf.range(tf.rank(x))`` ...), so the shape rules can read them as they read constants.
+
+TensorFlow's shape inference evaluates these small subgraphs too. A value is recorded only when every input
+it depends on is known in full: a constant, or the shape, rank or size of a tensor whose shape is known.
+Values are scalars or 1-D lists of at most ``MAX_VALUES`` ints.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+from ._table import Node
+
+MAX_VALUES = 1024
+INT_DTYPES = frozenset({"int32", "int64"})
+
+ValueRule = Callable[[Node], object]
+VALUE_RULES: dict[str, ValueRule] = {}
+
+
+def value_rule(*ops: str) -> Callable[[ValueRule], ValueRule]:
+    """Register the decorated function as the value rule of ``ops`` (one rule per op)."""
+    def register(fn: ValueRule) -> ValueRule:
+        taken = [op for op in ops if op in VALUE_RULES]
+        if taken:
+            raise ValueError(f"two value rules for {taken[0]}")
+        VALUE_RULES.update(dict.fromkeys(ops, fn))
+        return fn
+    return register
+
+
+_INT64 = range(-(1 << 63), 1 << 63)
+
+
+def checked(value) -> int | list | None:
+    """``value`` when it is an int64 or a short flat list of them, else None (so no chain of products can grow
+    a number without bound)."""
+    if type(value) is int:
+        return value if value in _INT64 else None
+    if isinstance(value, list) and len(value) <= MAX_VALUES and all(type(v) is int and v in _INT64 for v in value):
+        return value
+    return None
+
+
+@value_rule("Shape")
+def shape_value(node: Node) -> list | None:
+    x = node.shapes[0]
+    return list(x) if x is not None and None not in x else None
+
+
+@value_rule("Rank")
+def rank_value(node: Node) -> int | None:
+    x = node.shapes[0]
+    return None if x is None else len(x)
+
+
+@value_rule("Size")
+def size_value(node: Node) -> int | None:
+    x = node.shapes[0]
+    if x is None or None in x:
+        return None
+    n = 1
+    for d in x:
+        n *= d
+    return n
+
+
+@value_rule("Identity", "Cast", "StopGradient", "Snapshot")
+def same_value(node: Node):
+    return node.value(0)
+
+
+@value_rule("Pack")
+def pack_value(node: Node) -> list | None:
+    """Scalars stacked into a vector (axis 0)."""
+    parts = [node.value(i) for i in range(len(node.ins))]
+    return parts if node.attrs.get("axis", 0) == 0 and all(type(p) is int for p in parts) else None
+
+
+@value_rule("ConcatV2")
+def concat_value(node: Node) -> list | None:
+    parts = [node.value(i) for i in range(len(node.ins) - 1)]
+    if node.value(len(node.ins) - 1) not in (0, -1) or not all(isinstance(p, list) for p in parts):
+        return None
+    return [v for p in parts for v in p]
+
+
+@value_rule("StridedSlice")
+def strided_slice_value(node: Node):
+    """A 1-D value sliced with one index (no ellipsis or new axis), as ``tf.shape(x)[1:3]`` writes it."""
+    x, begin, end, strides = (node.value(i) for i in range(4))
+    a = node.attrs
+    if not isinstance(x, list) or a.get("ellipsis_mask") or a.get("new_axis_mask") or [len(v) for v in (
+            begin or (), end or (), strides or ())] != [1, 1, 1]:
+        return None
+    if a.get("shrink_axis_mask", 0) & 1:
+        return x[begin[0]]
+    b = None if a.get("begin_mask", 0) & 1 else begin[0]
+    e = None if a.get("end_mask", 0) & 1 else end[0]
+    return x[b:e:strides[0]]
+
+
+@value_rule("Slice")
+def slice_value(node: Node) -> list | None:
+    x, begin, size = node.value(0), node.value(1), node.value(2)
+    if not isinstance(x, list) or not isinstance(begin, list) or not isinstance(size, list):
+        return None
+    return x[begin[0]:] if size[0] == -1 else x[begin[0]:begin[0] + size[0]]
+
+
+@value_rule("GatherV2")
+def gather_value(node: Node):
+    x, indices = node.value(0), node.value(1)
+    if not isinstance(x, list) or node.value(2) != 0 or node.attrs.get("batch_dims"):
+        return None
+    if isinstance(indices, list):
+        return [x[i] for i in indices]
+    return None if indices is None else x[indices]
+
+
+@value_rule("ExpandDims")
+def expand_dims_value(node: Node) -> list | None:
+    x = node.value(0)
+    return [x] if type(x) is int and node.value(1) in (0, -1, [0], [-1]) else None
+
+
+@value_rule("Range")
+def range_value(node: Node) -> list | None:
+    start, limit, delta = node.value(0), node.value(1), node.value(2)
+    if not all(type(v) is int for v in (start, limit, delta)) or not delta:
+        return None
+    values = range(start, limit, delta)
+    return list(values) if len(values) <= MAX_VALUES else None
+
+
+_BINARY = {"Add": operator.add, "AddV2": operator.add, "Sub": operator.sub, "Mul": operator.mul,
+           "FloorDiv": operator.floordiv, "Maximum": max, "Minimum": min}
+
+
+@value_rule(*_BINARY)
+def binary_value(node: Node):
+    """Elementwise integer arithmetic on scalars and vectors, broadcasting as NumPy does."""
+    a, b = node.value(0), node.value(1)
+    fn = _BINARY[node.op]
+    if isinstance(a, list) and isinstance(b, list) and 1 in (len(a), len(b)) and len(a) != len(b):
+        a, b = (a[0], b) if len(a) == 1 else (a, b[0])  # a vector of one broadcasts like a scalar
+    if type(a) is int and type(b) is int:
+        return fn(a, b)
+    if isinstance(a, list) and isinstance(b, list):
+        return [fn(x, y) for x, y in zip(a, b)] if len(a) == len(b) else None
+    if isinstance(a, list) and type(b) is int:
+        return [fn(x, b) for x in a]
+    if type(a) is int and isinstance(b, list):
+        return [fn(a, y) for y in b]
+    return None
+
+
+@value_rule("Prod", "Sum", "Max", "Min")
+def reduce_value(node: Node) -> int | None:
+    """A vector reduced over its only axis, as ``tf.reduce_prod(tf.shape(x))`` writes it."""
+    x, axes = node.value(0), node.value(1)
+    if not isinstance(x, list) or not x or axes not in (0, -1, [0], [-1]) or node.attrs.get("keep_dims"):
+        return None
+    if node.op == "Prod":
+        n = 1
+        for v in x:
+            n *= v
+        return n
+    return {"Sum": sum, "Max": max, "Min": min}[node.op](x)
+
+
+@value_rule("Reshape")
+def reshape_value(node: Node):
+    """A scalar made a vector of one, or back (``tf.reshape(n, [])``); a vector flattened."""
+    x, target = node.value(0), node.value(1)
+    flat = [x] if type(x) is int else x
+    if not isinstance(flat, list) or not isinstance(target, list):
+        return None
+    if not target:
+        return flat[0] if len(flat) == 1 else None
+    return flat if len(target) == 1 and target[0] in (-1, len(flat)) else None
+
+
+@value_rule("Squeeze")
+def squeeze_value(node: Node):
+    x = node.value(0)
+    return x[0] if isinstance(x, list) and len(x) == 1 else None
