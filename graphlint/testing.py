@@ -59,6 +59,7 @@ def _attr(key: str, value) -> pb.AttrValue:
 
 
 def _set_shape(proto, shape) -> None:
+    proto.SetInParent()  # a scalar has no dims: without this its shape attr would be left unset
     if shape is None:
         proto.unknown_rank = True
         return
