@@ -169,3 +169,17 @@ def test_tflm_verdict_follows_tflite_micro_on_the_grid(grid):
             wrong.append(f"{path.name}: graphlint {verdict}, TFLite Micro {'ran' if micro[str(path)] else 'failed'}")
     assert not wrong, "\n".join(wrong)
     assert 0 < sum(micro.values()) < len(micro)
+
+
+def test_the_table_names_the_installed_runtimes():
+    """The grid tests rerun the installed runtimes: the versions the rule's messages name must be those."""
+    from importlib import metadata
+
+    from graphlint_rules.tflite.gl606_tflite_litert_prepare import MEASURED_WITH
+
+    assert metadata.version("ai-edge-litert") == MEASURED_WITH["ai-edge-litert"]
+    tf = [d.version for d in metadata.distributions()
+          if (d.metadata["Name"] or "").lower().replace("_", "-") in ("tensorflow", "tensorflow-cpu")]
+    if not tf:
+        pytest.skip("TensorFlow is not installed")
+    assert tf[0] == MEASURED_WITH["tensorflow-cpu"]

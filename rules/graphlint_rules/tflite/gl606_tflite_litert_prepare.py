@@ -7,6 +7,9 @@ from graphlint.engine.rule import Category, Rule
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint.ir import ModelGraph, TensorInfo
 
+MEASURED_WITH = {"ai-edge-litert": "2.3.0", "tensorflow-cpu": "2.21.0"}  # the runtimes the table below comes from
+_LITERT = "LiteRT " + MEASURED_WITH["ai-edge-litert"]
+_TF = "TF " + MEASURED_WITH["tensorflow-cpu"] + "'s bundled tf.lite.Interpreter"
 WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")
 
 _PER_CHANNEL_UINT8 = ("per-channel (per-axis) weights with uint8 activations: LiteRT's per-channel kernels take int8 "
@@ -163,16 +166,15 @@ class TfliteLitertPrepareFails(Rule):
             fix = Fix("Convert the float source graph again with the int8 settings (symmetric int8 weights, zero "
                       "point 0)")
             if key not in LITERT_REFUSES:
-                yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}): LiteRT 2.3 runs {what}, but TF "
-                                  "2.21's bundled tf.lite.Interpreter refuses it (its XNNPACK checks every channel's "
+                yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}): {_LITERT} runs {what}, but "
+                                  f"{_TF} refuses it (its XNNPACK checks every channel's "
                                   "zero point: \"unsupported zero-point value\")", tensor=weights, fix=fix,
                                   severity=Severity.INFO, data={**data, "tf_interpreter_runs": False})
                 continue
             why, error, tf_runs = LITERT_REFUSES[key]
-            tf_says = ("TF 2.21's bundled tf.lite.Interpreter runs it" if tf_runs
-                       else "TF 2.21's bundled tf.lite.Interpreter refuses it too")
+            tf_says = f"{_TF} runs it" if tf_runs else f"{_TF} refuses it too"
             yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}): LiteRT cannot prepare it: {what}, "
-                              f"{why} (LiteRT 2.3: \"{error}\"); {tf_says}", tensor=weights, fix=fix,
+                              f"{why} ({_LITERT}: \"{error}\"); {tf_says}", tensor=weights, fix=fix,
                               data={**data, "tf_interpreter_runs": tf_runs})
 
     @staticmethod
