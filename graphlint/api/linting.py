@@ -1,22 +1,32 @@
-"""Lint in worker processes, so a model is never parsed in the server process and the event loop never waits.
+"""Lint and render in worker processes, so a model is never parsed in the server process and the event loop
+never waits.
 
-Linting is CPU-bound Python: threads would serialize on the GIL, so a pool of ``lint_workers`` processes
-(started with ``spawn``, warmed at start-up) does the work and the server only moves bytes. Each worker runs
-with an address-space cap; a lint that overruns its time limit, or a worker that dies, gets the pool
-restarted and the request answered with a problem document, never a hung worker.
+Linting is CPU-bound Python: threads would serialize on the GIL, so ``lint_workers`` processes (started with
+``spawn``, warmed at start-up) do the work and the server only moves bytes. Each worker has its own pipe and
+runs one request at a time, under an address-space cap (``lint_memory_mb``) and a time limit
+(``lint_timeout_s``) that cover everything it does: the lint, the viewer graph, a SARIF rendering. So a failure
+is always the fault of the one request the worker was running: that request alone gets a problem document
+(422 naming the budget it overran), the worker is replaced, and every other request, running on another worker
+or waiting for one, goes on untouched. A worker whose memory ran out exits after answering (its heap stays
+fragmented otherwise) and is replaced too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import dataclasses
+import logging
 import multiprocessing
 import os
+import queue
 import threading
 import time
-from concurrent.futures.process import BrokenProcessPool
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from anyio import to_thread
 
 from .problems import ProblemError
 
@@ -52,6 +62,7 @@ class LintResult:
 # -- in the worker process -------------------------------------------------------------------------------------
 
 _REGISTRY = None
+_RECYCLE = False  # set when this worker should be replaced after its answer (its memory ran out mid-way)
 
 
 def _init_worker(memory_mb: int) -> None:
@@ -73,13 +84,76 @@ def _init_worker(memory_mb: int) -> None:
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Exit when the server dies (even by SIGKILL): the pool's pipes alone would keep an orphan alive."""
+    """Exit when the server dies (even by SIGKILL) while this worker is busy."""
     while os.getppid() == parent:
         time.sleep(1)
     os._exit(0)
 
 
-def _lint_in_worker(path: str, sha256: str, name: str, options: LintOptions) -> LintResult:
+def _worker_main(conn, memory_mb: int) -> None:
+    """Answer ``(fn, args)`` calls on ``conn`` with ``(status, payload)`` until the server closes it.
+
+    Statuses: ``ok`` (payload: the result), ``ok-last`` (the same, and this worker exits: the memory cap was
+    hit in a part the answer does without, the viewer graph), ``memory`` (the memory cap was hit: this worker
+    exits after answering), ``recursion`` (the model nests deeper than Python's stack), ``error`` (payload:
+    the message).
+    """
+    _init_worker(memory_mb)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        answer: tuple[str, Any]
+        try:
+            answer = ("ok", fn(*args))
+            if _RECYCLE:  # the memory cap was hit in a part the answer can do without: answer, then exit
+                answer = ("ok-last", answer[1])
+        except MemoryError:
+            answer = ("memory", None)  # the frames that held the memory are gone once this block ends
+        except RecursionError:
+            answer = ("recursion", None)
+        except Exception as err:  # noqa: BLE001 - any failure is this request's answer, never the worker's end
+            answer = ("error", f"{type(err).__name__}: {str(err)[:300]}")
+        try:
+            conn.send(answer)
+        except MemoryError:  # half an answer may be in the pipe: the server reads it as this worker's death
+            os._exit(0)
+        if answer[0] == "memory" or _RECYCLE:
+            conn.close()
+            os._exit(0)
+
+
+def _pack_graph(graph: dict, max_bytes: int) -> bytes | None:
+    """The graph as :func:`~graphlint.api.store.pack` stores it, or None when its JSON is over ``max_bytes``."""
+    import json
+
+    import orjson
+
+    try:
+        text = orjson.dumps(graph)
+    except TypeError:  # what orjson refuses, as store.pack writes it
+        text = json.dumps(graph, ensure_ascii=False, separators=(",", ":")).encode()
+    return zlib.compress(text, 1) if len(text) <= max_bytes else None
+
+
+def _graph_in_worker(report, max_bytes: int) -> bytes | None:
+    """The packed viewer graph; None when it is over ``max_bytes`` or does not fit the worker's memory (the
+    report is kept all the same, and the worker is replaced after answering)."""
+    global _RECYCLE
+    try:
+        from graphlint.viewer import graph_json
+    except ImportError:  # pragma: no cover - an install without the viewer module
+        return None
+    try:
+        return _pack_graph(graph_json(report.model_graph, report), max_bytes)
+    except MemoryError:
+        _RECYCLE = True
+        return None
+
+
+def _lint_in_worker(path: str, sha256: str, name: str, options: LintOptions, max_graph_bytes: int) -> LintResult:
     from graphlint.engine.runner import lint
     from graphlint.engine.select import Selection
 
@@ -92,17 +166,48 @@ def _lint_in_worker(path: str, sha256: str, name: str, options: LintOptions) -> 
     report = lint(path, targets=options.targets, inputs=options.inputs, outputs=options.outputs,
                   selection=selection, registry=_REGISTRY, name=name, sha256=sha256)
     data = report.to_dict()
-    graph = None
-    if report.model_graph is not None:
-        try:
-            from graphlint.viewer import graph_json
-        except ImportError:  # pragma: no cover - an install without the viewer module
-            graph_json = None
-        if graph_json is not None:
-            graph = pack(graph_json(report.model_graph, report))
+    graph = _graph_in_worker(report, max_graph_bytes) if report.model_graph is not None else None
     return LintResult(report=pack(data, strict=True), format=data.get("model", {}).get("format"),
                       verdicts={t: v["verdict"] for t, v in data.get("targets", {}).items()},
                       findings=len(data.get("findings", ())), graph=graph, seconds=time.perf_counter() - start)
+
+
+def cap_findings(data: dict, per_rule: int) -> dict:
+    """The report dict with at most ``per_rule`` findings of each rule; the rest of a rule's findings become one
+    summary finding that says how many were left out (on the targets they concerned, at their worst severity)."""
+    kept: list[dict] = []
+    counts: dict[str, int] = {}
+    dropped: dict[str, list[dict]] = {}
+    for finding in data.get("findings", ()):
+        code = finding["code"]
+        counts[code] = counts.get(code, 0) + 1
+        if counts[code] <= per_rule:
+            kept.append(finding)
+        else:
+            dropped.setdefault(code, []).append(finding)
+    if not dropped:
+        return data
+    order = ("info", "warning", "error")
+    for code, rest in dropped.items():
+        targets = sorted({t for f in rest for t in f.get("targets", ())})
+        kept.append({**rest[0], "severity": max((f["severity"] for f in rest), key=order.index), "node": None,
+                     "op": None, "tensor": None, "targets": targets, "fix": None, "target_severity": None,
+                     "data": {"omitted": len(rest)},
+                     "message": f"{len(rest)} more {code} findings are not listed here (at most {per_rule} per rule "
+                                f"in this rendering; the JSON report has all {counts[code]})"})
+    return {**data, "findings": kept}
+
+
+def _sarif_in_worker(packed_report: bytes, per_rule: int) -> bytes:
+    """The SARIF rendering of a stored report, compressed as :func:`~graphlint.api.store.pack` compresses."""
+    from graphlint.client import report_from_dict
+    from graphlint.formats import renderer
+
+    from .store import unpack
+
+    data = cap_findings(unpack(packed_report), per_rule)
+    text = renderer("sarif")([report_from_dict(data)], registry=_REGISTRY)
+    return zlib.compress(text.encode(), 1)
 
 
 def _ping() -> bool:
@@ -111,92 +216,181 @@ def _ping() -> bool:
 
 # -- in the server process -------------------------------------------------------------------------------------
 
+log = logging.getLogger("graphlint.api")
 _CLOSE_GRACE_S = 5.0  # how long a stopping server waits for a busy lint worker before it terminates it
+_START_S = 120.0  # how long a new worker may take to load the rules
+_WAIT_S = 300.0  # how long a request waits for a worker when every one is being replaced
+
+
+class _Worker:
+    """One worker process and the server's end of its pipe."""
+
+    def __init__(self, ctx, memory_mb: int) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb), name="graphlint-lint", daemon=True)
+        self.process.start()
+        child.close()
+
+    def ready(self, timeout: float) -> bool:
+        """Wait for the worker's first message (sent once it has loaded the rules)."""
+        try:
+            return self.conn.poll(timeout) and self.conn.recv()[0] == "ready"
+        except (EOFError, OSError):
+            return False
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        with contextlib.suppress(Exception):
+            self.process.join(5)
 
 
 class LintPool:
-    """A process pool for lint runs, restarted when a run times out or a worker dies."""
+    """``workers`` lint processes, one request at a time each; a worker that fails is replaced alone."""
 
-    def __init__(self, workers: int, timeout_s: float, memory_mb: int) -> None:
+    def __init__(self, workers: int, timeout_s: float, memory_mb: int, *, max_graph_mb: float = 256,
+                 max_findings_per_rule: int = 1000) -> None:
         self.workers, self.timeout_s, self.memory_mb = workers, timeout_s, memory_mb
+        self.max_graph_bytes = int(max_graph_mb * (1 << 20))
+        self.max_findings_per_rule = max_findings_per_rule
+        self._ctx = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: set[_Worker] = set()
+        self._slots: asyncio.Semaphore | None = None
+        self._started = self._closed = False
         self.restarts = 0
         self.busy = 0
 
-    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        return concurrent.futures.ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-            initargs=(self.memory_mb,))
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self._ctx, self.memory_mb)
+        with self._lock:
+            self._all.add(worker)
+        return worker
 
     def start(self) -> None:
-        """Start the workers and wait until each has loaded the rules."""
-        with self._lock:
-            if self._pool is None:
-                self._pool = self._new_pool()
-            pool = self._pool
-        for future in [pool.submit(_ping) for _ in range(self.workers)]:
-            future.result(timeout=120)
+        """Start the workers and wait until each has loaded the rules.
 
-    def _restart(self, broken: concurrent.futures.ProcessPoolExecutor) -> None:
+        Raises:
+            RuntimeError: a worker did not start.
+        """
         with self._lock:
-            if self._pool is not broken:
-                return  # another request restarted it already
-            self._pool = self._new_pool()
+            if self._started:
+                return
+            self._started = True
+        workers = [self._spawn() for _ in range(self.workers)]
+        for worker in workers:
+            if not worker.ready(_START_S):
+                raise RuntimeError("a lint worker did not start")
+            self._idle.put(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker`` and start another in its place (in a thread: the caller does not wait for it)."""
+        with self._lock:
+            self._all.discard(worker)
             self.restarts += 1
-        for process in list((getattr(broken, "_processes", None) or {}).values()):
-            with contextlib.suppress(Exception):
-                process.kill()
-        broken.shutdown(wait=False, cancel_futures=True)
+        worker.kill()
+        threading.Thread(target=self._respawn, name="graphlint-lint-respawn", daemon=True).start()
+
+    def _respawn(self) -> None:
+        for attempt in range(5):
+            if self._closed:
+                return
+            worker = self._spawn()
+            if worker.ready(_START_S):
+                self._idle.put(worker)
+                return
+            log.warning("a new lint worker did not start (attempt %d)", attempt + 1)
+            with self._lock:
+                self._all.discard(worker)
+            worker.kill()
+            time.sleep(1)
 
     @property
     def alive(self) -> bool:
         """True when the pool can take work."""
-        return self._pool is not None
+        return self._started and not self._closed
 
-    async def _run(self, fn, *args):
-        with self._lock:
-            if self._pool is None:
-                self._pool = self._new_pool()
-            pool = self._pool
+    def _call(self, worker: _Worker, fn: Callable, args: tuple) -> tuple[str, Any]:
+        """Send one call and wait for its answer within the time limit."""
         try:
-            future = pool.submit(fn, *args)
-        except (BrokenProcessPool, RuntimeError):
-            self._restart(pool)
-            raise ProblemError(503, "the lint workers are restarting; try again", slug="unavailable",
-                               headers={"Retry-After": "1"}) from None
-        self.busy += 1
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
-        except TimeoutError:
-            self._restart(pool)
-            raise ProblemError(422, f"linting this model took longer than {self.timeout_s:g} s; it was stopped",
-                               slug="lint-timeout", title="Lint timed out") from None
-        except BrokenProcessPool:
-            self._restart(pool)
-            raise ProblemError(422, "a lint worker died while reading this model (it may need more memory "
-                                    "than the server allows); nothing was stored",
+            worker.conn.send((fn, args))
+            if not worker.conn.poll(self.timeout_s):
+                raise ProblemError(422, f"this model took longer than the lint time limit of {self.timeout_s:g} s "
+                                        "(GRAPHLINT_LINT_TIMEOUT_S); it was stopped and nothing was stored",
+                                   slug="lint-timeout", title="Lint timed out")
+            return worker.conn.recv()
+        except (EOFError, OSError):
+            raise ProblemError(422, "the lint worker died while reading this model (the system may have killed it "
+                                    "for its memory); nothing was stored",
                                slug="lint-crashed", title="Lint failed") from None
-        finally:
-            self.busy -= 1
+
+    def _exchange(self, fn: Callable, args: tuple) -> Any:
+        """Run ``fn(*args)`` on an idle worker (runs in a thread; waits for a worker when all are busy)."""
+        try:
+            worker = self._idle.get(timeout=_WAIT_S)
+        except queue.Empty:
+            raise ProblemError(503, "the lint workers are restarting; try again", headers={"Retry-After": "5"}) \
+                from None
+        try:
+            status, payload = self._call(worker, fn, args)
+        except BaseException:
+            self._replace(worker)
+            raise
+        if status == "ok":
+            self._idle.put(worker)
+        else:
+            self._replace(worker)  # it has exited (memory) or will (ok-last); an error may have left it unwell
+        return self._outcome(status, payload)
+
+    def _outcome(self, status: str, payload: Any) -> Any:
+        if status in ("ok", "ok-last"):
+            return payload
+        if status == "memory":
+            raise ProblemError(422, f"this model needs more memory than the lint memory cap of {self.memory_mb} MB "
+                                    "(GRAPHLINT_LINT_MEMORY_MB); nothing was stored", slug="too-large",
+                               title="Model too large")
+        if status == "recursion":
+            raise ProblemError(422, "this model nests deeper than the lint stack allows; nothing was stored",
+                               slug="too-large", title="Model too large")
+        raise ProblemError(422, f"linting this model failed: {payload}", slug="lint-failed", title="Lint failed")
+
+    async def _run(self, fn: Callable, *args: Any) -> Any:
+        if self._closed:
+            raise ProblemError(503, "the server is stopping", headers={"Retry-After": "5"})
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.workers)
+        async with self._slots:
+            self.busy += 1
+            try:
+                return await to_thread.run_sync(self._exchange, fn, args)
+            finally:
+                self.busy -= 1
 
     async def lint(self, path: str, sha256: str, name: str, options: LintOptions) -> LintResult:
         """Lint the model file at ``path`` in a worker (``sha256``, already computed, is not computed again)."""
-        return await self._run(_lint_in_worker, path, sha256, name, options)
+        return await self._run(_lint_in_worker, path, sha256, name, options, self.max_graph_bytes)
+
+    async def sarif(self, packed_report: bytes) -> bytes:
+        """A stored report's SARIF rendering, compressed (a worker decodes the report and renders it)."""
+        return await self._run(_sarif_in_worker, packed_report, self.max_findings_per_rule)
 
     def close(self) -> None:
-        """Stop the workers."""
+        """Stop the workers: idle ones at once, a busy one after a grace period."""
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + _CLOSE_GRACE_S  # idle workers exit at once; a busy one gets this long
-        for process in processes:
-            process.join(max(0.0, deadline - time.monotonic()))
-        for process in processes:
-            if process.is_alive():
+            self._closed = True
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            with contextlib.suppress(Exception):
+                worker.conn.close()  # an idle worker reads EOF and exits
+        deadline = time.monotonic() + _CLOSE_GRACE_S
+        for worker in workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+        for worker in workers:
+            if worker.process.is_alive():
                 with contextlib.suppress(Exception):
-                    process.terminate()
-        pool.shutdown(wait=True)  # the pool's queues and their semaphores are released, not left to leak
+                    worker.process.terminate()
+                    worker.process.join(5)

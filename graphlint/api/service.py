@@ -6,6 +6,8 @@ import hashlib
 import json
 import re
 import unicodedata
+import zlib
+from collections.abc import Iterator
 
 from anyio import to_thread
 
@@ -149,8 +151,9 @@ class ReportService:
         if not found:
             raise ProblemError(404, f"no report `{report_id[:64]}`")
         if graph is None:
-            raise ProblemError(404, "this report has no graph: its model could not be read", slug="no-graph",
-                               title="No graph")
+            raise ProblemError(404, "this report has no graph: its model could not be read, or its graph was over "
+                                    "the server's limits (GRAPHLINT_MAX_GRAPH_MB, the lint memory cap)",
+                               slug="no-graph", title="No graph")
         return graph
 
     async def list(self, owner: str, *, limit: int, cursor: str | None, sha256: str | None,
@@ -183,6 +186,26 @@ def accepts_encoding(header: str | None, coding: str) -> bool:
         except ValueError:
             q.setdefault(name.strip(), 0.0)
     return q.get(coding, q.get("*", 0.0)) > 0
+
+
+INFLATE_CHUNK = 256 << 10
+
+
+def inflate(blob: bytes) -> Iterator[bytes]:
+    """The JSON text of a packed blob, a piece at a time: at most ``INFLATE_CHUNK`` bytes of it in memory.
+
+    Given to a streaming response, each piece is decompressed in a worker thread, off the event loop.
+    """
+    decompressor = zlib.decompressobj()
+    data = blob
+    while data:
+        piece = decompressor.decompress(data, INFLATE_CHUNK)
+        data = decompressor.unconsumed_tail
+        if piece:
+            yield piece
+    tail = decompressor.flush()
+    if tail:
+        yield tail
 
 
 def stored_report(row: ReportRow) -> bytes:

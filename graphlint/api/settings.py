@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     lint_workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1, le=64)
     lint_timeout_s: float = Field(120, gt=0)  # a model whose lint takes longer is refused (422), its worker killed
     lint_memory_mb: int = Field(4096, ge=256)  # address-space cap of each lint worker
+    max_graph_mb: float = Field(256, gt=0)  # a viewer graph whose JSON is larger is not stored (the report is)
+    max_findings_per_rule: int = Field(1000, ge=1)  # SARIF lists this many per rule, then one summary finding
     job_workers: int = Field(1, ge=1, le=16)  # fix-and-convert jobs that run at the same time
     job_queue: int = Field(16, ge=1)  # jobs waiting beyond this are refused with 503
     log_level: str = "info"

@@ -154,8 +154,9 @@ def test_upload_over_the_cap_is_refused_before_it_is_read(make_server):
     server = make_server("--max-upload-mb", "1")
     size = 64 << 20
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
-        sock.sendall(f"POST /v1/reports?name=big.pb HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream"
-                     f"\r\nContent-Length: {size}\r\n\r\n".encode() + b"\0" * 4096)
+        sock.sendall(f"POST /v1/reports?name=big.pb HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     f"Content-Type: application/octet-stream\r\nContent-Length: {size}\r\n\r\n".encode()
+                     + b"\0" * 4096)
         answer = sock.recv(65536).decode("latin-1")  # the server answers with 63.99 MB still unsent
     assert answer.startswith("HTTP/1.1 413") and "application/problem+json" in answer
 
