@@ -16,14 +16,16 @@ from .test_gl606_litert_prepare import weighted_op
 _QUANT = {"int8": ([0.1], [0]), "uint8": ([0.1], [128]), "int16": ([0.1], [0]), "float32": None}
 
 
-def _one_op(op: str, src: str, dst: str, *, options=None, shape_operand: bool = False) -> bytes:
+def _one_op(op: str, src: str, dst: str, *, options=None, shape_operand: bool = False, out_shape=(1, 4),
+            extra: tuple = ()) -> bytes:
     b = TFLiteBuilder()
     ins = [b.input("x", src, (1, 4), quant=_QUANT[src])]
     if shape_operand:
         ins.append(b.tensor("new_shape", "int32", (1,), data=np.array([4])))
     if op == "ADD":
         ins.append(b.tensor("c", src, (1, 4), data=np.ones((1, 4)), quant=_QUANT[src]))
-    y = b.tensor("y", dst, (4,) if op == "RESHAPE" else (1, 4), quant=_QUANT[dst])
+    ins.extend(b.tensor(f"operand{i}", "int32", np.shape(value), data=np.array(value)) for i, value in enumerate(extra))
+    y = b.tensor("y", dst, (4,) if op in ("RESHAPE", "SQUEEZE") else out_shape, quant=_QUANT[dst])
     b.op(op, ins, [y], options=options)
     b.output(y)
     return b.to_bytes()
@@ -50,6 +52,8 @@ ACCEPTED = {
     ("RESHAPE", ("uint8",), ("uint8",)): lambda: _one_op("RESHAPE", "uint8", "uint8",
                                                          options=("ReshapeOptions", {"newShape": [4]})),
     ("RESHAPE", ("uint8", "int32"), ("uint8",)): lambda: _one_op("RESHAPE", "uint8", "uint8", shape_operand=True),
+    ("SQUEEZE", ("uint8",), ("uint8",)): lambda: _one_op("SQUEEZE", "uint8", "uint8",
+                                                         options=("SqueezeOptions", {"squeezeDims": [0]})),
     ("CONV_2D", ("int16", "int8", "int64"), ("int16",)): lambda: weighted_op("CONV_2D", "int16", "int8", True,
                                                                              (0, 0)),
     ("DEPTHWISE_CONV_2D", ("int16", "int8", "int64"), ("int16",)): lambda: weighted_op(
@@ -69,6 +73,11 @@ REFUSED = {
     "LOGISTIC uint8": lambda: _one_op("LOGISTIC", "uint8", "uint8"),
     "ADD uint8": lambda: _one_op("ADD", "uint8", "uint8", options=("AddOptions", {})),
     "SOFTMAX uint8": lambda: _one_op("SOFTMAX", "uint8", "uint8", options=("SoftmaxOptions", {"beta": 1.0})),
+    "EXPAND_DIMS uint8": lambda: _one_op("EXPAND_DIMS", "uint8", "uint8", out_shape=(1, 1, 4), extra=([0],)),
+    "TRANSPOSE uint8": lambda: _one_op("TRANSPOSE", "uint8", "uint8", out_shape=(4, 1), extra=([1, 0],)),
+    "PAD uint8": lambda: _one_op("PAD", "uint8", "uint8", out_shape=(1, 6), extra=([[0, 0], [1, 1]],)),
+    "GATHER uint8": lambda: _one_op("GATHER", "uint8", "uint8", out_shape=(1, 2), extra=([0, 1],),
+                                    options=("GatherOptions", {"axis": 1})),
 }
 
 

@@ -16,13 +16,15 @@ _MAX_RANK = {"TRANSPOSE": 5, "STRIDED_SLICE": 5}
 # The kernels that do take a type the others refuse, as (op, input dtypes, output dtypes); measured with the
 # tflite-micro interpreter (tests/rules/test_gl604_micro_types.py runs each one and the refused neighbours):
 # QUANTIZE converts int8 <-> uint8 (not float32, int16 or uint8 -> uint8, nor uint8 -> int16), DEQUANTIZE takes
-# uint8, RESHAPE copies any type, and the 16x8 weighted ops take their int64 bias.
+# uint8, RESHAPE and SQUEEZE copy any type (EXPAND_DIMS, TRANSPOSE, PAD, GATHER do not), and the 16x8 weighted
+# ops take their int64 bias.
 MICRO_TYPE_SIGNATURES = frozenset({
     ("QUANTIZE", ("int8",), ("uint8",)),
     ("QUANTIZE", ("uint8",), ("int8",)),
     ("DEQUANTIZE", ("uint8",), ("float32",)),
     ("RESHAPE", ("uint8",), ("uint8",)),
     ("RESHAPE", ("uint8", "int32"), ("uint8",)),
+    ("SQUEEZE", ("uint8",), ("uint8",)),
     ("CONV_2D", ("int16", "int8", "int64"), ("int16",)),
     ("DEPTHWISE_CONV_2D", ("int16", "int8", "int64"), ("int16",)),
     ("FULLY_CONNECTED", ("int16", "int8", "int64"), ("int16",)),
@@ -103,7 +105,7 @@ class TfliteMicroUnsupported(Rule):
     returns), hybrid (dynamic-range) kernels, TRANSPOSE and STRIDED_SLICE above 5-D, and two int8 SOFTMAX
     aborts. Types follow what each kernel takes, as measured: QUANTIZE converts int8 to uint8 and back (the
     uint8 output of a wake-word model runs; float32, int16 or uint8 into uint8 does not), DEQUANTIZE takes
-    uint8, RESHAPE copies any type, and 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV
+    uint8, RESHAPE and SQUEEZE copy any type, and 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV
     take their int64 bias; every other kernel refuses uint8 and int64.
 
     The softmax aborts: (1) input scale * beta * 2^26 not above 1: the kernel needs a multiplier greater
