@@ -503,10 +503,13 @@ class _Builder:
                 raise LoadError(f"{self.path}: not a valid GraphDef (its nodes declare too many outputs)")
             outputs = attrs["outputs"]
             name, subgraph, is_const = attrs["name"], attrs["subgraph"], op == "Const"
+            # Split, SplitV, Unpack and ShapeN may declare 65,536 outputs of one dtype: look it up once.
+            same_dtype = _output_dtype(attrs, 0) if op in _ONE_DTYPE_OPS else None
             for slot in range(count):
                 tid = f"{node_id}:{slot}"
                 recorded = shapes is not None and slot < len(shapes)
-                tensors[tid] = TensorInfo(tid, f"{name}:{slot}" if slot else name, _output_dtype(attrs, slot),
+                dtype = same_dtype if same_dtype is not None else _output_dtype(attrs, slot)
+                tensors[tid] = TensorInfo(tid, f"{name}:{slot}" if slot else name, dtype,
                                           shapes[slot] if recorded else None, node_id, is_const=is_const,
                                           subgraph=subgraph, shape_source="file" if recorded else "unknown")
                 outputs.append(tid)
@@ -543,6 +546,7 @@ class _Builder:
 
 # Ops whose output count is an attr, and the fewest outputs any other op has.
 _COUNT_ATTR_OPS = frozenset({*_LIST_DTYPE_ATTR, "IdentityN", "Split", "SplitV", "Unpack", "ShapeN"})
+_ONE_DTYPE_OPS = frozenset({"Split", "SplitV", "Unpack", "ShapeN"})  # every output has the dtype of the first
 _MIN_OUTPUTS = {**dict.fromkeys(_NO_OUTPUT, 0), **{op: 1 + max(slots) for op, slots in _EXTRA_OUTPUTS.items()}}
 
 
