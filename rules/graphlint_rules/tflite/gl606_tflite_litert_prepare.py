@@ -120,6 +120,9 @@ class TfliteLitertPrepareFails(Rule):
       nodes writes them): CONV_2D with int8 or int16 activations, per-axis or per-tensor; DEPTHWISE_CONV_2D
       with int8 activations and per-tensor weights; FULLY_CONNECTED with int8 activations and per-axis
       weights, or with float activations (hybrid);
+    - per-axis weights whose channel-0 zero point is 0 while another channel's is not (XNNPACK then checks
+      every channel): CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV with int8 or float activations,
+      DEPTHWISE_CONV_2D with int8 activations;
     - per-axis weights with uint8 activations (the legacy uint8 kernels are per-tensor only), all four ops;
     - uint8 weights with float activations (a legacy uint8 conversion that left the op float):
       DEPTHWISE_CONV_2D and TRANSPOSE_CONV ("weights->type == kTfLiteFloat32 || weights->type == kTfLiteInt8").
