@@ -74,7 +74,7 @@ def family(op: str, fmt: str) -> str:
 # Training leftovers: optimizer updates, assignments, checkpoint I/O, gradient and loss-only ops.
 _TRAINING_EXACT = frozenset({
     "SaveV2", "RestoreV2", "Save", "Restore", "RestoreSlice", "SaveSlices", "MergeV2Checkpoints",
-    "ShardedFilename", "StringJoin", "L2Loss", "BroadcastGradientArgs", "SparseSoftmaxCrossEntropyWithLogits",
+    "ShardedFilename", "L2Loss", "BroadcastGradientArgs", "SparseSoftmaxCrossEntropyWithLogits",
     "SoftmaxCrossEntropyWithLogits",
 })
 _TRAINING_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply", "Assign", "ScatterUpdate",

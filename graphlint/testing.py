@@ -111,6 +111,13 @@ class GraphBuilder:
         arr = np.asarray(value, dtype=dtype)
         name = self._unique(name or "Const")
         node = self.graph.node.add(name=name, op="Const")
+        if arr.dtype.kind in "OSU":  # strings: a string_val per element
+            node.attr["dtype"].type = _TYPE_IDS["string"]
+            tensor = node.attr["value"].tensor
+            tensor.dtype = _TYPE_IDS["string"]
+            _set_shape(tensor.tensor_shape, arr.shape)
+            tensor.string_val.extend(v if isinstance(v, bytes) else str(v).encode() for v in arr.reshape(-1))
+            return name
         dname = "float32" if arr.dtype == np.float64 and dtype is None else str(arr.dtype)
         if dname == "float32":
             arr = arr.astype(np.float32)

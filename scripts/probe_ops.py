@@ -1163,7 +1163,7 @@ def _extra_cases():
         Case("matrix_set_diag", "MatrixSetDiagV3",
              unary(lambda tf, x: tf.linalg.set_diag(x, tf.zeros((1, 8, 4))), shape=(1, 8, 8, 4))),
         Case("rfft", "RFFT", unary(lambda tf, x: tf.abs(tf.signal.rfft(x)), shape=(1, 16))),
-        Case("complex_abs", "ComplexAbs", unary(lambda tf, x: tf.abs(tf.complex(x, x)))),
+        Case("complex_abs", "ComplexAbs", unary(lambda tf, x: tf.abs(tf.cast(x, tf.complex64)))),
         Case("truncated_normal", "TruncatedNormal", _plus_random(lambda tf, s: tf.random.truncated_normal(s))),
         Case("stateless_random_uniform", "StatelessRandomUniformV2",
              _plus_random(lambda tf, s: tf.random.stateless_uniform(s, seed=(1, 2)))),
@@ -1235,7 +1235,45 @@ def _shape_dynamic_broadcast(b, tf):
     b.output(tf.broadcast_to(y, shape) + x)
 
 
-CASES = _conv_cases() + _math_cases() + _shape_cases() + _graph_cases() + _extra_cases()
+def _string_labels(b, tf):
+    logits = tf.matmul(b.input((1, 8), low=-1.0, high=1.0), b.weight((8, 4)))
+    labels = b.const([b"cat", b"dog", b"bird", b"fish"])
+    b.output(tf.gather(labels, tf.argmax(logits, 1)), fake_quant=False)
+
+
+def _strings(fn):
+    def build(b, tf):
+        b.output(fn(tf, b.input((2, 3), "string", choices=(b"yes", b"no", b"maybe"))), fake_quant=False)
+
+    return build
+
+
+def _dtype_cases():
+    """String and complex tensors through the ops TFLite has builtins for (tfl_ops.td lists TFL_Str or complex
+    operands for them), and a few it has none for, measured rather than assumed."""
+    return [
+        Case("gather_string_labels", "GatherV2", _string_labels, "label table gathered after ArgMax"),
+        Case("string_reshape", "Reshape", _strings(lambda tf, s: tf.reshape(s, [3, 2]))),
+        Case("string_expand_dims", "ExpandDims", _strings(lambda tf, s: tf.expand_dims(s, 0))),
+        Case("string_strided_slice", "StridedSlice", _strings(lambda tf, s: s[:, 1:])),
+        Case("string_tile", "Tile", _strings(lambda tf, s: tf.tile(s, [2, 1]))),
+        Case("string_equal", "Equal", _strings(lambda tf, s: tf.cast(tf.equal(s, tf.constant(b"yes")), tf.float32))),
+        Case("string_join", "StringJoin", _strings(lambda tf, s: tf.strings.join([s, s], separator="-"))),
+        Case("complex_from_parts", "Complex", unary(lambda tf, x: tf.abs(tf.complex(x, x)))),
+        Case("complex_real_imag", "Real", unary(lambda tf, x: tf.math.real(tf.signal.rfft(x)) + tf.math.imag(
+            tf.signal.rfft(x)), shape=(1, 16))),
+        Case("rfft_magnitude", "ComplexAbs", unary(lambda tf, x: tf.abs(tf.signal.rfft(x)), shape=(1, 16)),
+             "an audio front end's spectrum magnitude"),
+        Case("transpose_7d", "Transpose", unary(lambda tf, x: tf.transpose(x, [6, 5, 4, 3, 2, 1, 0]),
+                                                shape=(2, 3, 2, 3, 2, 3, 2)), "no axis is 1, none can merge"),
+        Case("transpose_7d_squeezable", "Transpose", unary(lambda tf, x: tf.transpose(x, [0, 6, 5, 4, 3, 2, 1]),
+                                                           shape=(1, 2, 3, 2, 3, 2, 3)), "a size-1 axis"),
+        Case("transpose_7d_mergeable", "Transpose", unary(lambda tf, x: tf.transpose(x, [0, 1, 6, 5, 4, 3, 2]),
+                                                          shape=(2, 3, 2, 3, 2, 3, 2)), "axes 0 and 1 stay together"),
+    ]
+
+
+CASES = _conv_cases() + _math_cases() + _shape_cases() + _graph_cases() + _extra_cases() + _dtype_cases()
 CASES_BY_ID = {c.id: c for c in CASES}
 # More cases from a file named by GRAPHLINT_PROBE_CASES (a module with a CASES list, e.g. the test corpus);
 # workers inherit the variable and load the same file.

@@ -17,7 +17,25 @@ _ANY_RANK = -1  # rank not known here, but not unknown to the converter: matches
 
 
 def _rank_bucket(rank: int | None) -> int | None:
-    return None if rank is None else min(max(rank, 4), 6)
+    return None if rank is None else min(max(rank, 4), 8)
+
+
+def _over_rank_transpose(model: ModelGraph, node: str) -> str | None:
+    """The measured case of a TRANSPOSE above 6-D. The converter counts the input's rank without its size-1 axes:
+    a 7-D transpose with a size-1 axis converts (case ``transpose_7d_squeezable``, which TFLite Micro still
+    refuses: it counts every axis); with seven axes above 1 it has no builtin (``transpose_7d``), even when two
+    axes keep their order (``transpose_7d_mergeable``). None at 6-D and below, where ordinary matching applies."""
+    inputs = model.inputs_of(node)
+    shape = inputs[0].shape if inputs else None
+    if shape is None or len(shape) <= 6:
+        return None
+    squeezed = len([d for d in shape if d != 1])
+    return "transpose_7d" if squeezed > 6 or None in shape else "transpose_7d_squeezable"
+
+
+# Ops whose case follows from a limit the converter checks on the shape, not from rank buckets.
+_BY_LIMIT = {"Transpose": _over_rank_transpose}
+
 
 
 def _score(case: dict, dtypes: list[str | None], rank: int | None, attrs: dict) -> int:
@@ -53,6 +71,9 @@ def match(model: ModelGraph, node: str) -> str | None:
     node_attrs = attrs.get("attrs") or {}
     weighed = [k for k in ATTR_WEIGHTS if k in node_attrs]  # usually none
     key_attrs = tuple([(k, node_attrs[k]) for k in weighed if isinstance(node_attrs[k], (str, bool, int))])
+    by_limit = _BY_LIMIT[op](model, node) if op in _BY_LIMIT else None
+    if by_limit is not None:
+        return by_limit
     rank = inputs[0].rank if inputs else None
     if rank is None and (attrs["subgraph"] != "main" or _input_ranks_known(model)):
         # The converter knows this rank: a function argument's once it inlines the call, and any tensor's that

@@ -3,6 +3,7 @@
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint_rules import support
+from graphlint_rules.legalize import legalizes
 
 _BAD = {"float16": "float16", "float64": "float64", "bfloat16": "bfloat16", "complex64": "complex",
         "complex128": "complex", "string": "string"}
@@ -12,7 +13,10 @@ _CONVERTING = frozenset({"Cast", "Bitcast"})
 class UnsupportedDtype(Rule):
     """## What it does
     Reports ops on the inference path that compute on a type the TFLite converter has no builtins for:
-    float16, float64, bfloat16, complex or string tensors (a `Cast` that turns them into float32 is fine).
+    float16, float64, bfloat16, complex or string tensors (a `Cast` that turns them into float32 is fine). String
+    and complex tensors are not refused as such: ops whose TFLite builtin takes them (a `GatherV2` over a string
+    label table, `Reshape`, `StridedSlice`, `Equal` on strings; `ComplexAbs`, `Real`, `Imag` after an `RFFT`)
+    convert, and are not reported.
     Ops whose exact type the op-support table measured are reported by GL301 with the converter's own
     words; this rule covers the rest, with confidence `likely`.
 
@@ -48,7 +52,7 @@ class UnsupportedDtype(Rule):
                     or attrs["op"] in support.TRANSPARENT_OPS or attrs["op"] in _CONVERTING):
                 continue
             bad = next((t for t in model.inputs_of(node) if t.dtype in _BAD), None)
-            if bad is None:
+            if bad is None or legalizes(attrs["op"], bad.dtype):
                 continue
             yield self.report(
                 model, node, f"`{attrs['name']}` ({attrs['op']}) computes on {_BAD[bad.dtype]} tensor "
