@@ -22,6 +22,7 @@ from .auth import TokenStore
 from .guard import GuardMiddleware
 from .jobs import JobRunner
 from .linting import LintPool
+from .retention import from_settings
 from .routes import health, jobs, reports, rules, targets
 from .service import ReportService
 from .settings import Settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = default_registry()
     pool = LintPool(settings.lint_workers, settings.lint_timeout_s, settings.lint_memory_mb,
                     max_graph_mb=settings.max_graph_mb, max_findings_per_rule=settings.max_findings_per_rule)
+    retention = from_settings(blobs, settings.store_max_mb, settings.store_max_age_days)
     runner = JobRunner(store, blobs, data_dir / "jobs", settings.job_workers, settings.job_queue)
 
     @contextlib.asynccontextmanager
@@ -94,11 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         blobs.clean_tmp()
         await to_thread.run_sync(pool.start)
         await to_thread.run_sync(runner.start)
+        retention.start()
         log.info("graphlint %s: %s database, data in %s, %d lint worker(s), authentication %s", __version__,
                  store.dialect.name, data_dir, settings.lint_workers, "on" if tokens.enabled else "off")
         try:
             yield
         finally:
+            retention.stop()
             runner.stop()
             pool.close()
             store.close()
@@ -112,7 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 {"name": "health", "description": "liveness, readiness, metrics"}])
     app.state.settings, app.state.tokens, app.state.store, app.state.blobs = settings, tokens, store, blobs
     app.state.registry, app.state.pool, app.state.jobs = registry, pool, runner
-    app.state.reports = ReportService(store, blobs, pool, registry)
+    app.state.reports = ReportService(store, blobs, pool, registry, retention)
+    app.state.retention = retention
     problems.install(app)
     for router in (reports.router, rules.router, targets.router, jobs.router, health.router):
         app.include_router(router)

@@ -36,7 +36,51 @@ def register(subparsers) -> dict:
         env = "GRAPHLINT_" + field.upper()
         kwargs = {"action": "append"} if field in ("cors_origins", "allowed_hosts") else {}
         parser.add_argument(flag, dest=field, default=None, help=f"{text} [{env}]", **kwargs)
-    return {"serve": serve}
+    gc = subparsers.add_parser("gc", help="evict model files from the service's store (reports stay)",
+                               description="Delete stored model files over the store's size cap or age limit, least "
+                                           "recently used first. Reports and their graphs stay. Safe while the "
+                                           "server runs.")
+    for flag in ("--data-dir", "--store-max-mb", "--store-max-age-days"):
+        field, text = _FLAGS[flag]
+        gc.add_argument(flag, dest=field, default=None, help=f"{text} [GRAPHLINT_{field.upper()}]")
+    gc.add_argument("--dry-run", action="store_true", help="say what would be evicted, evict nothing")
+    return {"serve": serve, "gc": collect}
+
+
+def collect(args: argparse.Namespace) -> int:
+    """``graphlint gc``: one collection of the model store with the given (or configured) limits."""
+    try:
+        from pydantic import ValidationError
+
+        from .retention import from_settings
+        from .settings import Settings
+        from .store import BlobStore
+    except ImportError as err:
+        print(f"graphlint: error: gc needs the api extra ({err.name} is missing): pip install 'graphlint[api]'",
+              file=sys.stderr)
+        return EXIT_ERROR
+    overrides = {f: getattr(args, f) for f in ("data_dir", "store_max_mb", "store_max_age_days")
+                 if getattr(args, f, None) is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as err:
+        first = err.errors()[0]
+        print(f"graphlint: error: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return EXIT_ERROR
+    models = settings.data_dir.expanduser().resolve() / "models"
+    if not models.is_dir():
+        print(f"graphlint: error: no model store at {models}", file=sys.stderr)
+        return EXIT_ERROR
+    retention = from_settings(BlobStore(models), settings.store_max_mb, settings.store_max_age_days)
+    if not retention.enabled:
+        print("graphlint: error: give --store-max-mb or --store-max-age-days (or their GRAPHLINT_ variables)",
+              file=sys.stderr)
+        return EXIT_ERROR
+    done = retention.collect(dry_run=args.dry_run)
+    verb = "would evict" if args.dry_run else "evicted"
+    print(f"{verb} {done.evicted} model(s), {done.freed / 1e6:.1f} MB; {'would keep' if args.dry_run else 'kept'} "
+          f"{done.models} model(s), {done.bytes / 1e6:.1f} MB in {models}")
+    return EXIT_OK
 
 
 def _keep_freed_memory() -> None:

@@ -20,6 +20,7 @@ from graphlint.engine.targets import DEFAULT_TARGETS, TARGETS
 from . import metrics
 from .linting import LintOptions, LintPool, LintResult
 from .problems import ProblemError
+from .retention import Retention
 from .store import BlobStore, ReportRow, Store, is_id, packed_json
 from .uploads import Upload
 
@@ -82,8 +83,10 @@ def clean_name(name: str | None) -> str:
 class ReportService:
     """Stores and finds reports for one owner at a time."""
 
-    def __init__(self, store: Store, blobs: BlobStore, pool: LintPool, registry: Registry) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, pool: LintPool, registry: Registry,
+                 retention: Retention | None = None) -> None:
         self.store, self.blobs, self.pool, self.registry = store, blobs, pool, registry
+        self.retention = retention
         self._rules_key = ",".join(r.code for r in registry.rules)
 
     def cache_key(self, sha256: str, options: LintOptions) -> str:
@@ -116,15 +119,25 @@ class ReportService:
         return row, created
 
     def _stored(self, owner: str, key: str, upload: Upload) -> ReportRow | None:
-        """The report stored under ``key``, deleting the upload when there is one (runs in a thread)."""
+        """The report stored under ``key``, if any; the upload is then dropped, or kept as the report's model when
+        that was evicted (runs in a thread)."""
         row = self.store.find_report(owner, key)
-        if row is not None:
+        if row is None:
+            return None
+        if self.blobs.get(upload.sha256) is not None:  # marks the model as used again: the last to be evicted
             upload.discard()
+        else:  # its model was evicted: this upload brings it back (for jobs on the report)
+            self.blobs.put(upload.sha256, upload.path)
+            if self.retention is not None:
+                self.retention.stored(upload.size)
         return row
 
     def _keep(self, owner: str, key: str, upload: Upload, name: str, result: LintResult) -> tuple[ReportRow, bool]:
         """Move the upload into the model store and store its report (runs in a thread)."""
+        new = not self.blobs.path(upload.sha256).is_file()
         self.blobs.put(upload.sha256, upload.path)
+        if new and self.retention is not None:
+            self.retention.stored(upload.size)
         return self.store.add_report(owner=owner, cache_key=key, sha256=upload.sha256, name=name,
                                      report=result.report, format=result.format, verdicts=result.verdicts,
                                      findings=result.findings, graph=result.graph)

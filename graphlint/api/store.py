@@ -450,19 +450,26 @@ class BlobStore:
         return self.root / sha256[:2] / sha256
 
     def put(self, sha256: str, tmp_file: Path) -> Path:
-        """Move an uploaded temporary file into place (or drop it when that model is already stored)."""
+        """Move an uploaded temporary file into place. When that model is already stored the rename replaces it
+        with the same bytes, which also marks it as just used (retention evicts by modification time)."""
         final = self.path(sha256)
-        if final.is_file():
-            tmp_file.unlink(missing_ok=True)
-            return final
         final.parent.mkdir(exist_ok=True)
         os.replace(tmp_file, final)
         return final
 
     def get(self, sha256: str) -> Path | None:
-        """The stored model file, if there is one."""
+        """The stored model file, if there is one; it is marked as used now."""
         try:
             final = self.path(sha256)
         except ValueError:
             return None
-        return final if final.is_file() else None
+        return final if self.touch(final) else None
+
+    @staticmethod
+    def touch(final: Path) -> bool:
+        """Mark a stored model as used now (least recently used models are evicted first); False if absent."""
+        try:
+            os.utime(final)
+        except OSError:
+            return False
+        return True
