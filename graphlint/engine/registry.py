@@ -14,7 +14,7 @@ import re
 import sys
 from functools import cache
 
-from .codes import DELETED_CODES
+from .codes import DELETED_CODES, canonical
 from .rule import CODE_RE, NAME_RE, Rule
 
 GROUP = "graphlint.rules"
@@ -41,8 +41,9 @@ class Registry:
         return {r.code: r for r in self.rules}
 
     def find(self, code_or_name: str) -> type[Rule] | None:
-        """Look a rule up by code (any case) or by name."""
-        key = code_or_name.strip()
+        """Look a rule up by code (any case) or by name; a merged or renamed code finds the rule that replaced
+        it (:data:`graphlint.engine.codes.REDIRECTS`)."""
+        key = canonical(code_or_name)
         for rule in self.rules:
             if rule.code == key.upper() or rule.name == key.lower():
                 return rule

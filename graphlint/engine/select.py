@@ -7,6 +7,7 @@ import dataclasses
 import fnmatch
 from collections.abc import Mapping, Sequence
 
+from .codes import canonical
 from .finding import Finding, Severity
 from .rule import Rule
 
@@ -26,7 +27,7 @@ class Selection:
         """Length of the most specific pattern matching ``rule`` (names count as a full code), or -1."""
         best = -1
         for pattern in patterns:
-            p = pattern.strip()
+            p = canonical(pattern)  # a redirected code selects the rule that replaced it
             if p.lower() == rule.name or p.upper() == rule.code:
                 best = max(best, len(rule.code))
             elif p.upper() == "ALL" or (p and rule.code.startswith(p.upper())):
