@@ -8,7 +8,8 @@ code, in a child process, starting from the fixed seed corpus (``tests/fuzz/corp
 runs grew in ``--out``. libFuzzer stops at the first crash, hang (an input running longer than ``--hang``
 seconds) or memory overrun (peak RSS above ``--rss-mb``, like a worker's cap); the input is kept in ``--out``
 and the run resumes with the inputs left, until N have run. The report gives per target: inputs run, crashes,
-hangs, out-of-memory inputs, the slowest input, the peak RSS of the fuzzing processes and the files kept.
+hangs, out-of-memory inputs, slow inputs (over ``--slow`` seconds: kept, without stopping the run), the slowest
+input, the peak RSS of the fuzzing processes and the files kept.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 TARGETS = ("graphdef", "pbtxt", "tflite", "shapes")
 _STAT = re.compile(r"^stat::(\w+):\s+(\d+)", re.M)
-_KINDS = {"crash": "crashes", "timeout": "hangs", "oom": "ooms", "leak": "crashes"}
+_KINDS = {"crash": "crashes", "timeout": "hangs", "oom": "ooms", "leak": "crashes", "slow": "slow_inputs"}
 
 
 def _write_seeds(target: str, directory: Path) -> None:
@@ -44,7 +45,7 @@ def _run_once(target: str, runs: int, seed: int, args, out: Path) -> tuple[dict,
     cmd = [sys.executable, str(ROOT / "tests" / "fuzz" / "run_atheris.py"), target, str(corpus), str(seeds),
            f"-runs={runs}", f"-seed={seed}", f"-timeout={args.hang}", f"-rss_limit_mb={args.rss_mb}",
            f"-max_len={args.max_len}", f"-artifact_prefix={out / 'artifacts' / target}-", "-print_final_stats=1",
-           "-print_pcs=0", "-reduce_inputs=0"]
+           "-print_pcs=0", "-reduce_inputs=0", f"-report_slow_units={args.slow}"]
     log = out / f"{target}.log"
     with open(log, "a") as fh:
         proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, check=False)
@@ -59,7 +60,7 @@ def fuzz_target(target: str, args, out: Path) -> dict:
     """Run ``args.runs`` inputs of ``target``, resuming after each crash, hang or overrun."""
     _write_seeds(target, out / "seeds" / target)
     (out / "artifacts").mkdir(parents=True, exist_ok=True)
-    result = {"target": target, "inputs": 0, "crashes": 0, "hangs": 0, "ooms": 0, "peak_rss_mb": 0,
+    result = {"target": target, "inputs": 0, "crashes": 0, "hangs": 0, "ooms": 0, "slow_inputs": 0, "peak_rss_mb": 0,
               "slowest_input_s": 0, "restarts": 0, "artifacts": [], "seconds": 0.0}
     start = time.monotonic()
     seed = args.seed
@@ -75,7 +76,7 @@ def fuzz_target(target: str, args, out: Path) -> dict:
             kind = path.name[len(target) + 1:].split("-", 1)[0]
             result[_KINDS.get(kind, "crashes")] += 1
             result["artifacts"].append(str(path))
-        if stats["returncode"] != 0 and not new:
+        if stats["returncode"] != 0 and not [p for p in new if "-slow-unit-" not in p.name]:
             result["crashes"] += 1
             result["artifacts"].append(f"(no artifact; exit {stats['returncode']}: {tail[-300:]!r})")
         if stats["returncode"] == 0 and ran == 0:
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1_000_000, help="inputs per target (default 1,000,000)")
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated ({','.join(TARGETS)})")
     parser.add_argument("--hang", type=int, default=10, help="seconds one input may take (default 10)")
+    parser.add_argument("--slow", type=int, default=2, help="seconds above which an input is kept as slow (default 2)")
     parser.add_argument("--rss-mb", type=int, default=2048, help="memory cap of the fuzzing process (default 2048)")
     parser.add_argument("--max-len", type=int, default=16384, help="largest input in bytes (default 16384)")
     parser.add_argument("--seed", type=int, default=1, help="libFuzzer seed of the first run (default 1)")
@@ -115,11 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         results.append(fuzz_target(target, args, args.out))
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
-    print(f"\n{'target':<10} {'inputs':>10} {'crashes':>8} {'hangs':>6} {'ooms':>5} {'slowest s':>10} "
+    print(f"\n{'target':<10} {'inputs':>10} {'crashes':>8} {'hangs':>6} {'ooms':>5} {'slow':>5} {'slowest s':>10} "
           f"{'peak MB':>8} {'time s':>8}")
     for r in results:
         print(f"{r['target']:<10} {r['inputs']:>10,} {r['crashes']:>8} {r['hangs']:>6} {r['ooms']:>5} "
-              f"{r['slowest_input_s']:>10} {r['peak_rss_mb']:>8} {r['seconds']:>8}")
+              f"{r['slow_inputs']:>5} {r['slowest_input_s']:>10} {r['peak_rss_mb']:>8} {r['seconds']:>8}")
     return 1 if any(r["crashes"] or r["hangs"] or r["ooms"] for r in results) else 0
 
 
