@@ -175,15 +175,8 @@ def load_packs(entry_points=None) -> Registry:
             seen_codes[rule.code] = seen_names[rule.name] = ep.name
         rules.extend(pack)
     if not found_builtin:
-        # Running from a source tree that was never installed: the built-in pack is still importable.
-        try:
-            import graphlint_rules
-
-            pack = list(graphlint_rules.collect())
-            if not _validate("GL", pack, seen_codes, seen_names):
-                rules.extend(pack)
-        except ImportError as err:
-            broken.append(BrokenPack("GL", "graphlint_rules:collect", f"ImportError: {err}"))
+        broken.append(BrokenPack("GL", "graphlint_rules:collect", "the built-in rule pack is not installed "
+                                 "(its `graphlint.rules` entry point is missing): pip install graphlint"))
     return Registry(tuple(sorted(rules, key=lambda r: r.code)), tuple(broken))
 
 

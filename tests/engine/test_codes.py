@@ -58,3 +58,11 @@ def test_the_scaffold_writes_a_rule_and_its_test_and_never_reuses_a_code(tmp_pat
     assert 'code = "GL499"' in rule.read_text() and "class ShiftOverflow(Rule)" in rule.read_text()
     assert new_rule.main(args) == 2
     assert "codes are never reused" in capsys.readouterr().err
+
+
+def test_a_missing_built_in_pack_is_reported_like_any_broken_pack():
+    from graphlint.engine.registry import EntryPoint, load_packs
+
+    registry = load_packs([EntryPoint("XT", "json:dumps", "graphlint.rules")])
+    assert registry.rules == ()
+    assert {b.name: b.error for b in registry.broken}["GL"].startswith("the built-in rule pack is not installed")
