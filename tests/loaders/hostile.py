@@ -63,6 +63,24 @@ def pb_huge_shapes(n: int, text: bool = False) -> bytes:
     return _pb(b, text)
 
 
+def pb_concat(n: int, text: bool = False) -> bytes:
+    """n rank-8 inputs of unknown dims into one ConcatV2 (shape inference merges n shapes)."""
+    b = GraphBuilder()
+    xs = [b.placeholder(f"x{i}", shape=(None,) * 8) for i in range(n)]
+    b.op("ConcatV2", [*xs, b.const(0, name="axis", dtype="int32")], name="c", attrs={"N": n, "Tidx": "int32"})
+    return _pb(b, text)
+
+
+def pb_reshape_chain(n: int, text: bool = False) -> bytes:
+    """A chain of n Reshapes, each by its own constant shape operand (shape inference reads n operands)."""
+    b = GraphBuilder()
+    t = b.placeholder("x", shape=(4, 6))
+    for i in range(n):
+        shape = [6, 4] if i % 2 == 0 else [4, 6]
+        t = b.op("Reshape", [t, b.const(shape, name=f"s{i}", dtype="int32")], name=f"r{i}", attrs={"Tshape": "int32"})
+    return _pb(b, text)
+
+
 def tflite_fan(n: int) -> bytes:
     """One op with n outputs feeding one op with n inputs (the TFLite loader used to be quadratic in n)."""
     b = TFLiteBuilder()
@@ -129,4 +147,5 @@ def tflite_subgraphs(n: int) -> bytes:
 
 GRAPHDEF = {"fan": pb_fan, "chain": pb_chain, "fan_out": pb_fan_out, "deep_scope": pb_deep_scope,
             "huge_shapes": pb_huge_shapes}
+SHAPES = {"fan": pb_fan, "concat": pb_concat, "reshape_chain": pb_reshape_chain, "huge_shapes": pb_huge_shapes}
 TFLITE = {"fan": tflite_fan, "chain": tflite_chain, "deep_scope": tflite_deep_scope, "subgraphs": tflite_subgraphs}

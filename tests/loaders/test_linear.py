@@ -39,6 +39,12 @@ def test_loading_is_linear(case):
     assert growth(maker, load, n, opcodes=opcodes) < LINEAR
 
 
+@pytest.mark.parametrize("case", hostile.SHAPES)
+def test_shape_inference_is_linear(case):
+    """GraphDef loading runs shape inference; these shapes load little and infer much (bytecodes counted)."""
+    assert growth(hostile.SHAPES[case], load, 150, opcodes=True) < LINEAR
+
+
 LINT_CASES = ["pb-fan", "pb-chain", "pb-fan_out", "pb-deep_scope", "pb-huge_shapes", "tflite-fan", "tflite-chain",
               "tflite-subgraphs"]
 
