@@ -7,6 +7,7 @@ never lets a parser exception escape and bounds the work it does on hostile inpu
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import mmap
 import os
@@ -103,6 +104,10 @@ def read_bytes(path: str | os.PathLike) -> bytes | mmap.mmap:
         with open(path, "rb") as fh:
             return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as err:
+        if err.errno == errno.ENOMEM:  # the file is larger than the address space a memory cap leaves
+            raise BudgetExceeded(f"{os.fspath(path)}: model over budget: a {st.st_size >> 20} MB file does not fit "
+                                 "in the memory allowed (raise the limit with --max-memory)", "max-memory", 0,
+                                 st.st_size) from None
         raise LoadError(f"{os.fspath(path)}: cannot read ({err.strerror})", "missing") from None
 
 

@@ -112,3 +112,14 @@ def test_cli_max_memory_is_one_error_line(tmp_path):
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("graphlint: error: ") and "--max-memory" in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_cli_file_larger_than_the_memory_cap(tmp_path):
+    """The model is mapped, not read: a 600 MB (sparse) file under a 300 MB cap cannot be mapped at all."""
+    path = tmp_path / "big.pb"
+    with open(path, "wb") as fh:
+        fh.truncate(600 << 20)
+    proc = _cli(str(path), "--max-memory", "300")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [f"graphlint: error: {path}: model over budget: a 600 MB file does not fit in "
+                                        "the memory allowed (raise the limit with --max-memory)"]
