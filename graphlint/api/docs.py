@@ -1,4 +1,4 @@
-"""``/docs``: Swagger UI from files on this machine (the ``swagger-ui-bundle`` package), never from a CDN.
+"""``/docs``: Swagger UI 5 from files on this machine (the ``swagger-ui-bundle-v2`` package), never from a CDN.
 
 FastAPI's own page loads Swagger UI from a CDN and starts it with an inline script, which the service's
 Content-Security-Policy (``script-src 'self'``) forbids. This page loads the same files from ``/docs/assets`` and
@@ -22,7 +22,7 @@ _INIT = """window.ui = SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-
   presets: [SwaggerUIBundle.presets.apis], layout: 'BaseLayout'});
 """
 _MISSING = """<!doctype html><html lang="en"><meta charset="utf-8"><title>graphlint API</title>
-<body><h1>graphlint API</h1><p>Swagger UI is not installed here (<code>pip install swagger-ui-bundle</code>).
+<body><h1>graphlint API</h1><p>Swagger UI is not installed here (<code>pip install swagger-ui-bundle-v2</code>).
 The API is described by <a href="/openapi.json">/openapi.json</a>.</p></body></html>
 """
 
