@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from graphlint.api.deps import OwnerDep
 from graphlint.api.schemas import ReportList, StoredReport
-from graphlint.api.service import MAX_LIST, accepts_encoding, clean_name, lint_options, stored_report
-from graphlint.api.store import packed_json, unpack
+from graphlint.api.service import MAX_LIST, accepts_encoding, clean_name, inflate, lint_options, stored_report
 from graphlint.api.uploads import receive_upload
-from graphlint.client import report_from_dict
-from graphlint.formats import renderer
 
 from . import problems
 
@@ -56,9 +54,20 @@ async def create_report(request: Request, owner: OwnerDep,
                         extend_select: _LIST = None, preview: bool = False,
                         severity: Annotated[list[str] | None, Query(description="CODE=error|warning|info")] = None,
                         per_node_ignore: Annotated[list[str] | None, Query(description="GLOB=CODES")] = None,
+                        verify: Annotated[bool, Query(description="also run the real converter, LiteRT and TFLite "
+                                                                  "Micro per target, as a job: the report's "
+                                                                  "`verification` names it, and `GET "
+                                                                  "/v1/reports/{id}` shows `targets[T].verified` "
+                                                                  "once it is done")] = False,
                         ) -> Response:
     """Upload a model (multipart `file`, or the raw body with `?name=`) and get the CLI's JSON report plus its
-    `id`. A model that cannot be read gets a stored report with one fatal finding (GL001/GL002)."""
+    `id`. A model that cannot be read gets a stored report with one fatal finding (GL001/GL002).
+
+    With `verify=true` the report also carries `verification: {job, status, message}` (queued | running | done |
+    failed); poll `GET /v1/reports/{id}` until its status is done or failed: then every `targets[T].verified`
+    is `{status: confirmed | contradicted | not-run, actual, message, reproduce}`. The predicted verdicts never
+    change. Asking again for a stored report starts a new verification only when none is queued, running or
+    done."""
     state = request.app.state
     values = {"target": target, "input": input, "output": output, "select": select, "ignore": ignore,
               "extend_select": extend_select, "severity": severity, "per_node_ignore": per_node_ignore}
@@ -69,12 +78,15 @@ async def create_report(request: Request, owner: OwnerDep,
             for key in _OPTION_FIELDS:
                 values[key] = [*(values[key] or ()), *upload.fields.get(key, ())]
             preview = preview or any(v.lower() in ("1", "true", "yes") for v in upload.fields.get("preview", ()))
+            verify = verify or any(v.lower() in ("1", "true", "yes") for v in upload.fields.get("verify", ()))
             options = lint_options(**values, preview=preview)
         model_name = clean_name(name or (upload.fields.get("name") or [None])[0] or upload.filename)
     except BaseException:
         upload.discard()
         raise
     row, created = await state.reports.create(owner, upload, model_name, options)
+    if verify:  # slow (seconds per target): a job in the job threads, never on the event loop or a lint worker
+        row = await to_thread.run_sync(state.jobs.verify, row, list(options.inputs), list(options.outputs))
     return Response(stored_report(row), status_code=201 if created else 200, media_type="application/json",
                     headers={"Location": f"/v1/reports/{row.id}"})
 
@@ -105,21 +117,28 @@ async def get_graph(request: Request, owner: OwnerDep, report_id: str) -> Respon
     """The model graph with the report's findings on its nodes, as the web viewer draws it."""
     packed = await request.app.state.reports.graph(owner, report_id)
     # A packed graph is its JSON in HTTP's `deflate` coding: sent as stored when the client accepts that.
-    if accepts_encoding(request.headers.get("accept-encoding"), "deflate"):
-        return Response(packed, media_type="application/json", headers=_DEFLATE)
-    return Response(packed_json(packed), media_type="application/json", headers=_VARY)
+    return _packed_response(request, packed, "application/json")
 
 
 _VARY = {"Vary": "Accept-Encoding"}
 _DEFLATE = {"Content-Encoding": "deflate", **_VARY}
 
 
+def _packed_response(request: Request, packed: bytes, media_type: str) -> Response:
+    """A packed JSON blob as it is when the client accepts deflate, else inflated piece by piece in a thread."""
+    if accepts_encoding(request.headers.get("accept-encoding"), "deflate"):
+        return Response(packed, media_type=media_type, headers=_DEFLATE)
+    return StreamingResponse(inflate(packed), media_type=media_type, headers=_VARY)
+
+
 @router.get("/{report_id}/sarif", name="sarif", response_model=None, response_class=Response,
             responses={200: {"description": "SARIF 2.1.0 (GitHub code scanning)",
                              "content": {"application/sarif+json": {"schema": {"type": "object"}}}},
-                       **problems(401, 404)})
+                       **problems(401, 404, 422, 503)})
 async def get_sarif(request: Request, owner: OwnerDep, report_id: str) -> Response:
-    """The report as SARIF 2.1.0, as `graphlint check --format sarif` writes it."""
+    """The report as SARIF 2.1.0, as `graphlint check --format sarif` writes it, listing at most
+    `GRAPHLINT_MAX_FINDINGS_PER_RULE` findings of a rule (then one finding that counts the rest)."""
     row = await request.app.state.reports.get(owner, report_id)
-    text = renderer("sarif")([report_from_dict(unpack(row.report))], registry=request.app.state.registry)
-    return Response(text, media_type="application/sarif+json")
+    # Decoding and rendering a report of 10^5 findings takes seconds and hundreds of MB: a lint worker does it.
+    packed = await request.app.state.pool.sarif(row.report)
+    return _packed_response(request, packed, "application/sarif+json")
