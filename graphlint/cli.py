@@ -41,7 +41,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="lint models for conversion targets",
                            description="Predict every conversion and quantization problem of MODEL for each target.")
-    check.add_argument("models", nargs="+", metavar="MODEL", help=".pb, .pbtxt or .tflite file")
+    check.add_argument("models", nargs="+", metavar="MODEL",
+                       help=".pb, .pbtxt or .tflite file, or a SavedModel directory (or .zip / .tar / .tar.gz of one)")
+    check.add_argument("--signature", metavar="NAME", default=None,
+                       help="the SavedModel signature to check (default: serving_default)")
     check.add_argument("--target", "-t", action="append", metavar="T",
                        help=f"target to check, repeatable or comma-separated ({', '.join(TARGETS)}); "
                             "default: float,int8 or the config's `targets`")
@@ -178,7 +181,7 @@ def _check(args) -> int:
         budgets = _budgets(args)
         reports = [lint(path, targets=targets, inputs=args.input or config.inputs,
                         outputs=args.output or config.outputs, selection=selection, registry=registry,
-                        budgets=budgets)
+                        budgets=budgets, signature=args.signature)
                    for path in args.models]
     if args.verify:
         from .convert.verify import contradiction_lines, verify_cli

@@ -84,11 +84,15 @@ def parse_io(specs: Sequence[str]) -> tuple[tuple[str, ...], dict[str, Shape]]:
     return tuple(names), shapes
 
 
+# A SavedModel is read as the frozen GraphDef the converter makes of it: the GraphDef rules apply.
+_RULE_FORMAT = {"savedmodel": "graphdef"}
+
+
 def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[str] = DEFAULT_TARGETS,
          inputs: Sequence[str] = (), outputs: Sequence[str] = (), selection: Selection | None = None,
          registry: Registry | None = None, name: str | None = None,
          options: Mapping[str, Mapping] | None = None, sha256: str | None = None,
-         budgets: Budgets | None = None) -> Report:
+         budgets: Budgets | None = None, signature: str | None = None) -> Report:
     """Load a model (unless given one) and lint it for ``targets``.
 
     Args:
@@ -102,18 +106,21 @@ def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[st
         options: per-rule options, keyed by code.
         sha256: the source's SHA-256 when the caller already computed it (see :func:`graphlint.loaders.load`).
         budgets: per-model limits (default: :class:`Budgets` defaults).
+        signature: a SavedModel's signature (default ``serving_default``).
 
     Returns:
         The report. Never raises for a bad model: that becomes a fatal finding.
     """
     with gc_paused():
         return _lint(source, targets=targets, inputs=inputs, outputs=outputs, selection=selection,
-                     registry=registry, name=name, options=options, sha256=sha256, budgets=budgets or Budgets())
+                     registry=registry, name=name, options=options, sha256=sha256, budgets=budgets or Budgets(),
+                     signature=signature)
 
 
 def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Sequence[str],
           selection: Selection | None, registry: Registry | None, name: str | None,
-          options: Mapping[str, Mapping] | None, sha256: str | None, budgets: Budgets) -> Report:
+          options: Mapping[str, Mapping] | None, sha256: str | None, budgets: Budgets,
+          signature: str | None = None) -> Report:
     chosen = set(check_targets(targets))
     targets = tuple(t for t in TARGETS if t in chosen)
     registry = registry or default_registry()
@@ -130,7 +137,7 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
             model = source
         else:
             model = load(source, name=name, input_shapes=shapes, inputs=input_names, outputs=output_names,
-                         sha256=sha256, max_nodes=budgets.max_nodes)
+                         sha256=sha256, max_nodes=budgets.max_nodes, signature=signature)
         summary = model_summary(model)
     except LoadError as err:
         model = None
@@ -145,7 +152,7 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
         for rule_cls in registry.rules:
             if rule_cls.engine_emitted or not selection.enabled(rule_cls):
                 continue
-            if model.info.format not in rule_cls.formats:
+            if _RULE_FORMAT.get(model.info.format, model.info.format) not in rule_cls.formats:
                 continue
             rules_run.append(rule_cls.code)
             rule = rule_cls()

@@ -46,7 +46,8 @@ def render(reports, color: bool = False, **_) -> str:
     totals = {"error": 0, "warning": 0, "info": 0}
     for report in reports:
         m = report.model
-        kind = {"graphdef": "GraphDef", "tflite": "TFLite"}.get(m["format"] or "", "unreadable")
+        kind = {"graphdef": "GraphDef", "savedmodel": "SavedModel", "tflite": "TFLite"}.get(m["format"] or "",
+                                                                                      "unreadable")
         out.append(c("bold", m["path"]) + c("dim", f"  {kind}, {m['ops']} ops, {_size(m['size_bytes'])}"))
         width = max((len(t) for t in report.targets), default=0)
         for target, v in report.verdicts().items():

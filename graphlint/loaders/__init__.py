@@ -114,8 +114,8 @@ def read_bytes(path: str | os.PathLike) -> bytes | mmap.mmap:
 def load(source: str | os.PathLike | bytes, *, name: str | None = None,
          input_shapes: Mapping[str, Shape] | None = None, inputs: Sequence[str] = (),
          outputs: Sequence[str] = (), sha256: str | None = None,
-         max_nodes: int | None = DEFAULT_MAX_NODES) -> ModelGraph:
-    """Load a ``.pb``, ``.pbtxt`` or ``.tflite`` model.
+         max_nodes: int | None = DEFAULT_MAX_NODES, signature: str | None = None) -> ModelGraph:
+    """Load a ``.pb``, ``.pbtxt`` or ``.tflite`` model, or a SavedModel (a directory, or one as a zip or tar).
 
     Args:
         source: a path, or the file's bytes.
@@ -128,6 +128,7 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
             as long as reading a whole TFLite model).
         max_nodes: the node budget (see :data:`DEFAULT_MAX_NODES`), counted before the nodes are parsed where
             the format allows; None for no limit.
+        signature: a SavedModel's signature (default ``serving_default``).
 
     Returns:
         The model IR.
@@ -140,11 +141,24 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
         data = bytes(source)
         path = name or "<bytes>"
     else:
+        if os.path.isdir(source):
+            from .savedmodel import load_dir
+
+            return load_dir(os.fspath(source), name or os.fspath(source),
+                            **_sm_options(input_shapes, max_nodes, signature))
         data = read_bytes(source)
         path = name or os.fspath(source)
     kind = sniff(data[:4096])
     if kind == "empty":
         raise LoadError(f"{path}: file is empty", "empty")
+    archive = _archive_kind(data[:4096])
+    if archive is not None:
+        from .savedmodel import load_archive
+
+        model = load_archive(data, archive, path, **_sm_options(input_shapes, max_nodes, signature))
+        if sha256 is not None:
+            model.info = dataclasses.replace(model.info, digest=sha256)
+        return model
     if kind == "hdf5":
         raise LoadError(f"{path}: this is a Keras HDF5 file; save the model as a frozen .pb or convert it to "
                         ".tflite first", "unsupported")
@@ -152,6 +166,18 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
         model = _parse(data, kind, path, input_shapes, inputs, outputs, max_nodes)
     model.info = dataclasses.replace(model.info, digest=sha256 if sha256 is not None else _Digest(data))
     return model
+
+
+def _archive_kind(head: bytes) -> str | None:
+    from ._archive import archive_kind
+
+    return archive_kind(head)
+
+
+def _sm_options(input_shapes: Mapping[str, Shape] | None, max_nodes: int | None, signature: str | None) -> dict:
+    from .savedmodel import DEFAULT_SIGNATURE
+
+    return {"input_shapes": input_shapes, "max_nodes": max_nodes, "signature": signature or DEFAULT_SIGNATURE}
 
 
 def _parse(data, kind: str, path: str, input_shapes: Mapping[str, Shape] | None, inputs: Sequence[str],

@@ -173,7 +173,7 @@ def analyze(model: ModelGraph) -> Analysis:
     hit = _CACHE.get(id(model))
     if hit is not None and hit[0] is model:
         return hit[1]
-    live = live_nodes(model) if model.info.format == "graphdef" else set()
+    live = live_nodes(model) if model.info.format in ("graphdef", "savedmodel") else set()
     folded = _foldable(model, live) if live else set()
     has_fq = any(is_fake_quant(a["op"]) for n, a in model.ops() if n in live)
     # A float graph on the legacy uint8 path: the plain measurement is the one that applies.

@@ -38,7 +38,7 @@ class ConvOneChannel(Rule):
     severity = Severity.INFO
 
     def check(self, model, ctx):
-        graphdef = model.info.format == "graphdef"
+        graphdef = model.info.format in ("graphdef", "savedmodel")
         live = support.analyze(model).live if graphdef else None
         wanted = "Conv2D" if graphdef else "DEPTHWISE_CONV_2D"
         for node, attrs in model.ops():

@@ -1,0 +1,537 @@
+"""SavedModel directory → :class:`~graphlint.ir.ModelGraph`, read without TensorFlow.
+
+The IR is what the converter sees once it has frozen the SavedModel (``from_saved_model`` inlines the signature's
+function and turns variable reads into constants): the loader rewrites the SavedModel into a frozen GraphDef and
+builds the IR from that with the GraphDef loader, so every rule reads the same ops it reads in a ``.pb``.
+
+* The signature (``serving_default`` unless asked) names its inputs and outputs: each input becomes a
+  ``Placeholder`` named as the signature names it, with the signature's dtype and shape; each output an
+  ``Identity`` of that name.
+* The function behind the signature (the ``StatefulPartitionedCall`` / ``PartitionedCall`` its outputs come
+  from) is inlined with every function it calls the same way, each call's nodes under ``<call node>/``.
+  Functions referenced by control flow (``While`` bodies, ``If`` branches) stay in the library.
+* Captured resource variables (the call's trailing inputs; ``SavedConcreteFunction.bound_inputs`` names their
+  objects, and the checkpoint's object graph their keys) become constants: each ``ReadVariableOp`` of one is a
+  ``Const`` with the dtype and shape from ``variables/variables.index``. Their values are read from
+  ``variables.data-*`` only when a rule asks (``model.value``). A variable used otherwise (assigned, say) is left
+  as a ``VarHandleOp``, as an unfrozen graph has it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Mapping
+
+from graphlint.ir import ModelGraph, Shape
+
+from . import LoadError, check_nodes
+from . import _graphdef_schema as gpb
+from . import _savedmodel_schema as spb
+from ._bundle import Bundle, Entry
+from .graphdef import _OUTPUT_ARGS, DTYPES, load_graphdef
+
+DEFAULT_SIGNATURE = "serving_default"
+MAX_PROTO_BYTES = 1 << 30  # saved_model.pb larger than this is refused (protobuf's own limit is 2 GB)
+_CALLS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
+_INIT_SIGNATURE = "__saved_model_init_op"
+# Control flow that takes variables as inputs: first data input that is an argument, the type-list attr, and
+# the functions it calls.
+_LOOPS = {"While": (0, "T", ("cond", "body")), "StatelessWhile": (0, "T", ("cond", "body")),
+          "If": (1, "Tin", ("then_branch", "else_branch")),
+          "StatelessIf": (1, "Tin", ("then_branch", "else_branch"))}
+_EMBED_INTS = 4096  # int variables up to this many bytes are written into the graph (shape operands)
+_MAX_DEPTH = 64  # nested function calls
+
+
+def is_savedmodel_dir(path: str) -> bool:
+    """A directory that holds ``saved_model.pb``."""
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
+@dataclasses.dataclass
+class _Sources:
+    """What a SavedModel directory holds, parsed."""
+
+    meta: object  # MetaGraphDef
+    graph: object  # GraphDef
+    bundle: Bundle | None
+    keys: dict[int, str]  # object id -> checkpoint key of its VARIABLE_VALUE
+
+
+def _read_meta(root: str, path: str):
+    pb_path = os.path.join(root, "saved_model.pb")
+    size = os.path.getsize(pb_path)
+    if size == 0:
+        raise LoadError(f"{path}: saved_model.pb is empty", "empty")
+    if size > MAX_PROTO_BYTES:
+        raise LoadError(f"{path}: saved_model.pb is larger than {MAX_PROTO_BYTES >> 20} MB", "too-large")
+    with open(pb_path, "rb") as fh:
+        data = fh.read()
+    try:
+        saved = spb.SavedModel.FromString(data)
+    except Exception:  # noqa: BLE001 - any decode failure is a corrupt file
+        raise LoadError(f"{path}: saved_model.pb is not a valid SavedModel") from None
+    if not saved.meta_graphs or not saved.meta_graphs[0].graph_def:
+        raise LoadError(f"{path}: saved_model.pb holds no graph", "empty")
+    return saved.meta_graphs[0], data
+
+
+def _read_sources(root: str, path: str) -> tuple[_Sources, bytes]:
+    meta, data = _read_meta(root, path)
+    try:
+        graph = gpb.GraphDef.FromString(meta.graph_def)
+    except Exception:  # noqa: BLE001
+        raise LoadError(f"{path}: saved_model.pb holds a graph that cannot be read") from None
+    prefix = os.path.join(root, "variables", "variables")
+    needs_vars = any(n.op in ("VarHandleOp", "VariableV2") for n in graph.node)
+    bundle, keys = None, {}
+    if needs_vars:
+        if not os.path.isdir(os.path.join(root, "variables")):
+            raise LoadError(f"{path}: the SavedModel has variables but no variables/ directory", "missing")
+        if not os.path.isfile(prefix + ".index"):
+            raise LoadError(f"{path}: variables/variables.index is missing", "missing")
+        try:
+            bundle = Bundle(prefix)
+        except LoadError as err:
+            raise LoadError(f"{path}: variables/variables.index: {err}", err.kind) from None
+        keys = _checkpoint_keys(bundle, path)
+    return _Sources(meta, graph, bundle, keys), data
+
+
+def _checkpoint_keys(bundle: Bundle, path: str) -> dict[int, str]:
+    """Object id → checkpoint key, from the object graph the checkpoint stores (ids shared with the SavedModel's)."""
+    try:
+        raw = bundle.string("_CHECKPOINTABLE_OBJECT_GRAPH")
+        graph = spb.TrackableObjectGraph.FromString(raw) if raw is not None else None
+    except LoadError:
+        raise
+    except Exception:  # noqa: BLE001
+        raise LoadError(f"{path}: the checkpoint's object graph cannot be read") from None
+    keys: dict[int, str] = {}
+    for node_id, node in enumerate(graph.nodes if graph is not None else ()):
+        for attr in node.attributes:
+            if attr.name == "VARIABLE_VALUE":
+                keys[node_id] = attr.checkpoint_key
+    return keys
+
+
+def _signature(meta, name: str, path: str):
+    available = sorted(k for k in meta.signature_def if k != _INIT_SIGNATURE)
+    if name not in meta.signature_def or name == _INIT_SIGNATURE:
+        listed = ", ".join(available) if available else "none"
+        raise LoadError(f"{path}: no signature `{name}` (the SavedModel has: {listed}; pick one with --signature)",
+                        "missing")
+    return meta.signature_def[name]
+
+
+def _tensor_ref(name: str) -> tuple[str, int]:
+    head, _, tail = name.rpartition(":")
+    return (head, int(tail)) if head and tail.isdigit() else (name, 0)
+
+
+def _shape_of(raw: bytes) -> Shape:
+    proto = gpb.TensorShapeProto.FromString(raw)
+    if proto.unknown_rank:
+        return None
+    return tuple(d.size if d.size >= 0 else None for d in proto.dim)
+
+
+class _Inliner:
+    """Writes the frozen GraphDef: inlined calls, variables as constants."""
+
+    def __init__(self, src: _Sources, path: str, max_nodes: int | None) -> None:
+        self.src = src
+        self.path = path
+        self.max_nodes = max_nodes
+        self.library = {f.signature.name: f for f in src.graph.library.function}
+        self.outer = {n.name: n for n in src.graph.node}
+        self.out = gpb.GraphDef()
+        self.names: set[str] = set()
+        self.variables: dict[str, Entry] = {}  # Const node name -> bundle entry
+        self.outer_calls: dict[str, list[str]] = {}
+        self.copied_outer: set[str] = set()
+        self.frozen_functions: dict[str, dict[int, int]] = {}  # function -> argument index -> variable dtype
+
+    # -- emitting ------------------------------------------------------------------------------------------
+    def emit(self, node) -> None:
+        if node.name in self.names:
+            raise LoadError(f"{self.path}: not a valid SavedModel (two inlined nodes are named `{node.name}`)")
+        self.names.add(node.name)
+        self.out.node.append(node)
+        check_nodes(self.path, len(self.out.node), self.max_nodes)
+
+    def placeholder(self, key: str, info, shape: Shape) -> None:
+        node = gpb.NodeDef(name=key, op="Placeholder")
+        node.attr["dtype"].type = info.dtype
+        if shape is not None:
+            for dim in shape:
+                node.attr["shape"].shape.dim.add(size=-1 if dim is None else dim)
+        else:
+            node.attr["shape"].shape.unknown_rank = True
+        self.emit(node)
+
+    def variable_const(self, name: str, key: str) -> None:
+        entry = self.src.bundle.entries.get(key) if self.src.bundle is not None else None
+        if entry is None:
+            raise LoadError(f"{self.path}: variable `{key}` is not in variables/variables.index", "missing")
+        node = gpb.NodeDef(name=name, op="Const")
+        node.attr["dtype"].type = entry.dtype
+        tensor = node.attr["value"].tensor
+        tensor.dtype = entry.dtype
+        for dim in entry.shape or ():
+            tensor.tensor_shape.dim.add(size=dim)
+        if DTYPES.get(entry.dtype) in ("int32", "int64") and entry.size <= _EMBED_INTS:
+            tensor.tensor_content = self.src.bundle.raw(entry)
+        else:
+            self.variables[name] = entry
+        self.emit(node)
+
+    def shared_const(self, key: str) -> tuple[str, Entry]:
+        """One Const per variable, for the variables control flow takes as inputs."""
+        name = "var/" + key
+        if name not in self.names:
+            self.variable_const(name, key)
+        return name, self.src.bundle.entries[key]
+
+    def freeze_control_flow(self, node, inputs: list[str]) -> None:
+        """A While or If given variables: pass their values instead, as the converter's freezing does (the
+        input becomes a Const, its type the variable's dtype, and the called functions read the argument
+        with an Identity instead of a ReadVariableOp)."""
+        first, type_attr, func_attrs = _LOOPS[node.op]
+        frozen: dict[int, int] = {}
+        for i, ref in enumerate(inputs):
+            if ref.startswith("var:") and i >= first:
+                inputs[i], entry = self.shared_const(ref[4:])
+                frozen[i - first] = entry.dtype
+                node.attr[type_attr].list.type[i - first] = entry.dtype
+                if node.op in ("While", "StatelessWhile") and len(node.attr["output_shapes"].list.shape) > i:
+                    shape = node.attr["output_shapes"].list.shape[i]
+                    shape.Clear()
+                    for dim in entry.shape or ():
+                        shape.dim.add(size=dim)
+        for attr in func_attrs:
+            self.frozen_functions[node.attr[attr].func.name] = frozen
+
+    def var_handle(self, name: str, key: str) -> str:
+        """A VarHandleOp for a variable used other than by a read (what an unfrozen graph has)."""
+        if name not in self.names:
+            entry = self.src.bundle.entries.get(key) if self.src.bundle is not None else None
+            node = gpb.NodeDef(name=name, op="VarHandleOp")
+            node.attr["shared_name"].s = key.encode()
+            if entry is not None:
+                node.attr["dtype"].type = entry.dtype
+                for dim in entry.shape or ():
+                    node.attr["shape"].shape.dim.add(size=dim)
+            self.emit(node)
+        return name
+
+    # -- the signature ---------------------------------------------------------------------------------------
+    def captured(self, fname: str, raw: list[str]) -> list[str]:
+        """The graph refs of a top-level call's captured inputs ``raw`` (outer-graph tensor names)."""
+        objects = self.src.meta.object_graph_def
+        bound = list(objects.concrete_functions[fname].bound_inputs) if fname in objects.concrete_functions else []
+        refs = []
+        for i, outer_input in enumerate(raw):
+            node_id = bound[i] if i < len(bound) else None
+            key = self.src.keys.get(node_id) if node_id is not None else None
+            if key is not None:
+                refs.append("var:" + key)
+                continue
+            refs.append(self.copy_outer(_tensor_ref(outer_input)[0]))
+        return refs
+
+    def copy_outer(self, name: str) -> str:
+        """Copy a captured outer-graph node (a constant) into the frozen graph."""
+        node = self.outer.get(name)
+        if node is None or node.op != "Const":
+            what = node.op if node is not None else "a missing node"
+            raise LoadError(f"{self.path}: the signature's function captures `{name}` ({what}), which graphlint "
+                            "cannot freeze", "unsupported")
+        if name not in self.copied_outer:
+            self.copied_outer.add(name)
+            self.emit(node)
+        return name
+
+    def outer_call(self, name: str, inputs: dict[str, str]) -> list[str]:
+        """Inline the outer-graph call node ``name``; return the refs of its outputs."""
+        if name in self.outer_calls:
+            return self.outer_calls[name]
+        call = self.outer.get(name)
+        if call is None or call.op not in _CALLS:
+            op = call.op if call is not None else "missing"
+            raise LoadError(f"{self.path}: the signature's output comes from `{name}` ({op}), not from a function "
+                            "call; only TF2 SavedModels (tf.saved_model.save, model.export) are supported",
+                            "unsupported")
+        fname = call.attr["f"].func.name
+        fdef = self.library.get(fname)
+        if fdef is None:
+            raise LoadError(f"{self.path}: function `{fname}` is not in the SavedModel's library")
+        data_inputs = [i for i in call.input if not i.startswith("^")]
+        args = []
+        for raw in data_inputs:
+            node_name = _tensor_ref(raw)[0]
+            if node_name in inputs:
+                args.append(inputs[node_name])
+        args += self.captured(fname, data_inputs[len(args):])
+        outs = self.outer_calls[name] = self.call(fname, args, name + "/", 0)
+        return outs
+
+    # -- function bodies -------------------------------------------------------------------------------------
+    def call(self, fname: str, args: list[str], prefix: str, depth: int) -> list[str]:
+        """Inline function ``fname`` with its arguments bound to ``args``; return its outputs' refs."""
+        if depth > _MAX_DEPTH:
+            raise LoadError(f"{self.path}: function calls nested more than {_MAX_DEPTH} deep")
+        fdef = self.library.get(fname)
+        if fdef is None:
+            raise LoadError(f"{self.path}: function `{fname}` is not in the SavedModel's library")
+        sig = fdef.signature
+        if len(args) != len(sig.input_arg):
+            raise LoadError(f"{self.path}: function `{fname}` takes {len(sig.input_arg)} inputs, is given "
+                            f"{len(args)}")
+        body = _Body(self, fdef, dict(zip([a.name for a in sig.input_arg], args)), prefix, depth)
+        body.run()
+        return [body.resolve(fdef.ret[a.name]) for a in sig.output_arg]
+
+
+class _Body:
+    """One inlined function body."""
+
+    def __init__(self, inl: _Inliner, fdef, args: dict[str, str], prefix: str, depth: int) -> None:
+        self.inl = inl
+        self.fdef = fdef
+        self.args = args
+        self.prefix = prefix
+        self.depth = depth
+        self.nodes = {n.name: n for n in fdef.node_def}
+        self.call_outs: dict[str, list[str] | None] = {}
+
+    def run(self) -> None:
+        for node in self.fdef.node_def:
+            if node.op in _CALLS:
+                self.inline_call(node.name)
+            else:
+                self.copy(node)
+
+    def inline_call(self, name: str) -> list[str]:
+        done = self.call_outs.get(name, ())
+        if done is None:
+            raise LoadError(f"{self.inl.path}: not a valid SavedModel (function calls in a cycle)")
+        if done:
+            return done
+        self.call_outs[name] = None
+        node = self.nodes[name]
+        args = [self.resolve(i) for i in node.input if not i.startswith("^")]
+        outs = self.inl.call(node.attr["f"].func.name, args, self.prefix + name + "/", self.depth + 1)
+        self.call_outs[name] = outs
+        return outs
+
+    def resolve(self, raw: str) -> str:
+        """A function-body input reference → a graph ref (``node:slot``) or a ``var:`` marker."""
+        if ":" not in raw:
+            if raw not in self.args:
+                raise LoadError(f"{self.inl.path}: `{raw}` is neither an argument nor a node of "
+                                f"`{self.fdef.signature.name}`")
+            return self.args[raw]
+        parts = raw.split(":")
+        node = parts[0]
+        idx = int(parts[-1]) if parts[-1].isdigit() else 0
+        target = self.nodes.get(node)
+        if target is None:
+            raise LoadError(f"{self.inl.path}: `{raw}` names no node of `{self.fdef.signature.name}`")
+        names = _OUTPUT_ARGS.get(target.op)
+        slot = (names.index(parts[1]) if names and len(parts) == 3 and parts[1] in names else 0) + idx
+        if target.op in _CALLS:
+            outs = self.inline_call(node)
+            if slot >= len(outs):
+                raise LoadError(f"{self.inl.path}: `{raw}` reads an output the called function lacks")
+            return outs[slot]
+        name = self.prefix + node
+        return f"{name}:{slot}" if slot else name
+
+    def copy(self, node) -> None:
+        new = gpb.NodeDef()
+        new.CopyFrom(node)
+        new.name = self.prefix + node.name
+        del new.input[:]
+        inputs = []
+        for raw in node.input:
+            if raw.startswith("^"):
+                target = self.nodes.get(raw[1:])
+                if target is not None and target.op not in _CALLS:
+                    inputs.append("^" + self.prefix + raw[1:])
+                continue
+            inputs.append(self.resolve(raw))
+        if node.op == "ReadVariableOp" and inputs and inputs[0].startswith("var:"):
+            self.inl.variable_const(new.name, inputs[0][4:])
+            return
+        if node.op in _LOOPS and any(ref.startswith("var:") for ref in inputs):
+            self.inl.freeze_control_flow(new, inputs)
+        for i, ref in enumerate(inputs):
+            if ref.startswith("var:"):
+                inputs[i] = self.inl.var_handle("var/" + ref[4:], ref[4:])
+        new.input.extend(inputs)
+        self.inl.emit(new)
+
+
+def _library(inl: _Inliner) -> None:
+    """Copy the functions the frozen graph still references (control flow bodies) into its library."""
+    wanted = []
+    for node in inl.out.node:
+        wanted += _funcs_of(node.attr)
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen or name not in inl.library:
+            continue
+        seen.add(name)
+        fdef = inl.library[name]
+        if name in inl.frozen_functions:
+            fdef = _freeze_args(fdef, inl.frozen_functions[name])
+        inl.out.library.function.append(fdef)
+        for node in fdef.node_def:
+            wanted += _funcs_of(node.attr)
+
+
+def _freeze_args(fdef, frozen: dict[int, int]):
+    """A copy of ``fdef`` whose arguments ``frozen`` (index -> dtype) carry values instead of variables."""
+    copy = type(fdef)()
+    copy.CopyFrom(fdef)
+    names = {}
+    for index, dtype in frozen.items():
+        if index < len(copy.signature.input_arg):
+            arg = copy.signature.input_arg[index]
+            arg.type = dtype
+            names[arg.name] = dtype
+    for out in copy.signature.output_arg:  # a loop body passes the variable on unchanged
+        if copy.ret.get(out.name) in names:
+            out.type = names[copy.ret[out.name]]
+    for node in copy.node_def:
+        if node.op == "ReadVariableOp" and node.input and node.input[0] in names:
+            node.op = "Identity"
+            node.attr["T"].type = names[node.input[0]]
+            del node.attr["dtype"]
+    return copy
+
+
+def _funcs_of(attrs) -> list[str]:
+    names = []
+    for value in attrs.values():
+        which = value.WhichOneof("value")
+        if which == "func":
+            names.append(value.func.name)
+        elif which == "list":
+            names += [f.name for f in value.list.func]
+    return names
+
+
+def freeze(root: str, path: str, signature: str = DEFAULT_SIGNATURE,
+           input_shapes: Mapping[str, Shape] | None = None, max_nodes: int | None = None):
+    """Rewrite the SavedModel at ``root`` as a frozen GraphDef.
+
+    Returns ``(graphdef bytes, input names, output names, variables, bundle, saved_model.pb bytes)`` where
+    ``variables`` maps each variable's Const node name to its bundle entry.
+    """
+    src, data = _read_sources(root, path)
+    sig = _signature(src.meta, signature, path)
+    inl = _Inliner(src, path, max_nodes)
+    shapes = dict(input_shapes or {})
+    placeholders: dict[str, str] = {}
+    for key in sorted(sig.inputs):
+        info = sig.inputs[key]
+        shape = shapes.get(key, shapes.get(key + ":0", _shape_of(info.tensor_shape)))
+        inl.placeholder(key, info, shape)
+        placeholders[_tensor_ref(info.name)[0]] = key
+    outputs = []
+    for key in sorted(sig.outputs):
+        node_name, slot = _tensor_ref(sig.outputs[key].name)
+        refs = inl.outer_call(node_name, placeholders)
+        if slot >= len(refs):
+            raise LoadError(f"{path}: signature output `{key}` reads an output `{node_name}` lacks")
+        ident = gpb.NodeDef(name=key, op="Identity", input=[refs[slot]])
+        ident.attr["T"].type = sig.outputs[key].dtype
+        inl.emit(ident)
+        outputs.append(key)
+    _library(inl)
+    check_nodes(path, len(inl.out.node) + sum(len(f.node_def) for f in inl.out.library.function), max_nodes)
+    return inl.out.SerializeToString(), sorted(sig.inputs), outputs, inl.variables, src.bundle, data
+
+
+def load_savedmodel(root: str, path: str, *, signature: str = DEFAULT_SIGNATURE,
+                    input_shapes: Mapping[str, Shape] | None = None, max_nodes: int | None = None,
+                    keep: object = None) -> ModelGraph:
+    """Build the IR of the SavedModel directory ``root`` (reported as ``path``).
+
+    ``keep`` is held as long as the model can read values (e.g. the temporary directory an archive was
+    unpacked into).
+    """
+    frozen, inputs, outputs, variables, bundle, proto = freeze(root, path, signature, input_shapes, max_nodes)
+    model = load_graphdef(frozen, path, "", text=False, input_shapes={}, inputs=inputs, outputs=outputs,
+                          max_nodes=max_nodes)
+    frozen_reader = model._value_reader
+
+    def read_value(tensor):
+        entry = variables.get(tensor.producer)
+        if entry is None:
+            return frozen_reader(tensor)
+        _ = keep
+        return bundle.value(entry, tensor.dtype)
+
+    info = dataclasses.replace(model.info, format="savedmodel", digest=_digest(proto, bundle),
+                               size_bytes=len(proto) + _bundle_bytes(bundle))
+    return ModelGraph(model.nodes, model.succ, model.tensors, info, read_value)
+
+
+def _digest(proto: bytes, bundle: Bundle | None):
+    """What computes the model's SHA-256 when first asked: of saved_model.pb and variables.index (which holds
+    every variable's CRC, so it changes with their values)."""
+    index = bundle.prefix + ".index" if bundle is not None else None
+
+    def compute() -> str:
+        digest = hashlib.sha256(proto)
+        if index is not None:
+            with open(index, "rb") as fh:
+                digest.update(fh.read())
+        return digest.hexdigest()
+
+    return compute
+
+
+def _bundle_bytes(bundle: Bundle | None) -> int:
+    if bundle is None:
+        return 0
+    total = os.path.getsize(bundle.prefix + ".index")
+    for shard in range(bundle.shards):
+        total += os.path.getsize(bundle.shard_path(shard))
+    return total
+
+
+def load_dir(root: str, path: str, **options) -> ModelGraph:
+    """:func:`load_savedmodel` with every failure as a one-line :class:`LoadError`."""
+    if not os.path.isfile(os.path.join(root, "saved_model.pb")):
+        raise LoadError(f"{path}: is a directory without saved_model.pb (not a SavedModel)", "unsupported")
+    try:
+        return load_savedmodel(root, path, **options)
+    except LoadError:
+        raise
+    except RecursionError:
+        raise LoadError(f"{path}: not a valid SavedModel (nesting too deep)") from None
+    except OSError as err:
+        raise LoadError(f"{path}: cannot read ({err.strerror or err})", "missing") from None
+    except Exception as err:  # noqa: BLE001 - any parser failure is a corrupt SavedModel, reported in one line
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise LoadError(f"{path}: not a valid SavedModel ({detail[:200]})") from None
+
+
+def load_archive(data, kind: str, path: str, **options) -> ModelGraph:
+    """A SavedModel sent as a zip or tar archive: unpacked safely into a temporary directory, kept while the
+    model can read values from it."""
+    from ._archive import Unpacked
+
+    unpacked = Unpacked(data, kind, path)
+    try:
+        return load_dir(unpacked.root, path, keep=unpacked, **options)
+    except BaseException:
+        unpacked.close()
+        raise

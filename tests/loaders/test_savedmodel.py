@@ -1,0 +1,210 @@
+"""The SavedModel loader, read against what TensorFlow wrote and what its converter does with it."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from graphlint.engine.runner import lint
+from graphlint.loaders import LoadError, _archive, _bundle, load
+
+from .sm_fixtures import JUDGED, build, verdicts
+
+
+@pytest.fixture(scope="module")
+def sm() -> Path:
+    return build()
+
+
+@pytest.fixture(scope="module")
+def facts(sm: Path) -> dict:
+    return json.loads((sm / "facts.json").read_text("utf-8"))
+
+
+def _zip_dir(directory: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"{directory.name}/{path.relative_to(directory)}")
+    return buf.getvalue()
+
+
+def test_signature_names_inputs_and_outputs(sm: Path) -> None:
+    model = load(sm / "cnn")
+    assert model.info.format == "savedmodel"
+    (inp,) = model.input_tensors()
+    assert (inp.name, inp.dtype, inp.shape) == ("keras_tensor", "float32", (None, 16, 16, 3))
+    (out,) = model.output_tensors()
+    assert (out.name, out.dtype, out.shape) == ("output_0", "float32", (None, 10))
+    ops = [a["op"] for _, a in model.ops()]
+    assert "StatefulPartitionedCall" not in ops and "ReadVariableOp" not in ops and "VarHandleOp" not in ops
+    assert {"Conv2D", "MaxPool", "MatMul", "Softmax"} <= set(ops)
+
+
+def test_variables_are_constants_read_from_the_bundle(sm: Path, facts: dict) -> None:
+    model = load(sm / "cnn")
+    consts = [t for t in model.tensors.values() if t.is_const and t.producer.endswith("ReadVariableOp")]
+    expected = facts["variables"]["cnn"]
+    assert len(consts) == len([k for k in expected if k.startswith("variables/")])
+    by_shape = {tuple(f["shape"]): f for k, f in expected.items() if k.startswith("variables/")}
+    for tensor in consts:
+        fact = by_shape[tensor.shape]
+        assert tensor.dtype == fact["dtype"]
+        value = model.value(tensor)
+        assert value.shape == tensor.shape
+        np.testing.assert_allclose(value.reshape(-1)[:4], fact["head"], rtol=0, atol=0)
+
+
+def test_index_entries_match_tensorflow(sm: Path, facts: dict) -> None:
+    for name in ("cnn", "mobilenet", "lstm", "module"):
+        _, entries = _bundle.read_index(str(sm / name / "variables" / "variables.index"))
+        got = {k: [list(e.shape)] for k, e in entries.items() if not k.startswith("_CHECKPOINTABLE")}
+        assert got == {k: [f["shape"]] for k, f in facts["variables"][name].items()}
+
+
+def test_signatures_are_chosen_and_listed(sm: Path) -> None:
+    scaled = load(sm / "module", signature="scaled")
+    assert [t.shape for t in scaled.input_tensors()] == [(2, 3)]
+    assert [t.name for t in scaled.output_tensors()] == ["z"]
+    with pytest.raises(LoadError, match=r"no signature `nope` \(the SavedModel has: scaled, serving_default;"):
+        load(sm / "module", signature="nope")
+
+
+def test_control_flow_reads_variables_as_values(sm: Path) -> None:
+    model = load(sm / "lstm")
+    (loop,) = [a for _, a in model.ops() if a["op"] == "While"]
+    assert "resource" not in loop["attrs"]["T"]
+    reads = [a for _, a in model.ops() if a["subgraph"] != "main" and "ReadVariableOp" in a["name"]]
+    assert reads and {a["op"] for a in reads} == {"Identity"}
+
+
+def test_archives_load_as_the_directory(sm: Path, tmp_path: Path) -> None:
+    direct = load(sm / "cnn")
+    data = _zip_dir(sm / "cnn")
+    tar_path = tmp_path / "cnn.tar.gz"
+    with tarfile.open(tar_path, "w:gz") as tf:
+        tf.add(sm / "cnn", arcname=".")
+    for model in (load(data, name="cnn.zip"), load(tar_path)):
+        assert [a["op"] for _, a in model.ops()] == [a["op"] for _, a in direct.ops()]
+        kernel = next(t for t in model.tensors.values() if t.is_const and t.shape == (3, 3, 3, 8))
+        assert model.value(kernel).shape == (3, 3, 3, 8)
+
+
+# -- bad input: one clear line each --------------------------------------------------------------------------
+
+def _copy(sm: Path, tmp_path: Path, name: str = "cnn") -> Path:
+    dst = tmp_path / name
+    shutil.copytree(sm / name, dst)
+    return dst
+
+
+def test_saved_model_without_a_graph(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "saved_model.pb").write_bytes(b"\x08\x01")  # schema version only
+    with pytest.raises(LoadError, match=r"saved_model\.pb holds no graph$"):
+        load(tmp_path / "m")
+
+
+def test_missing_variables_dir(sm: Path, tmp_path: Path) -> None:
+    root = _copy(sm, tmp_path)
+    shutil.rmtree(root / "variables")
+    with pytest.raises(LoadError, match=r"has variables but no variables/ directory$"):
+        load(root)
+
+
+def test_truncated_index(sm: Path, tmp_path: Path) -> None:
+    root = _copy(sm, tmp_path)
+    index = root / "variables" / "variables.index"
+    index.write_bytes(index.read_bytes()[:-20])
+    with pytest.raises(LoadError, match=r"variables\.index: truncated or not a tensor-bundle index"):
+        load(root)
+    index.write_bytes(b"\x00" * 100 + (sm / "cnn" / "variables" / "variables.index").read_bytes()[-48:])
+    with pytest.raises(LoadError, match=r"variables\.index: truncated index"):
+        load(root)
+
+
+def test_archive_with_parent_paths(sm: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../evil/saved_model.pb", b"x")
+    with pytest.raises(LoadError, match=r"entry `../evil/saved_model.pb` points outside the archive"):
+        load(buf.getvalue(), name="evil.zip")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo("m/../../x")
+        tf.addfile(info, io.BytesIO(b""))
+    with pytest.raises(LoadError, match=r"points outside the archive"):
+        load(buf.getvalue(), name="evil.tar")
+
+
+def _zip_of(count: int) -> bytes:
+    """A real zip of ``count`` empty entries named ``a`` (zip64 end records), written without zipfile."""
+    local = b"PK\x03\x04" + struct.pack("<HHHHHIIIHH", 20, 0, 0, 0, 0, 0, 0, 0, 1, 0) + b"a"
+    body = local * count
+    central = b"".join(b"PK\x01\x02" + struct.pack("<HHHHHHIIIHHHHHII", 45, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+                                                                   0, 0, i * len(local)) + b"a"
+                       for i in range(count))
+    cd_start, cd_size = len(body), len(central)
+    zip64 = b"PK\x06\x06" + struct.pack("<QHHIIQQQQ", 44, 45, 45, 0, 0, count, count, cd_size, cd_start)
+    locator = b"PK\x06\x07" + struct.pack("<IQI", 0, cd_start + cd_size, 1)
+    end = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return body + central + zip64 + locator + end
+
+
+def test_zip_with_a_million_entries() -> None:
+    data = _zip_of(1_000_000)
+    assert zipfile.ZipFile(io.BytesIO(_zip_of(3))).namelist() == ["a"] * 3  # the builder writes real zips
+    assert _archive.zip_entry_count(data) == 1_000_000
+    with pytest.raises(LoadError, match=r"archive has 1,000,000 entries, more than the 10,000 allowed"):
+        load(data, name="bomb.zip")
+
+
+def test_cli_errors_are_one_line(sm: Path, tmp_path: Path) -> None:
+    root = _copy(sm, tmp_path)
+    shutil.rmtree(root / "variables")
+    proc = subprocess.run([sys.executable, "-m", "graphlint", "check", str(root)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"graphlint: error: {root}: the SavedModel has variables but no "
+                                                "variables/ directory"]
+    proc = subprocess.run([sys.executable, "-m", "graphlint", "check", str(sm / "module"), "--signature", "x"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "the SavedModel has: scaled, serving_default" in proc.stderr
+
+
+def test_cli_checks_a_directory_and_a_signature(sm: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "graphlint", "check", str(sm / "module"), "--signature", "scaled",
+                           "-f", "json", "-t", "float"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["model"]["format"] == "savedmodel"
+    assert report["model"]["inputs"][0]["shape"] == [2, 3]
+
+
+def test_lint_never_imports_tensorflow(sm: Path) -> None:
+    code = ("import sys; from graphlint.engine.runner import lint; "
+            f"r = lint({str(sm / 'mobilenet')!r}, targets=['float', 'int8']); "
+            "assert not r.fatal; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- verdicts: the same as from_saved_model's -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(JUDGED))
+def test_verdicts_match_from_saved_model(sm: Path, name: str) -> None:
+    judged = verdicts(sm)[name]
+    report = lint(sm / name, targets=list(JUDGED[name]))
+    predicted = report.effective_verdicts()
+    actual = {target: judged[target]["actual"] for target in JUDGED[name]}
+    assert predicted == actual, {t: judged[t].get("message", "")[:300] for t in actual}
