@@ -202,6 +202,8 @@ async def receive_upload(request: Request, tmp_dir: Path, cap: int, *, require_f
             fields, filename, has_file = {}, None, sink.size > 0 or require_file
         sink.close()
         sha256 = await to_thread.run_sync(_file_sha256, path)
+        if has_file and sink.size:
+            await _refuse_bad_archive(path)
     except ClientDisconnect:
         _discard(sink)
         raise ProblemError(400, "the client closed the connection before the upload finished") from None
@@ -209,6 +211,17 @@ async def receive_upload(request: Request, tmp_dir: Path, cap: int, *, require_f
         _discard(sink)
         raise
     return Upload(path=path, sha256=sha256, size=sink.size, filename=filename, fields=fields, has_file=has_file)
+
+
+async def _refuse_bad_archive(path: Path) -> None:
+    """A SavedModel archive (zip, tar) that would unpack outside its directory, into too many files or too many
+    bytes is refused here, from its listing, before anything is stored or unpacked (422)."""
+    from graphlint.loaders._archive import check_archive
+
+    problem = await to_thread.run_sync(check_archive, str(path))
+    if problem is not None:
+        raise ProblemError(422, f"the SavedModel archive is refused: {problem}", slug="bad-archive",
+                           title="Archive refused")
 
 
 def _discard(sink: _Sink) -> None:
