@@ -311,6 +311,14 @@ def _zoo_computed_shapes(x, m) -> None:
     tf.reshape(x, tf.cast(tf.stack([tf.reduce_prod(shape[:2]), tf.reshape(shape[-1], []), -1]), tf.int64),
                name="computed/reshape_prod")
     tf.fill(tf.maximum(tf.shape(m), tf.expand_dims(4, 0)), 0.0, name="computed/fill_maximum")
+    # With an unknown batch the shape is known in part: the batch stays unknown, and so does Reshape's -1.
+    xd = v1.placeholder(tf.float32, (None, 9, 11, 3), name="x_dyn")
+    dyn = tf.shape(xd, name="computed/shape_dyn")
+    tf.reshape(xd, tf.stack([dyn[0], -1]), name="computed/reshape_dyn_batch")
+    tf.reshape(xd, [dyn[0], -1, 3], name="computed/reshape_dyn_batch3")
+    tf.reshape(xd, tf.concat([dyn[:-1], [-1, 1]], 0), name="computed/reshape_dyn_concat")
+    tf.fill(tf.stack([dyn[0], 4]), 0.0, name="computed/fill_dyn")
+    tf.broadcast_to(m, tf.concat([dyn[:1], [5, 3]], 0), name="computed/broadcast_dyn")
 
 
 def build_v2_control_flow(out: Path, w: dict[str, np.ndarray], facts: dict) -> None:

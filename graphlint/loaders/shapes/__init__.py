@@ -14,7 +14,7 @@ from graphlint.ir import Adjacency, Shape, TensorInfo
 
 from . import _array, _control, _elementwise, _lists, _nn, _slicing  # noqa: F401 (each registers its rules)
 from ._table import MAX_RANK, RULES, Consts, Node, Rule, broadcast
-from ._values import INT_DTYPES, VALUE_RULES, ValueRule, checked
+from ._values import INT_DTYPES, VALUE_RULES, ValueRule, checked, checked_partial
 
 __all__ = ["MAX_RANK", "RULES", "VALUE_RULES", "broadcast", "infer_shapes"]
 
@@ -74,11 +74,16 @@ def _node(op: str, attrs: dict, tensors: dict[str, TensorInfo], consts: Consts, 
 def _value(fn: ValueRule, node: Node, out: TensorInfo, consts: Consts) -> None:
     """Record the value of a small integer tensor, when its rule can work it out."""
     try:
-        value = checked(fn(node))
+        value = fn(node)
     except _ERRORS:
         return
-    if value is not None:
-        consts.known[out.id] = value
+    full = checked(value)
+    if full is not None:
+        consts.known[out.id] = full
+    else:
+        partial = checked_partial(value)
+        if partial is not None:
+            consts.partial[out.id] = partial
 
 
 def _apply_user_shapes(tensors: dict[str, TensorInfo], user_shapes: Mapping[str, Shape]) -> None:

@@ -9,22 +9,26 @@ from ._table import MAX_RANK, Node, axis, broadcast, dims_of_operand, rule, scal
 
 @rule("Reshape")
 def reshape(node: Node) -> Shape:
-    target = node.value(1)
-    if target is None:
+    target = node.partial(1)
+    if not isinstance(target, list):
         return dims_of_operand(node.ins[1])
-    target = [int(x) for x in target]
     if -1 not in target:
-        return tuple(target)
+        return tuple(d if type(d) is int else None for d in target)
+    fill = _reshape_fill(node, target)
+    return tuple(fill if d == -1 else d if type(d) is int else None for d in target)
+
+
+def _reshape_fill(node: Node, target: list) -> int | None:
+    """The size of the -1 dim: the input's elements over the target's other dims, when all are known."""
     x = node.shapes[0]
-    rest = 1
+    if x is None or None in x or any(type(d) is not int for d in target):
+        return None
+    total = rest = 1
+    for d in x:
+        total *= d
     for d in target:
-        if d != -1:
-            rest *= d
-    total = 1
-    for d in x or ():
-        total *= d or 1
-    fill = total // rest if x is not None and None not in x and rest else None
-    return tuple(fill if d == -1 else d for d in target)
+        rest *= d if d != -1 else 1
+    return total // rest if rest else None
 
 
 @rule("Transpose")

@@ -138,7 +138,7 @@ def space_batch(node: Node) -> Shape:
 def real_fft(node: Node) -> Shape:
     """The inner dims become ``fft_length``; a real-to-complex FFT keeps only ``n // 2 + 1`` of the last."""
     x, lengths = node.shapes[0], node.value(1)
-    n = {"2": 2, "3": 3}.get(node.op[-2], 1)
+    n = int(node.op[-2]) if node.op.endswith("D") else 1  # RFFT2D, IRFFT3D ...: how many inner dims
     if x is None or len(x) < n:
         return None
     if lengths is None:

@@ -20,13 +20,15 @@ Result = Union[Shape, list]  # noqa: UP007 (a runtime alias)
 
 class Consts:
     """Reads small constant operands (shape vectors, axes) during inference, and the values worked out for
-    small integer tensors that are not constants (``known``: tensor id -> value, see ``_values.py``)."""
+    small integer tensors that are not constants (see ``_values.py``): ``known`` maps a tensor id to a value
+    known in full, ``partial`` to a vector with unknown elements (None)."""
 
-    __slots__ = ("known", "reader")
+    __slots__ = ("known", "partial", "reader")
 
     def __init__(self, reader: Callable[[TensorInfo], object] | None) -> None:
         self.reader = reader
         self.known: dict[str, object] = {}
+        self.partial: dict[str, object] = {}
 
     def __call__(self, tensor: TensorInfo | None):
         if tensor is None:
@@ -52,8 +54,13 @@ class Node(NamedTuple):
     n_out: int
 
     def value(self, i: int):
-        """The value of input ``i`` when it is a small constant, else None."""
+        """The value of input ``i`` when it is known in full (a small constant, or worked out), else None."""
         return self.const(self.ins[i]) if i < len(self.ins) else None
+
+    def partial(self, i: int):
+        """The value of input ``i``, known in full or in part (unknown elements are None), else None."""
+        value = self.value(i)
+        return self.const.partial.get(self.ins[i].id) if value is None and i < len(self.ins) else value
 
 
 Rule = Callable[[Node], Result]
@@ -102,12 +109,12 @@ def dims_of_operand(operand: TensorInfo) -> Shape:
 def shape_operand(node: Node, i: int) -> Shape:
     """The output shape a 1-D shape operand gives: its values when constant (-1 is an unknown dim), else as
     many unknown dims as it has values."""
-    value = node.value(i)
+    value = node.partial(i)
     if value is None:
         return dims_of_operand(node.ins[i])
     if not isinstance(value, list) or len(value) > MAX_RANK:
         return None
-    return tuple(None if int(d) < 0 else int(d) for d in value)
+    return tuple(d if type(d) is int and d >= 0 else None for d in value)
 
 
 def broadcast(a: Shape, b: Shape) -> Shape:

@@ -3,7 +3,10 @@
 
 TensorFlow's shape inference evaluates these small subgraphs too. A value is recorded only when every input
 it depends on is known in full: a constant, or the shape, rank or size of a tensor whose shape is known.
-Values are scalars or 1-D lists of at most ``MAX_VALUES`` ints.
+Values are scalars or 1-D lists of at most ``MAX_VALUES`` ints. A vector known in part (``tf.shape(x)`` when
+x's batch is None) keeps its unknown elements as None; the rules that pass such values along read them with
+``Node.partial``. An unknown element stays unknown whatever it meets (TensorFlow does not cancel
+``tf.shape(x)[0]`` against x's unknown batch in Reshape either).
 """
 
 from __future__ import annotations
@@ -44,10 +47,20 @@ def checked(value) -> int | list | None:
     return None
 
 
+def checked_partial(value) -> list | None:
+    """``value`` when it is a vector known in part: a short list of int64s and Nones."""
+    if isinstance(value, list) and len(value) <= MAX_VALUES and all(
+            v is None or (type(v) is int and v in _INT64) for v in value):
+        return value
+    return None
+
+
 @value_rule("Shape")
 def shape_value(node: Node) -> list | None:
     x = node.shapes[0]
-    return list(x) if x is not None and None not in x else None
+    if x is None:
+        return None
+    return list(x)
 
 
 @value_rule("Rank")
@@ -69,28 +82,38 @@ def size_value(node: Node) -> int | None:
 
 @value_rule("Identity", "Cast", "StopGradient", "Snapshot")
 def same_value(node: Node):
-    return node.value(0)
+    return node.partial(0)
 
 
 @value_rule("Pack")
 def pack_value(node: Node) -> list | None:
-    """Scalars stacked into a vector (axis 0)."""
-    parts = [node.value(i) for i in range(len(node.ins))]
-    return parts if node.attrs.get("axis", 0) == 0 and all(type(p) is int for p in parts) else None
+    """Scalars stacked into a vector (axis 0); a scalar of unknown value is an unknown element."""
+    if node.attrs.get("axis", 0) != 0 or any(x != () for x in node.shapes):
+        return None
+    parts = [node.partial(i) for i in range(len(node.ins))]
+    return [p if type(p) is int else None for p in parts]
 
 
 @value_rule("ConcatV2")
 def concat_value(node: Node) -> list | None:
-    parts = [node.value(i) for i in range(len(node.ins) - 1)]
-    if node.value(len(node.ins) - 1) not in (0, -1) or not all(isinstance(p, list) for p in parts):
+    """Vectors joined; one of unknown value but known length adds as many unknown elements."""
+    if node.value(len(node.ins) - 1) not in (0, -1):
         return None
-    return [v for p in parts for v in p]
+    out = []
+    for i, x in enumerate(node.shapes[:-1]):
+        part = node.partial(i)
+        if part is None and x is not None and len(x) == 1 and x[0] is not None:
+            part = [None] * x[0]
+        if not isinstance(part, list):
+            return None
+        out.extend(part)
+    return out
 
 
 @value_rule("StridedSlice")
 def strided_slice_value(node: Node):
     """A 1-D value sliced with one index (no ellipsis or new axis), as ``tf.shape(x)[1:3]`` writes it."""
-    x, begin, end, strides = (node.value(i) for i in range(4))
+    x, begin, end, strides = node.partial(0), node.value(1), node.value(2), node.value(3)
     a = node.attrs
     if not isinstance(x, list) or a.get("ellipsis_mask") or a.get("new_axis_mask") or [len(v) for v in (
             begin or (), end or (), strides or ())] != [1, 1, 1]:
@@ -104,7 +127,7 @@ def strided_slice_value(node: Node):
 
 @value_rule("Slice")
 def slice_value(node: Node) -> list | None:
-    x, begin, size = node.value(0), node.value(1), node.value(2)
+    x, begin, size = node.partial(0), node.value(1), node.value(2)
     if not isinstance(x, list) or not isinstance(begin, list) or not isinstance(size, list):
         return None
     return x[begin[0]:] if size[0] == -1 else x[begin[0]:begin[0] + size[0]]
@@ -112,7 +135,7 @@ def slice_value(node: Node) -> list | None:
 
 @value_rule("GatherV2")
 def gather_value(node: Node):
-    x, indices = node.value(0), node.value(1)
+    x, indices = node.partial(0), node.value(1)
     if not isinstance(x, list) or node.value(2) != 0 or node.attrs.get("batch_dims"):
         return None
     if isinstance(indices, list):
@@ -122,7 +145,7 @@ def gather_value(node: Node):
 
 @value_rule("ExpandDims")
 def expand_dims_value(node: Node) -> list | None:
-    x = node.value(0)
+    x = node.partial(0)
     return [x] if type(x) is int and node.value(1) in (0, -1, [0], [-1]) else None
 
 
@@ -174,7 +197,7 @@ def reduce_value(node: Node) -> int | None:
 @value_rule("Reshape")
 def reshape_value(node: Node):
     """A scalar made a vector of one, or back (``tf.reshape(n, [])``); a vector flattened."""
-    x, target = node.value(0), node.value(1)
+    x, target = node.partial(0), node.value(1)
     flat = [x] if type(x) is int else x
     if not isinstance(flat, list) or not isinstance(target, list):
         return None
@@ -185,5 +208,5 @@ def reshape_value(node: Node):
 
 @value_rule("Squeeze")
 def squeeze_value(node: Node):
-    x = node.value(0)
+    x = node.partial(0)
     return x[0] if isinstance(x, list) and len(x) == 1 else None
