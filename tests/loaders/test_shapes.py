@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -296,6 +298,27 @@ def test_computed_values_stay_within_int64():
     model = b.build()
     assert model.tensors["y:0"].shape == (None,)
     assert model.tensors["z:0"].shape == (3 ** 16,)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads peak memory from /proc")
+def test_values_known_in_part_are_not_sized_by_hostile_claims():
+    """A shape vector declared a billion long, joined to a known one, is no value: linted in a process whose peak
+    memory stays small, the Fill it sizes keeps an unknown rank."""
+    code = textwrap.dedent('''
+        from graphlint.testing import GraphBuilder
+        b = GraphBuilder()
+        dims = b.op("ConcatV2", [b.placeholder("n", "int32", (10 ** 9,)), b.const([2], name="two", dtype="int32"),
+                                 b.const(0, name="axis", dtype="int32")], name="dims", dtype="int32",
+                    attrs={"N": 2, "Tidx": "int32"})
+        b.output(b.op("Fill", [dims, b.const(1.0, name="v")], name="y"))
+        print(b.build().tensors["y:0"].shape)
+        status = open("/proc/self/status").read()
+        print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+    ''')
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=300).stdout.split("\n")
+    assert out[0] == "None"
+    assert int(out[1]) < 300 * 1024
 
 
 def test_split_and_unpack_fill_every_output():

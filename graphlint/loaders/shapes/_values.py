@@ -102,8 +102,8 @@ def concat_value(node: Node) -> list | None:
     out = []
     for i, x in enumerate(node.shapes[:-1]):
         part = node.partial(i)
-        if part is None and x is not None and len(x) == 1 and x[0] is not None:
-            part = [None] * x[0]
+        if part is None and x is not None and len(x) == 1 and x[0] is not None and x[0] <= MAX_VALUES:
+            part = [None] * x[0]  # bounded: a file may declare a vector of a billion
         if not isinstance(part, list):
             return None
         out.extend(part)
