@@ -5,7 +5,7 @@ GraphDef with the target's settings (``tflm`` with the int8 ones), or takes a ``
 result: in LiteRT for every target, in TensorFlow Lite Micro for ``tflm``. The verdict follows
 ``scripts/judge_corpus.py`` and ``tests/corpus/build.py``: ``fail`` when the converter refuses, or the runtime
 cannot allocate and invoke the model (a crash or a hang of the runtime included); ``warn`` when it runs but ops
-compute in float where the target promises integers; ``pass`` otherwise. The runtimes run in a forked child with
+compute in float where the target promises integers; ``pass`` otherwise. The runtimes run in a child process with
 a time limit, so a runtime that crashes or never returns is a verdict, not a lost worker.
 """
 
@@ -38,8 +38,12 @@ def _child(queue, fn: Callable[..., None], args: tuple) -> None:
 
 
 def in_child(fn: Callable[..., None], *args: Any, timeout: float = RUN_TIMEOUT_S) -> str | None:
-    """Run ``fn(*args)`` in a forked child: None when it returns, else what went wrong (crash and hang too)."""
-    ctx = multiprocessing.get_context("fork")
+    """Run ``fn(*args)`` in a child process: None when it returns, else what went wrong (crash and hang too).
+
+    The child is spawned, not forked: a fork of a process that ran TensorFlow can inherit a lock one of its
+    threads held and block, which would read as a runtime that never answers.
+    """
+    ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(queue, fn, args))
     proc.start()
