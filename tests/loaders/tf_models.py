@@ -319,6 +319,9 @@ def _zoo_computed_shapes(x, m) -> None:
     tf.reshape(xd, tf.concat([dyn[:-1], [-1, 1]], 0), name="computed/reshape_dyn_concat")
     tf.fill(tf.stack([dyn[0], 4]), 0.0, name="computed/fill_dyn")
     tf.broadcast_to(m, tf.concat([dyn[:1], [5, 3]], 0), name="computed/broadcast_dyn")
+    tf.fill(tf.stack([dyn[1], dyn[0]]), 0.0, name="computed/fill_dyn_known_dim")
+    tf.fill(tf.cast(dyn[1:], tf.int64), 0.0, name="computed/fill_dyn_cast")
+    tf.reshape(xd, [-1, tf.reduce_prod(tf.gather(dyn, [3]))], name="computed/reshape_dyn_gather")
 
 
 def build_v2_control_flow(out: Path, w: dict[str, np.ndarray], facts: dict) -> None:

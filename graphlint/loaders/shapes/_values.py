@@ -4,9 +4,10 @@
 TensorFlow's shape inference evaluates these small subgraphs too. A value is recorded only when every input
 it depends on is known in full: a constant, or the shape, rank or size of a tensor whose shape is known.
 Values are scalars or 1-D lists of at most ``MAX_VALUES`` ints. A vector known in part (``tf.shape(x)`` when
-x's batch is None) keeps its unknown elements as None; the rules that pass such values along read them with
-``Node.partial``. An unknown element stays unknown whatever it meets (TensorFlow does not cancel
-``tf.shape(x)[0]`` against x's unknown batch in Reshape either).
+x's batch is None) keeps its unknown elements as None, and flows on only where TensorFlow's shape inference
+carries one (its ConstantPartialShape): through Cast, StridedSlice, Pack and ConcatV2, read with
+``Node.partial``. Other ops need their inputs known in full, as TensorFlow evaluates them; an unknown element
+never cancels against the input's unknown batch in Reshape's -1 either.
 """
 
 from __future__ import annotations
@@ -80,8 +81,13 @@ def size_value(node: Node) -> int | None:
     return n
 
 
-@value_rule("Identity", "Cast", "StopGradient", "Snapshot")
+@value_rule("Identity", "StopGradient", "Snapshot")
 def same_value(node: Node):
+    return node.value(0)
+
+
+@value_rule("Cast")
+def cast_value(node: Node):
     return node.partial(0)
 
 
@@ -127,7 +133,7 @@ def strided_slice_value(node: Node):
 
 @value_rule("Slice")
 def slice_value(node: Node) -> list | None:
-    x, begin, size = node.partial(0), node.value(1), node.value(2)
+    x, begin, size = node.value(0), node.value(1), node.value(2)
     if not isinstance(x, list) or not isinstance(begin, list) or not isinstance(size, list):
         return None
     return x[begin[0]:] if size[0] == -1 else x[begin[0]:begin[0] + size[0]]
@@ -135,7 +141,7 @@ def slice_value(node: Node) -> list | None:
 
 @value_rule("GatherV2")
 def gather_value(node: Node):
-    x, indices = node.partial(0), node.value(1)
+    x, indices = node.value(0), node.value(1)
     if not isinstance(x, list) or node.value(2) != 0 or node.attrs.get("batch_dims"):
         return None
     if isinstance(indices, list):
@@ -145,7 +151,7 @@ def gather_value(node: Node):
 
 @value_rule("ExpandDims")
 def expand_dims_value(node: Node) -> list | None:
-    x = node.partial(0)
+    x = node.value(0)
     return [x] if type(x) is int and node.value(1) in (0, -1, [0], [-1]) else None
 
 
@@ -197,7 +203,7 @@ def reduce_value(node: Node) -> int | None:
 @value_rule("Reshape")
 def reshape_value(node: Node):
     """A scalar made a vector of one, or back (``tf.reshape(n, [])``); a vector flattened."""
-    x, target = node.partial(0), node.value(1)
+    x, target = node.value(0), node.value(1)
     flat = [x] if type(x) is int else x
     if not isinstance(flat, list) or not isinstance(target, list):
         return None
@@ -208,5 +214,5 @@ def reshape_value(node: Node):
 
 @value_rule("Squeeze")
 def squeeze_value(node: Node):
-    x = node.partial(0)
+    x = node.value(0)
     return x[0] if isinstance(x, list) and len(x) == 1 else None
