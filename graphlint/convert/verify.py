@@ -66,6 +66,9 @@ def _reproduce_convert(source: str, target: str, inputs: list[dict], outputs: li
     words = ["graphlint", "convert", source, "--target", target, "-o", f"{Path(source).stem}.{target}.tflite"]
     for spec in inputs:
         words += ["--input", f"{spec['name']}:" + ",".join(str(d) for d in spec["shape"])]
+    for spec in inputs:
+        if spec.get("range"):
+            words += ["--input-range", f"{spec['name']}=" + ",".join(f"{v:g}" for v in spec["range"])]
     for name in outputs:
         words += ["--output", name]
     return shlex.join(words)
@@ -93,12 +96,20 @@ def _from_result(result: dict) -> tuple[str | None, str | None]:
     return None, message
 
 
+_INTEGER_RANGE = [0, 1]  # integer inputs are often indices (token ids, labels): never fed negative values
+_INTEGER_TYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
+
+
 def _graphdef_io(source: Path, inputs: Sequence[str], outputs: Sequence[str]) -> tuple[list[dict], list[str]]:
     """The converter's inputs (fixed shapes) and outputs; InputError when they cannot be fed."""
     from .service import ConvertRequest, load_model, resolve_io
 
     model = load_model(source, ConvertRequest(source, "float", inputs=tuple(inputs), outputs=tuple(outputs)))
-    return resolve_io(model, {})
+    feeds, names = resolve_io(model, {})
+    for feed in feeds:
+        if feed["dtype"] in _INTEGER_TYPES:
+            feed["range"] = list(_INTEGER_RANGE)
+    return feeds, names
 
 
 def _tflite_io(source: Path) -> tuple[list[dict], list[str]]:
@@ -109,8 +120,9 @@ def _tflite_io(source: Path) -> tuple[list[dict], list[str]]:
     inputs = []
     for tensor in model.input_tensors():
         quantized = tensor.quant is not None and tensor.dtype not in ("float32", "float16")
+        dtype = "float32" if quantized else (tensor.dtype or "float32")
         inputs.append({"name": tensor.name, "shape": [1 if d is None else int(d) for d in tensor.shape or ()],
-                       "dtype": "float32" if quantized else (tensor.dtype or "float32"), "range": None})
+                       "dtype": dtype, "range": list(_INTEGER_RANGE) if dtype in _INTEGER_TYPES else None})
     return inputs, [t.rsplit(":", 1)[0] if t.endswith(":0") else t for t in model.info.outputs]
 
 

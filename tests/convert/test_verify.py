@@ -121,6 +121,25 @@ def test_an_op_left_float_is_the_judges_warn(tmp_path, pool):
                                               else "contradicted")
 
 
+@pytest.mark.tf
+@pytest.mark.converter
+def test_integer_inputs_are_fed_as_indices(tmp_path, pool):
+    """An embedding lookup converts and runs; fed negative ids, LiteRT's GATHER would refuse to invoke."""
+    b = GraphBuilder()
+    ids = b.placeholder("ids", "int32", (1, 6))
+    table = b.const([[0.1 * i + j for j in range(4)] for i in range(10)], name="table")
+    axis = b.const(0, name="axis", dtype="int32")
+    emb = b.node("GatherV2", [table, ids, axis], name="emb",
+                 attrs={"Tparams": "float32", "Tindices": "int32", "Taxis": "int32", "batch_dims": 0})
+    b.output(b.op("Relu", [emb], name="y"))
+    path = tmp_path / "emb.pb"
+    path.write_bytes(b.to_bytes())
+    report = lint(path, targets=("float",), outputs=["y"])
+    verified = verify_report(report, str(path), outputs=["y"], pool=pool)
+    assert verified["float"]["actual"] == "pass", verified["float"]
+    assert "--input-range ids=0,1" in verified["float"]["reproduce"]
+
+
 def test_verify_on_an_unreadable_model_is_not_run(tmp_path):
     bad = tmp_path / "bad.pb"
     bad.write_bytes(b"\x00not a graph")
