@@ -131,7 +131,7 @@ class Verifier:
 
     def __init__(self, source: str, fmt: str | None, *, name: str | None = None, inputs: Sequence[str] = (),
                  outputs: Sequence[str] = (), pool: WorkerPool | None = None, timeout: float | None = None) -> None:
-        self.source, self.name, self.tflite = source, name or source, fmt == "tflite"
+        self.source, self.name, self.fmt, self.tflite = source, name or source, fmt, fmt == "tflite"
         self.spec_inputs, self.spec_outputs = tuple(inputs), tuple(outputs)
         self.pool, self.timeout = pool, timeout
         self.io: tuple[list[dict], list[str]] | None = None
@@ -144,6 +144,9 @@ class Verifier:
 
         from .service import InputError
 
+        if self.fmt not in ("graphdef", "tflite"):
+            self.io_error = f"verification converts frozen GraphDefs and runs .tflite files, not a {self.fmt} yet"
+            return
         try:
             path = Path(self.source)
             self.io = _tflite_io(path) if self.tflite else _graphdef_io(path, self.spec_inputs, self.spec_outputs)
@@ -174,7 +177,8 @@ class Verifier:
         """The ``verified`` object of one target."""
         reason = _not_run_reason(target, self.tflite)
         if reason is None and self.io_error is not None:
-            reason = f"the model cannot be fed to the converter: {self.io_error}"
+            reason = self.io_error if self.fmt not in ("graphdef", "tflite") else \
+                f"the model cannot be fed to the converter: {self.io_error}"
         if reason is not None:
             return entry("not-run", message=reason)
         result = (self.pool or default_pool()).run(self.job(target, tmp), timeout=self.timeout)

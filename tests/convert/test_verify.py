@@ -222,3 +222,12 @@ def test_a_worker_that_cannot_import_tensorflow_is_one_clear_line(tmp_path):
     assert "Traceback" not in proc.stdout + proc.stderr and "closed file" not in proc.stdout
     assert "the conversion worker did not start" in proc.stdout
     assert "No module named 'tensorflow'" in proc.stdout and "pip install 'graphlint[convert]'" in proc.stdout
+
+
+def test_a_format_verify_cannot_convert_is_not_run_with_the_reason():
+    from graphlint.convert.verify import verify_targets
+
+    verified = verify_targets({"float": "pass", "gpu": "pass"}, "model-dir", "savedmodel")
+    assert verified["float"] == {"status": "not-run", "actual": None, "reproduce": None, "message":
+                                 "verification converts frozen GraphDefs and runs .tflite files, not a savedmodel yet"}
+    assert verified["gpu"]["status"] == "not-run" and "GPU delegate" in verified["gpu"]["message"]
