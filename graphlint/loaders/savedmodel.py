@@ -35,6 +35,8 @@ from .graphdef import _OUTPUT_ARGS, DTYPES, load_graphdef
 DEFAULT_SIGNATURE = "serving_default"
 MAX_PROTO_BYTES = 1 << 30  # saved_model.pb larger than this is refused (protobuf's own limit is 2 GB)
 _CALLS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
+_WHILES = frozenset({"While", "StatelessWhile"})
+_INLINED = _CALLS | _WHILES  # nodes replaced by what they run
 _INIT_SIGNATURE = "__saved_model_init_op"
 # Control flow that takes variables as inputs: first data input that is an argument, the type-list attr, and
 # the functions it calls.
@@ -309,7 +311,7 @@ class _Body:
 
     def run(self) -> None:
         for node in self.fdef.node_def:
-            if node.op in _CALLS:
+            if node.op in _INLINED:
                 self.inline_call(node.name)
             else:
                 self.copy(node)
@@ -323,7 +325,10 @@ class _Body:
         self.call_outs[name] = None
         node = self.nodes[name]
         args = [self.resolve(i) for i in node.input if not i.startswith("^")]
-        outs = self.inl.call(node.attr["f"].func.name, args, self.prefix + name + "/", self.depth + 1)
+        if node.op in _WHILES:
+            outs = _lower_while(self.inl, node, args, self.prefix + name, self.depth + 1)
+        else:
+            outs = self.inl.call(node.attr["f"].func.name, args, self.prefix + name + "/", self.depth + 1)
         self.call_outs[name] = outs
         return outs
 
@@ -342,7 +347,7 @@ class _Body:
             raise LoadError(f"{self.inl.path}: `{raw}` names no node of `{self.fdef.signature.name}`")
         names = _OUTPUT_ARGS.get(target.op)
         slot = (names.index(parts[1]) if names and len(parts) == 3 and parts[1] in names else 0) + idx
-        if target.op in _CALLS:
+        if target.op in _INLINED:
             outs = self.inline_call(node)
             if slot >= len(outs):
                 raise LoadError(f"{self.inl.path}: `{raw}` reads an output the called function lacks")
@@ -359,7 +364,7 @@ class _Body:
         for raw in node.input:
             if raw.startswith("^"):
                 target = self.nodes.get(raw[1:])
-                if target is not None and target.op not in _CALLS:
+                if target is not None and target.op not in _INLINED:
                     inputs.append("^" + self.prefix + raw[1:])
                 continue
             inputs.append(self.resolve(raw))
@@ -373,6 +378,50 @@ class _Body:
                 inputs[i] = self.inl.var_handle("var/" + ref[4:], ref[4:])
         new.input.extend(inputs)
         self.inl.emit(new)
+
+
+def _lower_while(inl: _Inliner, node, args: list[str], base: str, depth: int) -> list[str]:
+    """Lower a functional While into a v1 frame, as freezing a SavedModel does (``lower_control_flow``): per loop
+    variable Enter, Merge, Switch, Exit and NextIteration, the cond and body inlined, a LoopCond between. A variable
+    passed as a loop variable stays a variable for the inlined functions (their reads become constants)."""
+    types = list(node.attr["T"].list.type)
+    if len(types) != len(args):
+        raise LoadError(f"{inl.path}: `{node.name}` has {len(args)} inputs and {len(types)} types")
+    iterations = node.attr["parallel_iterations"].i or 10
+    loop_vars = [i for i, ref in enumerate(args) if not ref.startswith("var:")]
+    merged = list(args)
+    for i in loop_vars:
+        inl.emit(_node(f"{base}/Enter_{i}", "Enter", [args[i]], types[i], frame_name=base.encode(),
+                       parallel_iterations=iterations))
+        inl.emit(_node(f"{base}/Merge_{i}", "Merge", [f"{base}/Enter_{i}", f"{base}/NextIteration_{i}"], types[i],
+                       N=2))
+        merged[i] = f"{base}/Merge_{i}"
+    (cond,) = inl.call(node.attr["cond"].func.name, merged, base + "/cond/", depth)[:1] or [None]
+    inl.emit(_node(f"{base}/LoopCond", "LoopCond", [cond], None))
+    inner = list(args)
+    for i in loop_vars:
+        inl.emit(_node(f"{base}/Switch_{i}", "Switch", [f"{base}/Merge_{i}", f"{base}/LoopCond"], types[i]))
+        inl.emit(_node(f"{base}/Exit_{i}", "Exit", [f"{base}/Switch_{i}"], types[i]))
+        inl.emit(_node(f"{base}/Identity_{i}", "Identity", [f"{base}/Switch_{i}:1"], types[i]))
+        inner[i] = f"{base}/Identity_{i}"
+    body = inl.call(node.attr["body"].func.name, inner, base + "/body/", depth)
+    if len(body) != len(args):
+        raise LoadError(f"{inl.path}: the body of `{node.name}` returns {len(body)} values for {len(args)}")
+    for i in loop_vars:
+        inl.emit(_node(f"{base}/NextIteration_{i}", "NextIteration", [body[i]], types[i]))
+    return [f"{base}/Exit_{i}" if i in loop_vars else args[i] for i in range(len(args))]
+
+
+def _node(name: str, op: str, inputs: list[str], dtype: int | None, **attrs):
+    node = gpb.NodeDef(name=name, op=op, input=inputs)
+    if dtype is not None:
+        node.attr["T"].type = dtype
+    for key, value in attrs.items():
+        if isinstance(value, bytes):
+            node.attr[key].s = value
+        else:
+            node.attr[key].i = value
+    return node
 
 
 def _library(inl: _Inliner) -> None:

@@ -9,7 +9,8 @@ Run in child processes (the test process never imports TensorFlow):
     with ``tf.saved_model.save``;
   - ``mobilenet/`` and ``mobilenet.pb``: Keras MobileNetV2 (``weights=None``, 96x96, alpha 0.35) exported, and the
     same model's serving function frozen with ``convert_variables_to_constants_v2``;
-  - ``lstm/``: a Keras LSTM (8 steps of 4 features, 16 units) and a dense head, exported;
+  - ``lstm/``: a Keras LSTM (8 steps of 4 features, 16 units) and a dense head, exported; ``lstm_b1/`` the same
+    with a fixed batch of 1;
   - ``facts.json``: per SavedModel, each variable's checkpoint key, dtype and shape, and a few values, as
     TensorFlow reads them back (``tf.train.load_checkpoint``); the frozen graph's input and output names.
 
@@ -32,7 +33,7 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 
-MODELS = ("cnn", "mobilenet", "lstm", "module")
+MODELS = ("cnn", "mobilenet", "lstm", "lstm_b1", "module")
 
 
 def _keras_models(keras):
@@ -48,7 +49,9 @@ def _keras_models(keras):
     mobilenet = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, weights=None, classes=10)
     lstm = keras.Sequential([keras.Input((8, 4)), keras.layers.LSTM(16, name="lstm"),
                              keras.layers.Dense(3, name="head")], name="lstm")
-    return {"cnn": cnn, "mobilenet": mobilenet, "lstm": lstm}
+    lstm_b1 = keras.Sequential([keras.Input((8, 4), batch_size=1), keras.layers.LSTM(16, name="lstm"),
+                                keras.layers.Dense(3, name="head")], name="lstm_b1")
+    return {"cnn": cnn, "mobilenet": mobilenet, "lstm": lstm, "lstm_b1": lstm_b1}
 
 
 def _module(tf):

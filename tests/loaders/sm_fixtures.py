@@ -22,7 +22,7 @@ from tests.conftest import _cache_root, tensorflow_version
 
 BUILDER = Path(__file__).parent / "savedmodel_models.py"
 JUDGED = {"cnn": ("float", "dynamic", "int8"), "mobilenet": ("float", "dynamic", "int8"),
-          "lstm": ("float", "dynamic", "int8")}
+          "lstm": ("float", "dynamic", "int8"), "lstm_b1": ("float", "dynamic", "int8")}
 _ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 

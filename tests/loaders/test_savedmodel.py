@@ -81,12 +81,16 @@ def test_signatures_are_chosen_and_listed(sm: Path) -> None:
         load(sm / "module", signature="nope")
 
 
-def test_control_flow_reads_variables_as_values(sm: Path) -> None:
+def test_while_is_lowered_into_a_frame_reading_constants(sm: Path) -> None:
     model = load(sm / "lstm")
-    (loop,) = [a for _, a in model.ops() if a["op"] == "While"]
-    assert "resource" not in loop["attrs"]["T"]
-    reads = [a for _, a in model.ops() if a["subgraph"] != "main" and "ReadVariableOp" in a["name"]]
-    assert reads and {a["op"] for a in reads} == {"Identity"}
+    ops = [a["op"] for _, a in model.ops()]
+    assert "While" not in ops and "ReadVariableOp" not in ops and "VarHandleOp" not in ops
+    assert ops.count("LoopCond") == 1 and ops.count("Enter") == ops.count("Exit") == ops.count("NextIteration")
+    frames = {a["attrs"]["frame_name"] for _, a in model.ops() if a["op"] == "Enter"}
+    assert frames == {"StatefulPartitionedCall_1/StatefulPartitionedCall/lstm_1/lstm_1/while"}
+    kernels = [t for t in model.tensors.values() if t.is_const and "while/body/" in t.id and t.rank == 2]
+    assert sorted(t.shape for t in kernels) == [(4, 64), (16, 64)]
+    assert all(model.value(t).shape == t.shape for t in kernels)
 
 
 def test_archives_load_as_the_directory(sm: Path, tmp_path: Path) -> None:
