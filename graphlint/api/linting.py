@@ -323,6 +323,8 @@ class LintPool:
                                    slug="lint-timeout", title="Lint timed out")
             return worker.conn.recv()
         except (EOFError, OSError):
+            if self._closed:
+                raise ProblemError(503, "the server is stopping", headers={"Retry-After": "5"}) from None
             raise ProblemError(422, "the lint worker died while reading this model (the system may have killed it "
                                     "for its memory); nothing was stored",
                                slug="lint-crashed", title="Lint failed") from None
