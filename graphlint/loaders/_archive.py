@@ -181,6 +181,9 @@ def _savedmodel_root(root: str, path: str) -> str:
     entries = [e for e in os.listdir(root) if not e.startswith((".", "__MACOSX"))]
     if len(entries) == 1 and os.path.isfile(os.path.join(root, entries[0], "saved_model.pb")):
         return os.path.join(root, entries[0])
+    if os.path.isfile(os.path.join(root, "config.json")) and os.path.isfile(os.path.join(root, "model.weights.h5")):
+        raise LoadError(f"{path}: this is a Keras .keras file; export it as a SavedModel (model.export(DIR)) and "
+                        "check the directory", "unsupported")
     raise LoadError(f"{path}: the archive holds no saved_model.pb (at its top or in one folder)", "unsupported")
 
 

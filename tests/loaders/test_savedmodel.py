@@ -212,3 +212,12 @@ def test_verdicts_match_from_saved_model(sm: Path, name: str) -> None:
     predicted = report.effective_verdicts()
     actual = {target: judged[target]["actual"] for target in JUDGED[name]}
     assert predicted == actual, {t: judged[t].get("message", "")[:300] for t in actual}
+
+
+def test_a_keras_file_says_how_to_export_it() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:  # the layout Keras 3 writes: metadata, config, weights
+        for name in ("metadata.json", "config.json", "model.weights.h5"):
+            zf.writestr(name, b"{}")
+    with pytest.raises(LoadError, match=r"this is a Keras \.keras file; export it as a SavedModel"):
+        load(buf.getvalue(), name="net.keras")
