@@ -98,9 +98,19 @@ def _add_budget_flags(check: argparse.ArgumentParser) -> None:
     check.add_argument("--max-findings", type=int, default=DEFAULT_MAX_FINDINGS, metavar="N",
                        help=f"findings listed per rule, the rest summarized (default {DEFAULT_MAX_FINDINGS}; "
                             "0 = no limit)")
-    check.add_argument("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, metavar="MB",
+    check.add_argument("--max-memory", type=_memory_mb, default=DEFAULT_MAX_MEMORY_MB, metavar="MB",
                        help=f"memory cap of this process (default {DEFAULT_MAX_MEMORY_MB}; 0 = no limit; not "
                             "applied with --verify, whose TensorFlow children would inherit it)")
+
+
+MIN_MEMORY_MB = 256  # the interpreter and the lint path's imports take about 120 MB of address space
+
+
+def _memory_mb(text: str) -> int:
+    value = int(text)
+    if 0 < value < MIN_MEMORY_MB:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or at least {MIN_MEMORY_MB} MB")
+    return value
 
 
 def _budgets(args):
@@ -110,6 +120,9 @@ def _budgets(args):
     from .engine.runner import Budgets
 
     if args.max_memory > 0 and not getattr(args, "verify", False):
+        # OpenBLAS reserves buffers per thread when numpy is imported and exits the process when that fails
+        # under the cap; nothing on the lint path needs more than one thread of it.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         limit = args.max_memory << 20
         hard = resource.getrlimit(resource.RLIMIT_AS)[1]
         resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))

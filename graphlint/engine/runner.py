@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from graphlint._gc import gc_paused
 from graphlint.ir import ModelGraph, Shape
-from graphlint.loaders import DEFAULT_MAX_NODES, BudgetExceeded, LoadError, load
+from graphlint.loaders import DEFAULT_MAX_NODES, BudgetExceeded, LoadError, check_memory, load
 from graphlint.report import Report, model_summary, unreadable_summary
 
 from .finding import Finding, Severity
@@ -158,7 +158,13 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
             rule = rule_cls()
             rule_ctx = dataclasses.replace(ctx, options=(options or {}).get(rule_cls.code, {}))
             try:
+                check_memory(model.info.path)
                 findings.extend(rule.check(model, rule_ctx))
+            except BudgetExceeded as err:
+                findings = [_engine_rule(registry, "GL005", "model-over-budget").report(
+                    None, None, str(err), severity=Severity.ERROR,
+                    data={"kind": err.kind, "budget": err.budget, "rule": rule_cls.code})]
+                break
             except MemoryError:
                 findings = [_out_of_memory(registry, model, rule_cls)]
                 break

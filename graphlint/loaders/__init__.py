@@ -46,6 +46,39 @@ class BudgetExceeded(LoadError):
         self.actual = actual
 
 
+_MEMORY_HEADROOM = 0.85  # share of the address-space limit a load or lint may use before it stops cleanly
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def check_memory(path: str) -> None:
+    """Raise :class:`BudgetExceeded` when this process uses more than 85% of its address-space limit
+    (``RLIMIT_AS``, which ``--max-memory`` and service workers set); do nothing without a limit.
+
+    Called every few thousand nodes: C extensions (protobuf's upb) crash or spin instead of raising when an
+    allocation fails under the limit, so the loaders and the rules stop before it is reached.
+    """
+    limit = _address_limit()
+    if limit is None:
+        return
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            size = int(fh.read().split()[0]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return
+    if size > limit * _MEMORY_HEADROOM:
+        raise BudgetExceeded(f"{path}: model over budget: it needs more memory than the {limit >> 20} MB allowed "
+                             "(raise the limit with --max-memory)", "max-memory", limit >> 20, size >> 20)
+
+
+def _address_limit() -> int | None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Linux
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def check_nodes(path: str, count: int, limit: int | None) -> None:
     """Raise :class:`BudgetExceeded` when a model has more than ``limit`` nodes (None: no limit)."""
     if limit is not None and count > limit:

@@ -16,7 +16,7 @@ from google.protobuf.message import DecodeError
 from graphlint import ops
 from graphlint.ir import Adjacency, ModelGraph, ModelInfo, Shape, TensorInfo, add_edge
 
-from . import LoadError, check_nodes
+from . import LoadError, check_memory, check_nodes
 from . import _graphdef_schema as pb
 from .shapes import infer_shapes
 
@@ -92,6 +92,7 @@ _LIST_DTYPE_ATTR = {"While": "T", "StatelessWhile": "T", "If": "Tout", "Stateles
 _FUNC_SEP = "::"
 _NODE_KINDS = {"Placeholder": "input", "PlaceholderV2": "input", "Const": "const"}
 _MAX_OUTPUTS = 1 << 16  # output slots of one node; more is a corrupt or hostile file
+_MEMORY_CHECK_EVERY = 4095  # the memory budget is checked once per 4096 nodes (a mask)
 _TENSORS_PER_NODE = 16  # average output slots per node allowed on top of _MAX_OUTPUTS
 
 
@@ -331,6 +332,8 @@ def load_graphdef(data, path: str, digest: str, *, text: bool, input_shapes: Map
     check_nodes(path, len(ranges) if ranges is not None else len(nodes), max_nodes)
     builder = _Builder(path)
     for i, node in enumerate(nodes):
+        if not i & _MEMORY_CHECK_EVERY:
+            check_memory(path)
         builder.add_node(node, i)
     if builder.count == 0:
         raise LoadError(f"{path}: the GraphDef has no nodes", "empty")
@@ -491,7 +494,9 @@ class _Builder:
         # Every output slot below the highest one read becomes a tensor: bound the total so that a small
         # hostile file cannot ask for millions of them.
         budget = _TENSORS_PER_NODE * len(nodes) + _MAX_OUTPUTS
-        for node_id, attrs in nodes.items():
+        for i, (node_id, attrs) in enumerate(nodes.items()):
+            if not i & _MEMORY_CHECK_EVERY:
+                check_memory(self.path)
             if attrs["kind"] == "output":
                 continue
             op = attrs["op"]

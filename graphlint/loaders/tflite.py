@@ -17,7 +17,7 @@ from ai_edge_litert import schema_py_generated as fb
 from graphlint import ops
 from graphlint.ir import Adjacency, ModelGraph, ModelInfo, QuantParams, TensorInfo, add_edge
 
-from . import LoadError, check_nodes
+from . import LoadError, check_memory, check_nodes
 from ._flatbuffer import Table
 
 _MAX_OPTION_LIST = 64  # option vectors longer than this are summarized by length
@@ -194,6 +194,8 @@ def load_tflite(data, path: str, digest: str, *, max_nodes: int | None = None) -
                 info.producer = node
                 index += 1
         for k, op in enumerate(sg.tables(3)):
+            if not k & 4095:
+                check_memory(path)
             opcode = op.scalar(0, "I")
             if opcode >= len(codes):
                 raise LoadError(f"{path}: not a valid TFLite flatbuffer (operator {s}:{k} names opcode "

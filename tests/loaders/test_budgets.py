@@ -103,15 +103,23 @@ def test_cli_max_nodes(tmp_path):
     assert _cli(str(path), "--max-nodes", "0").returncode == 0
 
 
-def test_cli_max_memory_is_one_error_line(tmp_path):
-    """A 50k-node chain needs about 160 MB: under a 100 MB cap the CLI says so in one line and exits 2."""
-    path = tmp_path / "chain.pb"
-    path.write_bytes(hostile.pb_chain(50_000))
-    proc = _cli(str(path), "--max-memory", "100")
+@pytest.mark.parametrize("fmt", ["pb", "tflite"])
+def test_cli_max_memory_is_one_error_line(tmp_path, fmt):
+    """A 100k-node chain needs about 300 MB: under a 256 MB cap the CLI says so in one line and exits 2 (protobuf's
+    C code crashed or spun when an allocation failed under the cap: the loaders stop before it is reached)."""
+    path = tmp_path / f"chain.{fmt}"
+    path.write_bytes(hostile.pb_chain(100_000) if fmt == "pb" else hostile.tflite_chain(40_000))
+    proc = _cli(str(path), "--max-memory", "256")
     assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("graphlint: error: ") and "--max-memory" in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == [f"graphlint: error: {path}: model over budget: it needs more memory than the "
+                                        "256 MB allowed (raise the limit with --max-memory)"]
+
+
+def test_cli_max_memory_below_the_floor_is_a_usage_error(tmp_path):
+    proc = _cli(str(tmp_path / "any.pb"), "--max-memory", "100")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["graphlint: error: argument --max-memory: must be 0 (no limit) or at least "
+                                        "256 MB (see graphlint check --help)"]
 
 
 def test_cli_file_larger_than_the_memory_cap(tmp_path):
