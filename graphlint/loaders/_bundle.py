@@ -127,6 +127,21 @@ class Bundle:
     def shard_path(self, shard: int) -> str:
         return f"{self.prefix}.data-{shard:05d}-of-{self.shards:05d}"
 
+    def check(self, entry: Entry, itemsize: int | None) -> None:
+        """Raise :class:`LoadError` unless ``entry`` lies inside its shard and (for a dtype of ``itemsize`` bytes)
+        holds as many bytes as its shape needs."""
+        if not 0 <= entry.shard < self.shards:
+            raise LoadError(f"variable {entry.key}: shard {entry.shard} does not exist")
+        if entry.offset < 0 or entry.offset + entry.size > os.path.getsize(self.shard_path(entry.shard)):
+            raise LoadError(f"variable {entry.key}: lies past the end of its data shard")
+        if itemsize is not None:
+            count = 1
+            for dim in entry.shape or ():
+                count *= dim
+            if entry.shape is None or min(entry.shape, default=0) < 0 or count * itemsize != entry.size:
+                raise LoadError(f"variable {entry.key}: the index gives {entry.size} bytes for shape "
+                                f"{list(entry.shape or [])}")
+
     def raw(self, entry: Entry) -> bytes:
         """The bytes of one tensor (checked to be as long as the index says)."""
         if not 0 <= entry.shard < self.shards:

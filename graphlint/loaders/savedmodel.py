@@ -26,11 +26,11 @@ from collections.abc import Mapping
 
 from graphlint.ir import ModelGraph, Shape
 
-from . import LoadError, check_nodes
+from . import BudgetExceeded, LoadError, check_nodes
 from . import _graphdef_schema as gpb
 from . import _savedmodel_schema as spb
 from ._bundle import Bundle, Entry
-from .graphdef import _OUTPUT_ARGS, DTYPES, load_graphdef
+from .graphdef import _ITEMSIZE, _OUTPUT_ARGS, DTYPES, load_graphdef
 
 DEFAULT_SIGNATURE = "serving_default"
 MAX_PROTO_BYTES = 1 << 30  # saved_model.pb larger than this is refused (protobuf's own limit is 2 GB)
@@ -107,8 +107,8 @@ def _checkpoint_keys(bundle: Bundle, path: str) -> dict[int, str]:
     try:
         raw = bundle.string("_CHECKPOINTABLE_OBJECT_GRAPH")
         graph = spb.TrackableObjectGraph.FromString(raw) if raw is not None else None
-    except LoadError:
-        raise
+    except LoadError as err:
+        raise LoadError(f"{path}: the checkpoint's object graph cannot be read ({err})") from None
     except Exception:  # noqa: BLE001
         raise LoadError(f"{path}: the checkpoint's object graph cannot be read") from None
     keys: dict[int, str] = {}
@@ -178,6 +178,10 @@ class _Inliner:
         entry = self.src.bundle.entries.get(key) if self.src.bundle is not None else None
         if entry is None:
             raise LoadError(f"{self.path}: variable `{key}` is not in variables/variables.index", "missing")
+        try:
+            self.src.bundle.check(entry, _ITEMSIZE.get(DTYPES.get(entry.dtype)))
+        except LoadError as err:
+            raise LoadError(f"{self.path}: variables/variables.index: {err}") from None
         node = gpb.NodeDef(name=name, op="Const")
         node.attr["dtype"].type = entry.dtype
         tensor = node.attr["value"].tensor
@@ -562,8 +566,14 @@ def load_dir(root: str, path: str, **options) -> ModelGraph:
         raise LoadError(f"{path}: is a directory without saved_model.pb (not a SavedModel)", "unsupported")
     try:
         return load_savedmodel(root, path, **options)
-    except LoadError:
+    except BudgetExceeded:
         raise
+    except LoadError as err:
+        text = str(err)
+        if text.isprintable():
+            raise
+        # names from the file may hold line breaks or control characters: show them escaped
+        raise LoadError("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), err.kind) from None
     except RecursionError:
         raise LoadError(f"{path}: not a valid SavedModel (nesting too deep)") from None
     except OSError as err:

@@ -236,3 +236,30 @@ def test_a_keras_file_says_how_to_export_it() -> None:
             zf.writestr(name, b"{}")
     with pytest.raises(LoadError, match=r"this is a Keras \.keras file; export it as a SavedModel"):
         load(buf.getvalue(), name="net.keras")
+
+
+@pytest.mark.parametrize("part", ["saved_model.pb", "variables/variables.index"])
+def test_corrupt_bytes_give_one_line_errors(sm: Path, tmp_path: Path, part: str) -> None:
+    """Seeded byte flips and cuts of each file: a model or a one-line LoadError, never another exception."""
+    import random
+
+    root = _copy(sm, tmp_path, "lstm" if part == "saved_model.pb" else "module")
+    original = (root / part).read_bytes()
+    rng = random.Random(part)
+    for _ in range(150):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[:rng.randrange(len(data))]
+        (root / part).write_bytes(bytes(data))
+        try:
+            model = load(root)
+        except LoadError as err:
+            assert str(err).isprintable() and str(err).startswith(f"{root}: ")
+            continue
+        for tensor in model.tensors.values():  # values are read lazily: reading them may fail the same way
+            try:
+                model.value(tensor)
+            except LoadError as err:
+                assert "\n" not in str(err)
