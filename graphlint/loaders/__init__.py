@@ -193,8 +193,8 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
             model.info = dataclasses.replace(model.info, digest=sha256)
         return model
     if kind == "hdf5":
-        raise LoadError(f"{path}: this is a Keras HDF5 file; save the model as a frozen .pb or convert it to "
-                        ".tflite first", "unsupported")
+        raise LoadError(f"{path}: this is a Keras HDF5 file; export the model as a SavedModel (model.export(DIR)) "
+                        "and check the directory", "unsupported")
     with gc_paused():
         model = _parse(data, kind, path, input_shapes, inputs, outputs, max_nodes)
     model.info = dataclasses.replace(model.info, digest=sha256 if sha256 is not None else _Digest(data))
