@@ -29,7 +29,16 @@ _FLOAT_TYPES = ("float32", "float16", "float64")
 _BOUNDARY = ("QUANTIZE", "DEQUANTIZE")
 
 
-def _child(queue, fn: Callable[..., None], args: tuple) -> None:
+_STARTED = "\0started"
+STARTUP_TIMEOUT_S = 300.0  # starting Python and importing a runtime, on a machine that may be busy
+
+
+def _child(queue, fn: Callable[..., None], args: tuple, modules: tuple[str, ...]) -> None:
+    import importlib
+
+    for module in modules:  # imported before the clock starts: a slow start is not a hang
+        importlib.import_module(module)
+    queue.put(_STARTED)
     try:
         fn(*args)
         queue.put(None)
@@ -37,27 +46,51 @@ def _child(queue, fn: Callable[..., None], args: tuple) -> None:
         queue.put(f"{type(exc).__name__}: {exc}"[-4000:])
 
 
-def in_child(fn: Callable[..., None], *args: Any, timeout: float = RUN_TIMEOUT_S) -> str | None:
+def _answer(proc, queue, deadline: float) -> tuple[bool, str | None]:
+    """(answered, message) once the child answers, dies or reaches ``deadline`` (monotonic)."""
+    import queue as queues
+    import time
+
+    while time.monotonic() < deadline:
+        try:
+            return True, queue.get(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+        except queues.Empty:
+            if not proc.is_alive():
+                proc.join()
+                try:  # it may have answered just before it ended
+                    return True, queue.get(timeout=1)
+                except queues.Empty:
+                    return False, f"the interpreter died (exit code {proc.exitcode})"
+    return False, None
+
+
+def in_child(fn: Callable[..., None], *args: Any, modules: tuple[str, ...] = (),
+             timeout: float = RUN_TIMEOUT_S) -> str | None:
     """Run ``fn(*args)`` in a child process: None when it returns, else what went wrong (crash and hang too).
+    ``timeout`` counts from when the child has imported ``modules``.
 
     The child is spawned, not forked: a fork of a process that ran TensorFlow can inherit a lock one of its
     threads held and block, which would read as a runtime that never answers.
     """
+    import time
+
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(queue, fn, args))
+    proc = ctx.Process(target=_child, args=(queue, fn, args, modules))
     proc.start()
-    proc.join(timeout)
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
-        return f"no answer within {timeout:g} s"
-    if proc.exitcode != 0:
-        return f"the interpreter died (exit code {proc.exitcode})"
     try:
-        return queue.get(timeout=5)
-    except Exception:  # noqa: BLE001 - an empty queue after a clean exit
-        return "the interpreter ended without an answer"
+        answered, message = _answer(proc, queue, time.monotonic() + STARTUP_TIMEOUT_S)
+        if answered and message == _STARTED:
+            answered, message = _answer(proc, queue, time.monotonic() + timeout)
+            if not answered and message is None:
+                return f"no answer within {timeout:g} s"
+        elif not answered and message is None:
+            return f"the runtime did not start within {STARTUP_TIMEOUT_S:g} s"
+        return message
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
 
 
 def run_micro(model: bytes, samples: list[list[np.ndarray]]) -> None:
@@ -140,13 +173,14 @@ def verify_job(job: dict) -> dict:
         if refused is not None:
             return refused
     if target == "tflm":
-        error = in_child(run_micro, model, samples, timeout=float(job.get("run_timeout", RUN_TIMEOUT_S)))
+        error = in_child(run_micro, model, samples, modules=("tflite_micro.python.tflite_micro.runtime",),
+                         timeout=float(job.get("run_timeout", RUN_TIMEOUT_S)))
         if error:
             return _verdict("tflm", "fail", f"TensorFlow Lite Micro cannot allocate or invoke the model: "
                                             f"{summarize(error)}", node=node_from_message(error))
         return _verdict("tflm", "pass", f"{done}TensorFlow Lite Micro allocates and invokes the model")
     names = [i["name"] for i in job["inputs"]]
-    error = in_child(run_litert, model, samples, names, job["outputs"],
+    error = in_child(run_litert, model, samples, names, job["outputs"], modules=("ai_edge_litert.interpreter",),
                      timeout=float(job.get("run_timeout", RUN_TIMEOUT_S)))
     if error:
         return _verdict("litert", "fail", f"LiteRT cannot allocate or invoke the model: {summarize(error)}",

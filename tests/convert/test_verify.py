@@ -231,3 +231,15 @@ def test_a_format_verify_cannot_convert_is_not_run_with_the_reason():
     assert verified["float"] == {"status": "not-run", "actual": None, "reproduce": None, "message":
                                  "verification converts frozen GraphDefs and runs .tflite files, not a savedmodel yet"}
     assert verified["gpu"]["status"] == "not-run" and "GPU delegate" in verified["gpu"]["message"]
+
+
+def test_a_runtime_that_fails_crashes_or_hangs_is_a_verdict_not_a_lost_worker():
+    import operator
+    import time
+
+    from graphlint.convert.judge import in_child
+
+    assert in_child(len, ()) is None
+    assert in_child(operator.truediv, 1, 0) == "ZeroDivisionError: division by zero"
+    assert in_child(os.abort) == "the interpreter died (exit code -6)"
+    assert in_child(time.sleep, 30, modules=("json",), timeout=1) == "no answer within 1 s"
