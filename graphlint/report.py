@@ -1,4 +1,4 @@
-"""The report: what a lint run found, in the JSON shape of DESIGN.md §4 (``schema_version`` 1).
+"""The report: what a lint run found, in the JSON shape of docs/design.md §4 (``schema_version`` 1).
 
 Field names here are a contract with CI jobs and the API: extend freely, never rename or drop.
 """

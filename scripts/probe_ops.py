@@ -4,7 +4,7 @@
 Every *case* below builds one small frozen TF1-style GraphDef around one TensorFlow op (or one
 graph pattern users have: unfrozen variables, training leftovers, v1 control flow, an LSTM ...).
 Each case is converted with ``tf.compat.v1.lite.TFLiteConverter.from_frozen_graph`` under every
-converter target of DESIGN.md section 3 (``TARGETS``); every model that converts is then
+converter target of docs/design.md section 3 (``TARGETS``); every model that converts is then
 
 * allocated and invoked in the LiteRT interpreter (``ai_edge_litert``), and its operators and
   tensor types are read from the flatbuffer, to name the ops that stay float under an integer target;

@@ -1,4 +1,4 @@
-"""The conversion targets a report gives verdicts for (DESIGN.md §3): the one place a target is defined.
+"""The conversion targets a report gives verdicts for (docs/design.md §3): the one place a target is defined.
 
 A :class:`Target` holds its description, the converter settings that produce it (a :class:`Recipe`, plain data,
 no TensorFlow here: :mod:`graphlint.convert.settings` applies it to a real converter), which runtimes judge it,
