@@ -6,8 +6,8 @@ TensorFlow once, says ``ready`` and then serves jobs, one JSON line in on stdin,
 copy of stdout (progress lines, then one result line). File descriptor 1 itself is pointed at stderr, so what
 the converter's C++ code prints never corrupts the protocol.
 
-A job converts a frozen GraphDef for one target (the target's recipe, docs/design.md §3), writes the ``.tflite``, allocates and
-invokes it, and runs the numeric check: the original graph in TensorFlow and the converted model in LiteRT on
+A job converts a frozen GraphDef for one target (its recipe, docs/design.md §3), writes the ``.tflite``,
+allocates and invokes it, and runs the numeric check: the original graph in TensorFlow and the converted model in LiteRT on
 the same inputs, per-output error, and for integer targets the QuantizationDebugger's per-layer error.
 :func:`run_job` is also callable in-process (the benchmark's baseline does that).
 """
