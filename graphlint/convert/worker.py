@@ -7,9 +7,9 @@ copy of stdout (progress lines, then one result line). File descriptor 1 itself 
 the converter's C++ code prints never corrupts the protocol.
 
 A job converts a frozen GraphDef for one target (its recipe, docs/design.md §3), writes the ``.tflite``,
-allocates and invokes it, and runs the numeric check: the original graph in TensorFlow and the converted model in LiteRT on
-the same inputs, per-output error, and for integer targets the QuantizationDebugger's per-layer error.
-:func:`run_job` is also callable in-process (the benchmark's baseline does that).
+allocates and invokes it, and runs the numeric check: the original graph in TensorFlow and the converted model
+in LiteRT on the same inputs, per-output error, and for integer targets the QuantizationDebugger's per-layer
+error. :func:`run_job` is also callable in-process (the benchmark's baseline does that).
 """
 
 from __future__ import annotations
