@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import struct
+from collections.abc import Mapping
 
 from . import LoadError
 from . import _graphdef_schema as gpb
@@ -86,7 +87,7 @@ def _shape(raw: bytes) -> tuple[int, ...] | None:
     return tuple(d.size for d in proto.dim)
 
 
-def read_index(path: str) -> tuple[int, dict[str, Entry]]:
+def read_index(path: str) -> tuple[int, Mapping[str, Entry]]:
     """Parse ``variables.index``: the number of data shards and the entries by key."""
     size = os.path.getsize(path)
     if size > MAX_INDEX_BYTES:
@@ -108,10 +109,30 @@ def read_index(path: str) -> tuple[int, dict[str, Entry]]:
             if not key:
                 shards = max(1, spb.BundleHeaderProto.FromString(value).num_shards)
                 continue
-            proto = spb.BundleEntryProto.FromString(value)
-            name = key.decode("utf-8", "replace")
-            entries[name] = Entry(name, proto.dtype, _shape(proto.shape), proto.shard_id, proto.offset, proto.size)
-    return shards, entries
+            entries[key.decode("utf-8", "replace")] = value
+    return shards, _Entries(entries)
+
+
+class _Entries(Mapping):
+    """The index's entries by key, each parsed when first looked up (a model reads few of a checkpoint's)."""
+
+    def __init__(self, raw: dict[str, bytes]) -> None:
+        self._raw = raw
+        self._parsed: dict[str, Entry] = {}
+
+    def __getitem__(self, key: str) -> Entry:
+        entry = self._parsed.get(key)
+        if entry is None:
+            proto = spb.BundleEntryProto.FromString(self._raw[key])
+            entry = self._parsed[key] = Entry(key, proto.dtype, _shape(proto.shape), proto.shard_id, proto.offset,
+                                              proto.size)
+        return entry
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 class Bundle:

@@ -37,6 +37,11 @@ MAX_PROTO_BYTES = 1 << 30  # saved_model.pb larger than this is refused (protobu
 _CALLS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
 _WHILES = frozenset({"While", "StatelessWhile"})
 _INLINED = _CALLS | _WHILES  # nodes replaced by what they run
+# Ops that name functions in their attrs (besides calls to a library function by name): what they name is copied
+# into the frozen graph's library.
+_FUNC_OPS = frozenset({"If", "StatelessIf", "_If", "While", "StatelessWhile", "_While", "Case", "StatelessCase",
+                       "For", "RemoteCall", "SymbolicGradient", "PartitionedCall", "StatefulPartitionedCall",
+                       "MapDefun", "TPUPartitionedCall", "BatchFunction"})
 _INIT_SIGNATURE = "__saved_model_init_op"
 # Control flow that takes variables as inputs: first data input that is an argument, the type-list attr, and
 # the functions it calls.
@@ -155,6 +160,7 @@ class _Inliner:
         self.outer_calls: dict[str, list[str]] = {}
         self.copied_outer: set[str] = set()
         self.frozen_functions: dict[str, dict[int, int]] = {}  # function -> argument index -> variable dtype
+        self.referenced: list[str] = []  # functions named by the copied nodes' attrs
 
     # -- emitting ------------------------------------------------------------------------------------------
     def emit(self, node) -> None:
@@ -163,6 +169,19 @@ class _Inliner:
         self.names.add(node.name)
         self.out.node.append(node)
         check_nodes(self.path, len(self.out.node), self.max_nodes)
+
+    def emit_copy(self, node, name: str):
+        """Add a copy of ``node`` named ``name`` to the output graph and return it."""
+        if name in self.names:
+            raise LoadError(f"{self.path}: not a valid SavedModel (two inlined nodes are named `{name}`)")
+        self.names.add(name)
+        new = self.out.node.add()
+        new.CopyFrom(node)
+        new.name = name
+        check_nodes(self.path, len(self.out.node), self.max_nodes)
+        if node.op in _FUNC_OPS or node.op in self.library:
+            self.referenced += _funcs_of(node.attr)
+        return new
 
     def placeholder(self, key: str, info, shape: Shape) -> None:
         node = gpb.NodeDef(name=key, op="Placeholder")
@@ -360,10 +379,7 @@ class _Body:
         return f"{name}:{slot}" if slot else name
 
     def copy(self, node) -> None:
-        new = gpb.NodeDef()
-        new.CopyFrom(node)
-        new.name = self.prefix + node.name
-        del new.input[:]
+        name = self.prefix + node.name
         inputs = []
         for raw in node.input:
             if raw.startswith("^"):
@@ -373,15 +389,17 @@ class _Body:
                 continue
             inputs.append(self.resolve(raw))
         if node.op == "ReadVariableOp" and inputs and inputs[0].startswith("var:"):
-            self.inl.variable_const(new.name, inputs[0][4:])
+            self.inl.variable_const(name, inputs[0][4:])
             return
+        for i, ref in enumerate(inputs):
+            if ref.startswith("var:") and node.op not in _LOOPS:
+                inputs[i] = self.inl.var_handle("var/" + ref[4:], ref[4:])
+        new = self.inl.emit_copy(node, name)  # one copy, made in place in the output graph
         if node.op in _LOOPS and any(ref.startswith("var:") for ref in inputs):
             self.inl.freeze_control_flow(new, inputs)
-        for i, ref in enumerate(inputs):
-            if ref.startswith("var:"):
-                inputs[i] = self.inl.var_handle("var/" + ref[4:], ref[4:])
+            inputs = [self.inl.var_handle("var/" + r[4:], r[4:]) if r.startswith("var:") else r for r in inputs]
+        del new.input[:]
         new.input.extend(inputs)
-        self.inl.emit(new)
 
 
 def _lower_while(inl: _Inliner, node, args: list[str], base: str, depth: int) -> list[str]:
@@ -430,9 +448,7 @@ def _node(name: str, op: str, inputs: list[str], dtype: int | None, **attrs):
 
 def _library(inl: _Inliner) -> None:
     """Copy the functions the frozen graph still references (control flow bodies) into its library."""
-    wanted = []
-    for node in inl.out.node:
-        wanted += _funcs_of(node.attr)
+    wanted = list(inl.referenced)
     seen: set[str] = set()
     while wanted:
         name = wanted.pop()
