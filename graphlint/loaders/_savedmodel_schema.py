@@ -59,7 +59,9 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
         _field("nodes", 1, "message", _REP, "SavedObject"),
         _field("concrete_functions", 2, "message", _REP, "SavedObjectGraph.ConcreteFunctionsEntry"),
     ], nested=[_map_entry("ConcreteFunctionsEntry", "SavedConcreteFunction")])
+    _message(f, "MetaInfoDef", [_field("tags", 4, "string", _REP)])
     _message(f, "MetaGraphDef", [
+        _field("meta_info_def", 1, "message", type_name="MetaInfoDef"),
         _field("graph_def", 2, "bytes"),
         _field("signature_def", 5, "message", _REP, "MetaGraphDef.SignatureDefEntry"),
         _field("object_graph_def", 7, "message", type_name="SavedObjectGraph"),

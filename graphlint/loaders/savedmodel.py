@@ -80,9 +80,11 @@ def _read_meta(root: str, path: str):
         saved = spb.SavedModel.FromString(data)
     except Exception:  # noqa: BLE001 - any decode failure is a corrupt file
         raise LoadError(f"{path}: saved_model.pb is not a valid SavedModel") from None
-    if not saved.meta_graphs or not saved.meta_graphs[0].graph_def:
+    # the serving graph, as from_saved_model loads it (tag "serve"), else the only one
+    metas = [m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags] or list(saved.meta_graphs[:1])
+    if not metas or not metas[0].graph_def:
         raise LoadError(f"{path}: saved_model.pb holds no graph", "empty")
-    return saved.meta_graphs[0], data
+    return metas[0], data
 
 
 def _read_sources(root: str, path: str) -> tuple[_Sources, bytes]:

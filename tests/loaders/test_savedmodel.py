@@ -263,3 +263,16 @@ def test_corrupt_bytes_give_one_line_errors(sm: Path, tmp_path: Path, part: str)
                 model.value(tensor)
             except LoadError as err:
                 assert "\n" not in str(err)
+
+
+def test_the_serving_meta_graph_is_read(sm: Path, tmp_path: Path) -> None:
+    from graphlint.loaders import _savedmodel_schema as spb
+
+    root = _copy(sm, tmp_path)
+    saved = spb.SavedModel.FromString((root / "saved_model.pb").read_bytes())
+    assert list(saved.meta_graphs[0].meta_info_def.tags) == ["serve"]
+    two = spb.SavedModel(saved_model_schema_version=1)
+    two.meta_graphs.add().meta_info_def.tags.append("train")  # first, and without a graph
+    two.meta_graphs.add().CopyFrom(saved.meta_graphs[0])
+    (root / "saved_model.pb").write_bytes(two.SerializeToString())
+    assert [a["op"] for _, a in load(root).ops()] == [a["op"] for _, a in load(sm / "cnn").ops()]
