@@ -94,6 +94,15 @@ def test_upload_shows_verdicts_and_findings_grouped_by_severity_and_rule(page, s
         assert item.locator(".message").inner_text() == f["message"].replace("`", "")
 
 
+def test_the_upload_page_offers_the_servers_targets_with_their_defaults(page, server):
+    targets = server.get("v1/targets")
+    boxes = page.locator("fieldset.targets input[name=target]")
+    boxes.first.wait_for()
+    assert boxes.evaluate_all("els => els.map(e => e.value)") == [t["name"] for t in targets]
+    assert boxes.evaluate_all("els => els.map(e => e.checked)") == [t["default"] for t in targets]
+    assert page.locator("fieldset.targets").inner_text().count(targets[0]["description"]) == 1
+
+
 def test_every_node_with_findings_is_coloured_by_its_worst_severity(page, server, small_report):
     with page.expect_response(lambda r: r.url.endswith("/graph")) as graph_response:
         open_report(page, server, small_report)

@@ -60,6 +60,7 @@ export const getReport = (id) => request(`v1/reports/${encodeURIComponent(id)}`)
 export const getGraph = (id) => request(`v1/reports/${encodeURIComponent(id)}/graph`);
 export const getSarif = (id) => request(`v1/reports/${encodeURIComponent(id)}/sarif`);
 export const listRules = () => request('v1/rules');
+export const listTargets = () => request('v1/targets');
 export const getRule = (code) => request(`v1/rules/${encodeURIComponent(code)}`);
 
 export function listReports({ limit = 25, cursor, name } = {}) {

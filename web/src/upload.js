@@ -1,6 +1,6 @@
 // The start page: drop or pick a model, choose targets, run the check.
 import { uploadModel } from './api.js';
-import { DEFAULT_TARGETS, TARGETS } from './targets.js';
+import { loadTargets } from './targets.js';
 import { fmtBytes, h } from './util.js';
 
 export function renderUpload(main, { onReport, onUnauthorized }) {
@@ -27,9 +27,8 @@ export function renderUpload(main, { onReport, onUnauthorized }) {
     if (e.dataTransfer.files.length) pick(e.dataTransfer.files[0]);
   });
 
-  const boxes = TARGETS.map(([name, help]) => h('label', { class: 'target' },
-    h('input', { type: 'checkbox', name: 'target', value: name, checked: DEFAULT_TARGETS.includes(name) }),
-    h('span', { class: 'tname' }, name), h('span', { class: 'thelp' }, help)));
+  let boxes = [];
+  const targetSet = h('fieldset', { class: 'targets' }, h('legend', {}, 'Check it for these targets'));
   const inputs = h('input', { type: 'text', id: 'io-inputs', placeholder: 'image:1,224,224,3',
     'aria-describedby': 'io-help' });
   const outputs = h('input', { type: 'text', id: 'io-outputs', placeholder: 'logits', 'aria-describedby': 'io-help' });
@@ -40,7 +39,7 @@ export function renderUpload(main, { onReport, onUnauthorized }) {
 
   const form = h('form', { class: 'upload', 'aria-labelledby': 'upload-title' },
     drop,
-    h('fieldset', { class: 'targets' }, h('legend', {}, 'Check it for these targets'), boxes),
+    targetSet,
     h('details', { class: 'io' }, h('summary', {}, 'Inputs and outputs of a frozen graph (optional)'),
       h('p', { id: 'io-help' }, 'Separated by spaces. An input may fix its shape (image:1,224,224,3, where ? is an unknown '
         + 'dimension). Without outputs, the tensors nothing consumes are used.'),
@@ -51,6 +50,13 @@ export function renderUpload(main, { onReport, onUnauthorized }) {
     h('span', { id: 'verify-help', class: 'thelp' }, 'Slower (seconds per target, after the check); the service '
       + 'needs TensorFlow. Each verdict is then marked confirmed or contradicted.')),
     h('div', { class: 'row' }, submit, status), error);
+
+  loadTargets().then((targets) => {
+    boxes = targets.map((t) => h('label', { class: 'target' },
+      h('input', { type: 'checkbox', name: 'target', value: t.name, checked: t.default }),
+      h('span', { class: 'tname' }, t.name), h('span', { class: 'thelp' }, t.description)));
+    targetSet.append(...boxes);
+  }).catch((err) => showError(error, `The targets could not be loaded: ${err.message}`));
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -63,7 +69,7 @@ export function renderUpload(main, { onReport, onUnauthorized }) {
     const targets = boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
     if (!targets.length) {
       showError(error, 'Choose at least one target.');
-      boxes[0].querySelector('input').focus();
+      boxes[0]?.querySelector('input').focus();
       return;
     }
     const split = (s) => s.value.split(/[\s;]+/).filter(Boolean);
