@@ -14,7 +14,10 @@ builds the IR from that with the GraphDef loader, so every rule reads the same o
   objects, and the checkpoint's object graph their keys) become constants: each ``ReadVariableOp`` of one is a
   ``Const`` with the dtype and shape from ``variables/variables.index``. Their values are read from
   ``variables.data-*`` only when a rule asks (``model.value``). A variable used otherwise (assigned, say) is left
-  as a ``VarHandleOp``, as an unfrozen graph has it.
+  as a ``VarHandleOp``, as an unfrozen graph has it. A functional ``While`` is lowered into a v1 frame.
+* A TF1 SavedModel (its signature reads the outer graph, not a function call) is frozen as
+  ``convert_variables_to_constants`` does: the nodes the outputs depend on, each variable a ``Const`` (its
+  checkpoint key is its node name), each ``ReadVariableOp`` an ``Identity``.
 """
 
 from __future__ import annotations
@@ -288,8 +291,8 @@ class _Inliner:
         call = self.outer.get(name)
         if call is None or call.op not in _CALLS:
             op = call.op if call is not None else "missing"
-            raise LoadError(f"{self.path}: the signature's output comes from `{name}` ({op}), not from a function "
-                            "call; only TF2 SavedModels (tf.saved_model.save, model.export) are supported",
+            raise LoadError(f"{self.path}: the signature's output comes from `{name}` ({op}); graphlint reads "
+                            "signatures whose outputs all come from function calls (TF2) or none do (TF1)",
                             "unsupported")
         fname = call.attr["f"].func.name
         fdef = self.library.get(fname)
@@ -404,6 +407,49 @@ class _Body:
         new.input.extend(inputs)
 
 
+def _renamed(ref: str, placeholders: dict[str, str]) -> str:
+    """An outer-graph input reference with the signature's placeholders renamed as the signature names them."""
+    control = ref.startswith("^")
+    name, slot = _tensor_ref(ref[1:] if control else ref)
+    if name not in placeholders:
+        return ref
+    return ("^" if control else "") + placeholders[name] + (f":{slot}" if slot else "")
+
+
+def _copy_v1(inl: _Inliner, placeholders: dict[str, str], outputs: list[str]) -> None:
+    """A TF1 SavedModel (its signature reads the graph itself): copy what the outputs depend on, in file order,
+    with variables as constants (the checkpoint key of a variable is its node name) and their reads as Identity,
+    as ``convert_variables_to_constants`` freezes them."""
+    needed: set[str] = set()
+    stack = [_tensor_ref(ref)[0] for ref in outputs]
+    while stack:
+        name = stack.pop()
+        if name in needed or name not in inl.outer:
+            continue
+        needed.add(name)
+        stack += [_tensor_ref(raw.lstrip("^"))[0] for raw in inl.outer[name].input]
+    for node in inl.src.graph.node:
+        if node.name not in needed or node.name in placeholders:
+            continue
+        if node.op in ("VariableV2", "Variable", "VarHandleOp"):
+            inl.variable_const(node.name, _v1_key(inl, node))
+            continue
+        new = inl.emit_copy(node, node.name)
+        if node.op == "ReadVariableOp":
+            new.op = "Identity"
+            new.attr["T"].type = node.attr["dtype"].type
+            del new.attr["dtype"]
+        renamed = [_renamed(raw, placeholders) for raw in node.input]
+        del new.input[:]
+        new.input.extend(renamed)
+
+
+def _v1_key(inl: _Inliner, node) -> str:
+    entries = inl.src.bundle.entries if inl.src.bundle is not None else {}
+    shared = node.attr["shared_name"].s.decode("utf-8", "replace") if "shared_name" in node.attr else ""
+    return node.name if node.name in entries or not shared else shared
+
+
 def _lower_while(inl: _Inliner, node, args: list[str], base: str, depth: int) -> list[str]:
     """Lower a functional While into a v1 frame, as freezing a SavedModel does (``lower_control_flow``): per loop
     variable Enter, Merge, Switch, Exit and NextIteration, the cond and body inlined, a LoopCond between. A variable
@@ -515,12 +561,21 @@ def freeze(root: str, path: str, signature: str = DEFAULT_SIGNATURE,
         inl.placeholder(key, info, shape)
         placeholders[_tensor_ref(info.name)[0]] = key
     outputs = []
+    if not any(inl.outer.get(_tensor_ref(t.name)[0], gpb.NodeDef()).op in _CALLS for t in sig.outputs.values()):
+        _copy_v1(inl, placeholders, [sig.outputs[k].name for k in sig.outputs])  # a TF1 SavedModel
     for key in sorted(sig.outputs):
         node_name, slot = _tensor_ref(sig.outputs[key].name)
-        refs = inl.outer_call(node_name, placeholders)
-        if slot >= len(refs):
-            raise LoadError(f"{path}: signature output `{key}` reads an output `{node_name}` lacks")
-        ident = gpb.NodeDef(name=key, op="Identity", input=[refs[slot]])
+        if node_name in inl.outer and inl.outer[node_name].op not in _CALLS:
+            ref = _renamed(sig.outputs[key].name, placeholders)
+        else:
+            refs = inl.outer_call(node_name, placeholders)
+            if slot >= len(refs):
+                raise LoadError(f"{path}: signature output `{key}` reads an output `{node_name}` lacks")
+            ref = refs[slot]
+        if key in inl.names:  # a TF1 signature key that names a node: the tensor itself is the output
+            outputs.append(key if _tensor_ref(ref) == (key, 0) else ref)
+            continue
+        ident = gpb.NodeDef(name=key, op="Identity", input=[ref])
         ident.attr["T"].type = sig.outputs[key].dtype
         inl.emit(ident)
         outputs.append(key)

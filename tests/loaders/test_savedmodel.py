@@ -18,7 +18,7 @@ import pytest
 from graphlint.engine.runner import lint
 from graphlint.loaders import LoadError, _archive, _bundle, load
 
-from .sm_fixtures import JUDGED, build, verdicts
+from .sm_fixtures import BUILDER_V1, JUDGED, JUDGED_V1, build, verdicts
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +276,32 @@ def test_the_serving_meta_graph_is_read(sm: Path, tmp_path: Path) -> None:
     two.meta_graphs.add().CopyFrom(saved.meta_graphs[0])
     (root / "saved_model.pb").write_bytes(two.SerializeToString())
     assert [a["op"] for _, a in load(root).ops()] == [a["op"] for _, a in load(sm / "cnn").ops()]
+
+
+# -- TF1 SavedModels (simple_save): the signature reads the graph itself --------------------------------------
+
+@pytest.fixture(scope="module")
+def sm_v1() -> Path:
+    return build(BUILDER_V1)
+
+
+@pytest.mark.parametrize("name", sorted(JUDGED_V1))
+def test_tf1_savedmodel_freezes_its_variables(sm_v1: Path, name: str) -> None:
+    facts = json.loads((sm_v1 / "facts.json").read_text("utf-8"))[name]
+    model = load(sm_v1 / name)
+    assert [(t.name, t.shape) for t in model.input_tensors()] == [("image", (1, 8, 8, 3))]
+    assert [(t.name, t.shape) for t in model.output_tensors()] == [("probs", (1, 5))]
+    ops = [a["op"] for _, a in model.ops()]
+    assert not {"VariableV2", "VarHandleOp", "ReadVariableOp"} & set(ops)
+    assert {"Conv2D", "MatMul", "Softmax"} <= set(ops)
+    for key, fact in facts.items():
+        tensor = model.tensors[f"{key}:0"]
+        assert list(tensor.shape) == fact["shape"]
+        np.testing.assert_array_equal(model.value(tensor).reshape(-1)[:4], np.float32(fact["head"]))
+
+
+@pytest.mark.parametrize("name", sorted(JUDGED_V1))
+def test_tf1_verdicts_match_from_saved_model(sm_v1: Path, name: str) -> None:
+    judged = verdicts(sm_v1, JUDGED_V1)[name]
+    predicted = lint(sm_v1 / name, targets=list(JUDGED_V1[name])).effective_verdicts()
+    assert predicted == {t: judged[t]["actual"] for t in JUDGED_V1[name]}
