@@ -305,3 +305,18 @@ def test_tf1_verdicts_match_from_saved_model(sm_v1: Path, name: str) -> None:
     judged = verdicts(sm_v1, JUDGED_V1)[name]
     predicted = lint(sm_v1 / name, targets=list(JUDGED_V1[name])).effective_verdicts()
     assert predicted == {t: judged[t]["actual"] for t in JUDGED_V1[name]}
+
+
+def test_archive_bombs_and_links_are_refused() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("m/saved_model.pb", b"\0" * (64 << 20))  # 64 MB of zeros, about 64 KB compressed
+    with pytest.raises(LoadError, match=r"archive entry unpacks to more than 200x its compressed size"):
+        load(buf.getvalue(), name="bomb.zip")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        link = tarfile.TarInfo("m/saved_model.pb")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(link)
+    with pytest.raises(LoadError, match=r"archive entry `m/saved_model.pb` is a link or device, not a file"):
+        load(buf.getvalue(), name="link.tar")
