@@ -320,3 +320,10 @@ def test_archive_bombs_and_links_are_refused() -> None:
         tf.addfile(link)
     with pytest.raises(LoadError, match=r"archive entry `m/saved_model.pb` is a link or device, not a file"):
         load(buf.getvalue(), name="link.tar")
+
+
+def test_input_shapes_given_by_the_user_replace_the_signatures(sm: Path) -> None:
+    report = lint(sm / "cnn", inputs=["keras_tensor:2,16,16,3"], targets=["float"])
+    assert report.model["inputs"][0]["shape"] == [2, 16, 16, 3]
+    assert "GL202" not in [f.code for f in report.findings]  # the signature's dynamic batch is fixed
+    assert "GL202" in [f.code for f in lint(sm / "cnn", targets=["float"]).findings]
