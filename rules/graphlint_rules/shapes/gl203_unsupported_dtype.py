@@ -40,7 +40,7 @@ class UnsupportedDtype(Rule):
 
     code = "GL203"
     name = "unsupported-dtype"
-    summary = "An op computes on float16, float64, complex or string tensors, which TFLite builtins do not take"
+    summary = "An op computes on float16, float64, bfloat16, complex or string tensors its TFLite builtin does not take"
     category = Category.SHAPES
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
