@@ -1,14 +1,16 @@
-"""The public corpus: small multi-op models of the kinds users bring, built in code with TensorFlow.
+"""The public corpus, dev split: small multi-op models of the kinds users bring, built in code with TensorFlow.
 
 Each entry is a case for ``scripts/probe_ops.py`` (same builder API: ``b.input``, ``b.weight``, ``b.output``);
 ``scripts/judge_corpus.py`` converts every model under every converter target with TF 2.21, runs the results in
 LiteRT and TFLite Micro, and records the outcome in ``outcomes.json``; ``test_corpus.py`` compares graphlint's
 verdicts with it. uint8-qat is judged on the graph as built (``qat_variant=False``), with
-``quantized_input_stats`` from each float input's range.
+``quantized_input_stats`` from each float input's range. The held-out split is heldout.py; cases.py joins both
+and must be what loads this file (it puts this folder on ``sys.path`` for the shared kinds).
 """
 
 from __future__ import annotations
 
+import kinds as k
 from probe_ops import Case, GruCell, LstmCell, _rnn, conv
 
 
@@ -509,7 +511,8 @@ def _plain(case_id, build, note):
     return Case(case_id, "corpus", build, note, qat_variant=False)
 
 
-CASES = [
+# The first corpus: its models keep four .tflite files each in the test build (build.py).
+FIRST = [
     _plain("small_cnn", small_cnn, "conv, batch norm, relu6, depthwise, pool, dense, softmax"),
     _plain("resnet_block", resnet_block, "residual block"),
     _plain("mobilenet_v3_block", mobilenet_v3_block, "hard-swish and squeeze-excite"),
@@ -580,3 +583,99 @@ CASES = [
     _plain("gather_axis_head", gather_axis_head, "gather along axis 1"),
     _plain("resize_crop_head", resize_crop_head, "bilinear resize then a strided-slice crop"),
 ]
+
+# The grown corpus (kinds.py).
+GROWN = [
+    # keras.applications, weights=None, at the smallest input they take, frozen the TF2 way
+    _plain("app_mobilenet_a025_1000", k.keras_app("MobileNet", alpha=0.25, classes=1000), "MobileNet 0.25, 1000"),
+    # Keras recurrent layers, TF2 freeze (lowered while loops over TensorLists) and TF1 freeze
+    _plain("keras_simplernn_tf2", k.keras_rnn("simple", "tf2"), "SimpleRNN, TF2 freeze"),
+    _plain("keras_lstm_tf2", k.keras_rnn("lstm", "tf2"), "LSTM, TF2 freeze"),
+    _plain("keras_gru_tf2", k.keras_rnn("gru", "tf2"), "GRU, TF2 freeze"),
+    _plain("keras_bilstm_tf2", k.keras_rnn("bilstm", "tf2"), "bidirectional LSTM, TF2 freeze"),
+    _plain("keras_convlstm_tf2", k.keras_rnn("convlstm", "tf2", steps=4), "ConvLSTM2D, TF2 freeze"),
+    _plain("keras_lstm_unrolled_tf2", k.keras_rnn("lstm", "tf2", unroll=True), "LSTM unroll=True, TF2"),
+    _plain("keras_gru_unrolled_seq_tf2", k.keras_rnn("gru", "tf2", unroll=True, sequences=True),
+           "GRU unroll=True returning sequences, TF2"),
+    _plain("keras_lstm_tf1", k.keras_rnn("lstm", "tf1"), "LSTM in a TF1 graph, v1 freeze"),
+    _plain("keras_gru_tf1", k.keras_rnn("gru", "tf1"), "GRU in a TF1 graph, v1 freeze"),
+    _plain("keras_bilstm_tf1", k.keras_rnn("bilstm", "tf1"), "bidirectional LSTM in a TF1 graph"),
+    _plain("keras_lstm_unrolled_tf1", k.keras_rnn("lstm", "tf1", unroll=True), "LSTM unrolled, TF1 graph"),
+    _plain("keras_convlstm_unrolled_tf1", k.keras_rnn("convlstm", "tf1", unroll=True, steps=3),
+           "ConvLSTM2D unrolled, TF1 graph"),
+    # tf.function control flow (TF2 freeze lowers it to v1 frames) and TF1 control flow
+    _plain("tf2_cond", k.tf2_flow("cond"), "tf.cond in a tf.function"),
+    _plain("tf2_while", k.tf2_flow("while"), "tf.while_loop in a tf.function"),
+    _plain("tf2_nested_cond_in_while", k.tf2_flow("nested"), "tf.cond inside tf.while_loop"),
+    _plain("tf2_tensor_array_loop", k.tf2_flow("tensor_array"), "while loop writing a TensorArray (TensorList)"),
+    _plain("tf2_map_fn", k.tf2_flow("map_fn"), "tf.map_fn over the batch"),
+    Case("tf1_cond_v1", "corpus", k.tf1_flow("cond"), "v1 cond (Switch/Merge)", qat_variant=False,
+         control_flow_v1=True),
+    Case("tf1_while_v1", "corpus", k.tf1_flow("while"), "v1 while loop", qat_variant=False,
+         control_flow_v1=True),
+    # audio front ends
+    _plain("audio_stft_abs", k.audio("stft"), "STFT magnitude and a dense classifier"),
+    _plain("audio_rfft_abs", k.audio("rfft"), "framed, windowed RFFT and ComplexAbs"),
+    _plain("audio_mfcc_tf2", k.audio("mfcc", way="tf2"), "log-mel MFCCs in a tf.function"),
+    _plain("audio_logmel", k.audio("logmel"), "log-mel power spectrogram"),
+    _plain("audio_raw_mfcc", k.audio("raw_mfcc"), "AudioSpectrogram and Mfcc ops"),
+    _plain("audio_rfft_tf2", k.audio("rfft", way="tf2"), "RFFT front end in a tf.function"),
+    _plain("audio_wav_cut_stft", k.audio("stft", cut=True), "DecodeWav above the fed samples, STFT"),
+    # text heads
+    _plain("text_label_gather", k.label_table(), "string label table gathered after ArgMax"),
+    _plain("text_label_topk_tf2", k.label_table("tf2", top_k=True), "top-3 scores and their labels, TF2"),
+    _plain("text_hash_lookup", k.hash_lookup(), "string tokens through a StaticHashTable into an embedding"),
+    _plain("text_hash_lookup_tf2", k.hash_lookup("tf2"), "StaticHashTable lookup in a tf.function"),
+    _plain("text_hash_cut_ids", k.hash_lookup(feed_ids=True), "hash table above the fed token ids"),
+    _plain("keras_text_embedding_pool", k.keras_text("pool"), "Embedding and average pooling"),
+    _plain("keras_text_gru", k.keras_text("gru"), "Embedding and GRU"),
+    # detection post-processing
+    _plain("det_nms_v3", k.detection("nms_v3"), "box decode and NonMaxSuppressionV3"),
+    _plain("det_nms_v4_padded", k.detection("nms_v4"), "padded NonMaxSuppressionV4"),
+    _plain("det_nms_v5_soft_tf2", k.detection("nms_v5", way="tf2"), "soft NMS (V5) in a tf.function"),
+    _plain("det_combined_nms", k.detection("combined"), "CombinedNonMaxSuppression"),
+    _plain("det_topk_gather_tf2", k.detection("topk", way="tf2"), "top-k scores and gathered boxes, TF2"),
+    # QAT graphs
+    _plain("qat_dense_full", k.qat("dense"), "fake-quant MLP, every range"),
+    _plain("qat_depthwise_full", k.qat("depthwise"), "fake-quant depthwise block, every range"),
+    _plain("qat_residual_partial", k.qat("residual", "no_residual"), "residual add without a range"),
+    _plain("qat_concat_full", k.qat("concat"), "fake-quant branches and concat"),
+    _plain("qat_residual_float_weights", k.qat("residual", "no_weights"), "activations ranged, weights float"),
+    _plain("qat_dense_no_output", k.qat("dense", "no_output"), "last matmul without a range"),
+    _plain("qat_args_net", k.qat_args_net(), "fake_quant_with_min_max_args activations"),
+    _plain("qat_per_channel_net", k.qat_args_net(per_channel=True), "per-channel weight fake-quant"),
+    # inputs that name an intermediate tensor
+    _plain("cut_decode_raw", k.cut_input("decode_raw"), "DecodeRaw above the fed image"),
+    _plain("cut_csv", k.cut_input("csv"), "DecodeCSV above the fed values"),
+    _plain("cut_uint8_normalize", k.cut_input("uint8_normalize"), "uint8 image normalised above the cut"),
+    _plain("cut_resize_crop", k.cut_input("resize_crop"), "dynamic-size resize and crop above the cut"),
+    _plain("cut_tf2_decode_raw", k.tf2_cut("raw"), "TF2 serving function decoding bytes, fed after"),
+    # transposes of rank 5 to 7
+    _plain("transpose_r5", k.transpose_net((1, 2, 3, 4, 5), (0, 4, 3, 2, 1)), "rank-5 transpose"),
+    _plain("transpose_r6_reverse", k.transpose_net((1, 2, 3, 2, 3, 2), (0, 5, 4, 3, 2, 1)),
+           "rank-6 transpose reversing the axes"),
+    _plain("transpose_r7_reverse", k.transpose_net((1, 2, 3, 2, 3, 2, 3), (0, 6, 5, 4, 3, 2, 1)),
+           "rank-7 transpose, no axes mergeable"),
+    _plain("transpose_r7_mergeable", k.transpose_net((1, 2, 3, 2, 3, 2, 3), (0, 1, 2, 3, 4, 6, 5)),
+           "rank-7 transpose whose leading axes merge"),
+    # int8 DIV by a computed tensor
+    _plain("div_by_channel_mean", k.div_net(0.0), "divide by the channel mean of |x| (range from 0)"),
+    _plain("div_by_channel_mean_eps1", k.div_net(1.0), "divide by the channel mean plus 1"),
+    _plain("div_by_input_near_zero", k.div_net(0.01, "input"), "divide by an input ranging from 0.01"),
+    # 1000-class softmax heads
+    _plain("softmax1000_dense", k.softmax_1000(), "dense 1000-class softmax, small weights"),
+    _plain("softmax1000_conv", k.softmax_1000("conv"), "conv features into a 1000-class softmax"),
+    _plain("softmax1000_keras_tf2", k.softmax_1000(way="tf2"), "Keras Dense(1000, softmax), TF2"),
+    # string and complex tensors
+    _plain("complex_fft_parts", k.string_complex("complex_fft"), "FFT of a complex tensor, real and imag"),
+    _plain("complex_magnitude", k.string_complex("complex_mag"), "tf.complex and ComplexAbs"),
+    _plain("string_passthrough", k.string_complex("string_passthrough"), "a string key passed to the output"),
+    _plain("string_join_label", k.string_complex("string_join"), "a label string joined into a sentence"),
+    # small Keras models frozen the TF2 way
+    _plain("keras_cnn_mnist", k.keras_small("cnn"), "Keras MNIST CNN with batch norm and dropout"),
+    _plain("keras_transformer", k.keras_small("transformer"), "Keras MultiHeadAttention encoder block"),
+    _plain("keras_unet_bilinear", k.keras_small("unet"), "Keras encoder, bilinear upsampling, concat"),
+    _plain("keras_multi_io", k.keras_small("multi_io"), "Keras model with two inputs and two outputs"),
+]
+
+CASES = FIRST + GROWN
