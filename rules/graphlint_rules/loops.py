@@ -120,3 +120,23 @@ def find_loops(model: ModelGraph) -> list[Loop]:
             loops.append(Loop(anchor, frame, frozenset(members), _carries(model, members, storage),
                               frozenset(storage)))
     return loops
+
+
+FUNCTIONAL_LOOPS = frozenset({"While", "StatelessWhile"})
+
+
+def functional_storage(model: ModelGraph, node: str) -> set[str]:
+    """List ops that fill the lists a functional ``While`` takes in or read the lists it hands out, through list ops
+    only: the converter lowers them with the loop (``LowerStaticTensorList``), so the loop is judged for them."""
+    nodes, tensors = model.nodes, model.tensors
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        near = [t.producer for t in model.inputs_of(current) if t.producer]
+        near += [c for t in nodes[current]["outputs"] for c in tensors[t].consumers]
+        for other in near:
+            if other != node and other not in found and is_list_op(nodes[other]["op"]):
+                found.add(other)
+                stack.append(other)
+    return found

@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 
 from graphlint.ir import ModelGraph
-from graphlint_rules.table import ATTR_WEIGHTS, cases_of
+from graphlint_rules.loops import FRAME_OPS, is_list_op
+from graphlint_rules.table import ATTR_WEIGHTS, cases_of, is_loop_case
 
 # dtypes no measured case of an op stands for: the type rules speak for them instead.
 UNUSUAL_DTYPES = frozenset({"float16", "float64", "bfloat16", "complex64", "complex128", "string", "resource",
@@ -88,11 +89,18 @@ def _input_ranks_known(model: ModelGraph) -> bool:
     return all(model.tensors[t].rank is not None for t in model.info.inputs if t in model.tensors)
 
 
+def _loop_op(op: str) -> bool:
+    return op in FRAME_OPS or op in ("While", "StatelessWhile") or is_list_op(op)
+
+
 @functools.lru_cache(maxsize=8192)
 def best_case(op: str, dtypes: tuple, rank: int | None, attrs: tuple) -> str | None:
     """The case id for an op signature; memoized, since a model repeats a few signatures many times."""
     node_attrs = dict(attrs)
-    best = max(cases_of(op), key=lambda c: _score(c, list(dtypes), rank, node_attrs))  # max keeps the first tie
+    cases = cases_of(op)
+    if not _loop_op(op):  # a whole measured loop speaks for the loop, never for one op that is also in it
+        cases = [c for c in cases if not is_loop_case(c["id"])] or cases
+    best = max(cases, key=lambda c: _score(c, list(dtypes), rank, node_attrs))  # max keeps the first tie
     case_dtypes = [i.get("dtype") for i in (best.get("signature", {}).get("op", {}).get("inputs") or [])]
     if dtypes and dtypes[0] in UNUSUAL_DTYPES and (not case_dtypes or case_dtypes[0] != dtypes[0]):
         return None

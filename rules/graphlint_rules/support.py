@@ -16,7 +16,7 @@ import functools
 
 from graphlint.ir import ModelGraph
 from graphlint.ops import is_fake_quant, is_training_op
-from graphlint_rules.loops import Loop, find_loops
+from graphlint_rules.loops import FUNCTIONAL_LOOPS, Loop, find_loops, functional_storage
 from graphlint_rules.matching import match
 from graphlint_rules.patterns import fused_patterns
 from graphlint_rules.table import (  # noqa: F401 - the outcome kinds and table queries rules read from here
@@ -30,6 +30,7 @@ from graphlint_rules.table import (  # noqa: F401 - the outcome kinds and table 
     RUNTIME,
     STAYS_FLOAT,
     TRANSPARENT_OPS,
+    UINT8_PLAIN,
     Outcome,
     cases_of,
     crashes,
@@ -38,6 +39,7 @@ from graphlint_rules.table import (  # noqa: F401 - the outcome kinds and table 
     measured_case,
     micro_float_only_builtins,
     micro_missing_builtins,
+    outcomes_for,
     outcomes_of_case,
     plain_uint8_outcomes,
 )
@@ -177,7 +179,8 @@ def analyze(model: ModelGraph) -> Analysis:
     folded = _foldable(model, live) if live else set()
     has_fq = any(is_fake_quant(a["op"]) for n, a in model.ops() if n in live)
     # A float graph on the legacy uint8 path: the plain measurement is the one that applies.
-    outcomes = outcomes_of_case if has_fq else plain_uint8_outcomes
+    present = frozenset([model.nodes[n]["op"] for n in live])
+    outcomes = functools.partial(_outcomes, plain=not has_fq, present=present)
     support: dict[str, NodeSupport] = {}
     unmeasured: list[str] = []
     for node, attrs in model.ops():
@@ -189,12 +192,14 @@ def analyze(model: ModelGraph) -> Analysis:
             if cases_of(op) is None:
                 unmeasured.append(node)
             continue
-        support[node] = NodeSupport(node, op, case_id, outcomes(case_id), float_builtins(case_id))
+        handle = [t for t in model.inputs_of(node) if t.dtype == "resource"]
+        support[node] = NodeSupport(node, op, case_id, outcomes(case_id, None if handle else op),
+                                    float_builtins(case_id))
     for node, (case_id, absorbed) in fused_patterns(model, live - folded, folded).items():
         if measured_case(case_id) is None:
             continue
-        support[node] = NodeSupport(node, model.nodes[node]["op"], case_id, outcomes(case_id),
-                                    float_builtins(case_id))
+        op = model.nodes[node]["op"]
+        support[node] = NodeSupport(node, op, case_id, outcomes(case_id, op), float_builtins(case_id))
         for other in absorbed:
             support.pop(other, None)
     loops = _judge_loops(model, live, support, outcomes)
@@ -205,6 +210,15 @@ def analyze(model: ModelGraph) -> Analysis:
         _CACHE.clear()
     _CACHE[id(model)] = (model, result)
     return result
+
+
+def _outcomes(case_id: str, op: str | None = None, *, plain: bool = False,
+              present: frozenset[str] = frozenset()) -> dict[str, Outcome]:
+    """What each target did with a case, for a node of ``op`` (None: the case as a whole, as a loop is judged) in
+    a model whose live ops are ``present``; ``plain``: the graph has no fake-quant nodes, so uint8-qat is the
+    legacy path measured on a plain graph."""
+    out = outcomes_for(case_id, op, present) if op else outcomes_of_case(case_id)
+    return {**out, "uint8-qat": out[UINT8_PLAIN]} if plain and UINT8_PLAIN in out else out
 
 
 def _judge_loops(model: ModelGraph, live: set[str], support: dict[str, NodeSupport], outcomes) -> dict[str, Loop]:
@@ -222,4 +236,8 @@ def _judge_loops(model: ModelGraph, live: set[str], support: dict[str, NodeSuppo
         support[loop.anchor] = NodeSupport(loop.anchor, model.nodes[loop.anchor]["op"], loop.case,
                                            outcomes(loop.case), float_builtins(loop.case))
         loops[loop.anchor] = loop
+    for node, attrs in model.ops():
+        if attrs["op"] in FUNCTIONAL_LOOPS and node in live:
+            for other in functional_storage(model, node):
+                support.pop(other, None)
     return loops

@@ -140,11 +140,41 @@ def _case_index(cases: list[dict]) -> dict[str, list[str]]:
             for op in sorted(set(alone) | set(named) | set(containing))}
 
 
+# Ops the converter imports as another: a stateful functional While or If is legalized as the stateless one
+# (both become tf.While / tf.If with `is_stateless` set, then tfl.while / tfl.if).
+OP_ALIASES = {"While": "StatelessWhile", "If": "StatelessIf"}
+
+
 @functools.cache
 def cases_of(op: str) -> list[dict] | None:
     """The cases of ``op`` in matching order (see :func:`_case_index`), or None when no case involves it."""
-    ids = _rules_table()[0]["index"].get(op)
+    index = _rules_table()[0]["index"]
+    ids = index.get(op) or index.get(OP_ALIASES.get(op, ""))
     return None if ids is None else [case_to_match(case_id) for case_id in ids]
+
+
+_BLAMED = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op")
+
+
+@functools.lru_cache(maxsize=4096)
+def outcomes_for(case_id: str, op: str, present: frozenset[str]) -> dict[str, Outcome]:
+    """What every target did with a case, as it bears on a node of ``op`` in a model whose live ops are
+    ``present``: a refusal the converter blames on another op of the case's graph (its message names
+    `'tf.Other' op`) that the model does not have is that other op's, not this node's. (A node that takes a
+    resource handle is judged by its case as a whole: the op blamed made the handle it uses.)"""
+    outcomes = outcomes_of_case(case_id)
+    return {t: _exonerated(o, op, present) for t, o in outcomes.items()}
+
+
+def _exonerated(outcome: Outcome, op: str, present: frozenset[str]) -> Outcome:
+    blamed = _BLAMED.findall(outcome.error or "") if outcome.kind == NO_BUILTIN else []
+    # A placeholder or an identity blamed is the converter's own stand-in for this node's inputs (a resource
+    # handle, a fed tensor): the refusal is still this node's; so is one blamed on an op the model has too.
+    innocent = [b for b in blamed if b != op and b != OP_ALIASES.get(op) and b not in TRANSPARENT_OPS
+                and b not in present]
+    if blamed and len(innocent) == len(blamed):
+        return Outcome(OK, "blamed-on-" + blamed[0])
+    return outcome
 
 
 def classify(target: str, result: dict | None) -> Outcome:

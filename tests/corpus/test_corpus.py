@@ -29,14 +29,15 @@ OUTCOMES = json.loads((HERE / "outcomes.json").read_text())
 JUDGED = ("float", "dynamic", "int8", "int8-fallback", "uint8-qat", "int16x8", "float16", "tflm")
 SPLITS = ("dev", "heldout")
 # Required verdict agreement per target, on each split. The goal on both is 0.98 (issue 12).
-# Both are today's lowest per-target figure rounded down (the grown dev models include the issue's classes,
-# TF2-frozen RNNs, string and complex tensors, cut inputs, that the rules do not model yet); raise them as they do.
-REQUIRED_AGREEMENT_DEV = 0.91  # goal 0.98
+# Both are today's lowest per-target figure rounded down (what is left: TFLite Micro's data-dependent softmax abort,
+# loops whose int8 calibration dies, TensorLists of unknown element shape, QAT graphs on the legacy path); raise
+# them as the rules learn those classes.
+REQUIRED_AGREEMENT_DEV = 0.94  # goal 0.98
 REQUIRED_AGREEMENT_HELDOUT = 0.86  # goal 0.98
 REQUIRED = {"dev": REQUIRED_AGREEMENT_DEV, "heldout": REQUIRED_AGREEMENT_HELDOUT}
-# graphlint "fail" where the real tools convert and run (model x target cells): today's counts; the goal is 0.
-ALLOWED_FALSE_FAILS_DEV = 26
-ALLOWED_FALSE_FAILS_HELDOUT = 18
+# graphlint "fail" where the real tools convert and run (model x target cells): none allowed.
+ALLOWED_FALSE_FAILS_DEV = 0
+ALLOWED_FALSE_FAILS_HELDOUT = 0
 ALLOWED_FALSE_FAILS = {"dev": ALLOWED_FALSE_FAILS_DEV, "heldout": ALLOWED_FALSE_FAILS_HELDOUT}
 # The build converts about 200 models and judges their .tflite files: minutes on 2 cores.
 BUILD_TIMEOUT_S = 1800
@@ -63,12 +64,20 @@ def corpus_dir() -> Path:
     return out
 
 
+def _shape_spec(shape: list[int]) -> str:
+    """A shape as `--input NAME:SHAPE` spells it: `[]` a scalar, a trailing comma for one dimension (`x:1,`; `x:1`
+    would name the tensor slot 1)."""
+    if not shape:
+        return "[]"
+    return ",".join(map(str, shape)) + ("," if len(shape) == 1 else "")
+
+
 @pytest.fixture(scope="session")
 def predictions(corpus_dir) -> dict:
     manifest = json.loads((corpus_dir / "manifest.json").read_text())
     out = {}
     for model_id, io in manifest.items():
-        inputs = [f"{name}:" + ",".join(map(str, shape)) for name, shape in io["inputs"]]
+        inputs = [f"{name}:{_shape_spec(shape)}" for name, shape in io["inputs"]]
         report = lint(corpus_dir / f"{model_id}.pb", targets=JUDGED, inputs=inputs, outputs=io["outputs"])
         out[model_id] = report
     return out

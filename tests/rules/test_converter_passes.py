@@ -176,3 +176,30 @@ def test_without_names_loop_plumbing_and_unread_placeholders_are_not_the_model_i
     assert model.info.outputs == ("Identity:0",)  # not the loop counter's Exit, nor the constant's Identity
     report = lint(b.to_bytes(), targets=("float",))
     assert not [f for f in report.findings if f.code == "GL201"]
+
+
+def test_an_op_outside_any_loop_is_not_judged_by_a_measured_loop():
+    # `Less` occurs in the measured TensorList loop (whose int8 calibration crashes); a Less on its own is a Less.
+    b = GraphBuilder()
+    ids = b.placeholder("ids", "int32", (1, 10))
+    mask = b.op("Less", [ids, b.const(5, name="limit", dtype="int32")], name="mask", dtype="int32")
+    b.output(b.node("Cast", [mask], name="y", attrs={"SrcT": "bool", "DstT": "float32"}))
+    verdicts, findings = _verdicts(b)
+    assert verdicts["int8"] != "fail" and not [f for f in findings if f.code == "GL303"], findings
+
+
+def test_a_stateful_while_is_the_converters_while():
+    from graphlint_rules.compatibility._examples import lstm_loop
+
+    b = GraphBuilder()
+    lstm_loop(b)
+    loop = next(n for n in b.graph.node if n.op == "StatelessWhile")
+    loop.op = "While"  # what a TF1 graph with control flow v2 writes
+    verdicts, findings = _verdicts(b)
+    assert verdicts["float"] == "pass" and not [f for f in findings if f.code == "GL301"], findings
+    assert [f.node for f in findings if f.code == "GL303"] == ["rnn/while"]
+
+
+def _verdicts(b: GraphBuilder) -> tuple[dict, list]:
+    report = lint(b.to_bytes(), targets=TARGETS, outputs=b.outputs)
+    return {t: v["verdict"] for t, v in report.verdicts().items()}, list(report.findings)
