@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from . import LoadError
 from . import _graphdef_schema as gpb
 from . import _savedmodel_schema as spb
+from .graphdef import read_varint
 
 _MAGIC = 0xDB4775248B80FB57
 _FOOTER = 48
@@ -38,16 +39,11 @@ class Entry:
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise LoadError("truncated index")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
+    """A protobuf/LevelDB varint at ``pos``: (value, next position); the GraphDef reader's, bounded by ``buf``."""
+    try:
+        return read_varint(buf, pos, len(buf))
+    except LoadError as err:
+        raise LoadError("truncated index") from err
 
 
 def _block(data: bytes, handle: bytes) -> bytes:

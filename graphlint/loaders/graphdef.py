@@ -96,7 +96,8 @@ _MEMORY_CHECK_EVERY = 4095  # the memory budget is checked once per 4096 nodes (
 _TENSORS_PER_NODE = 16  # average output slots per node allowed on top of _MAX_OUTPUTS
 
 
-def _varint(buf, pos: int, end: int) -> tuple[int, int]:
+def read_varint(buf, pos: int, end: int) -> tuple[int, int]:
+    """A protobuf varint at ``pos`` before ``end``: (value, next position)."""
     result = shift = 0
     while True:
         if pos >= end:
@@ -113,16 +114,16 @@ def _varint(buf, pos: int, end: int) -> tuple[int, int]:
 
 def _field_at(buf, pos: int, end: int) -> tuple[int, int, int, int]:
     """The field whose key is at ``buf[pos]``: ``(field number, wire type, value start, value end)``."""
-    key, pos = _varint(buf, pos, end)
+    key, pos = read_varint(buf, pos, end)
     number, wire = key >> 3, key & 7
     if number == 0:
         raise LoadError("field number 0")
     if wire == 0:
-        _, after = _varint(buf, pos, end)
+        _, after = read_varint(buf, pos, end)
     elif wire == 1:
         after = pos + 8
     elif wire == 2:
-        length, pos = _varint(buf, pos, end)
+        length, pos = read_varint(buf, pos, end)
         after = pos + length
     elif wire == 5:
         after = pos + 4
@@ -270,7 +271,7 @@ def _node_ranges(data) -> tuple[list[tuple[int, int]], tuple[int, int] | None, i
     pos, size = 0, len(data)
     while pos < size:
         if data[pos] == _NODE_KEY:  # most fields: a node, its length read here without the generic path
-            length, start = _varint(data, pos + 1, size)
+            length, start = read_varint(data, pos + 1, size)
             pos = start + length
             if pos > size:
                 raise LoadError("truncated")
