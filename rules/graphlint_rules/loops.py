@@ -30,9 +30,17 @@ PLAIN = "plain"
 CASES = {TENSOR_LIST: "tensor_array_v2", TENSOR_ARRAY: "tensor_array_v1", PLAIN: "while_v1"}
 
 
+FUNCTIONAL_LOOPS = frozenset({"While", "StatelessWhile"})
+
+
 def is_list_op(op: str) -> bool:
     """A TensorList (TF2) or TensorArray (TF1) op: the loop's storage, judged with the loop."""
     return op.startswith("TensorList") or op.startswith("TensorArray")
+
+
+def is_loop_op(op: str) -> bool:
+    """An op that only makes sense as part of a loop: frame plumbing, a functional While, list storage."""
+    return op in FRAME_OPS or op in FUNCTIONAL_LOOPS or is_list_op(op)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,23 +83,29 @@ def _members(model: ModelGraph, starts: list[str], owned: set[str]) -> list[str]
     return found
 
 
-def _storage(model: ModelGraph, members: list[str]) -> set[str]:
-    """List ops connected to the frame through list ops only: what fills the lists its Enters take in, and what
-    reads the lists its Exits hand out."""
+def _connected_lists(model: ModelGraph, seeds: dict[str, bool], exclude: set[str]) -> set[str]:
+    """List ops reached from ``seeds`` through list ops only. A seed maps to whether its consumers count as well
+    as its producers (an Exit's do, an Enter's do not); list ops found on the way count both ways."""
     nodes, tensors = model.nodes, model.tensors
-    inside = set(members)
     found: set[str] = set()
-    stack = [n for n in members if nodes[n]["op"] in _ENTER or nodes[n]["op"] in _EXIT]
+    stack = list(seeds)
     while stack:
         node = stack.pop()
         near = [t.producer for t in model.inputs_of(node) if t.producer]
-        if (node in inside and nodes[node]["op"] in _EXIT) or node not in inside:
+        if seeds.get(node, True):
             near += [c for t in nodes[node]["outputs"] for c in tensors[t].consumers]
         for other in near:
-            if other not in inside and other not in found and is_list_op(nodes[other]["op"]):
+            if other not in exclude and other not in found and is_list_op(nodes[other]["op"]):
                 found.add(other)
                 stack.append(other)
     return found
+
+
+def _storage(model: ModelGraph, members: list[str]) -> set[str]:
+    """What fills the lists a frame's Enters take in, and what reads the lists its Exits hand out."""
+    ops = model.nodes
+    seeds = {n: ops[n]["op"] in _EXIT for n in members if ops[n]["op"] in _ENTER or ops[n]["op"] in _EXIT}
+    return _connected_lists(model, seeds, set(members))
 
 
 def _carries(model: ModelGraph, members: list[str], storage: set[str]) -> str:
@@ -122,21 +136,8 @@ def find_loops(model: ModelGraph) -> list[Loop]:
     return loops
 
 
-FUNCTIONAL_LOOPS = frozenset({"While", "StatelessWhile"})
-
 
 def functional_storage(model: ModelGraph, node: str) -> set[str]:
     """List ops that fill the lists a functional ``While`` takes in or read the lists it hands out, through list ops
     only: the converter lowers them with the loop (``LowerStaticTensorList``), so the loop is judged for them."""
-    nodes, tensors = model.nodes, model.tensors
-    found: set[str] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        near = [t.producer for t in model.inputs_of(current) if t.producer]
-        near += [c for t in nodes[current]["outputs"] for c in tensors[t].consumers]
-        for other in near:
-            if other != node and other not in found and is_list_op(nodes[other]["op"]):
-                found.add(other)
-                stack.append(other)
-    return found
+    return _connected_lists(model, {node: True}, {node})

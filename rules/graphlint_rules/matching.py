@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 
 from graphlint.ir import ModelGraph
-from graphlint_rules.loops import FRAME_OPS, is_list_op
+from graphlint_rules.loops import is_loop_op
 from graphlint_rules.table import ATTR_WEIGHTS, cases_of, is_loop_case
 
 # dtypes no measured case of an op stands for: the type rules speak for them instead.
@@ -68,13 +68,13 @@ def match(model: ModelGraph, node: str) -> str | None:
     op = attrs["op"]
     if cases_of(op) is None:
         return None
+    by_limit = _BY_LIMIT[op](model, node) if op in _BY_LIMIT else None
+    if by_limit is not None:
+        return by_limit
     inputs = model.inputs_of(node)
     node_attrs = attrs.get("attrs") or {}
     weighed = [k for k in ATTR_WEIGHTS if k in node_attrs]  # usually none
     key_attrs = tuple([(k, node_attrs[k]) for k in weighed if isinstance(node_attrs[k], (str, bool, int))])
-    by_limit = _BY_LIMIT[op](model, node) if op in _BY_LIMIT else None
-    if by_limit is not None:
-        return by_limit
     rank = inputs[0].rank if inputs else None
     if rank is None and (attrs["subgraph"] != "main" or _input_ranks_known(model)):
         # The converter knows this rank: a function argument's once it inlines the call, and any tensor's that
@@ -89,16 +89,12 @@ def _input_ranks_known(model: ModelGraph) -> bool:
     return all(model.tensors[t].rank is not None for t in model.info.inputs if t in model.tensors)
 
 
-def _loop_op(op: str) -> bool:
-    return op in FRAME_OPS or op in ("While", "StatelessWhile") or is_list_op(op)
-
-
 @functools.lru_cache(maxsize=8192)
 def best_case(op: str, dtypes: tuple, rank: int | None, attrs: tuple) -> str | None:
     """The case id for an op signature; memoized, since a model repeats a few signatures many times."""
     node_attrs = dict(attrs)
     cases = cases_of(op)
-    if not _loop_op(op):  # a whole measured loop speaks for the loop, never for one op that is also in it
+    if not is_loop_op(op):  # a whole measured loop speaks for the loop, never for one op that is also in it
         cases = [c for c in cases if not is_loop_case(c["id"])] or cases
     best = max(cases, key=lambda c: _score(c, list(dtypes), rank, node_attrs))  # max keeps the first tie
     case_dtypes = [i.get("dtype") for i in (best.get("signature", {}).get("op", {}).get("inputs") or [])]

@@ -41,7 +41,6 @@ from graphlint_rules.table import (  # noqa: F401 - the outcome kinds and table 
     micro_missing_builtins,
     outcomes_for,
     outcomes_of_case,
-    plain_uint8_outcomes,
 )
 
 # Ops the converter never folds even when every input is constant.

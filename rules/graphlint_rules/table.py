@@ -14,7 +14,7 @@ import re
 from importlib import resources
 
 from graphlint.engine.targets import CONVERTER_TARGETS
-from graphlint_rules.loops import FRAME_OPS, is_list_op
+from graphlint_rules.loops import is_loop_op
 
 # Ops that are no work of their own: never looked up.
 TRANSPARENT_OPS = frozenset({"Const", "Placeholder", "PlaceholderV2", "PlaceholderWithDefault", "Identity", "NoOp",
@@ -227,12 +227,6 @@ def crashes(outcomes: dict[str, Outcome]) -> bool:
 
 
 @functools.cache
-def plain_uint8_outcomes(case_id: str) -> dict[str, Outcome]:
-    outcomes = outcomes_of_case(case_id)
-    return {**outcomes, "uint8-qat": outcomes[UINT8_PLAIN]}
-
-
-@functools.cache
 def float_builtins(case_id: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((measured_case(case_id) or {}).get("float_builtins") or ()))
 
@@ -241,7 +235,7 @@ def float_builtins(case_id: str) -> tuple[str, ...]:
 def is_loop_case(case_id: str) -> bool:
     """The measured case is a whole loop (a frame, a While, or list storage), not one op."""
     ops = case_to_match(case_id)["graph_ops"]
-    return bool([op for op in ops if op in FRAME_OPS or op in ("While", "StatelessWhile") or is_list_op(op)])
+    return bool([op for op in ops if is_loop_op(op)])
 
 
 @functools.cache

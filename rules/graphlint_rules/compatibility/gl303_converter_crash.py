@@ -4,8 +4,8 @@ from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
+from graphlint_rules.loops import FUNCTIONAL_LOOPS
 
-_LOOPS = frozenset({"While", "StatelessWhile"})
 _MATMULS = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
 _GATES = frozenset({"Sigmoid", "Tanh"})
 _RNN_CASE = "lstm_dynamic_rnn_cf_v2"
@@ -52,13 +52,13 @@ class ConverterCrash(Rule):
             if node not in analysis.live or attrs["subgraph"] != "main":
                 continue  # a crash inside a loop body is reported once, on the loop
             s = analysis.support.get(node)
-            if attrs["op"] not in _LOOPS and (s is None or not support.crashes(s.outcomes)):
+            if attrs["op"] not in FUNCTIONAL_LOOPS and (s is None or not support.crashes(s.outcomes)):
                 continue
             outcomes, why = (s.outcomes if s else {}), "this op"
             loop = analysis.loops.get(node)
             if loop is not None:
                 why = f"the loop of frame `{loop.frame}`, which the converter turns into one WHILE over a TensorList"
-            body = _body_ops(model, node) if attrs["op"] in _LOOPS else set()
+            body = _body_ops(model, node) if attrs["op"] in FUNCTIONAL_LOOPS else set()
             if any(op.startswith("TensorList") for op in body):
                 outcomes = support.outcomes_of_case(_TENSOR_LIST_CASE)
                 why = "a loop over a TensorList (TensorArray)"
