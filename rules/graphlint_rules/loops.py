@@ -83,9 +83,11 @@ def _members(model: ModelGraph, starts: list[str], owned: set[str]) -> list[str]
     return found
 
 
-def _connected_lists(model: ModelGraph, seeds: dict[str, bool], exclude: set[str]) -> set[str]:
+def _connected_lists(model: ModelGraph, seeds: dict[str, bool], exclude: set[str], claimed: set[str]) -> set[str]:
     """List ops reached from ``seeds`` through list ops only. A seed maps to whether its consumers count as well
-    as its producers (an Exit's do, an Enter's do not); list ops found on the way count both ways."""
+    as its producers (an Exit's do, an Enter's do not); list ops found on the way count both ways. A list op in
+    ``claimed`` (reached from an earlier loop) is not walked again, so many loops over one long list chain cost
+    the chain once; what this walk finds joins ``claimed``."""
     nodes, tensors = model.nodes, model.tensors
     found: set[str] = set()
     stack = list(seeds)
@@ -95,17 +97,18 @@ def _connected_lists(model: ModelGraph, seeds: dict[str, bool], exclude: set[str
         if seeds.get(node, True):
             near += [c for t in nodes[node]["outputs"] for c in tensors[t].consumers]
         for other in near:
-            if other not in exclude and other not in found and is_list_op(nodes[other]["op"]):
+            if other not in exclude and other not in claimed and is_list_op(nodes[other]["op"]):
+                claimed.add(other)
                 found.add(other)
                 stack.append(other)
     return found
 
 
-def _storage(model: ModelGraph, members: list[str]) -> set[str]:
+def _storage(model: ModelGraph, members: list[str], claimed: set[str]) -> set[str]:
     """What fills the lists a frame's Enters take in, and what reads the lists its Exits hand out."""
     ops = model.nodes
     seeds = {n: ops[n]["op"] in _EXIT for n in members if ops[n]["op"] in _ENTER or ops[n]["op"] in _EXIT}
-    return _connected_lists(model, seeds, set(members))
+    return _connected_lists(model, seeds, set(members), claimed)
 
 
 def _carries(model: ModelGraph, members: list[str], storage: set[str]) -> str:
@@ -125,19 +128,21 @@ def find_loops(model: ModelGraph) -> list[Loop]:
             frame = str((attrs.get("attrs") or {}).get("frame_name") or "")
             enters.setdefault(frame, []).append(node)
     owned: set[str] = set()
+    claimed: set[str] = set()
     loops = []
     for frame, starts in enters.items():  # file order: an outer frame's first Enter comes first
         members = _members(model, starts, owned)
         anchor = next((n for n in members if model.nodes[n]["op"] == "LoopCond"), None)
         if anchor is not None:
-            storage = _storage(model, members)
+            storage = _storage(model, members, claimed)
             loops.append(Loop(anchor, frame, frozenset(members), _carries(model, members, storage),
                               frozenset(storage)))
     return loops
 
 
 
-def functional_storage(model: ModelGraph, node: str) -> set[str]:
-    """List ops that fill the lists a functional ``While`` takes in or read the lists it hands out, through list ops
-    only: the converter lowers them with the loop (``LowerStaticTensorList``), so the loop is judged for them."""
-    return _connected_lists(model, {node: True}, {node})
+def functional_storage(model: ModelGraph, loops: list[str]) -> set[str]:
+    """List ops that fill the lists functional ``While`` loops take in or read the lists they hand out, through
+    list ops only: the converter lowers them with the loops (``LowerStaticTensorList``), so the loops are judged
+    for them. One walk for all the loops."""
+    return _connected_lists(model, dict.fromkeys(loops, True), set(loops), set())

@@ -235,8 +235,7 @@ def _judge_loops(model: ModelGraph, live: set[str], support: dict[str, NodeSuppo
         support[loop.anchor] = NodeSupport(loop.anchor, model.nodes[loop.anchor]["op"], loop.case,
                                            outcomes(loop.case), float_builtins(loop.case))
         loops[loop.anchor] = loop
-    for node, attrs in model.ops():
-        if attrs["op"] in FUNCTIONAL_LOOPS and node in live:
-            for other in functional_storage(model, node):
-                support.pop(other, None)
+    whiles = [node for node, attrs in model.ops() if attrs["op"] in FUNCTIONAL_LOOPS and node in live]
+    for other in functional_storage(model, whiles):
+        support.pop(other, None)
     return loops

@@ -145,6 +145,23 @@ def tflite_subgraphs(n: int) -> bytes:
     return bytes(fb.Output())
 
 
+def pb_loops_over_one_list(n: int, text: bool = False) -> bytes:
+    """A chain of n TensorList writes read by n functional While loops (each loop's list storage is that chain)."""
+    b = GraphBuilder()
+    shape = b.const([4], name="elem", dtype="int32")
+    index = b.const(0, name="i", dtype="int32")
+    item = b.placeholder("x", "float32", (4,))
+    lst = b.node("TensorListReserve", [shape, b.const(n, name="n", dtype="int32")], name="reserve",
+                 attrs={"element_dtype": "float32", "shape_type": "int32"})
+    for i in range(n):
+        lst = b.node("TensorListSetItem", [lst, index, item], name=f"set{i}", attrs={"element_dtype": "float32"})
+    for i in range(n):
+        b.node("StatelessWhile", [lst], name=f"loop{i}", attrs={"T": ["variant"], "body": {"func": "body"},
+                                                               "cond": {"func": "cond"}})
+    b.output(*[f"loop{i}" for i in range(n)])
+    return _pb(b, text)
+
+
 GRAPHDEF = {"fan": pb_fan, "chain": pb_chain, "fan_out": pb_fan_out, "deep_scope": pb_deep_scope,
             "huge_shapes": pb_huge_shapes}
 SHAPES = {"fan": pb_fan, "concat": pb_concat, "reshape_chain": pb_reshape_chain, "huge_shapes": pb_huge_shapes}

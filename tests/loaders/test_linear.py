@@ -46,7 +46,8 @@ def test_shape_inference_is_linear(case):
 
 
 LINT_CASES = ["pb-fan", "pb-chain", "pb-fan_out", "pb-deep_scope", "pb-huge_shapes", "tflite-fan", "tflite-chain",
-              "tflite-subgraphs"]
+              "tflite-subgraphs", "pb-loops_over_one_list"]
+CASES["pb-loops_over_one_list"] = (hostile.pb_loops_over_one_list, 300, False)
 
 
 def _loaded(case: str):
