@@ -866,6 +866,13 @@ def _while(b, tf):
     b.output(y)
 
 
+def _while_captured(b, tf):
+    """A loop whose body reads a tensor computed outside it (here the input), unchanged on every iteration."""
+    x = b.input((1, 8))
+    _, y = tf.compat.v1.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * 0.5 + x), [0, x])
+    b.output(y)
+
+
 def _tensor_array(b, tf):
     x = b.input((1, 8))
 
@@ -1005,6 +1012,10 @@ def _graph_cases():
         Case("cond_v2", "StatelessIf", _cond, "tf.compat.v1.cond, control flow v2"),
         Case("while_v1", "LoopCond", _while, "tf.compat.v1.while_loop, control flow v1", **v1_flow),
         Case("while_v2", "StatelessWhile", _while, "tf.compat.v1.while_loop, control flow v2"),
+        Case("while_captured_v1", "LoopCond", _while_captured, "while_loop reading the input in its body, "
+             "control flow v1", **v1_flow),
+        Case("while_captured_v2", "StatelessWhile", _while_captured, "while_loop reading the input in its body, "
+             "control flow v2"),
         Case("tensor_array_v1", "TensorArrayV3", _tensor_array, "TensorArray in a v1 while_loop", **v1_flow),
         Case("tensor_array_v2", "TensorListReserve", _tensor_array, "TensorArray in a v2 while_loop (TensorList ops)"),
         Case(

@@ -15,19 +15,29 @@ judged as a unit: by what its body carries (a TensorList, a TensorArrayV3, or pl
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
-from graphlint.ir import ModelGraph
+from graphlint.ir import ModelGraph, TensorInfo
 
 FRAME_OPS = frozenset({"Enter", "RefEnter", "Exit", "RefExit", "Merge", "RefMerge", "Switch", "RefSwitch",
                        "NextIteration", "RefNextIteration", "LoopCond"})
 _ENTER = frozenset({"Enter", "RefEnter"})
 _EXIT = frozenset({"Exit", "RefExit"})
+_MERGE = frozenset({"Merge", "RefMerge"})
+_SWITCH = frozenset({"Switch", "RefSwitch"})
+_NEXT = frozenset({"NextIteration", "RefNextIteration"})
 
 # What a loop body carries, and the measured case that stands for a loop of that kind.
 TENSOR_LIST = "tensor-list"
 TENSOR_ARRAY = "tensor-array"
 PLAIN = "plain"
 CASES = {TENSOR_LIST: "tensor_array_v2", TENSOR_ARRAY: "tensor_array_v1", PLAIN: "while_v1"}
+# The measured case of a plain loop that captures a computed tensor, per form (v1 frame, functional While).
+CAPTURED_CASES = {"frame": "while_captured_v1", "functional": "while_captured_v2"}
+FUNCTIONAL_PLAIN_CASE = "while_v2"
+
+Constant = Callable[[TensorInfo], bool]
+"""Whether the converter sees a tensor as a constant (a weight, or folded from constants)."""
 
 
 FUNCTIONAL_LOOPS = frozenset({"While", "StatelessWhile"})
@@ -52,10 +62,13 @@ class Loop:
     members: frozenset[str]
     carries: str
     storage: frozenset[str] = frozenset()  # list ops outside the frame that fill or read what it carries
+    captures: bool = False  # the body reads a computed tensor from outside, unchanged every iteration
 
     @property
     def case(self) -> str:
         """The measured case that stands for this loop."""
+        if self.carries == PLAIN and self.captures:
+            return CAPTURED_CASES["frame"]
         return CASES[self.carries]
 
     def absorbed(self, model: ModelGraph) -> list[str]:
@@ -120,7 +133,85 @@ def _carries(model: ModelGraph, members: list[str], storage: set[str]) -> str:
     return PLAIN
 
 
-def find_loops(model: ModelGraph) -> list[Loop]:
+_IDENTITY_STEPS = 32  # an Identity chain longer than this is not seen through (keeps every walk bounded)
+
+
+def _through_identity(model: ModelGraph, tensor: TensorInfo) -> TensorInfo:
+    """The tensor an Identity chain forwards, seen through at most :data:`_IDENTITY_STEPS` Identities."""
+    for _ in range(_IDENTITY_STEPS):
+        if not tensor.producer or model.nodes[tensor.producer]["op"] != "Identity":
+            break
+        inputs = model.inputs_of(tensor.producer)
+        if not inputs:
+            break
+        tensor = inputs[0]
+    return tensor
+
+
+def _is_invariant(model: ModelGraph, enter: str) -> bool:
+    """Whether the loop variable an ``Enter`` starts is never changed: a constant Enter (TF1 capture), or a
+    ``Merge`` whose ``NextIteration`` receives what its own ``Switch`` handed the body (TF2 lowering)."""
+    nodes, tensors = model.nodes, model.tensors
+    if (nodes[enter].get("attrs") or {}).get("is_constant"):
+        return True
+    merges = [c for t in nodes[enter]["outputs"] for c in tensors[t].consumers if nodes[c]["op"] in _MERGE]
+    for merge in merges:
+        back = [t for t in model.inputs_of(merge) if t.producer and nodes[t.producer]["op"] in _NEXT]
+        for tensor in back:
+            inputs = model.inputs_of(tensor.producer)
+            source = _through_identity(model, inputs[0]) if inputs else None
+            if source is None or source.producer is None or nodes[source.producer]["op"] not in _SWITCH:
+                continue
+            switched = model.inputs_of(source.producer)
+            if switched and switched[0].producer == merge:
+                return True
+    return False
+
+
+def _captures(model: ModelGraph, members: list[str], constant: Constant) -> bool:
+    """A frame whose body reads a computed (non-constant) tensor from outside, unchanged on every iteration."""
+    for node in members:
+        if model.nodes[node]["op"] not in _ENTER:
+            continue
+        inputs = model.inputs_of(node)
+        if inputs and not constant(_through_identity(model, inputs[0])) and _is_invariant(model, node):
+            return True
+    return False
+
+
+def captured_whiles(model: ModelGraph, whiles: list[str], constant: Constant) -> set[str]:
+    """The functional ``While`` nodes of ``whiles`` that pass a computed tensor through their body unchanged
+    (argument *k* returned as result *k*, fed a non-constant). One walk over the graph for all the loops."""
+    bodies = {node: _body(model, node) for node in whiles}
+    wanted = set(bodies.values()) - {None}
+    args: dict[str, list[tuple[int, str]]] = {}
+    rets: dict[str, list[tuple[int, str]]] = {}
+    for node, attrs in model.nodes.items():
+        if attrs.get("subgraph") in wanted and attrs["kind"] in ("input", "output"):
+            (args if attrs["kind"] == "input" else rets).setdefault(attrs["subgraph"], []).append(
+                (attrs["index"], node))
+    return {node for node, body in bodies.items()
+            if body and _passes_computed(model, node, sorted(args.get(body, [])), sorted(rets.get(body, [])),
+                                         constant)}
+
+
+def _body(model: ModelGraph, node: str) -> str | None:
+    body = (model.nodes[node].get("attrs") or {}).get("body")
+    return body.get("func") if isinstance(body, dict) else None
+
+
+def _passes_computed(model: ModelGraph, node: str, args: list[tuple[int, str]], rets: list[tuple[int, str]],
+                     constant: Constant) -> bool:
+    fed = model.inputs_of(node)
+    for position, ((_, arg), (_, ret)) in enumerate(zip(args, rets)):
+        returned = model.inputs_of(ret)
+        if (position < len(fed) and returned and _through_identity(model, returned[0]).producer == arg
+                and not constant(_through_identity(model, fed[position]))):
+            return True
+    return False
+
+
+def find_loops(model: ModelGraph, constant: Constant = lambda t: t.is_const) -> list[Loop]:
     """The v1 frames of the main graph, outermost first, each walked once (linear in the graph)."""
     enters: dict[str, list[str]] = {}
     for node, attrs in model.ops():
@@ -136,7 +227,7 @@ def find_loops(model: ModelGraph) -> list[Loop]:
         if anchor is not None:
             storage = _storage(model, members, claimed)
             loops.append(Loop(anchor, frame, frozenset(members), _carries(model, members, storage),
-                              frozenset(storage)))
+                              frozenset(storage), _captures(model, members, constant)))
     return loops
 
 

@@ -16,7 +16,15 @@ import functools
 
 from graphlint.ir import ModelGraph
 from graphlint.ops import is_fake_quant, is_training_op
-from graphlint_rules.loops import FUNCTIONAL_LOOPS, Loop, find_loops, functional_storage
+from graphlint_rules.loops import (
+    CAPTURED_CASES,
+    FUNCTIONAL_LOOPS,
+    FUNCTIONAL_PLAIN_CASE,
+    Loop,
+    captured_whiles,
+    find_loops,
+    functional_storage,
+)
 from graphlint_rules.matching import match
 from graphlint_rules.patterns import fused_patterns
 from graphlint_rules.table import (  # noqa: F401 - the outcome kinds and table queries rules read from here
@@ -201,7 +209,7 @@ def analyze(model: ModelGraph) -> Analysis:
         support[node] = NodeSupport(node, op, case_id, outcomes(case_id, op), float_builtins(case_id))
         for other in absorbed:
             support.pop(other, None)
-    loops = _judge_loops(model, live, support, outcomes)
+    loops = _judge_loops(model, live, folded, support, outcomes)
     absorbed_by_loops = {n for loop in loops.values() for n in loop.absorbed(model)}
     unmeasured = [n for n in unmeasured if n not in absorbed_by_loops]
     result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq, loops)
@@ -220,11 +228,17 @@ def _outcomes(case_id: str, op: str | None = None, *, plain: bool = False,
     return {**out, "uint8-qat": out[UINT8_PLAIN]} if plain and UINT8_PLAIN in out else out
 
 
-def _judge_loops(model: ModelGraph, live: set[str], support: dict[str, NodeSupport], outcomes) -> dict[str, Loop]:
-    """Judge every live v1 frame as the converter does, as one WHILE (see :mod:`graphlint_rules.loops`): its
-    plumbing and list storage leave ``support``, and its ``LoopCond`` takes the measured case of its kind."""
+def _judge_loops(model: ModelGraph, live: set[str], folded: set[str], support: dict[str, NodeSupport],
+                 outcomes) -> dict[str, Loop]:
+    """Judge every live loop as the converter does, as one WHILE (see :mod:`graphlint_rules.loops`): a v1
+    frame's plumbing and list storage leave ``support`` and its ``LoopCond`` takes the measured case of its kind;
+    a functional While that passes a computed tensor through its body takes the case measured for that."""
     loops: dict[str, Loop] = {}
-    for loop in find_loops(model) if live else ():
+
+    def constant(tensor) -> bool:
+        return tensor.is_const or tensor.producer in folded
+
+    for loop in find_loops(model, constant) if live else ():
         if loop.anchor not in live or measured_case(loop.case) is None:
             continue
         for other in loop.absorbed(model):
@@ -238,4 +252,12 @@ def _judge_loops(model: ModelGraph, live: set[str], support: dict[str, NodeSuppo
     whiles = [node for node, attrs in model.ops() if attrs["op"] in FUNCTIONAL_LOOPS and node in live]
     for other in functional_storage(model, whiles):
         support.pop(other, None)
+    plain = {FUNCTIONAL_PLAIN_CASE, CAPTURED_CASES["functional"]}
+    captured = captured_whiles(model, whiles, constant)
+    for node in whiles:
+        if node in support and support[node].case in plain:
+            case_id = CAPTURED_CASES["functional"] if node in captured else FUNCTIONAL_PLAIN_CASE
+            if measured_case(case_id) is not None:
+                support[node] = NodeSupport(node, model.nodes[node]["op"], case_id, outcomes(case_id),
+                                            float_builtins(case_id))
     return loops

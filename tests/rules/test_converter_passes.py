@@ -203,3 +203,86 @@ def test_a_stateful_while_is_the_converters_while():
 def _verdicts(b: GraphBuilder) -> tuple[dict, list]:
     report = lint(b.to_bytes(), targets=TARGETS, outputs=b.outputs)
     return {t: v["verdict"] for t, v in report.verdicts().items()}, list(report.findings)
+
+
+def v1_plain_loop(b: GraphBuilder, captured: str, *, tf2: bool) -> str:
+    """``h = h * 0.5 + c`` four times, as a v1 frame; ``c`` is the input (``captured="input"``) or a weight
+    (``"weight"``). TF1 brings ``c`` in with a constant Enter; TF2's lowering makes it a loop variable that the body
+    hands back unchanged (Merge → Switch → Identity → NextIteration)."""
+    x = b.placeholder("x", "float32", (1, 8))
+    c = x if captured == "input" else b.const([[0.25] * 8], name="weight")
+    frame = {"frame_name": "loop/while", "T": "float32"}
+    enter_i = b.node("Enter", [b.const(0, name="zero", dtype="int32")], name="loop/enter_i",
+                     attrs={**frame, "T": "int32"})
+    enter_h = b.node("Enter", [x], name="loop/enter_h", attrs=frame)
+    merge_i = b.node("Merge", [enter_i, "loop/next_i"], name="loop/merge_i", attrs={"T": "int32"})
+    merge_h = b.node("Merge", [enter_h, "loop/next_h"], name="loop/merge_h")
+    cond = b.node("LoopCond", [b.op("Less", [merge_i, b.const(4, name="limit", dtype="int32")], name="loop/less",
+                                    dtype="int32")], name="loop/LoopCond")
+    switch_i = b.node("Switch", [merge_i, cond], name="loop/switch_i", attrs={"T": "int32"})
+    switch_h = b.node("Switch", [merge_h, cond], name="loop/switch_h")
+    if tf2:
+        enter_c = b.node("Enter", [c], name="loop/enter_c", attrs=frame)
+        merge_c = b.node("Merge", [enter_c, "loop/next_c"], name="loop/merge_c")
+        switch_c = b.node("Switch", [merge_c, cond], name="loop/switch_c")
+        read_c = b.node("Identity", [f"{switch_c}:1"], name="loop/body/c")
+        b.node("NextIteration", [b.node("Identity", [read_c], name="loop/body/c_out")], name="loop/next_c")
+        b.node("Exit", [switch_c], name="loop/exit_c")
+    else:
+        read_c = b.node("Enter", [c], name="loop/enter_c", attrs={**frame, "is_constant": True})
+    h = b.op("AddV2", [b.op("Mul", [f"{switch_h}:1", b.const(0.5, name="half")], name="loop/body/mul"), read_c],
+             name="loop/body/add")
+    b.node("NextIteration", [h], name="loop/next_h")
+    b.node("NextIteration", [b.op("AddV2", [f"{switch_i}:1", b.const(1, name="one", dtype="int32")],
+                                  name="loop/body/inc", dtype="int32")], name="loop/next_i")
+    b.node("Exit", [switch_i], name="loop/exit_i")
+    out = b.node("Exit", [switch_h], name="loop/exit_h")
+    b.output(out)
+    return out
+
+
+def functional_plain_loop(b: GraphBuilder, captured: str) -> str:
+    """The same loop as a functional ``StatelessWhile`` whose body returns its second argument unchanged."""
+    def body(fb):
+        return [fb.op("AddV2", [fb.op("Mul", ["h", fb.const(0.5, name="half")], name="mul"), "c"], name="add"),
+                fb.node("Identity", ["c"], name="c_out")]
+
+    def cond(fb):
+        return [fb.op("Less", [fb.op("Sum", ["h", fb.const([0, 1], name="axes", dtype="int32")], name="total"),
+                               fb.const(10.0, name="limit")], name="keep_going")]
+
+    b.function("loop_body", [("h", "float32"), ("c", "float32")], body)
+    b.function("loop_cond", [("h", "float32"), ("c", "float32")], cond)
+    x = b.placeholder("x", "float32", (1, 8))
+    c = x if captured == "input" else b.const([[0.25] * 8], name="weight")
+    loop = b.node("StatelessWhile", [x, c], name="loop/while", attrs={
+        "T": ["float32", "float32"], "body": {"func": "loop_body"}, "cond": {"func": "loop_cond"}})
+    b.output(loop)
+    return loop
+
+
+@pytest.mark.parametrize("form", ["tf1", "tf2", "functional"])
+def test_a_loop_that_reads_a_computed_tensor_is_the_measured_crash_of_int8_calibration(form):
+    verdicts = {}
+    for captured in ("input", "weight"):
+        b = GraphBuilder()
+        if form == "functional":
+            functional_plain_loop(b, captured)
+        else:
+            v1_plain_loop(b, captured, tf2=form == "tf2")
+        verdicts[captured], findings = _verdicts(b)
+        assert verdicts[captured]["float"] == "pass", findings
+        assert not [f for f in findings if f.code == "GL301"], findings
+    # TF 2.21's calibration dies on the loop that reads the input (case while_captured_*); a weight is folded in
+    assert verdicts["input"]["int8"] == "fail" and verdicts["input"]["tflm"] == "fail", verdicts
+    assert verdicts["weight"]["int8"] != "fail" and verdicts["weight"]["tflm"] != "fail", verdicts
+
+
+def test_which_loops_capture_is_decided_on_the_frame():
+    for captured, expected in (("input", True), ("weight", False)):
+        for tf2 in (False, True):
+            b = GraphBuilder()
+            v1_plain_loop(b, captured, tf2=tf2)
+            (loop,) = find_loops(b.build())
+            assert loop.captures is expected, (captured, tf2)
+            assert loop.case == ("while_captured_v1" if expected else "while_v1")

@@ -4,7 +4,7 @@ from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
-from graphlint_rules.loops import FUNCTIONAL_LOOPS
+from graphlint_rules.loops import CAPTURED_CASES, FUNCTIONAL_LOOPS, PLAIN
 
 _MATMULS = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
 _GATES = frozenset({"Sigmoid", "Tanh"})
@@ -17,13 +17,33 @@ def _body_ops(model, node) -> set[str]:
     return {a["op"] for _, a in model.ops() if a["subgraph"] in calls}
 
 
+def _judged(model, node: str, analysis, s) -> tuple[dict, str]:
+    """The outcomes that stand for ``node`` and the words that say what it is."""
+    outcomes, why = (s.outcomes if s else {}), "this op"
+    loop = analysis.loops.get(node)
+    if s is not None and s.case in CAPTURED_CASES.values():
+        why = "a loop whose body reads a tensor computed outside it, the same on every iteration"
+    elif loop is not None:
+        what = "plain tensors" if loop.carries == PLAIN else "a TensorList"
+        why = f"the loop of frame `{loop.frame}`, which the converter turns into one WHILE over {what}"
+    body = _body_ops(model, node) if model.nodes[node]["op"] in FUNCTIONAL_LOOPS else set()
+    if any(op.startswith("TensorList") for op in body):
+        outcomes = support.outcomes_of_case(_TENSOR_LIST_CASE)
+        why = "a loop over a TensorList (TensorArray)"
+    elif body & _MATMULS and body >= _GATES:
+        outcomes, why = support.outcomes_of_case(_RNN_CASE), "a recurrent loop"
+    return outcomes, why
+
+
 class ConverterCrash(Rule):
     """## What it does
     Reports graphs that kill the converter process, as measured with TensorFlow 2.21: int8, int8-fallback
-    and int16x8 calibration of a control-flow-v2 loop that fills a TensorArray (TensorList ops in a `While`
-    body: `dynamic_rnn`, `tf.while_loop` with a `tf.TensorArray`) dies with SIGSEGV, with or without LSTM
-    cell math; a loop without a TensorArray calibrates. TFLite Micro never returns from the float WHILE
-    such a model keeps.
+    and int16x8 calibration of a loop dies with SIGSEGV when the loop fills a TensorArray (TensorList ops:
+    `dynamic_rnn`, Keras RNN layers, `tf.while_loop` with a `tf.TensorArray`), with or without LSTM cell
+    math, or when its body reads a tensor computed outside the loop that stays the same on every iteration
+    (`x` in `tf.while_loop(c, lambda i, h: (i + 1, tf.tanh(h @ w + x)), (0, x))`). A loop whose body uses
+    only its loop variables and constants calibrates. TFLite Micro never returns from the float WHILE such
+    a model keeps.
 
     ## Why is this bad?
     There is no error message to act on: the Python process that called `convert()` is gone (a CI job
@@ -54,16 +74,7 @@ class ConverterCrash(Rule):
             s = analysis.support.get(node)
             if attrs["op"] not in FUNCTIONAL_LOOPS and (s is None or not support.crashes(s.outcomes)):
                 continue
-            outcomes, why = (s.outcomes if s else {}), "this op"
-            loop = analysis.loops.get(node)
-            if loop is not None:
-                why = f"the loop of frame `{loop.frame}`, which the converter turns into one WHILE over a TensorList"
-            body = _body_ops(model, node) if attrs["op"] in FUNCTIONAL_LOOPS else set()
-            if any(op.startswith("TensorList") for op in body):
-                outcomes = support.outcomes_of_case(_TENSOR_LIST_CASE)
-                why = "a loop over a TensorList (TensorArray)"
-            elif body & _MATMULS and body >= _GATES:
-                outcomes, why = support.outcomes_of_case(_RNN_CASE), "a recurrent loop"
+            outcomes, why = _judged(model, node, analysis, s)
             targets = [t for t in (*CONVERTER_TARGETS, "tflm") if outcomes.get(t) is not None
                        and outcomes[t].kind == support.CRASH]
             if not targets:
