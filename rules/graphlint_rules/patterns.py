@@ -149,10 +149,14 @@ def _select(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
 
 
 def _fake_quant_conv_weights(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
-    """Fake-quantized convolution weights (the filter operand of a conv)."""
+    """Fake-quantized convolution weights (the filter operand of a conv), per tensor or per channel (measured
+    apart: the legacy uint8 path cannot run a per-channel conv, whose kernel takes int8 input only)."""
     feeds_filter = [v for v, keyed in model.succ[node].items() for data in keyed.values()
                     if model.nodes[v]["op"] in _CONV_OPS and data.get("dst_slot") == 1]
-    return ("fake_quant_conv_weights", ()) if feeds_filter else None
+    if not feeds_filter:
+        return None
+    per_channel = model.nodes[node]["op"].endswith("PerChannel")
+    return ("fake_quant_per_channel" if per_channel else "fake_quant_conv_weights"), ()
 
 
 def _rnn_gate_split(model: ModelGraph, node: str, folded: set[str]) -> Match | None:

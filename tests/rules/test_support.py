@@ -114,6 +114,37 @@ def test_fake_quantized_conv_weights_fail_the_calibrated_targets():
     assert finding.node == "w_fq" and finding.fix.edits[0].kind == "drop-fake-quant"
 
 
+def _qat_conv(per_channel: bool) -> GraphBuilder:
+    """A graph quantization-aware training rewrote: every tensor has a range (inputs, weights, activations)."""
+    b = GraphBuilder()
+    x = b.node("FakeQuantWithMinMaxArgs", [b.placeholder("x", "float32", (1, 8, 8, 3))], name="x_fq",
+               attrs={"min": -1.0, "max": 1.0, "num_bits": 8})
+    weights = b.const([[[[0.1, 0.2, 0.3, 0.4]] * 3] * 3] * 3, name="w")
+    if per_channel:
+        w = b.node("FakeQuantWithMinMaxVarsPerChannel", [weights, b.const([-1.0] * 4, name="lo"),
+                                                         b.const([1.0] * 4, name="hi")], name="w_fq")
+    else:
+        w = b.node("FakeQuantWithMinMaxVars", [weights, b.const(-1.0, name="lo"), b.const(1.0, name="hi")],
+                   name="w_fq")
+    h = b.op("Relu6", [b.op("Conv2D", [x, w], name="conv", attrs=CONV)], name="relu")
+    b.output(b.node("FakeQuantWithMinMaxArgs", [h], name="y", attrs={"min": 0.0, "max": 6.0, "num_bits": 8}))
+    return b
+
+
+def test_in_a_fully_ranged_qat_graph_fake_quant_nodes_do_not_stay_float():
+    b = _qat_conv(per_channel=False)
+    report = lint(b.to_bytes(), outputs=b.outputs, targets=("uint8-qat",))
+    assert report.verdicts()["uint8-qat"]["verdict"] == "pass", [f.message for f in report.findings]
+
+
+def test_per_channel_weight_ranges_fail_the_legacy_uint8_path():
+    # TFLite's per-channel CONV_2D takes int8 or int16 input; the legacy path feeds it uint8 (measured)
+    b = _qat_conv(per_channel=True)
+    report = lint(b.to_bytes(), outputs=b.outputs, targets=("uint8-qat",))
+    assert report.verdicts()["uint8-qat"]["verdict"] == "fail", [f.message for f in report.findings]
+    assert [f.node for f in report.findings if f.code == "GL302"] == ["w_fq"]
+
+
 def test_unmeasured_ops_are_reported_as_likely():
     b = GraphBuilder()
     x = b.placeholder("x", "float32", (1, 8))

@@ -3,6 +3,7 @@
 from graphlint.engine.edits import Edit
 from graphlint.engine.finding import Applicability, Fix, Severity
 from graphlint.engine.rule import Category, Rule
+from graphlint.ops import is_fake_quant
 from graphlint_rules import support
 
 # Rewrites into ops that have integer kernels, by op (see graphlint.engine.edits).
@@ -58,7 +59,9 @@ class NoQuantizedKernel(Rule):
             if s.kind("float") != support.OK:
                 continue  # the float conversion already fails (GL301 and others)
             floats = [t for t in ("int8", "int8-fallback") if s.kind(t) == support.STAYS_FLOAT]
-            if analysis.has_fake_quant and s.kind("uint8-qat") == support.STAYS_FLOAT:
+            # A fake-quant node in a fake-quant graph is the range of its neighbours, not an op: whether they
+            # stay float in uint8-qat depends on the ranges around them, which GL402 judges.
+            if analysis.has_fake_quant and s.kind("uint8-qat") == support.STAYS_FLOAT and not is_fake_quant(s.op):
                 floats.append("uint8-qat")
             refused = s.kind("int16x8") == support.NO_16X8
             if not floats and not refused:
