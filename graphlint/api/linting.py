@@ -6,9 +6,11 @@ Linting is CPU-bound Python: threads would serialize on the GIL, so ``lint_worke
 runs one request at a time, under an address-space cap (``lint_memory_mb``) and a time limit
 (``lint_timeout_s``) that cover everything it does: the lint, the viewer graph, a SARIF rendering. So a failure
 is always the fault of the one request the worker was running: that request alone gets a problem document
-(422 naming the budget it overran), the worker is replaced, and every other request, running on another worker
-or waiting for one, goes on untouched. A worker whose memory ran out exits after answering (its heap stays
-fragmented otherwise) and is replaced too.
+(422 naming the budget it overran: time, memory or nodes), the worker is replaced, and every other request,
+running on another worker or waiting for one, goes on untouched. A worker whose memory ran out exits after
+answering (its heap stays fragmented otherwise) and is replaced too. A worker that dies without answering
+(killed from outside, or by the kernel) is replaced and the call is tried once more on another worker: only a
+model that kills a worker twice gets 422 ``lint-crashed``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 from anyio import to_thread
+
+from graphlint.loaders import DEFAULT_MAX_NODES
 
 from .problems import ProblemError
 
@@ -65,6 +69,15 @@ _REGISTRY = None
 _RECYCLE = False  # set when this worker should be replaced after its answer (its memory ran out mid-way)
 
 
+class OverBudget(Exception):
+    """Raised in a worker when the lint stopped at a per-model budget (GL005): the request gets 422 naming
+    ``budget`` (``max-nodes`` or ``max-memory``) and nothing is stored."""
+
+    def __init__(self, budget: str) -> None:
+        super().__init__(budget)
+        self.budget = budget
+
+
 def _init_worker(memory_mb: int) -> None:
     """Load the rules once and cap the worker's memory, so a hostile model fails alone."""
     global _REGISTRY
@@ -95,8 +108,8 @@ def _worker_main(conn, memory_mb: int) -> None:
 
     Statuses: ``ok`` (payload: the result), ``ok-last`` (the same, and this worker exits: the memory cap was
     hit in a part the answer does without, the viewer graph), ``memory`` (the memory cap was hit: this worker
-    exits after answering), ``recursion`` (the model nests deeper than Python's stack), ``error`` (payload:
-    the message).
+    exits after answering), ``budget`` (payload: the budget other than memory the lint stopped at, such as
+    ``max-nodes``), ``recursion`` (the model nests deeper than Python's stack), ``error`` (payload: the message).
     """
     _init_worker(memory_mb)
     conn.send(("ready", os.getpid()))
@@ -112,6 +125,8 @@ def _worker_main(conn, memory_mb: int) -> None:
                 answer = ("ok-last", answer[1])
         except MemoryError:
             answer = ("memory", None)  # the frames that held the memory are gone once this block ends
+        except OverBudget as err:  # the memory budget: the heap grew to the cap, so this worker exits too
+            answer = ("memory", None) if err.budget == "max-memory" else ("budget", err.budget)
         except RecursionError:
             answer = ("recursion", None)
         except Exception as err:  # noqa: BLE001 - any failure is this request's answer, never the worker's end
@@ -153,8 +168,16 @@ def _graph_in_worker(report, max_bytes: int) -> bytes | None:
         return None
 
 
-def _lint_in_worker(path: str, sha256: str, name: str, options: LintOptions, max_graph_bytes: int) -> LintResult:
-    from graphlint.engine.runner import lint
+def _check_budget(report) -> None:
+    """Raise :class:`OverBudget` when the lint stopped at a budget (its one finding is a fatal GL005)."""
+    fatal = report.fatal_finding if report.fatal else None
+    if fatal is not None and fatal.code == "GL005":
+        raise OverBudget(str(dict(fatal.data or {}).get("budget", "max-memory")))
+
+
+def _lint_in_worker(path: str, sha256: str, name: str, options: LintOptions, max_graph_bytes: int,
+                    max_nodes: int | None = DEFAULT_MAX_NODES) -> LintResult:
+    from graphlint.engine.runner import Budgets, lint
     from graphlint.engine.select import Selection
 
     from .store import pack
@@ -164,7 +187,9 @@ def _lint_in_worker(path: str, sha256: str, name: str, options: LintOptions, max
                           preview=options.preview, severity=dict(options.severity),
                           per_node_ignores=dict(options.per_node_ignores))
     report = lint(path, targets=options.targets, inputs=options.inputs, outputs=options.outputs,
-                  selection=selection, registry=_REGISTRY, name=name, sha256=sha256)
+                  selection=selection, registry=_REGISTRY, name=name, sha256=sha256,
+                  budgets=Budgets(max_nodes=max_nodes))
+    _check_budget(report)
     data = report.to_dict()
     graph = _graph_in_worker(report, max_graph_bytes) if report.model_graph is not None else None
     return LintResult(report=pack(data, strict=True), format=data.get("model", {}).get("format"),
@@ -220,6 +245,7 @@ log = logging.getLogger("graphlint.api")
 _CLOSE_GRACE_S = 5.0  # how long a stopping server waits for a busy lint worker before it terminates it
 _START_S = 120.0  # how long a new worker may take to load the rules
 _WAIT_S = 300.0  # how long a request waits for a worker when every one is being replaced
+_ATTEMPTS = 2  # a call whose worker dies without answering is tried once more, on another worker
 
 
 class _Worker:
@@ -251,8 +277,9 @@ class LintPool:
     """``workers`` lint processes, one request at a time each; a worker that fails is replaced alone."""
 
     def __init__(self, workers: int, timeout_s: float, memory_mb: int, *, max_graph_mb: float = 256,
-                 max_findings_per_rule: int = 1000) -> None:
+                 max_findings_per_rule: int = 1000, max_nodes: int | None = DEFAULT_MAX_NODES) -> None:
         self.workers, self.timeout_s, self.memory_mb = workers, timeout_s, memory_mb
+        self.max_nodes = max_nodes
         self.max_graph_bytes = int(max_graph_mb * (1 << 20))
         self.max_findings_per_rule = max_findings_per_rule
         self._ctx = multiprocessing.get_context("spawn")
@@ -314,49 +341,79 @@ class LintPool:
         return self._started and not self._closed
 
     def _call(self, worker: _Worker, fn: Callable, args: tuple) -> tuple[str, Any]:
-        """Send one call and wait for its answer within the time limit."""
+        """Send one call and wait for its answer within the time limit; ``("died", None)`` when the worker died
+        without answering."""
         try:
             worker.conn.send((fn, args))
             if not worker.conn.poll(self.timeout_s):
-                raise ProblemError(422, f"this model took longer than the lint time limit of {self.timeout_s:g} s "
-                                        "(GRAPHLINT_LINT_TIMEOUT_S); it was stopped and nothing was stored",
-                                   slug="lint-timeout", title="Lint timed out")
+                raise self._over("time", "lint-timeout", "Lint timed out",
+                                 f"this model took longer than the lint time limit of {self.timeout_s:g} s "
+                                 "(GRAPHLINT_LINT_TIMEOUT_S); it was stopped and nothing was stored")
             return worker.conn.recv()
         except (EOFError, OSError):
             if self._closed:
                 raise ProblemError(503, "the server is stopping", headers={"Retry-After": "5"}) from None
-            raise ProblemError(422, "the lint worker died while reading this model (the system may have killed it "
-                                    "for its memory); nothing was stored",
-                               slug="lint-crashed", title="Lint failed") from None
+            return "died", None
 
-    def _exchange(self, fn: Callable, args: tuple) -> Any:
-        """Run ``fn(*args)`` on an idle worker (runs in a thread; waits for a worker when all are busy)."""
+    def _take(self) -> _Worker:
+        """An idle worker (waits for one when all are busy or being replaced)."""
         try:
-            worker = self._idle.get(timeout=_WAIT_S)
+            return self._idle.get(timeout=_WAIT_S)
         except queue.Empty:
             raise ProblemError(503, "the lint workers are restarting; try again", headers={"Retry-After": "5"}) \
                 from None
-        try:
-            status, payload = self._call(worker, fn, args)
-        except BaseException:
-            self._replace(worker)
-            raise
-        if status == "ok":
-            self._idle.put(worker)
-        else:
-            self._replace(worker)  # it has exited (memory) or will (ok-last); an error may have left it unwell
-        return self._outcome(status, payload)
+
+    def _exchange(self, fn: Callable, args: tuple) -> Any:
+        """Run ``fn(*args)`` on an idle worker (runs in a thread). A worker that dies without answering is
+        replaced and the call runs once more on another: a worker killed from outside (or by the kernel) fails
+        no request; a model that kills two workers gets 422 ``lint-crashed``."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            worker = self._take()
+            try:
+                status, payload = self._call(worker, fn, args)
+            except BaseException:
+                self._replace(worker)
+                raise
+            if status in ("ok", "budget"):
+                self._idle.put(worker)
+            else:
+                self._replace(worker)  # it has exited (memory, died) or will (ok-last), or an error left it unwell
+            if status != "died":
+                return self._outcome(status, payload)
+            log.warning("a lint worker died without answering (attempt %d of %d)", attempt, _ATTEMPTS)
+        raise ProblemError(422, f"the lint worker died {_ATTEMPTS} times while reading this model (the system may have "
+                                "killed it for its memory); nothing was stored", slug="lint-crashed",
+                           title="Lint failed")
+
+    _SETTINGS = {"time": "GRAPHLINT_LINT_TIMEOUT_S", "max-memory": "GRAPHLINT_LINT_MEMORY_MB",
+                 "max-nodes": "GRAPHLINT_MAX_NODES"}
+
+    def _over(self, budget: str, slug: str, title: str, detail: str) -> ProblemError:
+        """A 422 naming ``budget``: the problem's ``budget`` member gives its name, this server's limit, the
+        unit and the setting that raises it."""
+        limit, unit = {"time": (self.timeout_s, "s"), "max-memory": (self.memory_mb, "MB"),
+                       "max-nodes": (self.max_nodes, "nodes")}.get(budget, (None, None))
+        member = {"name": budget, "limit": limit, "unit": unit, "setting": self._SETTINGS.get(budget)}
+        member = {key: value for key, value in member.items() if value is not None}
+        return ProblemError(422, detail, slug=slug, title=title, extra={"budget": member})
 
     def _outcome(self, status: str, payload: Any) -> Any:
         if status in ("ok", "ok-last"):
             return payload
         if status == "memory":
-            raise ProblemError(422, f"this model needs more memory than the lint memory cap of {self.memory_mb} MB "
-                                    "(GRAPHLINT_LINT_MEMORY_MB); nothing was stored", slug="too-large",
-                               title="Model too large")
+            raise self._over("max-memory", "too-large", "Model too large",
+                             f"this model needs more memory than the lint memory cap of {self.memory_mb} MB "
+                             "(GRAPHLINT_LINT_MEMORY_MB); nothing was stored")
+        if status == "budget" and payload == "max-nodes":
+            raise self._over("max-nodes", "too-large", "Model too large",
+                             f"this model has more nodes than the {self.max_nodes:,} this server lints "
+                             "(GRAPHLINT_MAX_NODES); nothing was stored")
         if status == "recursion":
-            raise ProblemError(422, "this model nests deeper than the lint stack allows; nothing was stored",
-                               slug="too-large", title="Model too large")
+            raise self._over("depth", "too-large", "Model too large",
+                             "this model nests deeper than the lint stack allows; nothing was stored")
+        if status == "budget":
+            raise self._over(str(payload), "too-large", "Model too large",
+                             f"this model is over the lint budget `{payload}`; nothing was stored")
         raise ProblemError(422, f"linting this model failed: {payload}", slug="lint-failed", title="Lint failed")
 
     async def _run(self, fn: Callable, *args: Any) -> Any:
@@ -373,7 +430,7 @@ class LintPool:
 
     async def lint(self, path: str, sha256: str, name: str, options: LintOptions) -> LintResult:
         """Lint the model file at ``path`` in a worker (``sha256``, already computed, is not computed again)."""
-        return await self._run(_lint_in_worker, path, sha256, name, options, self.max_graph_bytes)
+        return await self._run(_lint_in_worker, path, sha256, name, options, self.max_graph_bytes, self.max_nodes)
 
     async def sarif(self, packed_report: bytes) -> bytes:
         """A stored report's SARIF rendering, compressed (a worker decodes the report and renders it)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,24 +35,34 @@ class Problem(BaseModel):
     status: int = Field(description="the HTTP status code", examples=[404])
     detail: str = Field(description="what went wrong with this request", examples=["no report `3f2a...`"])
     errors: list[dict] | None = Field(None, description="per-field validation errors (422 only)")
+    budget: dict | None = Field(None, description="the per-model budget a model overran (422 `too-large` and "
+                                "`lint-timeout` only): `name` (`time`, `max-memory`, `max-nodes`, `depth`), "
+                                "this server's `limit` and its `unit`, and the `setting` that raises it",
+                                examples=[{"name": "max-nodes", "limit": 250000, "unit": "nodes",
+                                           "setting": "GRAPHLINT_MAX_NODES"}])
 
 
 class ProblemError(Exception):
     """Raise to answer with a problem document."""
 
     def __init__(self, status: int, detail: str, *, slug: str | None = None, title: str | None = None,
-                 headers: dict[str, str] | None = None, errors: list[dict] | None = None) -> None:
+                 headers: dict[str, str] | None = None, errors: list[dict] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.status, self.detail, self.headers, self.errors = status, detail, headers or {}, errors
+        self.extra = extra or {}  # extension members of the problem document (RFC 9457 section 3.2)
         self.slug = slug or _SLUGS.get(status, "error")
         self.title = title or _TITLES.get(status, "Error")
 
 
 def problem_response(status: int, detail: str, *, slug: str | None = None, title: str | None = None,
-                     headers: dict[str, str] | None = None, errors: list[dict] | None = None) -> JSONResponse:
-    """A ``application/problem+json`` response."""
-    body = {"type": PROBLEM_TYPE_BASE + (slug or _SLUGS.get(status, "error")),
-            "title": title or _TITLES.get(status, "Error"), "status": status, "detail": detail}
+                     headers: dict[str, str] | None = None, errors: list[dict] | None = None,
+                     extra: dict[str, Any] | None = None) -> JSONResponse:
+    """A ``application/problem+json`` response (``extra``: extension members, which never replace the
+    standard ones)."""
+    body: dict[str, Any] = {**(extra or {})}
+    body.update({"type": PROBLEM_TYPE_BASE + (slug or _SLUGS.get(status, "error")),
+                 "title": title or _TITLES.get(status, "Error"), "status": status, "detail": detail})
     if errors is not None:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
@@ -112,7 +123,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError):
         return problem_response(exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers,
-                                errors=exc.errors)
+                                errors=exc.errors, extra=exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

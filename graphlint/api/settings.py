@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from graphlint.loaders import DEFAULT_MAX_NODES
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "_web"  # written by `npm run build` in web/
 
 
@@ -41,6 +43,7 @@ class Settings(BaseSettings):
     lint_workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1, le=64)
     lint_timeout_s: float = Field(120, gt=0)  # a model whose lint takes longer is refused (422), its worker killed
     lint_memory_mb: int = Field(4096, ge=256)  # address-space cap of each lint worker
+    max_nodes: int = Field(DEFAULT_MAX_NODES, ge=1)  # a model with more nodes gets 422 too-large (as --max-nodes)
     max_graph_mb: float = Field(256, gt=0)  # a viewer graph whose JSON is larger is not stored (the report is)
     max_findings_per_rule: int = Field(1000, ge=1)  # SARIF lists this many per rule, then one summary finding
     job_workers: int = Field(1, ge=1, le=16)  # fix-and-convert jobs that run at the same time

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import threading
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from graphlint.api.linting import LintPool, cap_findings
+from graphlint.api import linting
+from graphlint.api.linting import LintOptions, LintPool, LintResult, cap_findings
 from graphlint.api.problems import ProblemError
 from graphlint.testing import GraphBuilder
 
@@ -114,6 +118,8 @@ def test_a_timeout_fails_only_its_request(make_server):
     assert results["hostile"].status_code == 422, results["hostile"].text
     assert results["hostile"].json()["type"].endswith("/lint-timeout")
     assert "2 s" in results["hostile"].json()["detail"] and "GRAPHLINT_LINT_TIMEOUT_S" in results["hostile"].text
+    assert results["hostile"].json()["budget"] == {"name": "time", "limit": 2, "unit": "s",
+                                                   "setting": "GRAPHLINT_LINT_TIMEOUT_S"}
     for i in range(4):
         assert results[f"innocent{i}"].status_code == 201, results[f"innocent{i}"].text
     with server.client() as c:
@@ -150,8 +156,165 @@ def test_a_memory_error_fails_only_its_request_and_replaces_the_worker():
     hostile, innocent = outcomes[0], outcomes[1:]
     assert isinstance(hostile, ProblemError) and hostile.status == 422 and hostile.slug == "too-large"
     assert "512 MB" in hostile.detail and "GRAPHLINT_LINT_MEMORY_MB" in hostile.detail
+    assert hostile.extra["budget"] == {"name": "max-memory", "limit": 512, "unit": "MB",
+                                       "setting": "GRAPHLINT_LINT_MEMORY_MB"}
     assert innocent == [8 << 20] * 4
     assert before != after and pool.restarts == 1  # the worker that ran out of memory was replaced
+
+
+def lint_with_a_rule_out_of_memory(path: str) -> LintResult:
+    """Runs in a worker: lint ``path`` with GL101 running out of memory (the runner makes that one GL005)."""
+    def exhausted(self, model, ctx):
+        raise MemoryError
+
+    linting._REGISTRY.by_code()["GL101"].check = exhausted
+    return linting._lint_in_worker(path, "0" * 64, "v.pb", LintOptions(targets=("float",)), 1 << 20)
+
+
+def test_a_rule_out_of_memory_is_422_naming_the_budget_and_replaces_the_worker(tmp_path):
+    """The runner turns a rule's MemoryError into a fatal GL005 report: the service answers 422 naming the memory
+    budget instead of storing it, and replaces the worker, whose heap grew to the cap."""
+    path = tmp_path / "vars.pb"
+    path.write_bytes(_variables(2))
+
+    async def scenario(pool: LintPool) -> tuple[object, int, int]:
+        before = await pool._run(worker_pid)
+        outcome = (await asyncio.gather(pool._run(lint_with_a_rule_out_of_memory, str(path)),
+                                        return_exceptions=True))[0]
+        return outcome, before, await pool._run(worker_pid)
+
+    pool = LintPool(1, 60, 1024)
+    pool.start()
+    try:
+        outcome, before, after = asyncio.run(scenario(pool))
+    finally:
+        pool.close()
+    assert isinstance(outcome, ProblemError), outcome
+    assert (outcome.status, outcome.slug) == (422, "too-large")
+    assert outcome.extra["budget"] == {"name": "max-memory", "limit": 1024, "unit": "MB",
+                                       "setting": "GRAPHLINT_LINT_MEMORY_MB"}
+    assert before != after and pool.restarts == 1
+
+
+def lint_with_a_graph_out_of_memory(path: str) -> LintResult:
+    """Runs in a worker: lint ``path`` with the viewer graph running out of memory."""
+    import graphlint.viewer
+
+    def exhausted(model, report):
+        raise MemoryError
+
+    graphlint.viewer.graph_json = exhausted
+    return linting._lint_in_worker(path, "0" * 64, "c.pb", LintOptions(targets=("float",)), 1 << 20)
+
+
+def test_a_viewer_graph_out_of_memory_keeps_the_report_and_replaces_the_worker(tmp_path):
+    """The viewer graph is built under the worker's guard: running out of memory there costs the graph, not the
+    report (once a 500), and the worker, whose heap grew to the cap, is replaced after answering."""
+    path = tmp_path / "chain.pb"
+    path.write_bytes(_chain(5))
+
+    async def scenario(pool: LintPool) -> tuple[LintResult, int, int]:
+        before = await pool._run(worker_pid)
+        result = await pool._run(lint_with_a_graph_out_of_memory, str(path))
+        return result, before, await pool._run(worker_pid)
+
+    pool = LintPool(1, 60, 1024)
+    pool.start()
+    try:
+        result, before, after = asyncio.run(scenario(pool))
+    finally:
+        pool.close()
+    assert isinstance(result, LintResult) and result.graph is None and result.format == "graphdef"
+    assert before != after and pool.restarts == 1
+
+
+def test_a_model_over_the_node_budget_gets_422_naming_it(make_server):
+    server = make_server(env={"GRAPHLINT_MAX_NODES": "50"})
+    with server.client() as c:
+        r = upload(c, _chain(60), name="chain.pb")
+        assert r.status_code == 422, r.text
+        problem = r.json()
+        assert problem["type"].endswith("/too-large") and problem["title"] == "Model too large"
+        assert problem["budget"] == {"name": "max-nodes", "limit": 50, "unit": "nodes",
+                                     "setting": "GRAPHLINT_MAX_NODES"}
+        assert "50" in problem["detail"] and "GRAPHLINT_MAX_NODES" in problem["detail"]
+        assert c.get("/v1/reports").json()["items"] == []  # nothing was stored
+        assert not [p for p in (server.data_dir / "models").rglob("*") if p.is_file()]
+        assert upload(c, _chain(40), name="small.pb").status_code == 201
+        assert "graphlint_lint_pool_restarts 0.0" in c.get("/metrics").text  # a node budget needs no new worker
+
+
+def first_call_waits(marker: str) -> int:
+    """Runs in a worker: the first call writes its worker's pid to ``marker`` and waits to be killed; a later
+    call answers its pid at once."""
+    path = Path(marker)
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(str(os.getpid()))
+        tmp.rename(path)
+        time.sleep(60)
+    return os.getpid()
+
+
+def die() -> None:
+    """Runs in a worker: kill it, as a model that crashes the parser would."""
+    os._exit(1)
+
+
+def _killed(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().split(")")[-1].split()[0] in "ZX":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.01)
+
+
+def test_a_worker_killed_from_outside_fails_no_request(tmp_path):
+    """A worker killed while idle, and one killed while it runs a request: neither request fails, both run again
+    on a new worker."""
+    marker = tmp_path / "pid"
+
+    async def scenario(pool: LintPool) -> tuple[int, int, int, int]:
+        idle = await pool._run(worker_pid)
+        _killed(idle)
+        after_idle = await pool._run(worker_pid)
+        running = asyncio.ensure_future(pool._run(first_call_waits, str(marker)))
+        while not marker.exists():
+            await asyncio.sleep(0.01)
+        busy = int(marker.read_text())
+        _killed(busy)
+        return idle, after_idle, busy, await running
+
+    pool = LintPool(1, 120, 512)
+    pool.start()
+    try:
+        idle, after_idle, busy, answered_by = asyncio.run(scenario(pool))
+    finally:
+        pool.close()
+    assert after_idle != idle and busy == after_idle  # one worker: the replacement of the first ran the second
+    assert answered_by not in (idle, busy) and pool.restarts == 2
+
+
+def test_a_request_that_kills_two_workers_is_lint_crashed_alone():
+    async def scenario(pool: LintPool) -> list:
+        return await asyncio.gather(pool._run(die), *(pool._run(allocate, 1) for _ in range(3)),
+                                    return_exceptions=True)
+
+    pool = LintPool(1, 60, 512)
+    pool.start()
+    try:
+        outcomes = asyncio.run(scenario(pool))
+    finally:
+        pool.close()
+    crashed = outcomes[0]
+    assert isinstance(crashed, ProblemError) and (crashed.status, crashed.slug) == (422, "lint-crashed")
+    assert "2 times" in crashed.detail
+    assert outcomes[1:] == [1 << 20] * 3
+    assert pool.restarts == 2  # tried once more on a new worker, then given up
 
 
 def test_cap_findings_keeps_every_rule_and_counts_the_rest():
