@@ -34,6 +34,7 @@ def _csv(values: list[str] | None) -> tuple[str, ...]:
 def _build_parser() -> argparse.ArgumentParser:
     from .engine.targets import TARGETS
     from .formats import FORMATS
+    from .loaders import ACCEPTED
 
     parser = _Parser(prog="graphlint", description="Pre-flight check for TensorFlow models going to TFLite.")
     parser.add_argument("--version", action="version", version=f"graphlint {__version__}")
@@ -42,7 +43,7 @@ def _build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="lint models for conversion targets",
                            description="Predict every conversion and quantization problem of MODEL for each target.")
     check.add_argument("models", nargs="+", metavar="MODEL",
-                       help=".pb, .pbtxt or .tflite file, or a SavedModel directory (or .zip / .tar / .tar.gz of one)")
+                       help=ACCEPTED + "; a Keras file is traced by TensorFlow (graphlint[convert])")
     check.add_argument("--signature", metavar="NAME", default=None,
                        help="the SavedModel signature to check (default: serving_default)")
     check.add_argument("--target", "-t", action="append", metavar="T",
@@ -200,7 +201,7 @@ def _check(args) -> int:
         from .convert.verify import contradiction_lines, verify_cli
 
         verify_cli(reports, args.models, inputs=args.input or config.inputs, outputs=args.output or config.outputs,
-                   tty=sys.stderr.isatty())
+                   tty=sys.stderr.isatty(), signature=args.signature)
         if not any(fmt == "text" and path is None for fmt, path in outputs):
             for line in contradiction_lines(reports):
                 print(line, file=sys.stderr)

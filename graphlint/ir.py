@@ -89,7 +89,7 @@ class ModelInfo:
     """Facts about the model file as a whole."""
 
     path: str  # as given by the caller (never used to reach the filesystem again)
-    format: str  # "graphdef" | "tflite"
+    format: str  # "graphdef" | "tflite" | "savedmodel": what the IR was read as (rules look at it)
     digest: str | Callable[[], str]  # the SHA-256 (hex), or what computes it when first asked: see sha256
     size_bytes: int
     inputs: tuple[str, ...]  # ordered tensor ids of the (main subgraph) inputs
@@ -99,6 +99,8 @@ class ModelInfo:
     schema_version: int | None = None  # TFLite schema version
     subgraphs: tuple[str, ...] = ()  # names of subgraphs / functions, main first
     text_format: bool = False  # GraphDef read from text (``.pbtxt``)
+    traced_from: str | None = None  # "keras" | "keras-h5": the file a SavedModel was traced from (the report's format)
+    keras_layers: tuple[str, ...] = ()  # a Keras file's layer names (see graphlint.loaders.keras.layer_of)
 
     @functools.cached_property
     def sha256(self) -> str:

@@ -58,7 +58,7 @@ def model_summary(model: ModelGraph) -> ModelSummary:
     """The ``model`` object of a report."""
     info = model.info
     return ModelSummary({
-        "path": info.path, "format": info.format, "sha256": _PENDING, "size_bytes": info.size_bytes,
+        "path": info.path, "format": info.traced_from or info.format, "sha256": _PENDING, "size_bytes": info.size_bytes,
         "nodes": sum(1 for _, a in model.nodes.items() if a["kind"] != "output"),
         "ops": sum(1 for _ in model.ops()), "tensors": len(model.tensors),
         "inputs": [_tensor_json(model.tensors[t]) for t in info.inputs if t in model.tensors],

@@ -101,6 +101,42 @@ def tf_models() -> TFModels:
     return TFModels(root=root, weights=weights, facts=facts, tensorflow=version)
 
 
+KERAS_BUILDER = Path(__file__).parent / "convert" / "keras_models.py"
+
+
+def build_cached(builder: Path, prefix: str) -> Path:
+    """Run ``builder OUT`` once per TensorFlow version and builder version, into the test cache; the directory.
+    Skips the test when TensorFlow is not installed."""
+    version = tensorflow_version()
+    if version is None:
+        pytest.skip("TensorFlow is not installed: these tests read models built by it (pip install -e .[test])")
+    final = _cache_root() / version / f"{prefix}-{hashlib.sha256(builder.read_bytes()).hexdigest()[:16]}"
+    if (final / "manifest.json").is_file():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=final.parent))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    try:
+        proc = subprocess.run([sys.executable, str(builder), str(tmp)], capture_output=True, text=True, timeout=900,
+                              env=env)
+        if proc.returncode != 0:
+            pytest.fail(f"{builder.name} failed:\n{proc.stderr[-4000:]}", pytrace=False)
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            if not (final / "manifest.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+@pytest.fixture(scope="session")
+def keras_models() -> Path:
+    """The Keras files of tests/convert/keras_models.py and the SavedModel they trace into (cached)."""
+    return build_cached(KERAS_BUILDER, "keras")
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     for line in _BUILD_LOG:
         terminalreporter.write_line(line)

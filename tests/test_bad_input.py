@@ -111,7 +111,7 @@ CASES = {
     "model.h5": (b"\x89HDF\r\n\x1a\n\x00\x00\x00\x00\x00\x08\x08\x00\x04\x00\x10\x00" + bytes(64), "GL001"),
 }
 KINDS = {"empty.pb": "empty", "no_nodes.pbtxt": "empty", "directory.pb": "unsupported", "missing.pb": "missing",
-         "saved_model.pb": "unsupported", "model.onnx": "unsupported", "model.h5": "unsupported"}
+         "saved_model.pb": "unsupported", "model.onnx": "unsupported", "model.h5": "unreadable"}
 SAYS = {"empty.pb": "file is empty", "directory.pb": "is a directory", "missing.pb": "no such file",
         "saved_model.pb": "SavedModel", "model.onnx": "ONNX", "model.h5": "HDF5", "deep.pbtxt": "nesting too deep",
         "no_nodes.pbtxt": "has no nodes", "truncated.pb": "truncated"}

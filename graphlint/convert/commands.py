@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# What ``graphlint convert`` takes.
+CONVERTED = ("frozen GraphDef (.pb or .pbtxt), SavedModel directory (or a .zip / .tar / .tar.gz of one) or Keras "
+             ".keras / .h5 file")
 
 
 def register(sub) -> dict:
@@ -35,10 +38,14 @@ def register(sub) -> dict:
     conv = sub.add_parser("convert", help="convert with the real TFLite converter and check the numbers",
                           description="Convert MODEL for a target in a sandboxed worker, run the result, compare it "
                                       "with the original graph and print how to feed and read it.")
-    conv.add_argument("model", metavar="MODEL", help="frozen GraphDef (.pb or .pbtxt)")
+    conv.add_argument("model", metavar="MODEL", help=f"{CONVERTED}; a SavedModel or Keras file converts with "
+                                                     "TFLiteConverter.from_saved_model")
     conv.add_argument("--target", "-t", required=True, metavar="T", help=f"one of {', '.join(TARGETS)}")
     conv.add_argument("-o", "--out", required=True, metavar="OUT.tflite", help="where to write the .tflite")
-    conv.add_argument("--fix", action="store_true", help="apply safe fixes first (writes OUT.fixed.pb too)")
+    conv.add_argument("--signature", metavar="NAME", default=None,
+                      help="the SavedModel signature to convert (default: serving_default)")
+    conv.add_argument("--fix", action="store_true", help="apply safe fixes first (writes OUT.fixed.pb too; "
+                                                         "frozen GraphDefs only)")
     conv.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (implies --fix)")
     conv.add_argument("--input", "-i", action="append", default=[], metavar="NAME[:SHAPE]", help="input tensor")
     conv.add_argument("--output", action="append", default=[], metavar="NAME", help="output tensor")
@@ -190,15 +197,15 @@ def run_convert(args: argparse.Namespace) -> int:
     problem = _writable(out) or (_writable(Path(args.report)) if args.report else None)
     if problem:
         return _error(problem)
-    if not Path(args.model).is_file():
-        return _error(f"{args.model}: no such file")
+    if not Path(args.model).exists():
+        return _error(f"{args.model}: no such file or directory")
     try:
         ranges = tuple(parse_range(spec) for spec in args.input_range)
     except InputError as err:
         return _error(str(err))
     request = ConvertRequest(model_path=Path(args.model), target=args.target, fix=args.fix or args.unsafe_fixes,
                              unsafe_fixes=args.unsafe_fixes, inputs=tuple(args.input), outputs=tuple(args.output),
-                             calibration=args.calibration, input_ranges=ranges)
+                             calibration=args.calibration, input_ranges=ranges, signature=args.signature)
     pool = default_pool()
     if args.timeout:
         pool.timeout = args.timeout
@@ -224,7 +231,9 @@ def run_convert(args: argparse.Namespace) -> int:
 
 def _print_summary(report: dict, out: Path, args: argparse.Namespace) -> None:
     fix = report.get("fix")
-    if fix:
+    if fix and fix.get("status") == "not-applied":
+        print(f"fix: {fix['reason']}")
+    elif fix:
         print(f"fix: {len(fix['applied'])} edit(s) in {fix['passes']} pass(es); wrote "
               f"{out.with_suffix('.fixed.pb')}")
         for item in fix["applied"]:

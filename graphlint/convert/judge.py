@@ -1,12 +1,12 @@
 """The worker side of ``graphlint check --verify``: judge one target with the real tools, as the corpus judge does.
 
 A ``verify`` job (run by :func:`graphlint.convert.worker.run_job` in a conversion worker) converts a frozen
-GraphDef with the target's settings (``tflm`` with the int8 ones), or takes a ``.tflite`` as it is, and runs the
-result: in LiteRT for every target, in TensorFlow Lite Micro for ``tflm``. The verdict follows
-``scripts/judge_corpus.py`` and ``tests/corpus/build.py``: ``fail`` when the converter refuses, or the runtime
-cannot allocate and invoke the model (a crash or a hang of the runtime included); ``warn`` when it runs but ops
-compute in float where the target promises integers; ``pass`` otherwise. The runtimes run in a child process with
-a time limit, so a runtime that crashes or never returns is a verdict, not a lost worker.
+GraphDef or a SavedModel directory with the target's settings (``tflm`` with the int8 ones), or takes a
+``.tflite`` as it is, and runs the result: in LiteRT for every target, in TensorFlow Lite Micro for ``tflm``.
+The verdict follows ``scripts/judge_corpus.py`` and ``tests/corpus/build.py``: ``fail`` when the converter
+refuses, or the runtime cannot allocate and invoke the model (a crash or a hang of the runtime included); ``warn``
+when it runs but ops compute in float where the target promises integers; ``pass`` otherwise. The runtimes run
+in a child process with a time limit, so a runtime that crashes or never returns is a verdict, not a lost worker.
 """
 
 from __future__ import annotations
@@ -139,16 +139,11 @@ def _verdict(stage: str, actual: str, message: str | None = None, **extra: Any) 
 
 def _convert(job: dict, samples: list[list[np.ndarray]]) -> tuple[bytes | None, dict | None]:
     """The converted model, or the ``fail`` verdict of a converter that refuses."""
-    from .worker import _tf, make_converter
+    from .worker import _tf, make_converter, representative
 
     tf = _tf()
-
-    def dataset():
-        for sample in samples:
-            yield [np.asarray(a) for a in sample]
-
     try:
-        model = make_converter(tf, job, dataset).convert()
+        model = make_converter(tf, job, representative(job, samples)).convert()
     except Exception as err:  # noqa: BLE001 - the converter's refusal is the verdict
         text = str(err) or type(err).__name__
         return None, _verdict("convert", "fail", f"the converter refused: {summarize(text)}",

@@ -3,15 +3,19 @@
 :func:`convert_model` never imports TensorFlow and never raises for what the model or the converter does: the
 converter runs in a warm worker (:mod:`graphlint.convert.pool`), and every failure (bad input, a fix that cannot
 apply, a converter refusal, a crash, a timeout) becomes ``status: "failed"`` with ``error{kind, message, node}``.
-It is safe to call from several threads; the pool bounds how many conversions run at once.
+It is safe to call from several threads; the pool bounds how many conversions run at once. A SavedModel (a
+directory, an archive unpacked here, a Keras file traced in a worker) converts with ``from_saved_model`` and the
+request's signature; graphlint's fixes rewrite frozen GraphDefs only, so it converts as it is and the report's
+``fix`` says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,7 @@ REPORT_VERSION = 1
 class ConvertRequest:
     """What to convert and how (the CLI flags of ``graphlint convert``)."""
 
-    model_path: Path  # a frozen GraphDef (.pb or .pbtxt)
+    model_path: Path  # a frozen GraphDef (.pb, .pbtxt), a SavedModel (directory or archive) or a Keras file
     target: str  # one of graphlint.engine.targets.TARGETS
     fix: bool = False  # apply safe fixes first
     unsafe_fixes: bool = False  # also apply unsafe fixes (implies fix)
@@ -36,11 +40,13 @@ class ConvertRequest:
     outputs: tuple[str, ...] = ()  # output tensor names; default: the tensors nothing consumes
     calibration: str = "random"  # "random", "random:N", a directory of .npz/.npy files, or one .npz file
     input_ranges: tuple[tuple[str, float, float], ...] = ()  # (input name, float min, float max)
+    signature: str | None = None  # a SavedModel's signature (default serving_default)
 
     def to_dict(self) -> dict:
         """JSON form (for the report)."""
-        return {"model": Path(self.model_path).name, "target": self.target, "fix": self.fix,
-                "unsafe_fixes": self.unsafe_fixes, "inputs": list(self.inputs), "outputs": list(self.outputs),
+        return {"model": Path(self.model_path).name, "target": self.target, "signature": self.signature,
+                "fix": self.fix, "unsafe_fixes": self.unsafe_fixes, "inputs": list(self.inputs),
+                "outputs": list(self.outputs),
                 "calibration": self.calibration if self.calibration.startswith("random") else
                 Path(self.calibration).name, "input_ranges": [list(r) for r in self.input_ranges]}
 
@@ -122,8 +128,67 @@ def resolve_io(model, ranges: dict[str, tuple[float, float]]) -> tuple[list[dict
     return inputs, outputs
 
 
-def load_model(path: Path, request: ConvertRequest):
-    """Load a GraphDef with the request's inputs, shapes and outputs; InputError for anything unusable."""
+@dataclasses.dataclass(frozen=True)
+class ModelSource:
+    """A model as the converter takes it: ``path`` is read by the loader and the converter (the file itself, or
+    a SavedModel directory: the one given, an archive's unpacked, a Keras file's traced); ``saved_model`` says
+    it converts with ``from_saved_model``; ``kind`` is ``savedmodel``, ``keras`` or ``keras-h5`` for those,
+    else ``file``."""
+
+    path: Path
+    saved_model: bool
+    kind: str
+
+
+@contextlib.contextmanager
+def model_source(path: Path, pool: WorkerPool | None = None) -> Iterator[ModelSource]:
+    """The model at ``path`` as the converter takes it, for as long as the block runs (an unpacked archive or a
+    traced Keras file is removed after). A Keras file is traced in ``pool`` (default: the process-wide one).
+
+    Raises:
+        InputError: the file is missing, a refused or damaged archive, or a Keras file that cannot be traced.
+    """
+    from graphlint.loaders import LoadError
+
+    path = Path(path)
+    if path.is_dir():
+        yield ModelSource(path, True, "savedmodel")
+        return
+    try:
+        held, kind = _open_saved_model(path, pool)
+    except LoadError as err:
+        raise InputError(str(err)) from None
+    if held is None:
+        yield ModelSource(path, False, "file")
+        return
+    try:
+        yield ModelSource(Path(held.root), True, kind)
+    finally:
+        held.close()
+
+
+def _open_saved_model(path: Path, pool: WorkerPool | None) -> tuple[Any, str]:
+    """(what holds the SavedModel directory, its kind) for an archive or a Keras file; (None, "file") else."""
+    from graphlint.loaders import read_bytes
+    from graphlint.loaders._archive import Unpacked, archive_kind
+    from graphlint.loaders.keras import check_keras, keras_kind
+
+    data = read_bytes(path)
+    keras = keras_kind(data, str(path))
+    if keras:
+        from .keras import trace
+
+        check_keras(data, keras, str(path))
+        return trace(path, keras, str(path), pool), keras
+    archive = archive_kind(bytes(data[:4096]))
+    if archive:
+        return Unpacked(data, archive, str(path)), "savedmodel"
+    return None, "file"
+
+
+def load_model(path: Path, request: ConvertRequest, name: str | None = None):
+    """Load a GraphDef or a SavedModel directory (reported as ``name``) with the request's inputs, shapes,
+    outputs and signature; InputError for anything unusable."""
     from graphlint.engine.runner import parse_io
     from graphlint.loaders import LoadError, load
 
@@ -132,11 +197,19 @@ def load_model(path: Path, request: ConvertRequest):
     except ValueError as err:
         raise InputError(str(err)) from None
     try:
-        model = load(path, input_shapes=shapes, inputs=names, outputs=request.outputs)
+        model = load(path, name=name, input_shapes=shapes, inputs=names, outputs=request.outputs,
+                     signature=request.signature)
     except LoadError as err:
         raise InputError(str(err)) from None
-    if model.info.format != "graphdef":
-        raise InputError(f"{request.model_path}: already a .tflite; convert takes a frozen GraphDef (.pb, .pbtxt)")
+    if model.info.format not in ("graphdef", "savedmodel"):
+        raise InputError(f"{request.model_path}: already a .tflite; convert takes a frozen GraphDef (.pb, .pbtxt), "
+                         "a SavedModel or a Keras file")
+    if model.info.format == "savedmodel" and request.outputs:
+        given = sorted(_bare(o) for o in request.outputs)
+        declared = sorted(_bare(o) for o in model.info.outputs)
+        if given != declared:
+            raise InputError(f"a SavedModel converts with its signature's outputs ({', '.join(declared)}); "
+                             "--output cannot choose others (choose a signature with --signature)")
     missing = [t for t in (*model.info.inputs, *model.info.outputs) if t not in model.tensors
                or model.tensors[t].producer is None]
     if missing:
@@ -199,8 +272,24 @@ def _run(request: ConvertRequest, out_dir: Path, report: dict, say: Progress, po
             raise InputError(f"input range of `{name}` is empty ({lo}..{hi})")
         ranges[name] = (float(lo), float(hi))
     calibration = calibration_spec(request.calibration)
-    original = load_model(source, request)
-    inputs, outputs = resolve_io(original, ranges)
+    with model_source(source, pool) as src:
+        original = load_model(src.path, request, name=str(source))
+        inputs, outputs = resolve_io(original, ranges)
+        if src.saved_model:
+            job = _saved_model_job(request, src, report, inputs, outputs)
+            share = 0.0
+        else:
+            job, share = _graphdef_job(request, source, out_dir, report, inputs, outputs, calibration, ranges,
+                                       say, pool, registry)
+        job.update(calibration=calibration, out=str((out_dir / "model.tflite").resolve()), numeric=True,
+                   debugger=request.target in CALIBRATED_TARGETS)
+        _convert(job, request, out_dir, report, ranges, say, share, pool)
+
+
+def _graphdef_job(request: ConvertRequest, source: Path, out_dir: Path, report: dict, inputs: list[dict],
+                  outputs: list[str], calibration: dict, ranges: dict, say: Progress, pool: WorkerPool,
+                  registry) -> tuple[dict, float]:
+    """The worker job converting a frozen GraphDef (fixed first when asked), and the progress share used."""
     convert_path = source
     share = 0.0
     if request.fix or request.unsafe_fixes:
@@ -209,10 +298,37 @@ def _run(request: ConvertRequest, out_dir: Path, report: dict, say: Progress, po
         convert_path = _apply_fixes(request, source, out_dir, report, inputs, outputs, calibration, pool, registry)
         fixed = load_model(convert_path, dataclasses.replace(request, outputs=tuple(outputs)))
         inputs, outputs = resolve_io(fixed, ranges)
-    job = {"model": str(Path(convert_path).resolve()), "reference": str(source.resolve()), "inputs": inputs,
-           "outputs": outputs, "target": request.target,
-           "calibration": calibration, "out": str((out_dir / "model.tflite").resolve()), "numeric": True,
-           "debugger": request.target in CALIBRATED_TARGETS}
+    return {"model": str(Path(convert_path).resolve()), "reference": str(source.resolve()), "inputs": inputs,
+            "outputs": outputs, "target": request.target}, share
+
+
+def fixes_not_applied(kind: str) -> str:
+    """Why ``--fix`` leaves a SavedModel (``kind`` ``savedmodel``, ``keras`` or ``keras-h5``) as it is."""
+    what = "a SavedModel" if kind == "savedmodel" else "a Keras file (traced into a SavedModel)"
+    return (f"fixes not applied: graphlint's fixes rewrite a frozen GraphDef, and {what} is converted as it is "
+            "by TFLiteConverter.from_saved_model")
+
+
+def _saved_model_job(request: ConvertRequest, src: ModelSource, report: dict, inputs: list[dict],
+                     outputs: list[str]) -> dict:
+    """The worker job converting a SavedModel directory with ``from_saved_model``; the fixes it leaves out are
+    said in ``report["fix"]``."""
+    from graphlint.loaders.savedmodel import DEFAULT_SIGNATURE
+
+    from .settings import saved_model_refusal
+
+    refusal = saved_model_refusal(request.target)
+    if refusal:
+        raise InputError(refusal)
+    if request.fix or request.unsafe_fixes:
+        report["fix"] = {"status": "not-applied", "reason": fixes_not_applied(src.kind), "applied": [],
+                         "skipped": []}
+    return {"model": str(src.path.resolve()), "signature": request.signature or DEFAULT_SIGNATURE,
+            "inputs": inputs, "outputs": outputs, "target": request.target}
+
+
+def _convert(job: dict, request: ConvertRequest, out_dir: Path, report: dict, ranges: dict, say: Progress,
+             share: float, pool: WorkerPool) -> None:
     say(share, "convert")
     result = pool.run(job, progress=lambda f, stage: say(share + (0.95 - share) * f, stage))
     report["conversion"] = {k: result.get(k) for k in ("tflite_bytes", "worker", "timings_ms") if k in result}

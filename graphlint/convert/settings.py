@@ -22,24 +22,47 @@ def from_frozen_graph(tf: Any, path: str, inputs: Sequence[str], outputs: Sequen
                                                                dict(shapes) if shapes else None)
 
 
+def from_saved_model(tf: Any, path: str, signature: str) -> Any:
+    """``tf.lite.TFLiteConverter.from_saved_model`` for one signature, as every graphlint conversion of a
+    SavedModel (a directory, an unpacked archive or a traced Keras file) calls it."""
+    return tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=[signature])
+
+
+def saved_model_refusal(target: str) -> str | None:
+    """Why ``target``'s recipe cannot be applied to ``from_saved_model`` (None: it can).
+
+    The legacy uint8 path (``inference_type`` + ``quantized_input_stats``) exists only on the v1 converter of a
+    frozen graph; ``from_saved_model`` returns the v2 converter, which has no such setting.
+    """
+    recipe = REGISTRY[target].recipe
+    if recipe is not None and recipe.inference_type:
+        return (f"target `{target}` is the legacy converter's inference_type=tf.{recipe.inference_type} path, "
+                "which TFLiteConverter.from_saved_model does not have; freeze the SavedModel to a .pb to convert "
+                "it for this target")
+    return None
+
+
 def configure(tf: Any, converter: Any, target: str, *, dataset: Callable[[], Iterable[list]] | None = None,
               float_inputs: Mapping[str, tuple[float, float] | None] | None = None) -> Any:
     """Apply ``target``'s recipe to ``converter`` and return it.
 
     Args:
         tf: the imported ``tensorflow`` module.
-        converter: a v1 ``TFLiteConverter``.
+        converter: a v1 ``TFLiteConverter`` (:func:`from_frozen_graph`) or a v2 one (:func:`from_saved_model`).
         target: a target name with a recipe (``tflm`` converts as ``int8``).
         dataset: the representative dataset; used by calibrated recipes only.
         float_inputs: the float inputs and their value range (None: :data:`DEFAULT_RANGE`), for the legacy
             uint8 path's ``quantized_input_stats``; inputs of other types get none.
 
     Raises:
-        ValueError: the target has no converter recipe (``gpu``), or a calibrated recipe got no dataset.
+        ValueError: the target has no converter recipe (``gpu``), a calibrated recipe got no dataset, or a
+            legacy recipe (``uint8-qat``) was asked of a v2 converter.
     """
     recipe = REGISTRY[target].recipe
     if recipe is None:
         raise ValueError(f"target `{target}` is a runtime, not a converter setting")
+    if recipe.inference_type and not hasattr(converter, "quantized_input_stats"):
+        raise ValueError(saved_model_refusal(target))
     if recipe.optimize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if recipe.calibrate:

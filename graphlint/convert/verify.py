@@ -2,10 +2,12 @@
 
 For a frozen GraphDef, every target is converted with its settings and run (LiteRT; TensorFlow Lite Micro for
 ``tflm``) in the warm conversion workers (:mod:`graphlint.convert.pool`, the jobs of
-:mod:`graphlint.convert.judge`); for a ``.tflite`` the file itself runs in LiteRT (``float``, ``int8``) and
-TensorFlow Lite Micro (``tflm``). Each target gets ``verified = {status, actual, message, reproduce}``:
-``confirmed`` when the real verdict equals the prediction, ``contradicted`` when it does not, ``not-run`` when
-nothing here can judge it (``gpu``; a ``.tflite`` for a target that needs a conversion; I/O that cannot be fed).
+:mod:`graphlint.convert.judge`); a SavedModel (a directory, an archive, a traced Keras file) is converted the same
+way with ``from_saved_model`` and its signature; for a ``.tflite`` the file itself runs in LiteRT (``float``,
+``int8``) and TensorFlow Lite Micro (``tflm``). Each target gets ``verified = {status, actual, message,
+reproduce}``: ``confirmed`` when the real verdict equals the prediction, ``contradicted`` when it does not,
+``not-run`` when nothing here can judge it (``gpu``; a ``.tflite`` for a target that needs a conversion;
+``uint8-qat`` for a SavedModel, a setting ``from_saved_model`` lacks; I/O that cannot be fed).
 This module never imports TensorFlow: it only checks that the workers will be able to.
 """
 
@@ -22,6 +24,8 @@ from .pool import WorkerPool, default_pool
 
 INSTALL_HINT = "pip install 'graphlint[convert]'"
 TFLITE_JUDGED = ("float", "int8", "tflm")  # what a finished .tflite can be judged for by running it
+SAVED_MODEL_FORMATS = ("savedmodel", "keras", "keras-h5")  # converted with from_saved_model
+_JUDGED_FORMATS = ("graphdef", "tflite", *SAVED_MODEL_FORMATS)
 _NEEDED = ("tensorflow", "ai_edge_litert", "tflite_micro")
 _CALIBRATION = {"kind": "random", "samples": 8, "seed": 0}
 _FAILED_RUNS = ("crash", "memory", "timeout")  # a worker that died or hung on the model: the judge's "fail"
@@ -62,8 +66,15 @@ def _not_run_reason(target: str, tflite: bool) -> str | None:
     return None
 
 
-def _reproduce_convert(source: str, target: str, inputs: list[dict], outputs: list[str]) -> str:
+def _unjudged(fmt: str) -> str:
+    return f"verification converts frozen GraphDefs, SavedModels and Keras files and runs .tflite files, not a {fmt}"
+
+
+def _reproduce_convert(source: str, target: str, inputs: list[dict], outputs: list[str],
+                       signature: str | None = None) -> str:
     words = ["graphlint", "convert", source, "--target", target, "-o", f"{Path(source).stem}.{target}.tflite"]
+    if signature:
+        words += ["--signature", signature]
     for spec in inputs:
         words += ["--input", f"{spec['name']}:" + ",".join(str(d) for d in spec["shape"])]
     for spec in inputs:
@@ -100,11 +111,14 @@ _INTEGER_RANGE = [0, 1]  # integer inputs are often indices (token ids, labels):
 _INTEGER_TYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
 
 
-def _graphdef_io(source: Path, inputs: Sequence[str], outputs: Sequence[str]) -> tuple[list[dict], list[str]]:
-    """The converter's inputs (fixed shapes) and outputs; InputError when they cannot be fed."""
+def _graphdef_io(source: Path, inputs: Sequence[str], outputs: Sequence[str], signature: str | None = None
+                 ) -> tuple[list[dict], list[str]]:
+    """The converter's inputs (fixed shapes) and outputs of a frozen GraphDef or a SavedModel directory;
+    InputError when they cannot be fed."""
     from .service import ConvertRequest, load_model, resolve_io
 
-    model = load_model(source, ConvertRequest(source, "float", inputs=tuple(inputs), outputs=tuple(outputs)))
+    model = load_model(source, ConvertRequest(source, "float", inputs=tuple(inputs), outputs=tuple(outputs),
+                                              signature=signature))
     feeds, names = resolve_io(model, {})
     for feed in feeds:
         if feed["dtype"] in _INTEGER_TYPES:
@@ -130,8 +144,13 @@ class Verifier:
     """Runs the verification jobs of one model, one target at a time, in the worker pool."""
 
     def __init__(self, source: str, fmt: str | None, *, name: str | None = None, inputs: Sequence[str] = (),
-                 outputs: Sequence[str] = (), pool: WorkerPool | None = None, timeout: float | None = None) -> None:
+                 outputs: Sequence[str] = (), pool: WorkerPool | None = None, timeout: float | None = None,
+                 signature: str | None = None) -> None:
+        """``source``: the model file, or for a SavedModel (``fmt`` savedmodel, keras, keras-h5) the directory
+        the converter reads (see :func:`graphlint.convert.service.model_source`)."""
         self.source, self.name, self.fmt, self.tflite = source, name or source, fmt, fmt == "tflite"
+        self.saved_model = fmt in SAVED_MODEL_FORMATS
+        self.signature = signature
         self.spec_inputs, self.spec_outputs = tuple(inputs), tuple(outputs)
         self.pool, self.timeout = pool, timeout
         self.io: tuple[list[dict], list[str]] | None = None
@@ -144,12 +163,13 @@ class Verifier:
 
         from .service import InputError
 
-        if self.fmt not in ("graphdef", "tflite"):
-            self.io_error = f"verification converts frozen GraphDefs and runs .tflite files, not a {self.fmt} yet"
+        if self.fmt not in _JUDGED_FORMATS:
+            self.io_error = _unjudged(self.fmt)
             return
         try:
             path = Path(self.source)
-            self.io = _tflite_io(path) if self.tflite else _graphdef_io(path, self.spec_inputs, self.spec_outputs)
+            self.io = _tflite_io(path) if self.tflite else _graphdef_io(path, self.spec_inputs, self.spec_outputs,
+                                                                        self.signature)
         except (InputError, LoadError, OSError) as err:
             self.io_error = str(err)
 
@@ -159,6 +179,10 @@ class Verifier:
         job: dict[str, Any] = {"kind": "verify", "target": target, "inputs": inputs, "outputs": outputs,
                                "calibration": _CALIBRATION, "model": str(Path(self.source).resolve()),
                                "tflite": self.tflite}
+        if self.saved_model:
+            from graphlint.loaders.savedmodel import DEFAULT_SIGNATURE
+
+            job["signature"] = self.signature or DEFAULT_SIGNATURE
         if not self.tflite:
             if target == "tflm" and self.int8_model is not None:
                 job.update(model=str(self.int8_model), tflite=True, converted=True)  # TFLite Micro runs what int8 wrote
@@ -171,13 +195,17 @@ class Verifier:
         if self.tflite:
             return _reproduce_run(self.name, target)
         inputs, outputs = self.io or ([], [])
-        return _reproduce_convert(self.name, target, inputs, outputs)
+        return _reproduce_convert(self.name, target, inputs, outputs, self.signature)
 
     def one(self, target: str, predicted: str, tmp: Path) -> dict:
         """The ``verified`` object of one target."""
         reason = _not_run_reason(target, self.tflite)
+        if reason is None and self.saved_model:
+            from .settings import saved_model_refusal
+
+            reason = saved_model_refusal(target)
         if reason is None and self.io_error is not None:
-            reason = self.io_error if self.fmt not in ("graphdef", "tflite") else \
+            reason = self.io_error if self.fmt not in _JUDGED_FORMATS else \
                 f"the model cannot be fed to the converter: {self.io_error}"
         if reason is not None:
             return entry("not-run", message=reason)
@@ -193,20 +221,31 @@ class Verifier:
 
 def verify_targets(predicted: dict[str, str], source: str, fmt: str | None, *, name: str | None = None,
                    inputs: Sequence[str] = (), outputs: Sequence[str] = (), pool: WorkerPool | None = None,
-                   timeout: float | None = None, progress: Progress | None = None) -> dict[str, dict]:
-    """Judge the predicted verdict of each target (``{target: verdict}``) for the model file ``source``
-    (``fmt``: graphdef | tflite | None when unreadable) with the real tools; ``name`` is the model's path as the
-    user knows it, for the reproduction commands. Returns ``{target: {status, actual, message, reproduce}}``."""
+                   timeout: float | None = None, progress: Progress | None = None,
+                   signature: str | None = None) -> dict[str, dict]:
+    """Judge the predicted verdict of each target (``{target: verdict}``) for the model ``source`` (a file, or a
+    SavedModel directory; ``fmt``: its ``model.format``, None when unreadable) with the real tools; ``name`` is
+    the model's path as the user knows it, for the reproduction commands. Returns ``{target: {status, actual,
+    message, reproduce}}``."""
+    from .service import InputError, model_source
+
     if fmt is None:
         return {t: entry("not-run", message="the model could not be read") for t in predicted}
-    verifier = Verifier(source, fmt, name=name, inputs=inputs, outputs=outputs, pool=pool, timeout=timeout)
-    verifier.prepare()
+    if fmt not in _JUDGED_FORMATS:
+        return {t: entry("not-run", message=_not_run_reason(t, False) or _unjudged(fmt)) for t in predicted}
     verified: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="graphlint-verify-") as tmp:
-        for done, (target, verdict) in enumerate(predicted.items()):
-            if progress is not None:
-                progress(done, len(predicted), target)
-            verified[target] = verifier.one(target, verdict, Path(tmp))
+    try:
+        with tempfile.TemporaryDirectory(prefix="graphlint-verify-") as tmp, model_source(Path(source), pool) as src:
+            verifier = Verifier(str(src.path), fmt, name=name or source, inputs=inputs, outputs=outputs, pool=pool,
+                                timeout=timeout, signature=signature)
+            verifier.prepare()
+            for done, (target, verdict) in enumerate(predicted.items()):
+                if progress is not None:
+                    progress(done, len(predicted), target)
+                verified[target] = verifier.one(target, verdict, Path(tmp))
+    except InputError as err:
+        return {t: entry("not-run", message=_not_run_reason(t, fmt == "tflite")
+                         or f"the model cannot be fed to the converter: {err}") for t in predicted}
     if progress is not None:
         progress(len(predicted), len(predicted), "done")
     return verified
@@ -248,10 +287,10 @@ def _say(enabled: bool) -> Progress | None:
 
 
 def verify_cli(reports: list, paths: Sequence[str], *, inputs: Sequence[str], outputs: Sequence[str],
-               tty: bool = False) -> None:
+               tty: bool = False, signature: str | None = None) -> None:
     """``graphlint check --verify``: verify every readable report in place (TensorFlow only in the workers)."""
     for report, path in zip(reports, paths):
-        verify_report(report, str(path), inputs=inputs, outputs=outputs, progress=_say(tty))
+        verify_report(report, str(path), inputs=inputs, outputs=outputs, progress=_say(tty), signature=signature)
 
 
 def contradiction_lines(reports: list) -> list[str]:

@@ -6,10 +6,13 @@ TensorFlow once, says ``ready`` and then serves jobs, one JSON line in on stdin,
 copy of stdout (progress lines, then one result line). File descriptor 1 itself is pointed at stderr, so what
 the converter's C++ code prints never corrupts the protocol.
 
-A job converts a frozen GraphDef for one target (its recipe, docs/design.md §3), writes the ``.tflite``,
-allocates and invokes it, and runs the numeric check: the original graph in TensorFlow and the converted model
-in LiteRT on the same inputs, per-output error, and for integer targets the QuantizationDebugger's per-layer
-error. :func:`run_job` is also callable in-process (the benchmark's baseline does that).
+A job converts a frozen GraphDef (``from_frozen_graph``) or a SavedModel directory (``from_saved_model`` with
+``job["signature"]``) for one target (its recipe, docs/design.md §3), writes the ``.tflite``, allocates and
+invokes it, and runs the numeric check: the original graph (or the signature's function) in TensorFlow and the
+converted model in LiteRT on the same inputs, per-output error, and for integer targets the
+QuantizationDebugger's per-layer error. A ``keras`` job traces a Keras file into a SavedModel with
+``model.export`` (:mod:`graphlint.convert.keras`). :func:`run_job` is also callable in-process (the benchmark's
+baseline does that).
 """
 
 from __future__ import annotations
@@ -119,12 +122,30 @@ def calibration_samples(spec: dict, inputs: list[dict]) -> list[list[np.ndarray]
 # -- conversion --------------------------------------------------------------------------------------------
 
 def make_converter(tf, job: dict, dataset: Callable[[], Iterator[list]] | None):
-    """A TF 2.21 converter for the job's model and target, with the target's recipe (graphlint.engine.targets)."""
-    shapes = {i["name"]: list(i["shape"]) for i in job["inputs"]}
-    conv = settings.from_frozen_graph(tf, job["model"], list(shapes), job["outputs"], shapes)
+    """A TF 2.21 converter for the job's model and target, with the target's recipe (graphlint.engine.targets):
+    ``from_saved_model`` with the job's signature when ``job["signature"]`` is set (a SavedModel directory),
+    else ``from_frozen_graph``."""
     floats = {i["name"]: i.get("range") for i in job["inputs"]
               if np.issubdtype(np.dtype(i.get("dtype") or "float32"), np.floating)}
+    if job.get("signature"):
+        conv = settings.from_saved_model(tf, job["model"], job["signature"])
+    else:
+        shapes = {i["name"]: list(i["shape"]) for i in job["inputs"]}
+        conv = settings.from_frozen_graph(tf, job["model"], list(shapes), job["outputs"], shapes)
     return settings.configure(tf, conv, job["target"], dataset=dataset, float_inputs=floats)
+
+
+def representative(job: dict, samples: list[list[np.ndarray]]) -> Callable[[], Iterator]:
+    """The representative dataset of the job's samples: lists in input order for a frozen graph, dicts keyed by
+    the signature's input names for a SavedModel (the converter feeds those by name)."""
+    names = [i["name"] for i in job["inputs"]]
+
+    def dataset():
+        for sample in samples:
+            arrays = [np.asarray(a) for a in sample]
+            yield dict(zip(names, arrays)) if job.get("signature") else arrays
+
+    return dataset
 
 
 def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
@@ -143,23 +164,62 @@ def _dequantize(q: np.ndarray, detail: dict) -> np.ndarray:
     return q.astype(np.float32) if q.dtype != np.float32 and np.issubdtype(q.dtype, np.number) else q
 
 
-def _match(details: list[dict], names: list[str]) -> list[int]:
-    """Index into ``details`` for each graph tensor name (by name, else by position)."""
+def _match(details: list[dict], names: list[str], by_signature: dict[str, int] | None = None) -> list[int]:
+    """Index into ``details`` for each graph tensor name (by name, else through the model's signature, else by
+    position)."""
     by_name = {_bare(d["name"]): i for i, d in enumerate(details)}
     if all(_bare(n) in by_name for n in names):
         return [by_name[_bare(n)] for n in names]
+    if by_signature and all(_bare(n) in by_signature for n in names):
+        position = {d["index"]: i for i, d in enumerate(details)}
+        return [position[by_signature[_bare(n)]] for n in names]
     return list(range(len(details)))
+
+
+def _signature_indices(interp) -> tuple[dict[str, int], dict[str, int]]:
+    """Tensor index of each input and output name of the model's only signature (a model converted from a
+    SavedModel names them as the signature does); empty without exactly one signature."""
+    signatures = interp.get_signature_list()
+    if len(signatures) != 1:
+        return {}, {}
+    runner = interp.get_signature_runner(next(iter(signatures)))
+    return ({name: d["index"] for name, d in runner.get_input_details().items()},
+            {name: d["index"] for name, d in runner.get_output_details().items()})
+
+
+def _positional(model: bytes, job: dict, samples: list[list[np.ndarray]]) -> Callable[[], Iterator[list]]:
+    """The samples as lists in the converted model's input order (the QuantizationDebugger feeds them by
+    position, not by the signature's names)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=model)
+    order = _match(interp.get_input_details(), [i["name"] for i in job["inputs"]], _signature_indices(interp)[0])
+    slot = {position: k for k, position in enumerate(order)}
+
+    def dataset():
+        for sample in samples:
+            yield [np.asarray(sample[slot[p]]) for p in range(len(order))]
+
+    return dataset
 
 
 def run_tflite(model: bytes, samples: list[list[np.ndarray]], input_names: list[str], output_names: list[str]
                ) -> tuple[list[list[np.ndarray]], list[dict], list[dict]]:
-    """Allocate and invoke the model on every sample with LiteRT; float (dequantized) outputs per sample."""
+    """Allocate and invoke the model on every sample with LiteRT; float (dequantized) outputs per sample.
+
+    An input whose shape the model leaves open (a SavedModel's unknown batch) is resized to the sample's."""
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_content=model)
     interp.allocate_tensors()
+    sig_in, sig_out = _signature_indices(interp)
     ins, outs = interp.get_input_details(), interp.get_output_details()
-    in_order, out_order = _match(ins, input_names), _match(outs, output_names)
+    in_order, out_order = _match(ins, input_names, sig_in), _match(outs, output_names, sig_out)
+    if samples and any(tuple(ins[i]["shape"]) != arr.shape for arr, i in zip(samples[0], in_order)):
+        for arr, idx in zip(samples[0], in_order):
+            interp.resize_tensor_input(ins[idx]["index"], list(arr.shape))
+        interp.allocate_tensors()
+        ins, outs = interp.get_input_details(), interp.get_output_details()
     results = []
     for sample in samples:
         for arr, idx in zip(sample, in_order):
@@ -211,6 +271,22 @@ def run_reference(tf, path: str, samples: list[list[np.ndarray]], input_names: l
         if repeats is not None and samples:  # the same input once more, in the same session
             repeats.append(all(np.array_equal(a, b) for a, b in zip(run(samples[0]), outputs[0])))
         return outputs
+
+
+def run_saved_model(tf, path: str, signature: str, samples: list[list[np.ndarray]], input_names: list[str],
+                    output_names: list[str], repeats: list | None = None) -> list[list[np.ndarray]]:
+    """Run a SavedModel's signature with TensorFlow on every sample (inputs and outputs by the signature's
+    names); ``repeats`` as :func:`run_reference`."""
+    function = tf.saved_model.load(path).signatures[signature]
+
+    def run(sample: list[np.ndarray]) -> list[np.ndarray]:
+        result = function(**{name: tf.constant(a) for name, a in zip(input_names, sample)})
+        return [np.asarray(result[_bare(n)]) for n in output_names]
+
+    outputs = [run(sample) for sample in samples]
+    if repeats is not None and samples:
+        repeats.append(all(np.array_equal(a, b) for a, b in zip(run(samples[0]), outputs[0])))
+    return outputs
 
 
 def _tensor(name: str) -> str:
@@ -299,6 +375,8 @@ def run_job(job: dict, progress: Progress | None = None) -> dict:
     try:
         if job.get("kind") == "ranges":
             return measure_ranges(job)
+        if job.get("kind") == "keras":
+            return export_keras(job)
         if job.get("kind") == "verify":
             from graphlint.convert.judge import verify_job
 
@@ -321,10 +399,7 @@ def _convert(job: dict, progress: Progress) -> dict:
     except (ValueError, OSError, KeyError) as err:
         return _failure("input", f"calibration data: {err}")
 
-    def dataset():
-        for sample in samples:
-            yield [np.asarray(a) for a in sample]
-
+    dataset = representative(job, samples)
     progress(0.05, "convert")
     try:
         conv = make_converter(tf, job, dataset)
@@ -357,9 +432,13 @@ def _convert(job: dict, progress: Progress) -> dict:
         t = time.perf_counter()
         try:
             repeats: list[bool] = []
-            reference = run_reference(tf, job.get("reference") or job["model"], samples,
-                                      [i.get("reference_name", i["name"]) for i in job["inputs"]],
-                                      job.get("reference_outputs") or job["outputs"], repeats)
+            if job.get("signature"):
+                reference = run_saved_model(tf, job["model"], job["signature"], samples, names, job["outputs"],
+                                            repeats)
+            else:
+                reference = run_reference(tf, job.get("reference") or job["model"], samples,
+                                          [i.get("reference_name", i["name"]) for i in job["inputs"]],
+                                          job.get("reference_outputs") or job["outputs"], repeats)
             deterministic = all(repeats)
             result["numeric"] = {"samples": len(samples), "reference_deterministic": deterministic,
                                  "outputs": compare(reference, converted, job["outputs"])}
@@ -370,12 +449,36 @@ def _convert(job: dict, progress: Progress) -> dict:
         progress(0.75, "per-layer error")
         t = time.perf_counter()
         try:
-            layers = debug_layers(tf, job, dataset)
+            layers = debug_layers(tf, job, _positional(model, job, samples) if job.get("signature") else dataset)
             result["layers"] = {"count": len(layers), "worst": layers[:_TOP_LAYERS]}
         except Exception as err:  # noqa: BLE001
             result["layers"] = {"error": summarize(str(err))}
         timings["debugger"] = (time.perf_counter() - t) * 1000
     return result
+
+
+def export_keras(job: dict) -> dict:
+    """Trace the Keras file ``job["model"]`` (``.keras`` or ``.h5``) into a SavedModel at ``job["out"]`` with
+    ``model.export``, as Keras writes one for TFLite; the result names its layers, outermost first."""
+    tf = _tf()
+    try:
+        model = tf.keras.models.load_model(job["model"], compile=False)
+    except Exception as err:  # noqa: BLE001 - a file Keras cannot read is the user's input, said in one line
+        return _failure("input", f"Keras cannot read it: {type(err).__name__}: {summarize(str(err))}")
+    try:
+        model.export(job["out"], format="tf_saved_model", verbose=False)
+    except Exception as err:  # noqa: BLE001
+        return _failure("input", f"Keras cannot export it as a SavedModel: {type(err).__name__}: "
+                                 f"{summarize(str(err))}")
+    return {"status": "ok", "error": None, "layers": _layer_names(model)}
+
+
+def _layer_names(model) -> list[str]:
+    names: list[str] = []
+    for layer in getattr(model, "layers", ()):
+        names.append(layer.name)
+        names.extend(_layer_names(layer))
+    return names
 
 
 def _detail_json(d: dict) -> dict:

@@ -84,7 +84,8 @@ def parse_io(specs: Sequence[str]) -> tuple[tuple[str, ...], dict[str, Shape]]:
     return tuple(names), shapes
 
 
-# A SavedModel is read as the frozen GraphDef the converter makes of it: the GraphDef rules apply.
+# A SavedModel (a Keras file is traced into one) is read as the frozen GraphDef the converter makes of it: the
+# GraphDef rules apply.
 _RULE_FORMAT = {"savedmodel": "graphdef"}
 
 
@@ -189,12 +190,26 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
         if finding is not None:
             kept.append(finding)
     kept.sort(key=_sort_key)
+    if model is not None and model.info.keras_layers:
+        kept = _with_layers(kept, frozenset(model.info.keras_layers))
     kept = _cap_per_rule(kept, budgets.max_findings_per_rule, targets)
     timings["lint"] = (time.perf_counter() - lint_start) * 1000
     timings["total"] = (time.perf_counter() - start) * 1000
     return Report(model=summary, targets=targets, findings=kept, rules_run=sorted(rules_run),
                   broken_packs=[dataclasses.asdict(p) for p in registry.broken], timings_ms=timings,
                   model_graph=model)
+
+
+def _with_layers(findings: list[Finding], layers: frozenset[str]) -> list[Finding]:
+    """A Keras model's findings, each on a node of a layer with ``data.keras_layer`` naming it."""
+    from graphlint.loaders.keras import layer_of
+
+    out = []
+    for finding in findings:
+        layer = layer_of(finding.node, layers) if finding.node else None
+        out.append(finding if layer is None else dataclasses.replace(finding, data=(*finding.data,
+                                                                                    ("keras_layer", layer))))
+    return out
 
 
 def _sort_key(f: Finding) -> tuple:

@@ -23,7 +23,8 @@ GPU_DELEGATE = "gpu-delegate"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Recipe:
-    """The settings of ``tf.compat.v1.lite.TFLiteConverter.from_frozen_graph`` for one target.
+    """The settings of ``tf.compat.v1.lite.TFLiteConverter.from_frozen_graph`` (and, but for the legacy
+    ``inference_type``, of ``tf.lite.TFLiteConverter.from_saved_model``) for one target.
 
     Attributes:
         optimize: ``optimizations=[tf.lite.Optimize.DEFAULT]``.

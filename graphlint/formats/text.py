@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from graphlint.loaders import FORMAT_NAMES
+
 _COLORS = {"error": "31", "warning": "33", "info": "36", "pass": "32", "warn": "33", "fail": "31", "dim": "2",
            "bold": "1"}
 
@@ -46,8 +48,7 @@ def render(reports, color: bool = False, **_) -> str:
     totals = {"error": 0, "warning": 0, "info": 0}
     for report in reports:
         m = report.model
-        kind = {"graphdef": "GraphDef", "savedmodel": "SavedModel", "tflite": "TFLite"}.get(m["format"] or "",
-                                                                                      "unreadable")
+        kind = FORMAT_NAMES.get(m["format"] or "", "unreadable")
         out.append(c("bold", m["path"]) + c("dim", f"  {kind}, {m['ops']} ops, {_size(m['size_bytes'])}"))
         width = max((len(t) for t in report.targets), default=0)
         for target, v in report.verdicts().items():
@@ -66,6 +67,8 @@ def render(reports, color: bool = False, **_) -> str:
                                                                                  f"{len(items)} finding(s)"))
             for f in items:
                 where = f"{f.node} ({f.op})" if f.node and f.op else (f.node or "model")
+                layer = dict(f.data).get("keras_layer")
+                where += f" [Keras layer {layer}]" if layer else ""
                 out.append(f"  {c('bold', where)}: {f.message}")
                 if f.fix:
                     out.append(c("dim", f"    fix ({f.fix.applicability.value}): {f.fix.title}"))

@@ -17,6 +17,12 @@ from collections.abc import Mapping, Sequence
 from graphlint._gc import gc_paused
 from graphlint.ir import ModelGraph, Shape
 
+# The formats a report's ``model.format`` names, with what they are called in text.
+FORMAT_NAMES = {"graphdef": "GraphDef", "savedmodel": "SavedModel", "keras": "Keras", "keras-h5": "Keras HDF5",
+                "tflite": "TFLite"}
+# What graphlint reads, in one phrase for help texts and the API's documentation.
+ACCEPTED = (".pb, .pbtxt, .tflite, .keras or .h5 file, or a SavedModel directory (or a .zip / .tar / .tar.gz of "
+            "one)")
 MAX_TEXT_BYTES = 512 << 20  # a .pbtxt larger than this is refused (text parsing holds it in memory)
 # Nodes of one model (GraphDef NodeDefs, functions included; TFLite operators plus tensors). Measured on a 2-core
 # machine, a chain costs about 150 us and 3 KB per node through load and lint: 100k nodes took 15 s and 300 MB,
@@ -148,7 +154,8 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
          input_shapes: Mapping[str, Shape] | None = None, inputs: Sequence[str] = (),
          outputs: Sequence[str] = (), sha256: str | None = None,
          max_nodes: int | None = DEFAULT_MAX_NODES, signature: str | None = None) -> ModelGraph:
-    """Load a ``.pb``, ``.pbtxt`` or ``.tflite`` model, or a SavedModel (a directory, or one as a zip or tar).
+    """Load a ``.pb``, ``.pbtxt`` or ``.tflite`` model, a SavedModel (a directory, or one as a zip or tar), or a
+    Keras ``.keras`` / ``.h5`` file (traced into a SavedModel by TensorFlow in a conversion worker).
 
     Args:
         source: a path, or the file's bytes.
@@ -161,7 +168,7 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
             as long as reading a whole TFLite model).
         max_nodes: the node budget (see :data:`DEFAULT_MAX_NODES`), counted before the nodes are parsed where
             the format allows; None for no limit.
-        signature: a SavedModel's signature (default ``serving_default``).
+        signature: a SavedModel's signature (default ``serving_default``); a Keras file has only that one.
 
     Returns:
         The model IR.
@@ -184,6 +191,14 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
     kind = sniff(data[:4096])
     if kind == "empty":
         raise LoadError(f"{path}: file is empty", "empty")
+    from .keras import keras_kind
+
+    keras = keras_kind(data, path)
+    if keras is not None:
+        from .keras import load_keras
+
+        return load_keras(source, data, keras, path, digest=sha256 if sha256 is not None else _Digest(data),
+                          **_sm_options(input_shapes, max_nodes, signature))
     archive = _archive_kind(data[:4096])
     if archive is not None:
         from .savedmodel import load_archive
@@ -192,9 +207,6 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
         if sha256 is not None:
             model.info = dataclasses.replace(model.info, digest=sha256)
         return model
-    if kind == "hdf5":
-        raise LoadError(f"{path}: this is a Keras HDF5 file; export the model as a SavedModel (model.export(DIR)) "
-                        "and check the directory", "unsupported")
     with gc_paused():
         model = _parse(data, kind, path, input_shapes, inputs, outputs, max_nodes)
     model.info = dataclasses.replace(model.info, digest=sha256 if sha256 is not None else _Digest(data))

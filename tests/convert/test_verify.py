@@ -227,10 +227,14 @@ def test_a_worker_that_cannot_import_tensorflow_is_one_clear_line(tmp_path):
 def test_a_format_verify_cannot_convert_is_not_run_with_the_reason():
     from graphlint.convert.verify import verify_targets
 
-    verified = verify_targets({"float": "pass", "gpu": "pass"}, "model-dir", "savedmodel")
+    verified = verify_targets({"float": "pass", "gpu": "pass"}, "model.onnx", "onnx")
     assert verified["float"] == {"status": "not-run", "actual": None, "reproduce": None, "message":
-                                 "verification converts frozen GraphDefs and runs .tflite files, not a savedmodel yet"}
+                                 "verification converts frozen GraphDefs, SavedModels and Keras files and runs "
+                                 ".tflite files, not a onnx"}
     assert verified["gpu"]["status"] == "not-run" and "GPU delegate" in verified["gpu"]["message"]
+    gone = verify_targets({"float": "pass", "gpu": "pass"}, "no-such-dir", "savedmodel")
+    assert gone["float"]["message"] == "the model cannot be fed to the converter: no-such-dir: no such file"
+    assert "GPU delegate" in gone["gpu"]["message"]
 
 
 def test_a_runtime_that_fails_crashes_or_hangs_is_a_verdict_not_a_lost_worker():
