@@ -1128,6 +1128,23 @@ def _fq_conv(weights, activations, matmul=False):
     return build
 
 
+def _fq_same_scale(kind):
+    """An op whose TFLite kernel keeps its operands' scale, every operand ranged by FakeQuant (a QAT graph)."""
+    def build(b, tf):
+        fq = tf.quantization.fake_quant_with_min_max_vars
+        x = fq(b.input((1, 8, 8, 3), "float32", -1.0, 1.0), -1.0, 1.0)
+        h = fq(tf.nn.relu(conv(tf, x, fq(b.weight((1, 1, 3, 4)), -1.0, 1.0))), 0.0, 6.0)
+        if kind == "concat":
+            y = tf.concat([h, fq(tf.nn.relu(conv(tf, x, fq(b.weight((3, 3, 3, 4)), -1.0, 1.0))), 0.0, 6.0)], 3)
+        elif kind == "max_pool":
+            y = tf.nn.max_pool2d(h, 2, 2, "VALID")
+        else:
+            y = tf.nn.avg_pool2d(h, 2, 2, "VALID")
+        b.output(fq(y, 0.0, 6.0), fake_quant=False)
+
+    return build
+
+
 def _hash_table(b, tf):
     keys = b.input((4,), "int64", 0, 9)
     table = tf.lookup.StaticHashTable(
@@ -1230,6 +1247,12 @@ def _extra_cases():
              "FakeQuant on a Conv2D's input only"),
         Case("fake_quant_matmul_weights", "FakeQuantWithMinMaxVars", _fq_conv(True, False, matmul=True),
              "FakeQuant on a MatMul's weights only"),
+        Case("fake_quant_concat_ranged_inputs", "ConcatV2", _fq_same_scale("concat"),
+             "Concat whose inputs all have FakeQuant ranges"),
+        Case("fake_quant_max_pool_ranged_input", "MaxPool", _fq_same_scale("max_pool"),
+             "MaxPool whose input has a FakeQuant range"),
+        Case("fake_quant_avg_pool_ranged_input", "AvgPool", _fq_same_scale("avg_pool"),
+             "AvgPool whose input has a FakeQuant range"),
         Case("lgamma", "Lgamma", unary(lambda tf, x: tf.math.lgamma(x), 0.5, 4.0)),
         Case("selu_float_batch4", "Selu", unary(lambda tf, x: tf.nn.selu(x), shape=(4, 8, 8, 4)), "batch 4"),
         Case("conv2d_batch4", "Conv2D", weighted(lambda tf, x, w: conv(tf, x, w), (3, 3, 3, 8), (4, 16, 16, 3)),
@@ -1612,9 +1635,10 @@ def target_outcome(status, source="converter", error=None, **details):
     return outcome(status, source, error, **{"tflite_ops": [], "float_ops": [], "tflite_inputs": [], **details})
 
 
-def converter_error(exc):
-    """The first meaningful line of a converter exception, plus what the message names."""
-    text = str(exc)
+def converter_error(exc, log_text=""):
+    """The first meaningful line of a converter exception, plus what the message names. The quantizer raises a
+    bare ``RuntimeError`` and prints its diagnostic to stderr: ``log_text`` (the stage's log) stands in then."""
+    text = str(exc) or log_text.replace(" | ", "\n")
     lines = [line for line in text.splitlines() if line.strip()]
     errors = [_strip_location(line) for line in lines if "error: " in line]
     meaningful = [e for e in errors if not any(g in e for g in _GENERIC_ERRORS)]
@@ -1863,7 +1887,8 @@ class Worker:
         try:
             (floats, model, ops, inputs), variants = self.convert(target, built, path, seed)
         except Exception as exc:  # noqa: BLE001 - the converter's failure is the measurement
-            self.send(put=["results", target], value=target_outcome("convert_error", **converter_error(exc)))
+            self.send(put=["results", target], value=target_outcome(
+                "convert_error", **converter_error(exc, stage_log_text(self.log_path))))
             return
         result = target_outcome(
             "ok", "litert-interpreter", tflite_ops=unique(ops), float_ops=floats, tflite_inputs=inputs

@@ -159,6 +159,20 @@ def _fake_quant_conv_weights(model: ModelGraph, node: str, folded: set[str]) -> 
     return ("fake_quant_per_channel" if per_channel else "fake_quant_conv_weights"), ()
 
 
+# Ops whose TFLite kernel keeps its operands' scale, by their measured case with every operand ranged by FakeQuant.
+_SAME_SCALE_CASES = {"ConcatV2": "fake_quant_concat_ranged_inputs", "MaxPool": "fake_quant_max_pool_ranged_input",
+                     "AvgPool": "fake_quant_avg_pool_ranged_input"}
+
+
+def _fake_quant_same_scale(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    """A concat or pooling op whose every data operand comes straight from a FakeQuant (a QAT graph): int8's
+    calibration gives the result a scale of its own, which the FakeQuant ranges cannot share. A concat with one
+    operand left unranged takes the ranges it is given."""
+    data = [t for t in model.inputs_of(node) if not t.is_const and t.producer not in folded]
+    ranged = [t for t in data if t.producer and is_fake_quant(model.nodes[t.producer]["op"])]
+    return (_SAME_SCALE_CASES[model.nodes[node]["op"]], ()) if data and len(ranged) == len(data) else None
+
+
 def _rnn_gate_split(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
     """The gate split of an RNN cell (int8 sometimes leaves that SPLIT float)."""
     user_ops = _ops_of(model, model.successors(node))
@@ -174,7 +188,7 @@ def _rnn_gate_split(model: ModelGraph, node: str, folded: set[str]) -> Match | N
 FINDERS: dict[str, Finder] = {
     "Erf": _gelu_exact, "Pow": _gelu_tanh, "Relu6": _hard_swish, "RealDiv": _division, "Div": _division,
     "Rsqrt": _l2_normalize, "Select": _select, "SelectV2": _select, "Split": _rnn_gate_split,
-    "SplitV": _rnn_gate_split,
+    "SplitV": _rnn_gate_split, **dict.fromkeys(_SAME_SCALE_CASES, _fake_quant_same_scale),
 }
 
 

@@ -145,6 +145,23 @@ def test_per_channel_weight_ranges_fail_the_legacy_uint8_path():
     assert [f.node for f in report.findings if f.code == "GL302"] == ["w_fq"]
 
 
+def test_a_concat_of_fake_quant_ranges_fails_int8_and_leaves_micro_nothing():
+    # int8 calibration gives the concat its own scale; ranges on every operand cannot share it (measured)
+    for ranged_operands in (2, 1):
+        b = _qat_conv(per_channel=False)
+        other = "y" if ranged_operands == 2 else "relu"
+        b.output(b.op("ConcatV2", ["y", other, b.const(3, name="axis", dtype="int32")], name="concat"))
+        b.outputs.remove("y")
+        report = lint(b.to_bytes(), outputs=b.outputs, targets=("int8", "uint8-qat", "tflm"))
+        verdicts = {t: v["verdict"] for t, v in report.verdicts().items()}
+        blamed = [f for f in report.findings if f.code == "GL302" and f.node == "concat"]
+        if ranged_operands == 2:
+            assert verdicts == {"int8": "fail", "uint8-qat": "pass", "tflm": "fail"}, report.findings
+            assert blamed and "same scale" in blamed[0].message and blamed[0].fix.edits
+        else:  # one operand left unranged takes the scale it is given
+            assert not blamed, blamed
+
+
 def test_unmeasured_ops_are_reported_as_likely():
     b = GraphBuilder()
     x = b.placeholder("x", "float32", (1, 8))

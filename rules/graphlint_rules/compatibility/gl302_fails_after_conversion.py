@@ -7,6 +7,11 @@ from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
 
 _KINDS = (support.RUNTIME, support.CONVERT, support.CALIBRATION)
+# When the int8 conversion itself fails, TFLite Micro (which runs the int8 model) has nothing to run.
+_NO_INT8_MODEL = (support.CONVERT, support.CALIBRATION)
+# Cases the converter fails because of the graph's FakeQuant ranges: without them int8 calibrates the graph itself.
+_FAKE_QUANT_CASES = frozenset({"fake_quant_conv_weights", "fake_quant_concat_ranged_inputs",
+                               "fake_quant_max_pool_ranged_input", "fake_quant_avg_pool_ranged_input"})
 
 
 class FailsAfterConversion(Rule):
@@ -20,6 +25,9 @@ class FailsAfterConversion(Rule):
     - uint8 ABS, SQRT, RSQRT, LOG, EXP, REDUCE_PROD, BATCH_MATMUL: "Type UINT8 is unsupported" at prepare;
     - int8 and int8-fallback with per-channel fake-quant weights (QAT graphs converted with a
       representative dataset): "CONV_2D ... failed to prepare";
+    - int8 and int8-fallback of a QAT graph where every operand of a concat, max pool or average pool has a
+      FakeQuant range: "'tfl.concatenation' op quantization parameters violate the same scale constraint"
+      (calibration gives the result a scale of its own); TFLite Micro then has no int8 model to run;
     - dynamic-range conversion of `QuantizeAndDequantizeV4` graphs: "conv.cc output->type != input_type";
     - while loops under int16x8: "Max and min for dynamic tensors should be recorded during calibration".
 
@@ -54,6 +62,8 @@ class FailsAfterConversion(Rule):
             if s.kind("float") == support.NO_BUILTIN:
                 continue  # GL301
             targets = [t for t in CONVERTER_TARGETS if s.kind(t) in _KINDS]
+            if s.kind("int8") in _NO_INT8_MODEL:
+                targets.append("tflm")
             if not targets:
                 continue
             name = model.nodes[s.node]["name"]
@@ -62,7 +72,7 @@ class FailsAfterConversion(Rule):
             if s.op == "SquaredDifference":
                 fix = Fix(f"Rewrite `{name}` as Sub then Mul", Applicability.SAFE,
                           (Edit.of("squared-difference", s.node),))
-            elif s.case == "fake_quant_conv_weights":
+            elif s.case in _FAKE_QUANT_CASES:
                 fix = Fix("Drop the FakeQuant nodes and let the converter calibrate", Applicability.UNSAFE,
                           (Edit.of("drop-fake-quant"),))
             else:
