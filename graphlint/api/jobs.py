@@ -211,15 +211,11 @@ class JobRunner:
                               progress=1.0 if status == "done" else None)
         metrics.JOBS.labels(status).inc()
 
-    def _input_copy(self, job_id: str, model: Path) -> Path:
-        """The stored model under a name with the extension of its format (converters look at it)."""
-        from graphlint.loaders import sniff
-
-        with open(model, "rb") as fh:
-            kind = sniff(fh.read(4096))
+    def _input_copy(self, job_id: str, model: Path, name: str = "") -> Path:
+        """The stored model under a name with the extension of its format (converters and Keras look at it)."""
         folder = self.root / f"{job_id}.input"
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / ("model.tflite" if kind == "tflite" else "model.pbtxt" if kind == "pbtxt" else "model.pb")
+        target = folder / ("model" + _suffix(model, name))
         if not target.exists():
             try:
                 target.hardlink_to(model)
@@ -261,7 +257,8 @@ class JobRunner:
             last[0] = now
             self.store.update_job(job_id, progress=min(1.0, max(0.0, float(fraction))), message=str(message)[:500])
 
-        request = ConvertRequest(model_path=self._input_copy(job_id, model), target=req["target"], fix=req["fix"],
+        request = ConvertRequest(model_path=self._input_copy(job_id, model, req.get("name") or ""),
+                                 target=req["target"], fix=req["fix"],
                                  unsafe_fixes=req["unsafe_fixes"], inputs=tuple(req["inputs"]),
                                  outputs=tuple(req["outputs"]), calibration=req["calibration"],
                                  input_ranges=tuple((n, lo, hi) for n, lo, hi in req["input_ranges"]))
@@ -269,6 +266,8 @@ class JobRunner:
         ok = result.get("status") == "ok"
         error = result.get("error")
         message = "done" if ok else str((error.get("message") if isinstance(error, dict) else error) or "failed")
+        if ok and (result.get("fix") or {}).get("status") == "not-applied":
+            message = f"done; {result['fix']['reason']}"
         self._finish(job_id, "done" if ok else "failed", message[:500], result)
 
     def _run_verify(self, job: JobRow, model: Path) -> None:
@@ -289,7 +288,8 @@ class JobRunner:
             self.store.update_job(job.id, progress=done / max(total, 1), message=f"verifying {target}")
 
         try:
-            verified = verify_targets(predicted, str(self._input_copy(job.id, model)), data["model"].get("format"),
+            verified = verify_targets(predicted, str(self._input_copy(job.id, model, req.get("name") or "")),
+                                      data["model"].get("format"),
                                       name=req["name"], inputs=req["inputs"], outputs=req["outputs"],
                                       progress=progress)
         except Exception as err:
@@ -298,6 +298,29 @@ class JobRunner:
         self._verification_state(job.owner, row.id, job.id, "done", None, verified)
         self._finish(job.id, "done", "done", {"status": "ok", "error": None, "report_id": row.id,
                                               "verified": verified, "files": []})
+
+
+_ARCHIVE_SUFFIX = {"zip": ".zip", "tar": ".tar", "gzip": ".tar.gz"}
+_KERAS_SUFFIX = {"keras": ".keras", "keras-h5": ".h5"}
+
+
+def _suffix(model: Path, name: str) -> str:
+    """The file extension of a stored model's format, judged as the loader judges it (the upload's name, then
+    the content)."""
+    from graphlint.loaders import read_bytes, sniff
+    from graphlint.loaders._archive import archive_kind
+    from graphlint.loaders.keras import keras_kind
+
+    data = read_bytes(model)
+    keras = keras_kind(data, name)
+    if keras:
+        return _KERAS_SUFFIX[keras]
+    head = bytes(data[:4096])
+    archive = archive_kind(head)
+    if archive:
+        return _ARCHIVE_SUFFIX[archive]
+    kind = sniff(head)
+    return ".tflite" if kind == "tflite" else ".pbtxt" if kind == "pbtxt" else ".pb"
 
 
 def _missing_tools() -> str | None:

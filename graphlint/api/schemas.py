@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graphlint.loaders import FORMAT_NAMES
+
 _SHA = "9f1c2a7d3b8e4f60a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718"
 _ID = "5d41402abc4b2a76b9719d911017c592"
 
@@ -66,7 +68,8 @@ class StoredReport(BaseModel):
     created_at: str = Field(description="when it was first stored, UTC, ISO 8601")
     schema_version: int
     graphlint_version: str
-    model: dict[str, Any]
+    model: dict[str, Any] = Field(description=f"the model: `path`, `format` ({' | '.join(FORMAT_NAMES)}; null when "
+                                              "unreadable), `sha256`, `size_bytes`, counts, `inputs`, `outputs`")
     targets: dict[str, TargetVerdict]
     findings: list[dict[str, Any]]
     stats: dict[str, Any]
@@ -81,7 +84,8 @@ class ReportSummary(BaseModel):
     name: str
     sha256: str
     created_at: str
-    format: str | None = Field(description="graphdef | tflite, or null when the model could not be read")
+    format: str | None = Field(description=f"{' | '.join(FORMAT_NAMES)} (the report's `model.format`), or null "
+                                           "when the model could not be read")
     targets: dict[str, Literal["pass", "warn", "fail"]] = Field(description="verdict per target")
     findings: int = Field(description="number of findings")
 

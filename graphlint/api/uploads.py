@@ -224,6 +224,31 @@ async def _refuse_bad_archive(path: Path) -> None:
                            title="Archive refused")
 
 
+async def refuse_bad_keras(upload: Upload, name: str) -> None:
+    """A Keras file (by its name or its content) that is not a complete ``.keras`` zip or HDF5 file is refused
+    here, before anything is stored or a TensorFlow worker traces it (422 ``bad-keras``); the upload is dropped."""
+    from graphlint.loaders import LoadError, read_bytes
+    from graphlint.loaders.keras import check_keras, keras_kind
+
+    def check() -> str | None:
+        data = read_bytes(upload.path)  # mapped, not read: only the head (and a zip's directory) is looked at
+        kind = keras_kind(data, name)
+        if kind is None:
+            return None
+        try:
+            check_keras(data, kind, name)
+        except LoadError as err:
+            return str(err)
+        return None
+
+    if not upload.has_file or not upload.size:
+        return
+    problem = await to_thread.run_sync(check)
+    if problem is not None:
+        upload.discard()
+        raise ProblemError(422, problem, slug="bad-keras", title="Keras file refused")
+
+
 def _discard(sink: _Sink) -> None:
     """Drop a partial upload: close and delete its file."""
     sink.close()

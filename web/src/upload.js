@@ -4,12 +4,13 @@ import { loadTargets } from './targets.js';
 import { fmtBytes, h } from './util.js';
 
 export function renderUpload(main, { onReport, onUnauthorized }) {
-  const file = h('input', { type: 'file', id: 'model-file', name: 'file', accept: '.pb,.pbtxt,.tflite,.txt',
+  const file = h('input', { type: 'file', id: 'model-file', name: 'file', accept: '.pb,.pbtxt,.tflite,.txt,.keras,.h5,.hdf5,.zip,.tar,.gz,.tgz',
     class: 'file-input', 'aria-describedby': 'drop-help' });
   const chosen = h('p', { class: 'chosen', 'aria-live': 'polite' });
   const drop = h('label', { class: 'dropzone', for: 'model-file' },
     h('strong', {}, 'Drop a model file here, or choose one'),
-    h('span', { id: 'drop-help' }, 'A frozen TensorFlow graph (.pb or .pbtxt) or a TFLite model (.tflite)'),
+    h('span', { id: 'drop-help' }, 'A frozen TensorFlow graph (.pb or .pbtxt), a TFLite model (.tflite), a Keras '
+      + 'model (.keras or .h5) or a SavedModel folder as a .zip, .tar or .tar.gz archive'),
     file, chosen);
   let picked = null;
   const pick = (f) => {

@@ -13,7 +13,8 @@ from graphlint.api.jobs import job_request
 from graphlint.api.problems import ProblemError
 from graphlint.api.schemas import Job, JobList
 from graphlint.api.service import clean_name
-from graphlint.api.uploads import receive_upload
+from graphlint.api.uploads import receive_upload, refuse_bad_keras
+from graphlint.loaders import ACCEPTED
 
 from . import problems
 
@@ -22,8 +23,10 @@ _LIST = Annotated[list[str] | None, Query()]
 
 _JOB_BODY = {
     "required": False,
-    "description": "the model (multipart field `file` or the raw body), or a `report_id` of a stored report; "
-                   "the other fields as the query parameters",
+    "description": f"the model (multipart field `file` or the raw body: a {ACCEPTED}), or a `report_id` of a "
+                   "stored report; the other fields as the query parameters. A SavedModel or Keras file converts "
+                   "with TFLiteConverter.from_saved_model and its serving_default signature, without fixes (the "
+                   "result's `fix.status` says `not-applied` and why)",
     "content": {
         "multipart/form-data": {"schema": {"type": "object", "properties": {
             "file": {"type": "string", "format": "binary"}, "report_id": {"type": "string"},
@@ -69,8 +72,9 @@ async def create_job(request: Request, owner: OwnerDep,
                 raise ProblemError(404, f"the model of report `{report_id}` is not stored on this server")
             request_json = job_request(sha256=row.sha256, name=row.name, report_id=row.id, **values)
         elif upload.has_file:
-            request_json = job_request(sha256=upload.sha256, name=clean_name(name or upload.filename),
-                                       report_id=None, **values)
+            model_name = clean_name(name or upload.filename)
+            await refuse_bad_keras(upload, model_name)
+            request_json = job_request(sha256=upload.sha256, name=model_name, report_id=None, **values)
             state.blobs.put(upload.sha256, upload.path)
         else:
             raise ProblemError(422, "send a model (multipart `file` or the raw body) or a `report_id`")

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from graphlint.api.deps import OwnerDep
 from graphlint.api.schemas import ReportList, StoredReport
 from graphlint.api.service import MAX_LIST, accepts_encoding, clean_name, inflate, lint_options, stored_report
-from graphlint.api.uploads import receive_upload
+from graphlint.api.uploads import receive_upload, refuse_bad_keras
+from graphlint.loaders import ACCEPTED
 
 from . import problems
 
@@ -30,7 +31,7 @@ _UPLOAD_BODY = {
     "content": {
         "multipart/form-data": {
             "schema": {"type": "object", "required": ["file"], "properties": {
-                "file": {"type": "string", "format": "binary", "description": ".pb, .pbtxt or .tflite"},
+                "file": {"type": "string", "format": "binary", "description": ACCEPTED},
                 "target": _array("targets, repeatable or comma-separated"),
                 "input": _array("NAME[:SHAPE]"), "output": _array("output tensor names"),
                 "select": _array("codes, prefixes or names"), "ignore": _array("codes, prefixes or names")}},
@@ -61,7 +62,11 @@ async def create_report(request: Request, owner: OwnerDep,
                                                                   "once it is done")] = False,
                         ) -> Response:
     """Upload a model (multipart `file`, or the raw body with `?name=`) and get the CLI's JSON report plus its
-    `id`. A model that cannot be read gets a stored report with one fatal finding (GL001/GL002).
+    `id`. The model is a `.pb`, `.pbtxt`, `.tflite`, `.keras` or `.h5` file, or a SavedModel directory as a
+    `.zip`, `.tar` or `.tar.gz` archive; a Keras file is traced into a SavedModel by TensorFlow on the server
+    (422 `bad-keras` when it is not a complete `.keras` zip or HDF5 file, 422 `bad-archive` for an archive that
+    would unpack outside its folder or too large). A model that cannot be read gets a stored report with one fatal
+    finding (GL001/GL002).
 
     With `verify=true` the report also carries `verification: {job, status, message}` (queued | running | done |
     failed); poll `GET /v1/reports/{id}` until its status is done or failed: then every `targets[T].verified`
@@ -81,6 +86,7 @@ async def create_report(request: Request, owner: OwnerDep,
             verify = verify or any(v.lower() in ("1", "true", "yes") for v in upload.fields.get("verify", ()))
             options = lint_options(**values, preview=preview)
         model_name = clean_name(name or (upload.fields.get("name") or [None])[0] or upload.filename)
+        await refuse_bad_keras(upload, model_name)
     except BaseException:
         upload.discard()
         raise
