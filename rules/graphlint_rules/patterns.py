@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from graphlint.ir import ModelGraph
@@ -173,10 +174,19 @@ def _fake_quant_same_scale(model: ModelGraph, node: str, folded: set[str]) -> Ma
     return (_SAME_SCALE_CASES[model.nodes[node]["op"]], ()) if data and len(ranged) == len(data) else None
 
 
+_GATE_SUMS = frozenset({"Add", "AddV2", "Mul"})
+_GATE_FANOUT = 8  # split parts looked through for a gate (a cell splits into 2 to 4)
+
+
 def _rnn_gate_split(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
     """The gate split of an RNN cell (int8 sometimes leaves that SPLIT float)."""
-    user_ops = _ops_of(model, model.successors(node))
-    gates = "Sigmoid" in user_ops or "Tanh" in user_ops
+    users = list(model.successors(node))
+    user_ops = _ops_of(model, users)
+    # a gate reads a split part directly (LSTM, TF1 GRU) or after adding the recurrent part (Keras GRU)
+    summed = [u for u in users if model.nodes[u]["op"] in _GATE_SUMS]
+    gate_ops = user_ops + _ops_of(model, [v for u in summed[:_GATE_FANOUT]
+                                          for v in itertools.islice(model.successors(u), _GATE_FANOUT)])
+    gates = "Sigmoid" in gate_ops or "Tanh" in gate_ops
     for t in model.inputs_of(node):
         op = model.nodes[t.producer]["op"] if t.producer else None
         if op == "Sigmoid" or (op in ("MatMul", "BiasAdd", "AddV2") and gates):

@@ -49,6 +49,7 @@ class Outcome:
     status: str
     error: str | None = None
     float_ops: tuple[str, ...] = ()
+    varies: bool = False  # repeated conversions of the case disagreed (calibration decides it)
 
 
 RULES_TABLE = "data/op_support.rules.jsonl"
@@ -103,7 +104,8 @@ def compact(full: dict) -> dict:
     conversion wrote."""
 
     def result(r: dict) -> dict:
-        return {k: r[k] for k in _KEPT_RESULT_FIELDS if r.get(k)}
+        varies = {"varies": True} if r.get("stable") is False else {}  # repeated conversions disagreed
+        return {**{k: r[k] for k in _KEPT_RESULT_FIELDS if r.get(k)}, **varies}
 
     cases = []
     for case in full["cases"]:
@@ -190,7 +192,7 @@ def classify(target: str, result: dict | None) -> Outcome:
     if status == "ok" or status == "not_applicable" or _ignored(error):
         return Outcome(OK, status)
     if status == "float_fallback":
-        return Outcome(STAYS_FLOAT, status, None, floats)
+        return Outcome(STAYS_FLOAT, status, None, floats, bool(result.get("varies")))
     if status == "runtime_error":
         return Outcome(RUNTIME, status, error)
     if status in ("crash", "timeout"):

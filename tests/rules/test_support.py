@@ -162,6 +162,26 @@ def test_a_concat_of_fake_quant_ranges_fails_int8_and_leaves_micro_nothing():
             assert not blamed, blamed
 
 
+def test_a_gru_gate_split_may_stay_float_in_int8():
+    # Keras's GRU cell (reset_after) splits the input projection three ways and adds the recurrent part before
+    # each gate; int8 leaves such a gate split float in some conversions (measured on an unrolled cell)
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 8))
+    proj = b.op("MatMul", [x, b.const([[0.1] * 12] * 8, name="kernel")], name="proj")
+    parts = b.node("Split", [b.const(1, name="dim", dtype="int32"), proj], name="split",
+                   attrs={"num_split": 3, "T": "float32"})
+    recurrent = b.const([[0.2] * 4], name="recurrent")
+    z = b.op("Sigmoid", [b.op("AddV2", [parts, recurrent], name="z_in")], name="z")
+    r = b.op("Sigmoid", [b.op("AddV2", [f"{parts}:1", recurrent], name="r_in")], name="r")
+    hh = b.op("Tanh", [b.op("AddV2", [f"{parts}:2", b.op("Mul", [r, recurrent], name="rh")], name="h_in")],
+              name="hh")
+    b.output(b.op("Mul", [z, hh], name="h"))
+    report = lint(b.to_bytes(), outputs=b.outputs, targets=("int8",))
+    (finding,) = [f for f in report.findings if f.code == "GL401"]
+    assert finding.node == "split" and "may not be quantized" in finding.message
+    assert report.verdicts()["int8"]["verdict"] == "warn"
+
+
 def test_unmeasured_ops_are_reported_as_likely():
     b = GraphBuilder()
     x = b.placeholder("x", "float32", (1, 8))

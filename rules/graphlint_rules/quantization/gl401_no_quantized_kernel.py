@@ -19,7 +19,9 @@ class NoQuantizedKernel(Rule):
     - `int8` and `int8-fallback`: the op stays float. The converter puts DEQUANTIZE before it and QUANTIZE
       after it without a word, even with `supported_ops=[TFLITE_BUILTINS_INT8]` (TF 2.21 no longer refuses
       such ops). Seen with `Neg`, `Square`, `Elu`, `Floor`, `Round`, `Sin`, `AddN`, `Pow`, `Conv3D`, `LRN`,
-      `Cumsum`, `NotEqual`, casts and random ops.
+      `Cumsum`, `NotEqual`, casts and random ops. The gate SPLIT of an unrolled LSTM or GRU cell stays float
+      in some conversions and not in others: the calibration data decides (reported as "may not be
+      quantized").
     - `int16x8`: the converter refuses the model with "Quantization to 16x8-bit not yet supported for op:
       'X'" (about 45 builtins, among them DIV, NEG, SQUARE, ELU, HARD_SWISH, DEPTH_TO_SPACE, CAST, GREATER,
       ARG_MAX, TOPK_V2 and LOG_SOFTMAX).
@@ -68,10 +70,12 @@ class NoQuantizedKernel(Rule):
                 continue
             name = model.nodes[s.node]["name"]
             parts = []
+            varies = bool(floats) and all(s.outcomes[t].varies for t in floats)
             if floats:
                 ops = sorted({o for t in floats for o in s.outcomes[t].float_ops}) or list(s.tflite_ops)
-                parts.append(f"in {', '.join(floats)} it stays float ({', '.join(ops) or s.op} between DEQUANTIZE "
-                             "and QUANTIZE)")
+                stays = "it can stay float" if varies else "it stays float"
+                parts.append(f"in {', '.join(floats)} {stays} ({', '.join(ops) or s.op} between DEQUANTIZE "
+                             "and QUANTIZE)" + (", as the calibration data decides" if varies else ""))
             if refused:
                 parts.append(f"int16x8 refuses it: \"{s.outcomes['int16x8'].error}\"")
             rewrite = _REWRITES.get(s.op)
@@ -79,7 +83,8 @@ class NoQuantizedKernel(Rule):
                    if rewrite else Fix(f"Replace `{name}` with ops that have integer kernels, or move it out of the "
                                        "model"))
             yield self.report(
-                model, s.node, f"`{name}` ({s.op}) has no integer kernel: " + "; ".join(parts),
+                model, s.node, f"`{name}` ({s.op}) " + ("may not be quantized: " if varies and not refused
+                                                        else "has no integer kernel: ") + "; ".join(parts),
                 targets=[*floats, *(["int16x8"] if refused else [])],
                 target_severity={"int16x8": Severity.ERROR} if refused else None,
                 data={"case": s.case, "float_targets": floats}, fix=fix)
