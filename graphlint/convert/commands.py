@@ -94,6 +94,9 @@ def run_fix(args: argparse.Namespace) -> int:
     problem = _writable(out)
     if problem:
         return _error(problem)
+    problem = _not_a_graphdef(Path(args.model))
+    if problem:
+        return _error(problem)
     try:
         data = Path(args.model).read_bytes()
     except OSError as err:
@@ -122,6 +125,28 @@ def run_fix(args: argparse.Namespace) -> int:
         hint = f" [{finding['fix']['applicability']} fix: {finding['fix']['title']}]" if finding.get("fix") else ""
         print(f"left   {finding['code']:<6} {finding['node'] or '-'}: {finding['message']}{hint}")
     return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def _not_a_graphdef(path: Path) -> str | None:
+    """Why ``graphlint fix`` cannot rewrite ``path`` when it is a SavedModel (a directory or an archive) or a Keras
+    file; None otherwise (a file that cannot be read is said by the reading)."""
+    from graphlint.loaders import LoadError, read_bytes
+    from graphlint.loaders._archive import archive_kind
+    from graphlint.loaders.keras import keras_kind
+
+    if path.is_dir():
+        what = "a SavedModel directory"
+    else:
+        try:
+            data = read_bytes(path)
+        except LoadError:
+            return None
+        what = ("a Keras file" if keras_kind(data, str(path)) else
+                "an archive (of a SavedModel)" if archive_kind(bytes(data[:4096])) else None)
+    if what is None:
+        return None
+    return (f"{path}: {what}; graphlint fix rewrites frozen GraphDefs (.pb, .pbtxt) only, and graphlint convert "
+            "converts it as it is")
 
 
 def _measure_with_workers(input_specs: list[str]):

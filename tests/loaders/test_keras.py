@@ -101,3 +101,16 @@ def test_a_keras_file_keras_cannot_read_is_one_line(tmp_path):
     assert report.fatal and report.fatal_finding.code == "GL001"
     message = report.fatal_finding.message
     assert message.startswith(f"{tmp_path / 'm.keras'}: Keras cannot read it: ") and "\n" not in message
+
+
+def test_fix_says_it_rewrites_frozen_graphdefs_only(tmp_path, capsys):
+    from graphlint.cli import main
+
+    (tmp_path / "m.keras").write_bytes(_keras_zip())
+    (tmp_path / "sm").mkdir()
+    for model, what in (("m.keras", "a Keras file"), ("sm", "a SavedModel directory")):
+        assert main(["fix", str(tmp_path / model), "-o", str(tmp_path / "out.pb")]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"graphlint: error: {tmp_path / model}: {what}; graphlint fix rewrites frozen GraphDefs "
+                       "(.pb, .pbtxt) only, and graphlint convert converts it as it is\n")
+    assert not (tmp_path / "out.pb").exists()
