@@ -114,8 +114,9 @@ def resolve_io(model, ranges: dict[str, tuple[float, float]]) -> tuple[list[dict
             shape[0] = 1  # the converter's own choice for an unknown batch dim
         if None in shape:
             dims = ",".join("?" if d is None else str(d) for d in shape)
-            raise InputError(f"input `{name}` has unknown dims ({dims}); give its shape with --input {name}:SHAPE "
-                             "(and --fix --unsafe-fixes to write it into the graph)")
+            fix = "" if model.info.format == "savedmodel" else " (and --fix --unsafe-fixes to write it into the graph)"
+            raise InputError(f"input `{name}` has unknown dims ({dims}); give its shape with --input {name}:SHAPE"
+                             f"{fix}")
         inputs.append({"name": name, "shape": shape, "dtype": tensor.dtype or "float32",
                        "range": list(ranges[name]) if name in ranges else None})
     unknown = sorted(set(ranges) - {i["name"] for i in inputs})

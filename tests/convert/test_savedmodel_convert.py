@@ -76,3 +76,12 @@ def test_verify_judges_savedmodels_and_keras_files(sm, keras_models, pool, tmp_p
         assert verified["int8"]["reproduce"].startswith(f"graphlint convert {source} --target int8")
         assert verified["uint8-qat"]["status"] == "not-run"
         assert "from_saved_model does not have" in verified["uint8-qat"]["message"]
+
+
+def test_unknown_dims_of_a_savedmodel_input_are_given_with_input_and_resized(keras_models, pool, tmp_path):
+    refused = convert_model(ConvertRequest(keras_models / "dyn", "float"), tmp_path / "a", pool=pool)
+    assert refused["error"]["message"] == "input `x` has unknown dims (1,?,4); give its shape with --input x:SHAPE"
+    request = ConvertRequest(keras_models / "dyn", "float", inputs=("x:1,6,4",))
+    report = convert_model(request, tmp_path / "b", pool=pool)
+    assert report["status"] == "ok" and report["checks"]["agrees"], report["error"] or report["checks"]
+    assert report["numeric"]["outputs"][0]["shape"] == [1, 4]
