@@ -37,38 +37,43 @@ def _ident(name: str) -> str:
     return text if not text[0].isdigit() else f"t_{text}"
 
 
-def _entry(role: str, tensor) -> dict | None:
+def _entry(role: str, tensor, name: str) -> dict | None:
     quant = tensor.quant
     if tensor.dtype not in _RANGES or quant is None or not quant.scale or quant.per_axis:
         return None
     scale, zero = float(quant.scale[0]), int(quant.zero_point[0])
     qmin, qmax = _RANGES[tensor.dtype]
     lo, hi = scale * (qmin - zero), scale * (qmax - zero)
-    fn = _ident(tensor.name)
+    fn = _ident(name)
     np_type = f"np.{tensor.dtype}"
     plus_zero = f"+ {zero}" if zero >= 0 else f"- {-zero}"
     minus_zero = f"- {zero}" if zero >= 0 else f"+ {-zero}"
     if role == "input":
         code = (f"def quantize_{fn}(x):\n"
-                f"    \"\"\"float -> {tensor.dtype} for input `{tensor.name}` (covers {lo:.6g} .. {hi:.6g}).\"\"\"\n"
+                f"    \"\"\"float -> {tensor.dtype} for input `{name}` (covers {lo:.6g} .. {hi:.6g}).\"\"\"\n"
                 f"    q = np.round(np.asarray(x, np.float32) / {scale!r} {plus_zero})\n"
                 f"    return np.clip(q, {qmin}, {qmax}).astype({np_type})\n")
     else:
         code = (f"def dequantize_{fn}(q):\n"
-                f"    \"\"\"{tensor.dtype} -> float for output `{tensor.name}` (covers {lo:.6g} .. {hi:.6g}).\"\"\"\n"
+                f"    \"\"\"{tensor.dtype} -> float for output `{name}` (covers {lo:.6g} .. {hi:.6g}).\"\"\"\n"
                 f"    return (np.asarray(q).astype(np.float32) {minus_zero}) * np.float32({scale!r})\n")
-    entry = {"role": role, "name": tensor.name, "dtype": tensor.dtype, "shape": list(tensor.shape or ()),
-             "scale": scale, "zero_point": zero, "float_range": [lo, hi], "step": scale,
-             "zero_exact": qmin <= zero <= qmax, "numpy": code}
+    entry = {"role": role, "name": name, "tensor": tensor.name, "dtype": tensor.dtype,
+             "shape": list(tensor.shape or ()), "scale": scale, "zero_point": zero, "float_range": [lo, hi],
+             "step": scale, "zero_exact": qmin <= zero <= qmax, "numpy": code}
     if tensor.dtype == "uint8":
         entry["legacy_input_stats"] = {"mean": float(zero), "std": round(1.0 / scale, 6)}
     return entry
 
 
-def io_recipe(model: ModelGraph, input_ranges: Mapping[str, tuple[float, float]] | None = None) -> dict:
-    """The recipe for a loaded ``.tflite``: quantized inputs/outputs, NumPy code, legacy stats per range."""
+def io_recipe(model: ModelGraph, input_ranges: Mapping[str, tuple[float, float]] | None = None,
+              names: Mapping[str, str] | None = None) -> dict:
+    """The recipe for a loaded ``.tflite``: quantized inputs/outputs, NumPy code, legacy stats per range.
+
+    ``names`` maps a tensor's name to the name the user feeds or reads it by (a model converted from a SavedModel:
+    its signature's names); each entry has that ``name`` and the ``tensor``'s own."""
+    names = names or {}
     entries = [e for role, tensors in (("input", model.input_tensors()), ("output", model.output_tensors()))
-               for t in tensors if (e := _entry(role, t)) is not None]
+               for t in tensors if (e := _entry(role, t, names.get(t.name, t.name))) is not None]
     code = ""
     if entries:
         code = "import numpy as np\n\n\n" + "\n\n".join(e["numpy"] for e in entries)

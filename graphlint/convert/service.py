@@ -345,7 +345,7 @@ def _convert(job: dict, request: ConvertRequest, out_dir: Path, report: dict, ra
         if error.get("detail"):
             report["error"]["detail"] = error["detail"]
     if "model.tflite" in report["files"]:
-        _inspect(out_dir / "model.tflite", request, report, ranges)
+        _inspect(out_dir / "model.tflite", request, report, ranges, _signature_names(job, result))
     report["checks"], report["verdict"] = checks(request.target, report)
 
 
@@ -378,7 +378,19 @@ def _apply_fixes(request: ConvertRequest, source: Path, out_dir: Path, report: d
     return out_dir / name
 
 
-def _inspect(path: Path, request: ConvertRequest, report: dict, ranges: dict) -> None:
+def _signature_names(job: dict, result: dict) -> dict[str, str]:
+    """The converted model's tensor name → its signature's name, for a SavedModel's conversion that ran (the
+    worker's ``io`` lists the tensors it fed and read, in the job's order)."""
+    io = result.get("io") or {}
+    if not job.get("signature") or not io:
+        return {}
+    pairs = [*zip(io.get("inputs") or (), (i["name"] for i in job["inputs"])),
+             *zip(io.get("outputs") or (), job["outputs"])]
+    return {detail["name"]: name for detail, name in pairs}
+
+
+def _inspect(path: Path, request: ConvertRequest, report: dict, ranges: dict,
+             names: dict[str, str] | None = None) -> None:
     from graphlint.loaders import LoadError, load
 
     from .recipe import float_ops, io_recipe
@@ -392,7 +404,7 @@ def _inspect(path: Path, request: ConvertRequest, report: dict, ranges: dict) ->
     if request.target == "uint8-qat":
         for tensor in model.input_tensors():
             recipe_ranges.setdefault(_bare(tensor.name), (-1.0, 1.0))
-    report["io_recipe"] = io_recipe(model, recipe_ranges)
+    report["io_recipe"] = io_recipe(model, recipe_ranges, names)
     report["float_ops"] = float_ops(model)
 
 

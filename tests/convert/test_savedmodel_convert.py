@@ -14,6 +14,7 @@ import pytest
 
 from graphlint.convert.service import ConvertRequest, convert_model
 from graphlint.convert.verify import verify_targets
+from graphlint.loaders import load
 from tests.loaders.sm_fixtures import build
 
 pytestmark = [pytest.mark.tf, pytest.mark.converter]
@@ -41,6 +42,13 @@ def test_savedmodel_int8_converts_runs_and_agrees_and_says_fixes_were_not_applie
     assert "from_saved_model" in report["fix"]["reason"]
     assert report["layers"]["count"] > 0, report["layers"]  # the debugger ran on the SavedModel's converter
     assert [o["name"] for o in report["numeric"]["outputs"]] == ["output_0"]
+    (image,) = [t.name for t in load(sm / "cnn").input_tensors()]
+    recipe = report["io_recipe"]  # named as the signature names them, as a signature runner feeds them
+    assert [(t["role"], t["name"]) for t in recipe["tensors"]] == [("input", image), ("output", "output_0")]
+    assert recipe["tensors"][0]["tensor"].startswith("serving_default_")
+    namespace: dict = {}
+    exec(recipe["numpy"], namespace)
+    assert {f"quantize_{image}", "dequantize_output_0"} <= set(namespace)
 
 
 def test_archive_with_a_named_signature_converts_that_signature(sm, pool, tmp_path):
