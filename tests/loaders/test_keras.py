@@ -92,6 +92,7 @@ def test_keras_files_lint_as_their_savedmodel_with_layer_names(keras_models):
         assert conv.node.endswith("/conv1_1/convolution") and dict(conv.data)["keras_layer"] == "conv1"
         assert "[Keras layer conv1]" in renderer("text")([report])
         assert report.model["size_bytes"] == (keras_models / name).stat().st_size
+    assert not [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")]  # traced in a worker
 
 
 @pytest.mark.tf
