@@ -89,8 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pool = LintPool(settings.lint_workers, settings.lint_timeout_s, settings.lint_memory_mb,
                     max_graph_mb=settings.max_graph_mb, max_findings_per_rule=settings.max_findings_per_rule,
                     max_nodes=settings.max_nodes)
-    retention = from_settings(blobs, settings.store_max_mb, settings.store_max_age_days)
     runner = JobRunner(store, blobs, data_dir / "jobs", settings.job_workers, settings.job_queue)
+    retention = from_settings(blobs, settings.store_max_mb, settings.store_max_age_days, jobs=runner.root,
+                              active_jobs=store.active_job_ids)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

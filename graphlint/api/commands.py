@@ -20,9 +20,10 @@ _FLAGS = {
     "--cors-origin": ("cors_origins", "allow browser calls from this origin, repeatable (default: CORS off)"),
     "--allowed-host": ("allowed_hosts", "also answer for this Host name, repeatable; * for any (default: the bound "
                                         "address, localhost, 127.0.0.1, ::1)"),
-    "--store-max-mb": ("store_max_mb", "keep the model store under this size, deleting the least recently used "
-                                       "models (reports stay; default: no cap)"),
-    "--store-max-age-days": ("store_max_age_days", "delete models not used for this many days (default: never)"),
+    "--store-max-mb": ("store_max_mb", "keep the model store and job files under this size, deleting the least "
+                                       "recently used models and job folders (reports stay; default: no cap)"),
+    "--store-max-age-days": ("store_max_age_days", "delete models and job folders not used for this many days "
+                                                   "(default: never)"),
     "--log-level": ("log_level", "uvicorn log level (default info)"),
 }
 
@@ -36,10 +37,10 @@ def register(subparsers) -> dict:
         env = "GRAPHLINT_" + field.upper()
         kwargs = {"action": "append"} if field in ("cors_origins", "allowed_hosts") else {}
         parser.add_argument(flag, dest=field, default=None, help=f"{text} [{env}]", **kwargs)
-    gc = subparsers.add_parser("gc", help="evict model files from the service's store (reports stay)",
-                               description="Delete stored model files over the store's size cap or age limit, least "
-                                           "recently used first. Reports and their graphs stay. Safe while the "
-                                           "server runs.")
+    gc = subparsers.add_parser("gc", help="evict model files and job files from the service's store (reports stay)",
+                               description="Delete stored model files and job folders (conversion outputs) over the "
+                                           "store's size cap or age limit, least recently used first. Reports, "
+                                           "their graphs and job records stay. Safe while the server runs.")
     for flag in ("--data-dir", "--store-max-mb", "--store-max-age-days"):
         field, text = _FLAGS[flag]
         gc.add_argument(flag, dest=field, default=None, help=f"{text} [GRAPHLINT_{field.upper()}]")
@@ -71,16 +72,33 @@ def collect(args: argparse.Namespace) -> int:
     if not models.is_dir():
         print(f"graphlint: error: no model store at {models}", file=sys.stderr)
         return EXIT_ERROR
-    retention = from_settings(BlobStore(models), settings.store_max_mb, settings.store_max_age_days)
-    if not retention.enabled:
+    if settings.store_max_mb is None and settings.store_max_age_days is None:
         print("graphlint: error: give --store-max-mb or --store-max-age-days (or their GRAPHLINT_ variables)",
               file=sys.stderr)
         return EXIT_ERROR
+    jobs = models.parent / "jobs"
+    active = _active_jobs(settings.db_url) if jobs.is_dir() else None
+    retention = from_settings(BlobStore(models), settings.store_max_mb, settings.store_max_age_days,
+                              jobs=jobs if active else None, active_jobs=active)
     done = retention.collect(dry_run=args.dry_run)
     verb = "would evict" if args.dry_run else "evicted"
-    print(f"{verb} {done.evicted} model(s), {done.freed / 1e6:.1f} MB; {'would keep' if args.dry_run else 'kept'} "
-          f"{done.models} model(s), {done.bytes / 1e6:.1f} MB in {models}")
+    print(f"{verb} {done.evicted} model(s) and {done.jobs_evicted} job folder(s), {done.freed / 1e6:.1f} MB; "
+          f"{'would keep' if args.dry_run else 'kept'} {done.models} model(s) and {done.jobs} job folder(s), "
+          f"{done.bytes / 1e6:.1f} MB in {models.parent}")
     return EXIT_OK
+
+
+def _active_jobs(db_url: str):
+    """``Store.active_job_ids`` of the server's database (job folders are collected only when it answers)."""
+    from .problems import database_errors
+    from .store import Store
+
+    try:
+        return Store(db_url).active_job_ids
+    except (*database_errors(), ValueError) as err:
+        print(f"graphlint: warning: job folders kept: the database does not answer ({type(err).__name__})",
+              file=sys.stderr)
+        return None
 
 
 def _keep_freed_memory() -> None:

@@ -25,10 +25,13 @@ REPORTS = Counter("graphlint_reports_total", "report uploads by outcome (created
 UPLOAD_BYTES = Counter("graphlint_upload_bytes_total", "bytes of model uploads received", registry=REGISTRY)
 JOBS = Counter("graphlint_jobs_total", "fix-and-convert jobs by final status", ("status",), registry=REGISTRY)
 LINT_WORKERS_BUSY = Gauge("graphlint_lint_workers_busy", "lint runs in progress", registry=REGISTRY)
-STORE_BYTES = Gauge("graphlint_store_bytes", "bytes of model files in the model store", registry=REGISTRY)
+STORE_BYTES = Gauge("graphlint_store_bytes", "bytes of model files and job files in the store", registry=REGISTRY)
 STORE_MODELS = Gauge("graphlint_store_models", "model files in the model store", registry=REGISTRY)
 STORE_EVICTIONS = Counter("graphlint_store_evictions_total", "model files evicted by the store's size cap or age limit",
                           registry=REGISTRY)
+STORE_JOB_EVICTIONS = Counter("graphlint_store_job_evictions_total",
+                              "job folders (conversion outputs, job inputs) evicted by the store's size cap or age "
+                              "limit", registry=REGISTRY)
 LINT_POOL_RESTARTS = Gauge("graphlint_lint_pool_restarts", "times the lint pool was restarted", registry=REGISTRY)
 
 

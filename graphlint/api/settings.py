@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     max_header_kb: int = Field(64, ge=1, le=16384)  # request line and headers over this get 431
     max_headers: int = Field(100, ge=8, le=10000)  # more header fields than this get 431
     header_timeout_s: float = Field(10, gt=0)  # a request whose headers take longer gets 408
-    store_max_mb: float | None = Field(None, gt=0)  # model store cap: least recently used models are deleted
-    store_max_age_days: float | None = Field(None, gt=0)  # models unused for this long are deleted
+    store_max_mb: float | None = Field(None, gt=0)  # store cap: least recently used models and job files deleted
+    store_max_age_days: float | None = Field(None, gt=0)  # models and job files unused for this long are deleted
     web_dir: Path = WEB_DIR  # static viewer served at / when it holds index.html
     lint_workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1, le=64)
     lint_timeout_s: float = Field(120, gt=0)  # a model whose lint takes longer is refused (422), its worker killed

@@ -413,6 +413,10 @@ class Store:
         with self._tx() as cur:
             cur.execute(self.dialect.sql(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"), (*params, job_id))
 
+    def active_job_ids(self) -> set[str]:
+        """The ids of the jobs queued or running (retention leaves their files alone)."""
+        return {r[0] for r in self._query("SELECT id FROM jobs WHERE status IN ('queued', 'running')")}
+
     def recover_jobs(self) -> list[str]:
         """After a restart: jobs that were running failed; return the ids of those still queued, oldest first."""
         with self._tx() as cur:
