@@ -78,8 +78,12 @@ class OverBudget(Exception):
         self.budget = budget
 
 
+WORKER_NICE = 10  # lint workers run this much nicer than the server, whose event loop answers every request
+
+
 def _init_worker(memory_mb: int) -> None:
-    """Load the rules once and cap the worker's memory, so a hostile model fails alone."""
+    """Load the rules once, cap the worker's memory, so a hostile model fails alone, and lower its priority, so
+    that on a busy machine the server's event loop (``/healthz``, uploads, streamed answers) runs first."""
     global _REGISTRY
     import resource
 
@@ -94,6 +98,8 @@ def _init_worker(memory_mb: int) -> None:
     limit = memory_mb << 20
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
 
 
 def _exit_with_parent(parent: int) -> None:
