@@ -59,9 +59,13 @@ export function renderJobs(root, report) {
       start.disabled = false;
     }
   });
+  // Fixes rewrite frozen graphs; a SavedModel or a Keras file converts as it is (from_saved_model).
+  const savedModel = ['savedmodel', 'keras', 'keras-h5'].includes(report.model?.format);
   root.replaceChildren(
     h('p', { class: 'help' }, 'Applies the fixes graphlint knows, converts with the real TFLite converter in a '
-      + 'sandboxed worker, and checks the converted model\'s numbers against the original.'),
+      + 'sandboxed worker, and checks the converted model\'s numbers against the original.'
+      + (savedModel ? ' Fixes rewrite frozen graphs only: this model converts as it is, with its serving_default '
+        + 'signature.' : '')),
     h('div', { class: 'form-grid' },
       h('label', { for: 'job-target' }, 'Target'), select,
       h('label', { for: 'job-fix' }, fix, ' apply safe fixes'), h('span'),
