@@ -873,6 +873,38 @@ def _while_captured(b, tf):
     b.output(y)
 
 
+def _lowered_tf2(fn, shape):
+    """``fn(tf, x)`` traced as a tf.function and frozen the TF2 way (``convert_variables_to_constants_v2``,
+    which lowers control flow into v1 frames), imported on the case's input."""
+    def build(b, tf):
+        from tensorflow.python.eager import context
+        from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+        x = b.input(shape, low=-1.0, high=1.0)
+        with context.eager_mode():
+            traced = tf.function(lambda t: fn(tf, t)).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+            frozen = convert_variables_to_constants_v2(traced)
+            graph_def = frozen.graph.as_graph_def()
+            feed, fetch = frozen.inputs[0].name, frozen.outputs[0].name
+        (y,) = tf.graph_util.import_graph_def(graph_def, input_map={feed: x}, return_elements=[fetch], name="fn")
+        b.output(y)
+
+    return build
+
+
+def _unshaped_tensor_array(tf, x):
+    """A TensorArray created without an element shape, filled in a while loop (what ``tf.map_fn`` writes)."""
+    steps = tf.transpose(x, (1, 0, 2))
+    arr = tf.TensorArray(tf.float32, size=6)
+
+    def body(i, h, arr):
+        h = tf.tanh(steps[i] + h)
+        return i + 1, h, arr.write(i, h)
+
+    _, _, arr = tf.while_loop(lambda i, h, arr: i < 6, body, (tf.constant(0), tf.zeros((1, 8)), arr))
+    return tf.transpose(arr.stack(), (1, 0, 2))
+
+
 def _tensor_array(b, tf):
     x = b.input((1, 8))
 
@@ -1018,6 +1050,8 @@ def _graph_cases():
              "control flow v2"),
         Case("tensor_array_v1", "TensorArrayV3", _tensor_array, "TensorArray in a v1 while_loop", **v1_flow),
         Case("tensor_array_v2", "TensorListReserve", _tensor_array, "TensorArray in a v2 while_loop (TensorList ops)"),
+        Case("tensor_list_unshaped_frame", "TensorListReserve", _lowered_tf2(_unshaped_tensor_array, (1, 6, 8)),
+             "TensorArray without an element shape, tf.function frozen the TF2 way (v1 frames)"),
         Case(
             "lstm_dynamic_rnn",
             "TensorArrayV3",

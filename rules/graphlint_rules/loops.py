@@ -32,9 +32,16 @@ TENSOR_LIST = "tensor-list"
 TENSOR_ARRAY = "tensor-array"
 PLAIN = "plain"
 CASES = {TENSOR_LIST: "tensor_array_v2", TENSOR_ARRAY: "tensor_array_v1", PLAIN: "while_v1"}
+# A frame around a TensorList created without an element shape (a scalar -1, as `tf.TensorArray(size=n)` and
+# `tf.map_fn` write it): the converter's TensorList lowering needs a 1-D shape, which only a functional While
+# lets it infer (case `tensor_array_v2` converts).
+UNSHAPED_LIST_CASE = "tensor_list_unshaped_frame"
+_LIST_MAKERS = frozenset({"TensorListReserve", "EmptyTensorList"})
 # The measured case of a plain loop that captures a computed tensor, per form (v1 frame, functional While).
 CAPTURED_CASES = {"frame": "while_captured_v1", "functional": "while_captured_v2"}
 FUNCTIONAL_PLAIN_CASE = "while_v2"
+# Cases that stand for a whole loop of a kind this module recognises: chosen here, never by op matching.
+CHOSEN_CASES = frozenset({UNSHAPED_LIST_CASE, *CAPTURED_CASES.values()})
 
 Constant = Callable[[TensorInfo], bool]
 """Whether the converter sees a tensor as a constant (a weight, or folded from constants)."""
@@ -63,12 +70,15 @@ class Loop:
     carries: str
     storage: frozenset[str] = frozenset()  # list ops outside the frame that fill or read what it carries
     captures: bool = False  # the body reads a computed tensor from outside, unchanged every iteration
+    unshaped: bool = False  # a TensorList it carries was made without an element shape
 
     @property
     def case(self) -> str:
         """The measured case that stands for this loop."""
         if self.carries == PLAIN and self.captures:
             return CAPTURED_CASES["frame"]
+        if self.carries == TENSOR_LIST and self.unshaped:
+            return UNSHAPED_LIST_CASE
         return CASES[self.carries]
 
     def absorbed(self, model: ModelGraph) -> list[str]:
@@ -168,6 +178,16 @@ def _is_invariant(model: ModelGraph, enter: str) -> bool:
     return False
 
 
+def _unshaped(model: ModelGraph, nodes: list[str]) -> bool:
+    """A TensorList among ``nodes`` made with a rank-0 element shape (unknown rank)."""
+    for node in nodes:
+        if model.nodes[node]["op"] in _LIST_MAKERS:
+            inputs = model.inputs_of(node)
+            if inputs and inputs[0].shape == ():
+                return True
+    return False
+
+
 def _captures(model: ModelGraph, members: list[str], constant: Constant) -> bool:
     """A frame whose body reads a computed (non-constant) tensor from outside, unchanged on every iteration."""
     for node in members:
@@ -227,7 +247,8 @@ def find_loops(model: ModelGraph, constant: Constant = lambda t: t.is_const) -> 
         if anchor is not None:
             storage = _storage(model, members, claimed)
             loops.append(Loop(anchor, frame, frozenset(members), _carries(model, members, storage),
-                              frozenset(storage), _captures(model, members, constant)))
+                              frozenset(storage), _captures(model, members, constant),
+                              _unshaped(model, [*members, *storage])))
     return loops
 
 

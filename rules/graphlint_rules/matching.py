@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 
 from graphlint.ir import ModelGraph
-from graphlint_rules.loops import is_loop_op
+from graphlint_rules.loops import CHOSEN_CASES, is_loop_op
 from graphlint_rules.table import ATTR_WEIGHTS, cases_of, is_loop_case
 
 # dtypes no measured case of an op stands for: the type rules speak for them instead.
@@ -93,7 +93,9 @@ def _input_ranks_known(model: ModelGraph) -> bool:
 def best_case(op: str, dtypes: tuple, rank: int | None, attrs: tuple) -> str | None:
     """The case id for an op signature; memoized, since a model repeats a few signatures many times."""
     node_attrs = dict(attrs)
-    cases = cases_of(op)
+    cases = [c for c in cases_of(op) or () if c["id"] not in CHOSEN_CASES]
+    if not cases:
+        return None
     if not is_loop_op(op):  # a whole measured loop speaks for the loop, never for one op that is also in it
         cases = [c for c in cases if not is_loop_case(c["id"])] or cases
     best = max(cases, key=lambda c: _score(c, list(dtypes), rank, node_attrs))  # max keeps the first tie

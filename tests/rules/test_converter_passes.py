@@ -20,13 +20,15 @@ from graphlint_rules.loops import TENSOR_LIST, find_loops
 TARGETS = ("float", "dynamic", "int8", "tflm")
 
 
-def v1_list_loop(b: GraphBuilder) -> str:
-    """A v1 frame around TensorList ops, as freezing a Keras RNN the TF2 way writes it (one step of math)."""
+def v1_list_loop(b: GraphBuilder, *, unshaped: bool = False) -> str:
+    """A v1 frame around TensorList ops, as freezing a Keras RNN the TF2 way writes it (one step of math).
+    ``unshaped``: the output list is reserved without an element shape (a scalar -1, as `tf.map_fn` writes)."""
     x = b.placeholder("x", "float32", (1, 3, 4))
     shape = b.const([1, 4], name="elem_shape")
     steps = b.node("TensorListFromTensor", [x, shape], name="rnn/unstack",
                    attrs={"element_dtype": "float32", "shape_type": "int32"})
-    out = b.node("TensorListReserve", [shape, b.const(3, name="n", dtype="int32")], name="rnn/reserve",
+    reserved = b.const(-1, name="unknown_shape", dtype="int32") if unshaped else shape
+    out = b.node("TensorListReserve", [reserved, b.const(3, name="n", dtype="int32")], name="rnn/reserve",
                  attrs={"element_dtype": "float32", "shape_type": "int32"})
     frame = {"frame_name": "rnn/while", "T": "int32"}
     enter_i = b.node("Enter", [b.const(0, name="zero", dtype="int32")], name="rnn/while/enter_i", attrs=frame)
@@ -78,6 +80,17 @@ def test_a_list_loop_gets_one_finding_on_the_loop_and_no_frame_op_fails_float():
     crashes = [f for f in report.findings if f.code == "GL303"]
     assert [f.node for f in crashes] == ["rnn/while/LoopCond"]
     assert not [f for f in report.findings if f.code == "GL301"]
+
+
+def test_a_frame_around_a_list_without_element_shape_fails_every_target():
+    # the converter lowers TensorLists after functionalizing the frame and needs a 1-D element shape (measured)
+    b = GraphBuilder()
+    b.output(v1_list_loop(b, unshaped=True))
+    verdicts, findings = _verdicts(b)
+    assert verdicts["float"] == "fail" and verdicts["dynamic"] == "fail", findings
+    (finding,) = [f for f in findings if f.code == "GL302"]
+    assert finding.node == "rnn/while/LoopCond" and "element_shape" in finding.message
+    assert "fn_output_signature" in finding.fix.title
 
 
 def test_the_cut_at_an_intermediate_input_drops_what_lies_above_it():

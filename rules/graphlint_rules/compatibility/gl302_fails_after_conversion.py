@@ -5,6 +5,7 @@ from graphlint.engine.finding import Applicability, Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
+from graphlint_rules.loops import UNSHAPED_LIST_CASE
 
 _KINDS = (support.RUNTIME, support.CONVERT, support.CALIBRATION)
 # When the int8 conversion itself fails, TFLite Micro (which runs the int8 model) has nothing to run.
@@ -30,6 +31,9 @@ class FailsAfterConversion(Rule):
       (calibration gives the result a scale of its own); TFLite Micro then has no int8 model to run;
     - dynamic-range conversion of `QuantizeAndDequantizeV4` graphs: "conv.cc output->type != input_type";
     - while loops under int16x8: "Max and min for dynamic tensors should be recorded during calibration".
+    - every target of a `tf.map_fn` or a `tf.TensorArray` without an element shape in a `tf.function` frozen
+      the TF2 way (control flow lowered into v1 frames): "'tf.TensorListReserve' op requires element_shape to
+      be 1D tensor"; the same loop kept functional converts.
 
     ## Why is this bad?
     The conversion "succeeds" (or fails late, after minutes of calibration), and the model dies on the
@@ -72,6 +76,10 @@ class FailsAfterConversion(Rule):
             if s.op == "SquaredDifference":
                 fix = Fix(f"Rewrite `{name}` as Sub then Mul", Applicability.SAFE,
                           (Edit.of("squared-difference", s.node),))
+            elif s.case == UNSHAPED_LIST_CASE:
+                fix = Fix("Give the TensorArray its element shape (`tf.TensorArray(..., element_shape=...)`; for "
+                          "`tf.map_fn`, an `fn_output_signature` with the full shape), or freeze without lowering "
+                          "control flow (`lower_control_flow=False`), where the converter infers it")
             elif s.case in _FAKE_QUANT_CASES:
                 fix = Fix("Drop the FakeQuant nodes and let the converter calibrate", Applicability.UNSAFE,
                           (Edit.of("drop-fake-quant"),))
