@@ -142,49 +142,64 @@ class ModelSource:
 
 
 @contextlib.contextmanager
-def model_source(path: Path, pool: WorkerPool | None = None) -> Iterator[ModelSource]:
+def model_source(path: Path, pool: WorkerPool | None = None, target: str | None = None) -> Iterator[ModelSource]:
     """The model at ``path`` as the converter takes it, for as long as the block runs (an unpacked archive or a
     traced Keras file is removed after). A Keras file is traced in ``pool`` (default: the process-wide one).
 
     Raises:
-        InputError: the file is missing, a refused or damaged archive, or a Keras file that cannot be traced.
+        InputError: the file is missing, a refused or damaged archive, a Keras file that cannot be traced, or
+            a SavedModel for a ``target`` whose recipe ``from_saved_model`` cannot take (said before any
+            unpacking or tracing).
     """
-    from graphlint.loaders import LoadError
+    from graphlint.loaders import LoadError, read_bytes
+
+    from .settings import saved_model_refusal
 
     path = Path(path)
-    if path.is_dir():
-        yield ModelSource(path, True, "savedmodel")
-        return
     try:
-        held, kind = _open_saved_model(path, pool)
+        data = None if path.is_dir() else read_bytes(path)
+        kind = "savedmodel" if data is None else _kind(data, path)
     except LoadError as err:
         raise InputError(str(err)) from None
-    if held is None:
-        yield ModelSource(path, False, "file")
+    if kind == "file":
+        yield ModelSource(path, False, kind)
         return
+    refusal = saved_model_refusal(target) if target else None
+    if refusal:
+        raise InputError(refusal)
+    if data is None:
+        yield ModelSource(path, True, kind)
+        return
+    try:
+        held = _open_saved_model(data, kind, path, pool)
+    except LoadError as err:
+        raise InputError(str(err)) from None
     try:
         yield ModelSource(Path(held.root), True, kind)
     finally:
         held.close()
 
 
-def _open_saved_model(path: Path, pool: WorkerPool | None) -> tuple[Any, str]:
-    """(what holds the SavedModel directory, its kind) for an archive or a Keras file; (None, "file") else."""
-    from graphlint.loaders import read_bytes
-    from graphlint.loaders._archive import Unpacked, archive_kind
-    from graphlint.loaders.keras import check_keras, keras_kind
+def _kind(data, path: Path) -> str:
+    """``keras`` or ``keras-h5`` (a Keras file), ``savedmodel`` (an archive) or ``file``."""
+    from graphlint.loaders._archive import archive_kind
+    from graphlint.loaders.keras import keras_kind
 
-    data = read_bytes(path)
-    keras = keras_kind(data, str(path))
-    if keras:
-        from .keras import trace
+    return keras_kind(data, str(path)) or ("savedmodel" if archive_kind(bytes(data[:4096])) else "file")
 
-        check_keras(data, keras, str(path))
-        return trace(path, keras, str(path), pool), keras
-    archive = archive_kind(bytes(data[:4096]))
-    if archive:
-        return Unpacked(data, archive, str(path)), "savedmodel"
-    return None, "file"
+
+def _open_saved_model(data, kind: str, path: Path, pool: WorkerPool | None):
+    """What holds the SavedModel directory (``.root``, ``.close()``) of an archive or a Keras file."""
+    if kind == "savedmodel":
+        from graphlint.loaders._archive import Unpacked, archive_kind
+
+        return Unpacked(data, archive_kind(bytes(data[:4096])), str(path))
+    from graphlint.loaders.keras import check_keras
+
+    from .keras import trace
+
+    check_keras(data, kind, str(path))
+    return trace(path, kind, str(path), pool)
 
 
 def load_model(path: Path, request: ConvertRequest, name: str | None = None):
@@ -273,7 +288,7 @@ def _run(request: ConvertRequest, out_dir: Path, report: dict, say: Progress, po
             raise InputError(f"input range of `{name}` is empty ({lo}..{hi})")
         ranges[name] = (float(lo), float(hi))
     calibration = calibration_spec(request.calibration)
-    with model_source(source, pool) as src:
+    with model_source(source, pool, request.target) as src:
         original = load_model(src.path, request, name=str(source))
         inputs, outputs = resolve_io(original, ranges)
         if src.saved_model:
@@ -316,11 +331,6 @@ def _saved_model_job(request: ConvertRequest, src: ModelSource, report: dict, in
     said in ``report["fix"]``."""
     from graphlint.loaders.savedmodel import DEFAULT_SIGNATURE
 
-    from .settings import saved_model_refusal
-
-    refusal = saved_model_refusal(request.target)
-    if refusal:
-        raise InputError(refusal)
     if request.fix or request.unsafe_fixes:
         report["fix"] = {"status": "not-applied", "reason": fixes_not_applied(src.kind), "applied": [],
                          "skipped": []}

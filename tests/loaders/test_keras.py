@@ -115,3 +115,16 @@ def test_fix_says_it_rewrites_frozen_graphdefs_only(tmp_path, capsys):
         assert err == (f"graphlint: error: {tmp_path / model}: {what}; graphlint fix rewrites frozen GraphDefs "
                        "(.pb, .pbtxt) only, and graphlint convert converts it as it is\n")
     assert not (tmp_path / "out.pb").exists()
+
+
+def test_uint8_qat_of_a_keras_file_is_refused_before_it_is_traced(tmp_path):
+    from graphlint.convert.service import ConvertRequest, convert_model
+
+    class NoWorkers:
+        def run(self, job, **options):
+            raise AssertionError(f"no worker job was expected, got {job.get('kind')}")
+
+    (tmp_path / "m.keras").write_bytes(_keras_zip())
+    report = convert_model(ConvertRequest(tmp_path / "m.keras", "uint8-qat"), tmp_path / "out", pool=NoWorkers())
+    assert report["error"]["kind"] == "input", report["error"]
+    assert report["error"]["message"].startswith("target `uint8-qat` is the legacy converter's inference_type")
