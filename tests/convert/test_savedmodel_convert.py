@@ -84,6 +84,10 @@ def test_verify_judges_savedmodels_and_keras_files(sm, keras_models, pool, tmp_p
         assert verified["int8"]["reproduce"].startswith(f"graphlint convert {source} --target int8")
         assert verified["uint8-qat"]["status"] == "not-run"
         assert "from_saved_model does not have" in verified["uint8-qat"]["message"]
+    scaled = verify_targets({"float": "pass"}, str(sm / "module"), "savedmodel", pool=pool, signature="scaled")
+    assert scaled["float"]["status"] == "confirmed", scaled
+    assert scaled["float"]["reproduce"] == (f"graphlint convert {sm / 'module'} --target float -o module.float.tflite "
+                                            "--signature scaled --input x:2,3 --output z")
 
 
 def test_unknown_dims_of_a_savedmodel_input_are_given_with_input_and_resized(keras_models, pool, tmp_path):
