@@ -8,12 +8,19 @@ from collections.abc import Callable
 from graphlint.ir import ModelGraph
 from graphlint.ops import is_fake_quant
 
+# Ops that keep a constant's values (only its shape changes), seen through when reading a constant.
+_VALUE_PRESERVING = frozenset({"Identity", "Squeeze", "Reshape", "ExpandDims"})
+_CONST_STEPS = 32  # longest such chain seen through
 
-def _const_value(model: ModelGraph, tensor) -> float | None:
-    """The scalar value of a constant tensor (through Identity), or None."""
+
+def uniform_value(model: ModelGraph, tensor) -> float | None:
+    """The value of a constant tensor whose elements are all equal (through Identity, Squeeze, Reshape and
+    ExpandDims, as frozen variable reads write it), or None."""
     import numpy as np
 
-    while tensor.producer and not tensor.is_const and model.nodes[tensor.producer]["op"] == "Identity":
+    for _ in range(_CONST_STEPS):
+        if tensor.is_const or not tensor.producer or model.nodes[tensor.producer]["op"] not in _VALUE_PRESERVING:
+            break
         inputs = model.inputs_of(tensor.producer)
         if not inputs:
             return None
@@ -104,7 +111,7 @@ def _gelu_exact(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
 
 def _gelu_tanh(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
     """GELU's tanh approximation, anchored on its pow(x, 3)."""
-    cubed = [t for t in model.inputs_of(node)[1:] if _const_value(model, t) == 3.0]
+    cubed = [t for t in model.inputs_of(node)[1:] if uniform_value(model, t) == 3.0]
     return ("gelu_tanh", ()) if cubed and "Mul" in _ops_of(model, model.successors(node)) else None
 
 
@@ -113,7 +120,7 @@ def _hard_swish(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
     inputs = model.inputs_of(node)
     add = inputs[0].producer if inputs else None
     if not add or model.nodes[add]["op"] not in ("AddV2", "Add") or not any(
-            _const_value(model, t) == 3.0 for t in model.inputs_of(add)):
+            uniform_value(model, t) == 3.0 for t in model.inputs_of(add)):
         return None
     absorbed = [add]
     for user in model.successors(node):
