@@ -19,7 +19,6 @@ from graphlint.ir import ModelGraph
 
 from . import LoadError
 
-FORMATS = ("keras", "keras-h5")
 _HDF5 = b"\x89HDF\r\n\x1a\n"
 _SUFFIXES = {".keras": "keras", ".h5": "keras-h5", ".hdf5": "keras-h5"}
 _SCOPE_SUFFIX = re.compile(r"_\d+$")  # Keras 3 names a layer's scope `conv1_1` when `conv1` is taken
@@ -57,7 +56,8 @@ def check_keras(data, kind: str, path: str) -> None:
 
     Raises:
         LoadError: a ``.keras`` that is not a complete zip holding ``config.json``; an ``.h5`` without the HDF5
-            signature. (Damage inside a well-formed container is found by Keras, and said as one line too.)
+            signature, with a superblock that cannot be read, or shorter than its superblock declares. (Damage
+            inside a well-formed container is found by Keras, and said in one line too.)
     """
     if kind == "keras-h5":
         if bytes(data[:8]) != _HDF5:
