@@ -2,14 +2,16 @@
 
     python bench/fuzz.py                                  # 1M inputs for each of graphdef, pbtxt, tflite, shapes
     nice -n 19 python bench/fuzz.py --runs 200000 --targets graphdef,tflite --out build/fuzz --json fuzz.json
+    python bench/fuzz.py --targets pbtxt,shapes --max-seconds 1800   # as many inputs as 30 minutes each allow
 
 Each target (``tests/fuzz/targets.py``) runs under atheris, libFuzzer's coverage-guided engine over graphlint's
 code, in a child process, starting from the fixed seed corpus (``tests/fuzz/corpus.py``) and the corpus earlier
 runs grew in ``--out``. libFuzzer stops at the first crash, hang (an input running longer than ``--hang``
 seconds) or memory overrun (peak RSS above ``--rss-mb``, like a worker's cap); the input is kept in ``--out``
-and the run resumes with the inputs left, until N have run. The report gives per target: inputs run, crashes,
-hangs, out-of-memory inputs, slow inputs (over ``--slow`` seconds: kept, without stopping the run), the slowest
-input, the peak RSS of the fuzzing processes and the files kept.
+and the run resumes with the inputs left, until N have run or ``--max-seconds`` have passed on that target.
+The report gives per target: inputs run, crashes, hangs, out-of-memory inputs, slow inputs (over ``--slow``
+seconds: kept, without stopping the run), the slowest input, the peak RSS of the fuzzing processes and the files
+kept.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 TARGETS = ("graphdef", "pbtxt", "tflite", "shapes")
 _STAT = re.compile(r"^stat::(\w+):\s+(\d+)", re.M)
@@ -31,21 +32,19 @@ _KINDS = {"crash": "crashes", "timeout": "hangs", "oom": "ooms", "leak": "crashe
 
 
 def _write_seeds(target: str, directory: Path) -> None:
-    from tests.fuzz.corpus import seeds
-
-    directory.mkdir(parents=True, exist_ok=True)
-    for i, data in enumerate(seeds(target)):
-        (directory / f"seed-{i:03d}").write_bytes(data)
+    """The fixed seed corpus, written by the tests' own module in a child (bench imports nothing from tests)."""
+    subprocess.run([sys.executable, "-m", "tests.fuzz.corpus", target, str(directory)], cwd=ROOT, check=True)
 
 
-def _run_once(target: str, runs: int, seed: int, args, out: Path) -> tuple[dict, str]:
-    """One libFuzzer process: its final stats and the tail of its log."""
+def _run_once(target: str, runs: int, seed: int, args, out: Path, seconds: int) -> tuple[dict, str]:
+    """One libFuzzer process (stopped after ``seconds`` when that is not 0): its final stats and the tail of its
+    log."""
     corpus, seeds = out / "corpus" / target, out / "seeds" / target
     corpus.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(ROOT / "tests" / "fuzz" / "run_atheris.py"), target, str(corpus), str(seeds),
            f"-runs={runs}", f"-seed={seed}", f"-timeout={args.hang}", f"-rss_limit_mb={args.rss_mb}",
            f"-max_len={args.max_len}", f"-artifact_prefix={out / 'artifacts' / target}-", "-print_final_stats=1",
-           "-print_pcs=0", "-reduce_inputs=0", f"-report_slow_units={args.slow}"]
+           "-print_pcs=0", "-reduce_inputs=0", f"-report_slow_units={args.slow}", f"-max_total_time={seconds}"]
     log = out / f"{target}.log"
     with open(log, "a") as fh:
         proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, check=False)
@@ -54,6 +53,14 @@ def _run_once(target: str, runs: int, seed: int, args, out: Path) -> tuple[dict,
     stats = {k: int(v) for k, v in _STAT.findall(tail)}
     stats["returncode"] = proc.returncode
     return stats, tail
+
+
+def _seconds_left(budget: float, start: float) -> int:
+    """libFuzzer's ``-max_total_time`` for the next run: 0 (no limit) without a budget, -1 once it is spent."""
+    if not budget:
+        return 0
+    left = int(budget - (time.monotonic() - start))
+    return left if left >= 1 else -1
 
 
 def fuzz_target(target: str, args, out: Path) -> dict:
@@ -65,8 +72,11 @@ def fuzz_target(target: str, args, out: Path) -> dict:
     start = time.monotonic()
     seed = args.seed
     while result["inputs"] < args.runs:
+        seconds = _seconds_left(args.max_seconds, start)
+        if seconds < 0:
+            break
         before = set((out / "artifacts").glob(f"{target}-*"))
-        stats, tail = _run_once(target, args.runs - result["inputs"], seed, args, out)
+        stats, tail = _run_once(target, args.runs - result["inputs"], seed, args, out, seconds)
         ran = stats.get("number_of_executed_units", 0)
         result["inputs"] += ran
         result["peak_rss_mb"] = max(result["peak_rss_mb"], stats.get("peak_rss_mb", 0))
@@ -99,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow", type=int, default=2, help="seconds above which an input is kept as slow (default 2)")
     parser.add_argument("--rss-mb", type=int, default=2048, help="memory cap of the fuzzing process (default 2048)")
     parser.add_argument("--max-len", type=int, default=16384, help="largest input in bytes (default 16384)")
+    parser.add_argument("--max-seconds", type=float, default=0,
+                        help="stop each target after this long, whatever --runs says (default 0: no limit)")
     parser.add_argument("--seed", type=int, default=1, help="libFuzzer seed of the first run (default 1)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "fuzz", help="corpus, artifacts and logs")
     parser.add_argument("--json", type=Path, help="also write the results here")

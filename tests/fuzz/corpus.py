@@ -5,6 +5,8 @@ strings for the shape-inference target."""
 from __future__ import annotations
 
 import random
+import sys
+from pathlib import Path
 
 from graphlint.testing import GraphBuilder, TFLiteBuilder
 from tests.loaders import hostile
@@ -54,3 +56,14 @@ def seeds(target: str) -> list[bytes]:
         rng = random.Random(16)
         return [bytes(range(i, i + 24)) for i in range(0, 200, 8)] + [rng.randbytes(32) for _ in range(16)]
     raise KeyError(target)
+
+
+def write_seeds(target: str, directory: Path) -> None:
+    """Write the seed inputs of ``target`` into ``directory`` as ``seed-NNN`` files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for i, data in enumerate(seeds(target)):
+        (directory / f"seed-{i:03d}").write_bytes(data)
+
+
+if __name__ == "__main__":  # python -m tests.fuzz.corpus TARGET DIR (bench/fuzz.py runs this)
+    write_seeds(sys.argv[1], Path(sys.argv[2]))
