@@ -38,6 +38,13 @@ SOFTMAX_SUM_LIMIT = 512
 _INT8_SPAN = 255  # the largest distance between two int8 logits, in quantized steps
 
 
+def dynamic_subgraphs(model: ModelGraph) -> frozenset[str]:
+    """The subgraphs with an op that writes a tensor whose shape signature has an unknown dim (one walk)."""
+    return frozenset(str(a["subgraph"]) for n, a in model.ops()
+                     if any(t.shape_signature is not None and None in t.shape_signature
+                            for t in model.outputs_of(n)))
+
+
 def refused_type(model: ModelGraph, node: str) -> TensorInfo | None:
     """The first tensor of ``node`` whose type TFLite Micro's kernel for it refuses, or None."""
     attrs = model.nodes[node]
@@ -101,8 +108,9 @@ class TfliteMicroUnsupported(Rule):
     For a `.tflite` file, reports what TensorFlow Lite Micro cannot run: builtins it has no kernel for
     (measured: CONV_3D, TOPK_V2, NON_MAX_SUPPRESSION, WHERE, SELECT, TILE, RANGE, POW, GELU, UNIQUE ...),
     tensors of types a kernel refuses (uint8, int64, float16: float16-weight models fail to allocate), int8
-    tensors into kernels that take float only (SQRT, EXP, LOG ...), float WHILE loops (invoke never
-    returns), hybrid (dynamic-range) kernels, TRANSPOSE and STRIDED_SLICE above 5-D, and two int8 SOFTMAX
+    tensors into kernels that take float only (SQRT, EXP, LOG ...), float WHILE loops whose body writes a
+    tensor of dynamic shape (invoke never returns; a WHILE over fixed shapes runs), hybrid (dynamic-range)
+    kernels, TRANSPOSE and STRIDED_SLICE above 5-D, and two int8 SOFTMAX
     aborts. Types follow what each kernel takes, as measured: QUANTIZE converts int8 to uint8 and back (the
     uint8 output of a wake-word model runs; float32, int16 or uint8 into uint8 does not), DEQUANTIZE takes
     uint8, RESHAPE and SQUEEZE copy any type, and 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV
@@ -149,10 +157,11 @@ class TfliteMicroUnsupported(Rule):
             return
         missing = support.micro_missing_builtins()
         float_only = support.micro_float_only_builtins()
+        dynamic = dynamic_subgraphs(model)
         for node, attrs in model.ops():
             if attrs.get("custom") and attrs["op"] not in missing:
                 continue  # GL603
-            found = self._op_problem(model, node, missing, float_only)
+            found = self._op_problem(model, node, missing, float_only, dynamic)
             if found is not None:
                 severity, why, fix = found
                 yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}): {why}", fix=fix,
@@ -160,9 +169,10 @@ class TfliteMicroUnsupported(Rule):
         yield from self._dynamic_inputs(model)
 
     @staticmethod
-    def _op_problem(model: ModelGraph, node: str, missing: frozenset[str],
-                    float_only: frozenset[str]) -> tuple[Severity | None, str, Fix] | None:
-        """(severity or None for the rule's, why, fix) of what micro cannot do with ``node``, or None."""
+    def _op_problem(model: ModelGraph, node: str, missing: frozenset[str], float_only: frozenset[str],
+                    dynamic: frozenset[str]) -> tuple[Severity | None, str, Fix] | None:
+        """(severity or None for the rule's, why, fix) of what micro cannot do with ``node``, or None.
+        ``dynamic``: the subgraphs that write tensors of dynamic shape."""
         op = model.nodes[node]["op"]
         fix = Fix("Convert with the full-integer int8 settings and keep this op out of the model")
         softmax_fix = Fix("Calibrate on trained weights with real inputs, or apply the softmax in the application")
@@ -170,8 +180,11 @@ class TfliteMicroUnsupported(Rule):
         rank = max((t.rank or 0 for t in tensors), default=0)
         if op in missing:
             return None, f"TFLite Micro has no {op} kernel (\"Didn't find op for builtin opcode '{op}'\")", fix
-        if op == "WHILE" and any(t.dtype == "float32" for t in tensors):
-            return None, "TFLite Micro never returns from a float WHILE loop (measured: invoke hangs)", fix
+        grows = {str(c) for c in model.nodes[node].get("calls", ())} & dynamic
+        if op == "WHILE" and any(t.dtype == "float32" for t in tensors) and grows:
+            return None, ("TFLite Micro never returns from this float WHILE loop: its body writes a tensor of "
+                          "dynamic shape (a TensorArray lowered into a growing concatenation; measured: invoke "
+                          "hangs)"), fix
         if op in float_only and any(t.dtype == "int8" for t in tensors):
             return None, (f"TFLite Micro's {op} kernel takes float only and fails on int8 tensors "
                           "(\"INT8 != FLOAT32\")"), fix
