@@ -47,6 +47,13 @@ CASES = [
     Case("ho_tf1_nested_v1", "corpus", k.tf1_flow("nested"), "v1 cond inside a v1 while loop", qat_variant=False,
          control_flow_v1=True),
     _plain("ho_tf1_while_v2", k.tf1_flow("while"), "while loop, control flow v2 in a TF1 graph"),
+    _plain("ho_tf2_while_derived", k.tf2_flow("while_derived"), "while_loop reading relu(x @ w) computed outside"),
+    _plain("ho_tf2_while_consts", k.tf2_flow("while_consts", features=12), "while_loop reading only constants"),
+    Case("ho_tf1_while_derived_v1", "corpus", k.tf1_flow("while", features=12), "v1 while loop reading the input",
+         qat_variant=False, control_flow_v1=True),
+    _plain("ho_tf2_map_fn_relu", k.tf2_flow("map_fn_relu"), "tf.map_fn of a dense layer over rows"),
+    _plain("ho_tf2_tensor_array_shaped", k.tf2_flow("tensor_array_shaped", features=6),
+           "TensorArray with its element shape in a while loop"),
     # audio
     _plain("ho_audio_stft_tf2", k.audio("stft", way="tf2"), "STFT magnitude in a tf.function"),
     _plain("ho_audio_mfcc", k.audio("mfcc"), "MFCCs from a log-mel spectrogram, TF1"),
@@ -74,6 +81,8 @@ CASES = [
     _plain("ho_qat_concat_partial", k.qat("concat", "no_residual"), "QAT branches, concat unranged"),
     _plain("ho_qat_dense_float_weights", k.qat("dense", "no_weights"), "QAT MLP with float weights"),
     _plain("ho_qat_concat_no_output", k.qat("concat", "no_output"), "QAT branches, pooled output unranged"),
+    _plain("ho_qat_pool_full", k.qat("pool"), "QAT conv, max pool on a ranged tensor"),
+    _plain("ho_qat_concat3_one_unranged", k.qat("concat3"), "QAT concat of three branches, one unranged"),
     # inputs naming an intermediate tensor
     _plain("ho_cut_base64_png", k.cut_input("base64_png"), "base64 PNG decoded and resized above the cut"),
     _plain("ho_cut_string_number", k.cut_input("string_number"), "StringToNumber above the cut"),
@@ -92,6 +101,10 @@ CASES = [
     _plain("ho_softmax1000_dense_flat", k.softmax_1000(weight_scale=0.001), "nearly equal 1000-class logits"),
     _plain("ho_softmax1000_conv_sharp", k.softmax_1000("conv", weight_scale=0.1), "conv 1000-class head"),
     _plain("ho_softmax1000_conv_flat", k.softmax_1000("conv", weight_scale=0.001), "conv head, flat logits"),
+    _plain("ho_app_mobilenet_a050_1000", k.keras_app("MobileNet", alpha=0.5, classes=1000),
+           "MobileNet 0.5, 1000 classes, untrained"),
+    _plain("ho_softmax600_keras_peaked_bias", k.softmax_1000(way="tf2", classes=600, bias_std=1.0),
+           "Keras Dense(600) softmax with spread biases"),
     # string and complex
     _plain("ho_complex_irfft_filter", k.string_complex("irfft"), "RFFT, complex low-pass, IRFFT"),
     _plain("ho_string_as_string", k.string_complex("as_string"), "scores formatted as strings"),

@@ -124,7 +124,35 @@ def tf2_flow(kind, features=8):
         def scan(x, w, u):
             return tf.scan(lambda a, v: a * 0.9 + tf.matmul(v[None], w)[0], x[0], initializer=tf.zeros((features,)))
 
+        def while_derived(x, w, u):  # the body reads a tensor computed from the input outside the loop
+            c = tf.nn.relu(tf.matmul(x, w))
+            _, h = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, tf.tanh(tf.matmul(h, w) + c)),
+                                 (tf.constant(0), x))
+            return tf.matmul(h, u)
+
+        def while_consts(x, w, u):  # the body reads only its loop variables and constants
+            _, h = tf.while_loop(lambda i, h: i < 5, lambda i, h: (i + 1, tf.nn.relu(tf.matmul(h, w) + 0.1)),
+                                 (tf.constant(0), x))
+            return tf.matmul(h, u)
+
+        def map_fn_relu(x, w, u):
+            return tf.map_fn(lambda row: tf.nn.relu(tf.matmul(row[None], w))[0], x)
+
+        def tensor_array_shaped(x, w, u):
+            steps = tf.transpose(x, (1, 0, 2))
+            ta = tf.TensorArray(tf.float32, size=6, element_shape=(1, features))
+
+            def body(i, h, ta):
+                h = tf.tanh(tf.matmul(steps[i], w) + h)
+                return i + 1, h, ta.write(i, h)
+
+            _, _, ta = tf.while_loop(lambda i, h, ta: i < 6, body, (tf.constant(0), tf.zeros((1, features)), ta))
+            return tf.transpose(ta.stack(), (1, 0, 2))
+
         models = {"cond": (cond_model, (1, features)), "while": (while_model, (1, features)),
+                  "while_derived": (while_derived, (1, features)), "while_consts": (while_consts, (1, features)),
+                  "map_fn_relu": (map_fn_relu, (4, features)),
+                  "tensor_array_shaped": (tensor_array_shaped, (1, 6, features)),
                   "nested": (nested_model, (1, features)), "tensor_array": (tensor_array_model, (1, 6, features)),
                   "foldl": (foldl, (1, 6, features)), "switch_case": (switch_case, (1, features)),
                   "map_fn": (map_fn, (5, features)), "scan": (scan, (1, 6, features))}
@@ -368,6 +396,16 @@ def qat(kind, coverage="full"):
             if coverage != "no_residual":
                 y = fq(tf, y, -1.0, 7.0)
             y = conv(tf, y, wq(tf, b, (1, 1, 4, 4)))
+        elif kind == "pool":
+            x = fq(tf, b.input((1, 8, 8, 4), "float32", -1.0, 1.0), -1.0, 1.0)
+            h = fq(tf, tf.nn.relu(conv(tf, x, wq(tf, b, (3, 3, 4, 8)))), 0.0, 6.0)
+            h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+            y = tf.reduce_mean(conv(tf, h, wq(tf, b, (1, 1, 8, 4))), [1, 2])
+        elif kind == "concat3":  # three branches, the third without a range
+            x = fq(tf, b.input((1, 8, 8, 4), "float32", -1.0, 1.0), -1.0, 1.0)
+            h1 = fq(tf, tf.nn.relu(conv(tf, x, wq(tf, b, (1, 1, 4, 4)))), 0.0, 6.0)
+            h2 = fq(tf, tf.nn.relu(conv(tf, x, wq(tf, b, (3, 3, 4, 4)))), 0.0, 6.0)
+            y = tf.reduce_mean(tf.concat([h1, h2, tf.nn.relu(conv(tf, x, wq(tf, b, (1, 1, 4, 2))))], -1), [1, 2])
         else:  # concat
             x = fq(tf, b.input((1, 8, 8, 4), "float32", -1.0, 1.0), -1.0, 1.0)
             h1 = fq(tf, tf.nn.relu(conv(tf, x, wq(tf, b, (1, 1, 4, 4)))), 0.0, 6.0)
@@ -491,9 +529,9 @@ def div_net(divisor_low, kind="conv"):
 # -- 1000-class heads ---------------------------------------------------------------------------------------------
 
 
-def softmax_1000(kind="dense", weight_scale=0.01, way="tf1"):
+def softmax_1000(kind="dense", weight_scale=0.01, way="tf1", classes=1000, bias_std=0.0):
     def head(tf, x, b, features):
-        return tf.nn.softmax(tf.matmul(x, b.weight((features, 1000), weight_scale)) + b.weight((1000,), 0.01))
+        return tf.nn.softmax(tf.matmul(x, b.weight((features, classes), weight_scale)) + b.weight((classes,), 0.01))
 
     def build(b, tf):
         if way == "tf2":
@@ -502,7 +540,8 @@ def softmax_1000(kind="dense", weight_scale=0.01, way="tf1"):
 
                 x = keras.Input((64,), batch_size=1)
                 h = keras.layers.Dense(64, activation="relu")(x)
-                return keras.Model(x, keras.layers.Dense(1000, activation="softmax")(h))
+                bias = keras.initializers.RandomNormal(0.0, bias_std, seed=1) if bias_std else "zeros"
+                return keras.Model(x, keras.layers.Dense(classes, activation="softmax", bias_initializer=bias)(h))
 
             frozen_tf2(b, tf, make, [Inp("x", (1, 64))], keras_model=True)
             return
