@@ -66,7 +66,9 @@ async def create_report(request: Request, owner: OwnerDep,
     `.zip`, `.tar` or `.tar.gz` archive; a Keras file is traced into a SavedModel by TensorFlow on the server
     (422 `bad-keras` when it is not a complete `.keras` zip or HDF5 file, 422 `bad-archive` for an archive that
     would unpack outside its folder or too large). A model that cannot be read gets a stored report with one fatal
-    finding (GL001/GL002).
+    finding (GL001/GL002). A model over a lint budget (time, memory, nodes) gets 422 `lint-timeout` or
+    `too-large`, whose `budget` member names the budget, this server's limit and the setting that raises it;
+    nothing is stored.
 
     With `verify=true` the report also carries `verification: {job, status, message}` (queued | running | done |
     failed); poll `GET /v1/reports/{id}` until its status is done or failed: then every `targets[T].verified`
