@@ -198,3 +198,14 @@ def test_the_rules_table_is_the_compact_form_of_the_measured_table():
     full = json.loads(resources.files("graphlint_rules").joinpath("data/op_support.json").read_text("utf-8"))
     assert table.table() == json.loads(json.dumps(table.compact(full))), \
         "regenerate data/op_support.rules.jsonl: python scripts/probe_ops.py --target float --only conv2d"
+
+
+def test_a_string_input_or_output_cannot_be_allocated_by_micro():
+    b = GraphBuilder()
+    key = b.placeholder("key", "string", (1,))
+    x = b.placeholder("x", "float32", (1, 8))
+    b.output(b.node("Identity", [key], name="key_out", attrs={"T": "string"}), b.op("Relu", [x], name="y"))
+    report = lint(b.to_bytes(), outputs=b.outputs, targets=("tflm", "float"))
+    found = [f for f in report.findings if f.code == "GL304"]
+    assert sorted(f.tensor for f in found) == ["key", "key_out"], found
+    assert report.verdicts()["tflm"]["verdict"] == "fail" and report.verdicts()["float"]["verdict"] == "pass"

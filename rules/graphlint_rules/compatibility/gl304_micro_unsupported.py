@@ -14,7 +14,8 @@ class MicroUnsupported(Rule):
     Measured refusals include: CONV_3D, TOPK_V2, NON_MAX_SUPPRESSION, WHERE, SELECT, TILE, RANGE, POW, GELU,
     REDUCE_PROD, UNIQUE, the segment ops ("Didn't find op for builtin opcode"); TRANSPOSE and
     STRIDED_SLICE above 5-D; casts from or to uint8, int64 and float16; EXP, LOG, SQRT on int8 (float-only
-    kernels); ARG_MAX with an int64 output; int64 arithmetic.
+    kernels); ARG_MAX with an int64 output; int64 arithmetic. A string model input or output (Micro has no
+    string tensors: "TFLM failed to allocate tensors").
 
     ## Why is this bad?
     The micro interpreter fails at `AllocateTensors()` or `Invoke()` on the device, after the model was
@@ -49,6 +50,19 @@ class MicroUnsupported(Rule):
             yield self.report(model, s.node, f"`{name}` ({s.op}) cannot run in TFLite Micro"
                               + (f": \"{said}\"" if said else ""), data={"case": s.case},
                               fix=Fix(f"Move `{name}` out of the model or register a custom micro kernel"))
+        yield from self._string_interface(model)
+
+    def _string_interface(self, model):
+        """String inputs and outputs: TFLite Micro has no string tensors and fails to allocate the model."""
+        for tensor in [*model.input_tensors(), *model.output_tensors()]:
+            if tensor.dtype != "string":
+                continue
+            node = tensor.producer if tensor.producer in model.nodes else next(iter(tensor.consumers), None)
+            role = "output" if tensor.id in model.info.outputs else "input"
+            yield self.report(model, node, f"`{tensor.name}` is a string {role}: TFLite Micro has no string "
+                              "tensors (\"TFLM failed to allocate tensors\")", tensor=tensor,
+                              fix=Fix(f"Keep `{tensor.name}` out of the model: pass numbers in and map them to "
+                                      "strings in the application"))
 
     @staticmethod
     def bad_example(b):
