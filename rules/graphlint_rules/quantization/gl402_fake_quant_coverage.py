@@ -7,22 +7,52 @@ from graphlint.ops import is_fake_quant
 from graphlint_rules import support
 
 # Ops whose output needs its own recorded range in the legacy uint8 path.
+# Ops whose output needs its own recorded range in the legacy uint8 path (measured: an unranged Mean, AvgPool,
+# MaxPool, Reshape or Softmax keeps its input's range; an unranged Sum, Add, Mul or conv stays float).
 NEEDS_RANGE = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul", "BatchMatMul", "BatchMatMulV2",
-                         "Conv2DBackpropInput", "AddV2", "Add", "Sub", "Mul", "AvgPool", "Mean", "Sum",
+                         "Conv2DBackpropInput", "AddV2", "Add", "Sub", "Mul", "Sum",
                          "SquaredDifference", "RealDiv", "Div", "AddN", "Rsqrt", "Sqrt", "Exp", "Log", "Square"})
-# Ops the converter fuses into the op before them, or that keep the range of their input.
+# Ops the converter fuses into the op before them, or that share one range with their input both ways.
 _PASS_THROUGH = frozenset({"BiasAdd", "Relu", "Relu6", "Identity", "Reshape", "Squeeze", "ExpandDims",
-                           "MaxPool", "Transpose", "StopGradient", "Snapshot", "ConcatV2"})
+                           "MaxPool", "AvgPool", "Transpose", "StopGradient", "Snapshot", "ConcatV2"})
+# Ops whose output takes its input's range, but whose output range does not reach back to their input
+# (measured: conv -> Mean -> FakeQuant leaves both CONV_2D and MEAN float; through AvgPool the conv is quantized).
+_KEEPS_INPUT_RANGE = _PASS_THROUGH | {"Mean"}
+_CONCATS = frozenset({"ConcatV2"})
+_DEPTH = 6  # pass-through ops walked in either direction
 
 
-def covered(model, node: str, depth: int = 6) -> bool:
-    """True when every path from ``node``'s output reaches a fake-quant node through pass-through ops only."""
+def _ranged(model, tensor, depth: int = _DEPTH) -> bool:
+    """A tensor with a range of its own: a fake-quant output or a model input (quantized_input_stats), through
+    pass-through ops."""
+    for _ in range(depth):
+        if tensor.id in model.info.inputs:
+            return True
+        producer = tensor.producer
+        if producer is None or model.nodes[producer]["kind"] != "op":
+            return False
+        op = model.nodes[producer]["op"]
+        if is_fake_quant(op):
+            return True
+        inputs = model.inputs_of(producer)
+        if op not in _KEEPS_INPUT_RANGE or op in _CONCATS or not inputs:
+            return False
+        tensor = inputs[0]
+    return False
+
+
+def covered(model, node: str, depth: int = _DEPTH) -> bool:
+    """True when every path from ``node``'s output reaches a fake-quant node through pass-through ops, or a
+    concat that another operand gives a range (the legacy path shares a concat's range with all its operands:
+    measured, an unranged conv concatenated with a ranged tensor is quantized)."""
     consumers = model.successors(node)
     if not consumers or depth == 0:
         return False
     for c in consumers:
         op = model.nodes[c]["op"]
         if is_fake_quant(op):
+            continue
+        if op in _CONCATS and [t for t in model.inputs_of(c) if t.producer != node and _ranged(model, t)]:
             continue
         if op in _PASS_THROUGH and covered(model, c, depth - 1):
             continue
@@ -72,7 +102,8 @@ class FakeQuantCoverage(Rule):
             return
         analysis = support.analyze(model)
         if not analysis.has_fake_quant:
-            floats = [model.nodes[s.node]["name"] for s in analysis.nodes_with("uint8-qat", support.STAYS_FLOAT)]
+            floats = [model.nodes[s.node]["name"] for s in analysis.nodes_with("uint8-qat", support.STAYS_FLOAT)
+                      if not covered(model, s.node)]
             if floats:
                 shown = ", ".join(f"`{n}`" for n in floats[:5]) + (f" and {len(floats) - 5} more" if len(floats) > 5
                                                                     else "")
