@@ -83,6 +83,8 @@ CASES = [
     _plain("ho_qat_concat_no_output", k.qat("concat", "no_output"), "QAT branches, pooled output unranged"),
     _plain("ho_qat_pool_full", k.qat("pool"), "QAT conv, max pool on a ranged tensor"),
     _plain("ho_qat_concat3_one_unranged", k.qat("concat3"), "QAT concat of three branches, one unranged"),
+    _plain("ho_qat_conv_avgpool_tail", k.qat("avgpool_tail"), "unranged conv, average pool, ranged output"),
+    _plain("ho_qat_conv_mean_tail", k.qat("mean_tail"), "unranged conv, mean, ranged output"),
     # inputs naming an intermediate tensor
     _plain("ho_cut_base64_png", k.cut_input("base64_png"), "base64 PNG decoded and resized above the cut"),
     _plain("ho_cut_string_number", k.cut_input("string_number"), "StringToNumber above the cut"),

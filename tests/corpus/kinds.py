@@ -401,6 +401,11 @@ def qat(kind, coverage="full"):
             h = fq(tf, tf.nn.relu(conv(tf, x, wq(tf, b, (3, 3, 4, 8)))), 0.0, 6.0)
             h = tf.nn.max_pool2d(h, 2, 2, "VALID")
             y = tf.reduce_mean(conv(tf, h, wq(tf, b, (1, 1, 8, 4))), [1, 2])
+        elif kind in ("avgpool_tail", "mean_tail"):  # an unranged conv, then a pool whose output is ranged
+            x = fq(tf, b.input((1, 8, 8, 4), "float32", -1.0, 1.0), -1.0, 1.0)
+            h = fq(tf, tf.nn.relu6(conv(tf, x, wq(tf, b, (3, 3, 4, 8)))), 0.0, 6.0)
+            h = conv(tf, h, wq(tf, b, (1, 1, 8, 4)))
+            y = tf.nn.avg_pool2d(h, 4, 4, "VALID") if kind == "avgpool_tail" else tf.reduce_mean(h, [1, 2])
         elif kind == "concat3":  # three branches, the third without a range
             x = fq(tf, b.input((1, 8, 8, 4), "float32", -1.0, 1.0), -1.0, 1.0)
             h1 = fq(tf, tf.nn.relu(conv(tf, x, wq(tf, b, (1, 1, 4, 4)))), 0.0, 6.0)
