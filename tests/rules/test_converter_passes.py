@@ -299,3 +299,15 @@ def test_which_loops_capture_is_decided_on_the_frame():
             (loop,) = find_loops(b.build())
             assert loop.captures is expected, (captured, tf2)
             assert loop.case == ("while_captured_v1" if expected else "while_v1")
+
+
+def test_an_integer_tensor_fed_below_the_cut_is_an_input_the_uint8_path_cannot_take():
+    b = GraphBuilder()
+    text = b.placeholder("text", "string", (1, 4))
+    ids = b.node("StringToNumber", [text], name="ids", attrs={"out_type": "int32"})
+    emb = b.op("GatherV2", [b.const([[0.5] * 8] * 10, name="table"), ids, b.const(0, name="axis", dtype="int32")],
+               name="embed")
+    b.output(b.op("Mean", [emb, b.const([1], name="steps", dtype="int32")], name="pooled"))
+    report = lint(b.to_bytes(), targets=("uint8-qat", "float"), inputs=["ids:1,4"], outputs=b.outputs)
+    assert [f.tensor for f in report.findings if f.code == "GL203"] == ["ids"], report.findings
+    assert report.verdicts()["uint8-qat"]["verdict"] == "fail"

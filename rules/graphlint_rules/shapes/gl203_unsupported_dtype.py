@@ -62,7 +62,8 @@ class UnsupportedDtype(Rule):
         if not ctx.wants("uint8-qat"):
             return
         for tensor in model.input_tensors():
-            if tensor.dtype not in (None, "float32") and tensor.producer in analysis.live:
+            used = tensor.producer in analysis.live or any(c in analysis.live for c in tensor.consumers)
+            if tensor.dtype not in (None, "float32") and used:  # a fed intermediate tensor's producer is cut away
                 yield self.report(
                     model, tensor.producer, f"Input `{tensor.name}` is {tensor.dtype}: the legacy uint8 path needs "
                     "quantized_input_stats for every input and stops with \"The `quantized_input_stats` flag must "
