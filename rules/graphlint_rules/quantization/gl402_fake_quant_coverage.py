@@ -20,6 +20,7 @@ _PASS_THROUGH = frozenset({"BiasAdd", "Relu", "Relu6", "Identity", "Reshape", "S
 _KEEPS_INPUT_RANGE = _PASS_THROUGH | {"Mean"}
 _CONCATS = frozenset({"ConcatV2"})
 _DEPTH = 6  # pass-through ops walked in either direction
+_OPERANDS = 64  # a concat's operands looked at for a range (bounds the work on a hostile concat)
 
 
 def _ranged(model, tensor, depth: int = _DEPTH) -> bool:
@@ -41,20 +42,24 @@ def _ranged(model, tensor, depth: int = _DEPTH) -> bool:
     return False
 
 
-def covered(model, node: str, depth: int = _DEPTH) -> bool:
-    """True when every path from ``node``'s output reaches a fake-quant node through pass-through ops, or a
-    concat that another operand gives a range (the legacy path shares a concat's range with all its operands:
-    measured, an unranged conv concatenated with a ranged tensor is quantized)."""
+def ranged_concats(model) -> frozenset[str]:
+    """The concats one of whose operands has a range of its own (one pass over the graph)."""
+    return frozenset(node for node, attrs in model.ops() if attrs["op"] in _CONCATS
+                     and [t for t in model.inputs_of(node)[:_OPERANDS] if _ranged(model, t)])
+
+
+def covered(model, node: str, concats: frozenset[str], depth: int = _DEPTH) -> bool:
+    """True when every path from ``node``'s output reaches a fake-quant node through pass-through ops, or one of
+    ``concats`` (:func:`ranged_concats`: the legacy path shares a concat's range with all its operands; measured,
+    an unranged conv concatenated with a ranged tensor is quantized)."""
     consumers = model.successors(node)
     if not consumers or depth == 0:
         return False
     for c in consumers:
         op = model.nodes[c]["op"]
-        if is_fake_quant(op):
+        if is_fake_quant(op) or c in concats:
             continue
-        if op in _CONCATS and [t for t in model.inputs_of(c) if t.producer != node and _ranged(model, t)]:
-            continue
-        if op in _PASS_THROUGH and covered(model, c, depth - 1):
+        if op in _PASS_THROUGH and covered(model, c, concats, depth - 1):
             continue
         return False
     return True
@@ -101,9 +106,10 @@ class FakeQuantCoverage(Rule):
         if not ctx.wants("uint8-qat"):
             return
         analysis = support.analyze(model)
+        concats = ranged_concats(model)
         if not analysis.has_fake_quant:
             floats = [model.nodes[s.node]["name"] for s in analysis.nodes_with("uint8-qat", support.STAYS_FLOAT)
-                      if not covered(model, s.node)]
+                      if not covered(model, s.node, concats)]
             if floats:
                 shown = ", ".join(f"`{n}`" for n in floats[:5]) + (f" and {len(floats) - 5} more" if len(floats) > 5
                                                                     else "")
@@ -115,7 +121,7 @@ class FakeQuantCoverage(Rule):
         for node, attrs in model.ops():
             if node not in analysis.live or node in analysis.folded or attrs["op"] not in NEEDS_RANGE:
                 continue
-            if covered(model, node):
+            if covered(model, node, concats):
                 continue
             yield self.report(
                 model, node, f"`{attrs['name']}` ({attrs['op']}) has no FakeQuant range on its output: the uint8 "
