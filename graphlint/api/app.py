@@ -19,6 +19,7 @@ from graphlint.engine.registry import default_registry
 
 from . import docs, metrics, problems
 from .auth import TokenStore
+from .blobs import BlobStore
 from .guard import GuardMiddleware
 from .jobs import JobRunner
 from .linting import LintPool
@@ -26,7 +27,7 @@ from .retention import from_settings
 from .routes import health, jobs, reports, rules, targets
 from .service import ReportService
 from .settings import Settings
-from .store import BlobStore, Store
+from .store import Store
 
 log = logging.getLogger("graphlint.api")
 
@@ -72,6 +73,16 @@ def _openapi(app: FastAPI):
     return build
 
 
+def _job_runner(settings: Settings, store: Store, blobs: BlobStore) -> JobRunner:
+    """This process's job threads, or in team mode the shared queue that ``graphlint worker`` processes work."""
+    if not settings.team:
+        return JobRunner(store, blobs, blobs.jobs, settings.job_workers, settings.job_queue)
+    from .taskqueue import QueuedJobs
+
+    return QueuedJobs(store, blobs, blobs.jobs, capacity=settings.job_queue,
+                      queue_url=settings.queue_url or settings.db_url)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Opens the database and reads the token file now, so a bad setting fails at start-up.
 
@@ -83,13 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     data_dir = settings.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     tokens = TokenStore(settings.token_file)
-    blobs = BlobStore(data_dir / "models")
+    blobs = BlobStore.in_dir(settings.blob_store or data_dir, shared=settings.blob_store is not None)
     store = Store(settings.db_url)
     registry = default_registry()
     pool = LintPool(settings.lint_workers, settings.lint_timeout_s, settings.lint_memory_mb,
                     max_graph_mb=settings.max_graph_mb, max_findings_per_rule=settings.max_findings_per_rule,
                     max_nodes=settings.max_nodes)
-    runner = JobRunner(store, blobs, data_dir / "jobs", settings.job_workers, settings.job_queue)
+    runner = _job_runner(settings, store, blobs)
     retention = from_settings(blobs, settings.store_max_mb, settings.store_max_age_days, jobs=runner.root,
                               active_jobs=store.active_job_ids)
 
@@ -99,8 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await to_thread.run_sync(pool.start)
         await to_thread.run_sync(runner.start)
         retention.start()
-        log.info("graphlint %s: %s database, data in %s, %d lint worker(s), authentication %s", __version__,
-                 store.dialect.name, data_dir, settings.lint_workers, "on" if tokens.enabled else "off")
+        log.info("graphlint %s: %s database, data in %s, models in %s, %d lint worker(s), jobs %s, authentication "
+                 "%s", __version__, store.dialect.name, data_dir, blobs.root.parent, settings.lint_workers,
+                 "on the shared queue" if settings.team else "in this process", "on" if tokens.enabled else "off")
         try:
             yield
         finally:

@@ -1,9 +1,13 @@
-"""``graphlint serve``: run the service with uvicorn. Heavy imports stay inside :func:`serve`."""
+"""``graphlint serve``: run the service with uvicorn; ``graphlint worker``: run team-mode jobs; ``graphlint gc``.
+Heavy imports stay inside the commands."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+from pathlib import Path
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -16,6 +20,10 @@ _FLAGS = {
     "--token-file": ("token_file", "file of NAME:TOKEN lines; when set, every /v1 call needs a Bearer token"),
     "--database-url": ("database_url", "postgresql://user@host/db for a shared database (default: SQLite in "
                                        "the data dir)"),
+    "--blob-store": ("blob_store", "directory of model files and job files that every replica and worker mounts "
+                                   "(default: the data dir)"),
+    "--queue-url": ("queue_url", "PostgreSQL database of the job queue (default: --database-url); with either, "
+                                 "jobs run in `graphlint worker` processes"),
     "--lint-workers": ("lint_workers", "lint worker processes (default: number of CPUs, at most 4)"),
     "--cors-origin": ("cors_origins", "allow browser calls from this origin, repeatable (default: CORS off)"),
     "--allowed-host": ("allowed_hosts", "also answer for this Host name, repeatable; * for any (default: the bound "
@@ -45,7 +53,88 @@ def register(subparsers) -> dict:
         field, text = _FLAGS[flag]
         gc.add_argument(flag, dest=field, default=None, help=f"{text} [GRAPHLINT_{field.upper()}]")
     gc.add_argument("--dry-run", action="store_true", help="say what would be evicted, evict nothing")
-    return {"serve": serve, "gc": collect}
+    for flag in ("--database-url", "--blob-store"):
+        field, text = _FLAGS[flag]
+        gc.add_argument(flag, dest=field, default=None, help=f"{text} [GRAPHLINT_{field.upper()}]")
+    _register_worker(subparsers)
+    return {"serve": serve, "gc": collect, "worker": work}
+
+
+# flag -> (environment variable, type, default, help) of `graphlint worker`
+_WORKER_FLAGS = {
+    "--database-url": ("DATABASE_URL", str, None, "postgresql://user@host/db: the service's database (required)"),
+    "--queue-url": ("QUEUE_URL", str, None, "PostgreSQL database of the job queue (default: --database-url)"),
+    "--blob-store": ("BLOB_STORE", str, None, "the directory of model files and job files the replicas use "
+                                              "(required)"),
+    "--concurrency": ("WORKER_CONCURRENCY", int, 1, "jobs this worker runs at the same time (default 1; each "
+                                                    "conversion takes about 1 GB)"),
+    "--heartbeat-s": ("WORKER_HEARTBEAT_S", float, 10.0, "seconds between this worker's heartbeats (default 10)"),
+    "--stalled-s": ("WORKER_STALLED_S", float, 30.0, "a worker silent this long is dead and its job is queued "
+                                                     "again (default 30)"),
+    "--max-attempts": ("WORKER_MAX_ATTEMPTS", int, 2, "runs of a job whose worker dies before it fails (default 2)"),
+}
+
+
+def _register_worker(subparsers) -> None:
+    worker = subparsers.add_parser("worker", help="run fix-and-convert and verify jobs of team-mode servers",
+                                   description="Take jobs from the PostgreSQL job queue of `graphlint serve "
+                                               "--database-url` replicas and run them (TensorFlow runs here, in "
+                                               "child processes). Run any number, on any machine that reaches the "
+                                               "database and mounts the blob store. SIGTERM stops after the "
+                                               "current jobs.")
+    for flag, (env, kind, _, text) in _WORKER_FLAGS.items():
+        worker.add_argument(flag, dest=flag[2:].replace("-", "_"), type=kind, default=None,
+                            help=f"{text} [GRAPHLINT_{env}]")
+
+
+def _worker_value(args: argparse.Namespace, flag: str):
+    """A worker flag's value: the flag, else its GRAPHLINT_ variable, else its default.
+
+    Raises:
+        ValueError: the variable does not parse as the flag's type.
+    """
+    env, kind, default, _ = _WORKER_FLAGS[flag]
+    value = getattr(args, flag[2:].replace("-", "_"), None)
+    if value is not None:
+        return value
+    text = os.environ.get("GRAPHLINT_" + env)
+    return kind(text) if text else default
+
+
+def work(args: argparse.Namespace) -> int:
+    """``graphlint worker``: run queued jobs until interrupted."""
+    try:
+        from .blobs import BlobStore
+        from .jobs import JobRunner
+        from .store import Store
+        from .taskqueue import WorkerOptions, conninfo, run_worker
+    except ImportError as err:
+        print(f"graphlint: error: the worker needs the team extra ({err.name} is missing): "
+              "pip install 'graphlint[team]'", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        values = {flag: _worker_value(args, flag) for flag in _WORKER_FLAGS}
+        if not values["--database-url"] or not values["--blob-store"]:
+            raise ValueError("give --database-url and --blob-store (or GRAPHLINT_DATABASE_URL, GRAPHLINT_BLOB_STORE)")
+        conninfo(values["--database-url"])
+        options = WorkerOptions(concurrency=max(1, values["--concurrency"]), heartbeat_s=values["--heartbeat-s"],
+                                stalled_s=values["--stalled-s"], max_attempts=max(1, values["--max-attempts"]))
+        blobs = BlobStore.in_dir(Path(values["--blob-store"]), shared=True)
+        store = Store(values["--database-url"])
+    except ValueError as err:
+        print(f"graphlint: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as err:  # noqa: BLE001 - e.g. the database refuses the connection: one line, exit 2
+        print(f"graphlint: error: cannot start: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
+              file=sys.stderr)
+        return EXIT_ERROR
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runner = JobRunner(store, blobs, blobs.jobs, workers=0)
+    try:
+        run_worker(values["--queue-url"] or values["--database-url"], runner, options)
+    finally:
+        store.close()
+    return EXIT_OK
 
 
 def collect(args: argparse.Namespace) -> int:
@@ -53,22 +142,22 @@ def collect(args: argparse.Namespace) -> int:
     try:
         from pydantic import ValidationError
 
+        from .blobs import BlobStore
         from .retention import from_settings
         from .settings import Settings
-        from .store import BlobStore
     except ImportError as err:
         print(f"graphlint: error: gc needs the api extra ({err.name} is missing): pip install 'graphlint[api]'",
               file=sys.stderr)
         return EXIT_ERROR
-    overrides = {f: getattr(args, f) for f in ("data_dir", "store_max_mb", "store_max_age_days")
-                 if getattr(args, f, None) is not None}
+    overrides = {f: getattr(args, f) for f in ("data_dir", "store_max_mb", "store_max_age_days", "database_url",
+                                               "blob_store") if getattr(args, f, None) is not None}
     try:
         settings = Settings(**overrides)
     except ValidationError as err:
         first = err.errors()[0]
         print(f"graphlint: error: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
         return EXIT_ERROR
-    models = settings.data_dir.expanduser().resolve() / "models"
+    models = (settings.blob_store or settings.data_dir).expanduser().resolve() / "models"
     if not models.is_dir():
         print(f"graphlint: error: no model store at {models}", file=sys.stderr)
         return EXIT_ERROR
@@ -78,7 +167,8 @@ def collect(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     jobs = models.parent / "jobs"
     active = _active_jobs(settings.db_url) if jobs.is_dir() else None
-    retention = from_settings(BlobStore(models), settings.store_max_mb, settings.store_max_age_days,
+    blobs = BlobStore(models, shared=settings.blob_store is not None)
+    retention = from_settings(blobs, settings.store_max_mb, settings.store_max_age_days,
                               jobs=jobs if active else None, active_jobs=active)
     done = retention.collect(dry_run=args.dry_run)
     verb = "would evict" if args.dry_run else "evicted"

@@ -20,8 +20,9 @@ from pathlib import Path
 from graphlint.engine.targets import TARGETS
 
 from . import metrics
+from .blobs import BlobStore
 from .problems import ProblemError
-from .store import BlobStore, JobRow, ReportRow, Store, is_id, pack, unpack
+from .store import JobRow, ReportRow, Store, is_id, pack, unpack
 
 log = logging.getLogger("graphlint.api.jobs")
 # Calibration data over the API is generated only: the conversion service also takes a path, which a client must
@@ -60,10 +61,15 @@ def job_request(*, sha256: str, name: str, report_id: str | None, target: str | 
 
 
 class JobRunner:
-    """Runs queued jobs one (or ``workers``) at a time."""
+    """Runs queued jobs one (or ``workers``) at a time.
+
+    Subclasses put jobs on another queue by overriding :meth:`_enqueue` and :meth:`_full` (team mode,
+    :mod:`graphlint.api.taskqueue`); :meth:`run_one` runs one job wherever it was taken from.
+    """
 
     def __init__(self, store: Store, blobs: BlobStore, root: Path, workers: int = 1, capacity: int = 16) -> None:
         self.store, self.blobs, self.root = store, blobs, root
+        self.capacity = capacity
         self.root.mkdir(parents=True, exist_ok=True)
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
         self._threads = [threading.Thread(target=self._loop, name=f"graphlint-job-{i}", daemon=True)
@@ -98,12 +104,10 @@ class JobRunner:
         Raises:
             ProblemError: 503 when the queue is full.
         """
-        if self._queue.full():
+        if self._full():
             raise ProblemError(503, "too many jobs are waiting; try again later", headers={"Retry-After": "30"})
         job = self.store.add_job(owner, request)
-        try:
-            self._queue.put_nowait(job.id)
-        except queue.Full:
+        if not self._enqueue(job.id):
             self.store.update_job(job.id, status="failed", message="the job queue was full")
             raise ProblemError(503, "too many jobs are waiting; try again later",
                                headers={"Retry-After": "30"}) from None
@@ -121,22 +125,37 @@ class JobRunner:
             if state.get("status") == "done" or (state.get("status") in ("queued", "running")
                                                  and self._alive(state.get("job"))):
                 return row
-            problem = _missing_tools()
+            problem = self._tools_problem()
             if problem:
                 return self._set_verification(row, data, {"job": None, "status": "failed", "message": problem})
             request = {"kind": "verify", "report_id": row.id, "sha256": row.sha256, "name": row.name,
                        "inputs": list(inputs), "outputs": list(outputs)}
-            if self._queue.full():
+            if self._full():
                 return self._set_verification(row, data, {"job": None, "status": "failed", "message":
                                                           "too many jobs are waiting; ask again later"})
             job = self.store.add_job(row.owner, request)
             row = self._set_verification(row, data, {"job": job.id, "status": "queued", "message": None})
-        try:
-            self._queue.put_nowait(job.id)
-        except queue.Full:
+        if not self._enqueue(job.id):
             self.store.update_job(job.id, status="failed", message="the job queue was full")
             self._verification_state(row.owner, row.id, job.id, "failed", "too many jobs are waiting; ask again later")
         return row
+
+    def _full(self) -> bool:
+        """No room for another job."""
+        return self._queue.full()
+
+    def _enqueue(self, job_id: str) -> bool:
+        """Queue a stored job; False when there is no room."""
+        try:
+            self._queue.put_nowait(job_id)
+        except queue.Full:
+            return False
+        return True
+
+    @staticmethod
+    def _tools_problem() -> str | None:
+        """Why jobs cannot verify here, or None."""
+        return _missing_tools()
 
     def _alive(self, job_id: str | None) -> bool:
         """The job is still queued or running (not lost to a server restart)."""
@@ -200,11 +219,15 @@ class JobRunner:
             job_id = self._queue.get()
             if job_id is _STOP:
                 return
-            try:
-                self._run(job_id)
-            except Exception as err:
-                log.exception("job %s failed", job_id)
-                self._finish(job_id, "failed", f"internal error: {type(err).__name__}: {err}"[:500], None)
+            self.run_one(job_id)
+
+    def run_one(self, job_id: str) -> None:
+        """Run one queued job to its end; an unexpected error fails it with its reason."""
+        try:
+            self._run(job_id)
+        except Exception as err:
+            log.exception("job %s failed", job_id)
+            self._finish(job_id, "failed", f"internal error: {type(err).__name__}: {err}"[:500], None)
 
     def _finish(self, job_id: str, status: str, message: str, result: dict | None) -> None:
         self.store.update_job(job_id, status=status, message=message, result=result,

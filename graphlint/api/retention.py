@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import metrics
-from .store import BlobStore
+from .blobs import BlobStore
 
 log = logging.getLogger("graphlint.api")
 DAY_S = 86400.0

@@ -18,10 +18,11 @@ from graphlint.engine.runner import parse_io
 from graphlint.engine.targets import DEFAULT_TARGETS, TARGETS
 
 from . import metrics
+from .blobs import BlobStore
 from .linting import LintOptions, LintPool, LintResult
 from .problems import ProblemError
 from .retention import Retention
-from .store import BlobStore, ReportRow, Store, is_id, packed_json
+from .store import ReportRow, Store, is_id, packed_json
 from .uploads import Upload
 
 MAX_NAME = 255

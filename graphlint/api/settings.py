@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     data_dir: Path = Field(default_factory=default_data_dir)  # SQLite file, model store, job outputs
     database_url: str | None = None  # postgresql://user@host/db; default: sqlite in data_dir
+    # Team mode: models and job files in this directory every replica and worker mounts (default: the data dir)
+    blob_store: Path | None = None
+    queue_url: str | None = None  # the PostgreSQL database of the job queue (default: database_url)
     max_upload_mb: float = Field(256, gt=0)  # an upload over this gets 413 before it is read in full
     token_file: Path | None = None  # one `NAME:TOKEN` (or bare TOKEN) per line; unset = no authentication
     cors_origins: Annotated[list[str], NoDecode] = []  # CORS stays off unless origins are given ("*" allows any)
@@ -69,6 +72,12 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """The upload cap in bytes."""
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def team(self) -> bool:
+        """Jobs go through the shared PostgreSQL queue to ``graphlint worker`` processes (a PostgreSQL database
+        or a queue URL was given) instead of this process's threads."""
+        return self.queue_url is not None or self.db_url.startswith(("postgresql:", "postgres:"))
 
     @property
     def db_url(self) -> str:

@@ -4,8 +4,8 @@ Every write is one transaction, so a report is either stored whole or not at all
 loses nothing that was committed. Reports are content-addressed per owner: the unique ``(owner, cache_key)``
 pair makes two uploads of the same model with the same options one report, even when they race.
 
-Model files go to :class:`BlobStore` under the data dir, named by their SHA-256 only: no user-supplied name or
-path ever reaches the filesystem.
+Model files go to :class:`graphlint.api.blobs.BlobStore`, named by their SHA-256 only: no user-supplied name
+or path ever reaches the filesystem.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-import os
 import queue
 import re
 import secrets
-import shutil
 import sqlite3
 import threading
 import zlib
@@ -28,8 +26,9 @@ from typing import Any
 
 import orjson
 
+from .blobs import BlobStore as BlobStore  # where model files live (imported from here before)
+
 SCHEMA_VERSION = 1
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _ID = re.compile(r"[0-9a-f]{32}")
 
 _TABLES = """
@@ -413,6 +412,10 @@ class Store:
         with self._tx() as cur:
             cur.execute(self.dialect.sql(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"), (*params, job_id))
 
+    def count_jobs(self, status: str) -> int:
+        """How many jobs of all owners have this status."""
+        return int(self._query("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,))[0][0])
+
     def active_job_ids(self) -> set[str]:
         """The ids of the jobs queued or running (retention leaves their files alone)."""
         return {r[0] for r in self._query("SELECT id FROM jobs WHERE status IN ('queued', 'running')")}
@@ -425,55 +428,3 @@ class Store:
                 ("the server stopped while this job ran; start it again", now()))
         return [r[0] for r in self._query("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq")]
 
-
-class BlobStore:
-    """Model files by SHA-256 under ``root``: ``root/ab/abcdef...``. Written once, atomically."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.tmp = root.parent / "tmp"
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
-
-    def clean_tmp(self) -> None:
-        """Remove partial uploads left by a crash."""
-        for entry in self.tmp.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-
-    def path(self, sha256: str) -> Path:
-        """Where the model with this hash lives.
-
-        Raises:
-            ValueError: ``sha256`` is not 64 lowercase hex digits.
-        """
-        if not _HEX64.fullmatch(sha256):
-            raise ValueError("not a sha256")
-        return self.root / sha256[:2] / sha256
-
-    def put(self, sha256: str, tmp_file: Path) -> Path:
-        """Move an uploaded temporary file into place. When that model is already stored the rename replaces it
-        with the same bytes, which also marks it as just used (retention evicts by modification time)."""
-        final = self.path(sha256)
-        final.parent.mkdir(exist_ok=True)
-        os.replace(tmp_file, final)
-        return final
-
-    def get(self, sha256: str) -> Path | None:
-        """The stored model file, if there is one; it is marked as used now."""
-        try:
-            final = self.path(sha256)
-        except ValueError:
-            return None
-        return final if self.touch(final) else None
-
-    @staticmethod
-    def touch(final: Path) -> bool:
-        """Mark a stored model as used now (least recently used models are evicted first); False if absent."""
-        try:
-            os.utime(final)
-        except OSError:
-            return False
-        return True
