@@ -108,6 +108,8 @@ def depth_space(node: Node) -> Shape:
     x, b = node.shapes[0], node.attrs.get("block_size") or 1
     if x is None or len(x) != 4 or node.attrs.get("data_format", "NHWC") != "NHWC":
         return None
+    if type(b) is not int or b < 1:  # a list here once made h * b a list of 2^31 items
+        return unknown_dims(x)
     n, h, w, c = x
     if node.op == "DepthToSpace":
         return (n, h and h * b, w and w * b, c and c // (b * b))
