@@ -56,7 +56,8 @@ def worker(log_path: str) -> None:
     (a fork can inherit a lock some TensorFlow thread held) is killed and the job runs again in the worker, which
     then runs its jobs itself until a crash replaces it. The build is done (and cached) in the worker before the fork.
     TFLite Micro runs only on what the int8 settings wrote: the verdicts read it there alone (``tflm``), and on
-    float loops whose body grows a tensor of dynamic shape it never returns. Calibrated targets are converted CONVERSION_ATTEMPTS times.
+    float loops whose body grows a tensor of dynamic shape it never returns. Calibrated targets are converted
+    CONVERSION_ATTEMPTS times.
     """
     import ctypes
     import signal
