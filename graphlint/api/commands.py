@@ -101,6 +101,13 @@ def _worker_value(args: argparse.Namespace, flag: str):
     return kind(text) if text else default
 
 
+def _missing_extra(what: str, extra: str, err: ImportError) -> int:
+    """Say which extra ``what`` needs, in one line, and return the error exit code."""
+    print(f"graphlint: error: {what} needs the {extra} extra ({err.name} is missing): "
+          f"pip install 'graphlint[{extra}]'", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def work(args: argparse.Namespace) -> int:
     """``graphlint worker``: run queued jobs until interrupted."""
     try:
@@ -109,9 +116,7 @@ def work(args: argparse.Namespace) -> int:
         from .store import Store
         from .taskqueue import WorkerOptions, conninfo, run_worker
     except ImportError as err:
-        print(f"graphlint: error: the worker needs the team extra ({err.name} is missing): "
-              "pip install 'graphlint[team]'", file=sys.stderr)
-        return EXIT_ERROR
+        return _missing_extra("the worker", "team", err)
     try:
         values = {flag: _worker_value(args, flag) for flag in _WORKER_FLAGS}
         if not values["--database-url"] or not values["--blob-store"]:
@@ -226,9 +231,7 @@ def serve(args: argparse.Namespace) -> int:
         from .http import HeadLimits, uvicorn_options
         from .settings import Settings
     except ImportError as err:
-        print(f"graphlint: error: the service needs the api extra ({err.name} is missing): "
-              "pip install 'graphlint[api]'", file=sys.stderr)
-        return EXIT_ERROR
+        return _missing_extra("the service", "api", err)
     overrides = {field: getattr(args, field) for _, (field, _) in _FLAGS.items()
                  if getattr(args, field, None) is not None}
     try:
