@@ -81,7 +81,6 @@ CASES = [
     _plain("ho_qat_concat_partial", k.qat("concat", "no_residual"), "QAT branches, concat unranged"),
     _plain("ho_qat_dense_float_weights", k.qat("dense", "no_weights"), "QAT MLP with float weights"),
     _plain("ho_qat_concat_no_output", k.qat("concat", "no_output"), "QAT branches, pooled output unranged"),
-    _plain("ho_qat_pool_full", k.qat("pool"), "QAT conv, max pool on a ranged tensor"),
     _plain("ho_qat_concat3_one_unranged", k.qat("concat3"), "QAT concat of three branches, one unranged"),
     _plain("ho_qat_conv_avgpool_tail", k.qat("avgpool_tail"), "unranged conv, average pool, ranged output"),
     _plain("ho_qat_conv_mean_tail", k.qat("mean_tail"), "unranged conv, mean, ranged output"),

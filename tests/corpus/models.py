@@ -640,6 +640,7 @@ GROWN = [
     _plain("qat_depthwise_full", k.qat("depthwise"), "fake-quant depthwise block, every range"),
     _plain("qat_residual_partial", k.qat("residual", "no_residual"), "residual add without a range"),
     _plain("qat_concat_full", k.qat("concat"), "fake-quant branches and concat"),
+    _plain("qat_pool_full", k.qat("pool"), "QAT conv, max pool on a ranged tensor, conv, mean"),
     _plain("qat_residual_float_weights", k.qat("residual", "no_weights"), "activations ranged, weights float"),
     _plain("qat_dense_no_output", k.qat("dense", "no_output"), "last matmul without a range"),
     _plain("qat_args_net", k.qat_args_net(), "fake_quant_with_min_max_args activations"),
