@@ -2,30 +2,55 @@
 import { uploadModel } from './api.js';
 import { loadTargets } from './targets.js';
 import { fmtBytes, h } from './util.js';
+import { droppedFolder, folderFiles, pickedFolder, zipFiles } from './zip.js';
 
 export function renderUpload(main, { onReport, onUnauthorized }) {
   const file = h('input', { type: 'file', id: 'model-file', name: 'file', accept: '.pb,.pbtxt,.tflite,.txt,.keras,.h5,.hdf5,.zip,.tar,.gz,.tgz',
     class: 'file-input', 'aria-describedby': 'drop-help' });
+  const folder = h('input', { type: 'file', id: 'model-folder', name: 'folder', webkitdirectory: true,
+    class: 'file-input', 'aria-describedby': 'drop-help' });
   const chosen = h('p', { class: 'chosen', 'aria-live': 'polite' });
   const drop = h('label', { class: 'dropzone', for: 'model-file' },
-    h('strong', {}, 'Drop a model file here, or choose one'),
+    h('strong', {}, 'Drop a model file or a SavedModel folder here, or choose one'),
     h('span', { id: 'drop-help' }, 'A frozen TensorFlow graph (.pb or .pbtxt), a TFLite model (.tflite), a Keras '
-      + 'model (.keras or .h5) or a SavedModel folder as a .zip, .tar or .tar.gz archive'),
+      + 'model (.keras or .h5), or a SavedModel: its folder (saved_model.pb and variables/) or that folder as a '
+      + '.zip, .tar or .tar.gz archive'),
     file, chosen);
+  const folderPick = h('label', { class: 'folder-pick', for: 'model-folder' }, 'Or choose a SavedModel folder:', folder);
   let picked = null;
-  const pick = (f) => {
+  const pick = (f, note = '') => {
     picked = f || null;
-    chosen.textContent = picked ? `${picked.name} (${fmtBytes(picked.size)})` : '';
+    chosen.textContent = picked ? `${picked.name} (${fmtBytes(picked.size)}${note})` : '';
     drop.classList.toggle('has-file', Boolean(picked));
   };
+  // A folder is packed into one .zip here; the service unpacks it as any SavedModel archive.
+  const pickFolder = async (name, listing) => {
+    pick(null);
+    chosen.textContent = `Packing the folder ${name}…`;
+    try {
+      const files = await listing();
+      if (!files.length) throw new Error(`the folder ${name} is empty`);
+      pick(await zipFiles(`${name}.zip`, files), `, ${files.length} files packed from the folder`);
+    } catch (err) {
+      chosen.textContent = '';
+      showError(error, `The folder could not be read: ${err.message}`);
+    }
+  };
   file.addEventListener('change', () => pick(file.files[0]));
+  folder.addEventListener('change', () => {
+    const { name, files } = pickedFolder(folder.files);
+    pickFolder(name, async () => files);
+  });
   for (const ev of ['dragenter', 'dragover']) {
     drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add('over'); });
   }
   for (const ev of ['dragleave', 'drop']) drop.addEventListener(ev, () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
-    if (e.dataTransfer.files.length) pick(e.dataTransfer.files[0]);
+    error.hidden = true;
+    const dir = droppedFolder(e.dataTransfer); // read now: the drop's data is gone once this handler returns
+    if (dir) pickFolder(dir.name, () => folderFiles(dir));
+    else if (e.dataTransfer.files.length) pick(e.dataTransfer.files[0]);
   });
 
   let boxes = [];
@@ -40,6 +65,7 @@ export function renderUpload(main, { onReport, onUnauthorized }) {
 
   const form = h('form', { class: 'upload', 'aria-labelledby': 'upload-title' },
     drop,
+    folderPick,
     targetSet,
     h('details', { class: 'io' }, h('summary', {}, 'Inputs and outputs of a frozen graph (optional)'),
       h('p', { id: 'io-help' }, 'Separated by spaces. An input may fix its shape (image:1,224,224,3, where ? is an unknown '
@@ -63,7 +89,7 @@ export function renderUpload(main, { onReport, onUnauthorized }) {
     e.preventDefault();
     error.hidden = true;
     if (!picked) {
-      showError(error, 'Choose a model file first.');
+      showError(error, 'Choose a model file or folder first.');
       file.focus();
       return;
     }
