@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = _openapi(app)
     docs.install(app)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"], expose_headers=["Location"])
     app.add_middleware(GuardMiddleware, allowed_hosts=settings.hosts, trusted_origins=settings.cors_origins)
     app.add_middleware(metrics.MetricsMiddleware)

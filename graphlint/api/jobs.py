@@ -4,6 +4,11 @@ A job calls ``graphlint.convert.service.convert_model``, which runs TensorFlow i
 (never in this one), writes its files under ``<data dir>/jobs/<job id>/`` and returns ``{status, error,
 files, ...}``. The queue is bounded (503 when it is full); a job that was running when the server died is
 marked failed at the next start, and jobs still queued then are queued again.
+
+A job's state in the store is the one truth every process reads: a worker starts a job only by moving it from
+``queued`` to ``running`` (counting the attempt), and finishes it only while it is still queued or running, so a
+job cancelled meanwhile (``DELETE /v1/jobs/{id}``, from any replica) stays cancelled. A worker polls the state
+of the jobs it runs and stops the conversion child of one that was cancelled.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from graphlint.engine.targets import TARGETS
@@ -29,6 +36,8 @@ log = logging.getLogger("graphlint.api.jobs")
 # never be able to point at the server's filesystem.
 _CALIBRATION = re.compile(r"random(:[1-9][0-9]{0,3})?")
 _STOP = object()
+ACTIVE = ("queued", "running")  # a job in these states can still run; done, failed and cancelled are final
+CANCELLED_MESSAGE = "cancelled by its owner"
 
 
 def job_request(*, sha256: str, name: str, report_id: str | None, target: str | None, fix: bool,
@@ -60,6 +69,50 @@ def job_request(*, sha256: str, name: str, report_id: str | None, target: str | 
             "calibration": calibration, "input_ranges": ranges}
 
 
+class CancelWatch:
+    """Notices when a job running in this process is cancelled, by this process or any other: polls the store for
+    the states of the jobs it watches (one thread, only while some job is watched)."""
+
+    def __init__(self, store: Store, interval_s: float = 0.5) -> None:
+        self.store, self.interval_s = store, interval_s
+        self._events: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def watching(self, job_id: str) -> Iterator[threading.Event]:
+        """An event set once the job is cancelled, for the time of the block."""
+        event = threading.Event()
+        with self._lock:
+            self._events[job_id] = event
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="graphlint-job-cancel", daemon=True)
+                self._thread.start()
+        try:
+            yield event
+        finally:
+            with self._lock:
+                self._events.pop(job_id, None)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval_s)
+            with self._lock:
+                if not self._events:
+                    self._thread = None
+                    return
+                watched = list(self._events)
+            try:
+                statuses = self.store.job_statuses(watched)
+            except Exception as err:  # noqa: BLE001 - the database is down: look again next round
+                log.warning("cannot read the state of running jobs: %s: %s", type(err).__name__, err)
+                continue
+            with self._lock:
+                for job_id, status in statuses.items():
+                    if status == "cancelled" and job_id in self._events:
+                        self._events[job_id].set()
+
+
 class JobRunner:
     """Runs queued jobs one (or ``workers``) at a time.
 
@@ -70,6 +123,7 @@ class JobRunner:
     def __init__(self, store: Store, blobs: BlobStore, root: Path, workers: int = 1, capacity: int = 16) -> None:
         self.store, self.blobs, self.root = store, blobs, root
         self.capacity = capacity
+        self.cancels = CancelWatch(store)
         self.root.mkdir(parents=True, exist_ok=True)
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
         self._threads = [threading.Thread(target=self._loop, name=f"graphlint-job-{i}", daemon=True)
@@ -199,6 +253,25 @@ class JobRunner:
             raise ProblemError(404, f"no job `{job_id[:64]}`")
         return job
 
+    def cancel(self, owner: str, job_id: str) -> JobRow:
+        """Cancel a queued or running job of this owner: a queued one never runs, a running one is stopped by its
+        worker within a second or so (:class:`CancelWatch`).
+
+        Raises:
+            ProblemError: 404 when there is no such job, 409 when it has already ended.
+        """
+        job, cancelled = self.store.cancel_job(owner, job_id, CANCELLED_MESSAGE) if is_id(job_id) else (None, False)
+        if job is None:
+            raise ProblemError(404, f"no job `{job_id[:64]}`")
+        if not cancelled:
+            raise ProblemError(409, f"job `{job_id}` has already ended ({job.status}): there is nothing to cancel",
+                               slug="job-ended", title="Job already ended", extra={"job_status": job.status})
+        metrics.JOBS.labels("cancelled").inc()
+        if job.request.get("kind") == "verify":
+            self._verification_state(owner, job.request["report_id"], job.id, "failed",
+                                     "the verification job was cancelled")
+        return job
+
     def file(self, owner: str, job_id: str, name: str) -> Path:
         """A file a finished job wrote, by one of the names its result lists.
 
@@ -222,17 +295,31 @@ class JobRunner:
             self.run_one(job_id)
 
     def run_one(self, job_id: str) -> None:
-        """Run one queued job to its end; an unexpected error fails it with its reason."""
-        try:
-            self._run(job_id)
-        except Exception as err:
-            log.exception("job %s failed", job_id)
-            self._finish(job_id, "failed", f"internal error: {type(err).__name__}: {err}"[:500], None)
+        """Run one queued job to its end, unless it was cancelled (then it stops, and its files go); an unexpected
+        error fails it with its reason."""
+        from graphlint.convert.pool import cancel_on
+
+        with self.cancels.watching(job_id) as cancelled, cancel_on(cancelled):
+            try:
+                self._run(job_id)
+            except Exception as err:
+                log.exception("job %s failed", job_id)
+                self._finish(job_id, "failed", f"internal error: {type(err).__name__}: {err}"[:500], None)
+        if cancelled.is_set():
+            log.info("job %s: cancelled while it ran; stopped", job_id)
+            shutil.rmtree(self.root / job_id, ignore_errors=True)
+            shutil.rmtree(self.root / f"{job_id}.input", ignore_errors=True)
 
     def _finish(self, job_id: str, status: str, message: str, result: dict | None) -> None:
-        self.store.update_job(job_id, status=status, message=message, result=result,
-                              progress=1.0 if status == "done" else None)
-        metrics.JOBS.labels(status).inc()
+        """Store a job's end, unless it already ended (cancelled meanwhile)."""
+        if self.store.update_job(job_id, status=status, message=message, result=result,
+                                 progress=1.0 if status == "done" else None, only_if=ACTIVE):
+            metrics.JOBS.labels(status).inc()
+
+    def _progress(self, job_id: str, fraction: float, message: str) -> None:
+        """Store a running job's progress (not over a cancellation)."""
+        self.store.update_job(job_id, progress=min(1.0, max(0.0, float(fraction))), message=str(message)[:500],
+                              only_if=("running",))
 
     def _input_copy(self, job_id: str, model: Path, name: str = "") -> Path:
         """The stored model under a name with the extension of its format (converters and Keras look at it)."""
@@ -247,8 +334,9 @@ class JobRunner:
         return target
 
     def _run(self, job_id: str) -> None:
-        job = self.store.get_job(None, job_id)
-        if job is None or job.status != "queued":
+        job = self.store.start_job(job_id)
+        if job is None:  # cancelled before it started, or already taken
+            log.info("job %s is not queued (cancelled or taken); skipped", job_id)
             return
         req = job.request
         model = self.blobs.get(req["sha256"])
@@ -267,7 +355,6 @@ class JobRunner:
             self._finish(job_id, "failed", f"this server cannot convert models ({err}); install graphlint[convert]",
                          None)
             return
-        self.store.update_job(job_id, status="running", progress=0.0, message="starting")
         out_dir = self.root / job_id
         shutil.rmtree(out_dir, ignore_errors=True)
         out_dir.mkdir(parents=True)
@@ -278,7 +365,7 @@ class JobRunner:
             if now - last[0] < 0.25:
                 return  # bound the writes a chatty converter causes
             last[0] = now
-            self.store.update_job(job_id, progress=min(1.0, max(0.0, float(fraction))), message=str(message)[:500])
+            self._progress(job_id, fraction, message)
 
         request = ConvertRequest(model_path=self._input_copy(job_id, model, req.get("name") or ""),
                                  target=req["target"], fix=req["fix"],
@@ -304,11 +391,10 @@ class JobRunner:
             return
         data = unpack(row.report)
         predicted = {t: v["verdict"] for t, v in data["targets"].items()}
-        self.store.update_job(job.id, status="running", progress=0.0, message="starting")
         self._verification_state(job.owner, row.id, job.id, "running", None)
 
         def progress(done: int, total: int, target: str) -> None:
-            self.store.update_job(job.id, progress=done / max(total, 1), message=f"verifying {target}")
+            self._progress(job.id, done / max(total, 1), f"verifying {target}")
 
         try:
             verified = verify_targets(predicted, str(self._input_copy(job.id, model, req.get("name") or "")),
@@ -318,6 +404,8 @@ class JobRunner:
         except Exception as err:
             self._verification_state(job.owner, row.id, job.id, "failed", f"internal error: {type(err).__name__}")
             raise
+        if self.store.job_statuses([job.id]).get(job.id) != "running":
+            return  # cancelled meanwhile: the report says so already
         self._verification_state(job.owner, row.id, job.id, "done", None, verified)
         self._finish(job.id, "done", "done", {"status": "ok", "error": None, "report_id": row.id,
                                               "verified": verified, "files": []})

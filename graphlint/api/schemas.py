@@ -140,20 +140,34 @@ class RuleDoc(RuleMeta):
     doc: str = Field(description="Markdown: What it does, Why is this bad?, Example, How to fix")
 
 
+class EarlierAttempt(BaseModel):
+    """A run of a job that ended without a result (its worker was killed, say), after which it was queued again."""
+
+    attempt: int = Field(ge=1, description="which run it was: 1 for the first")
+    ended_at: str = Field(description="when it was found to have ended, UTC, ISO 8601")
+    reason: str = Field(description="why it ended", examples=["its worker stopped (killed, out of memory or gone)"])
+
+
 class Job(BaseModel):
-    """A fix-and-convert job."""
+    """A fix-and-convert or verify job."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": _ID, "status": "done", "progress": 1.0, "message": "done",
+        "id": _ID, "status": "done", "progress": 1.0, "message": "done", "attempts": 2,
+        "earlier_attempts": [{"attempt": 1, "ended_at": "2026-11-02T10:15:36.000000Z",
+                              "reason": "its worker stopped (killed, out of memory or gone)"}],
         "request": {"sha256": _SHA, "name": "net.pb", "report_id": None, "target": "int8", "fix": True,
                     "unsafe_fixes": False, "inputs": [], "outputs": ["y"], "calibration": "random",
                     "input_ranges": []},
         "result": {"status": "ok", "error": None, "files": ["model.tflite", "fixed.pb", "report.json"]},
         "created_at": "2026-11-02T10:15:30.123456Z", "updated_at": "2026-11-02T10:15:41.654321Z"}]})
     id: str
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: float = Field(ge=0, le=1)
     message: str
+    attempts: int = Field(ge=0, description="how many times a worker started it (0 while it waits for its first "
+                                            "run)")
+    earlier_attempts: list[EarlierAttempt] = Field(description="the runs that ended without a result before the "
+                                                               "current one, and why; empty for a job run once")
     request: dict[str, Any]
     result: dict[str, Any] | None = Field(description="what the conversion returned: status, error, files, ...")
     created_at: str

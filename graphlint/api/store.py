@@ -61,10 +61,15 @@ CREATE TABLE IF NOT EXISTS jobs (
     request TEXT NOT NULL,
     result TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    earlier_attempts TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
+CREATE INDEX IF NOT EXISTS jobs_owner_status ON jobs (owner, status);
 """
+# Columns added to a table after it first shipped: added to databases created before them at start-up.
+_ADDED_COLUMNS = (("jobs", "attempts", "INTEGER NOT NULL DEFAULT 0"), ("jobs", "earlier_attempts", "TEXT"))
 
 
 def now() -> str:
@@ -133,21 +138,24 @@ class ReportRow:
 
 @dataclasses.dataclass(frozen=True)
 class JobRow:
-    """A fix-and-convert job."""
+    """A fix-and-convert or verify job."""
 
     id: str
     owner: str
-    status: str  # queued | running | done | failed
+    status: str  # queued | running | done | failed | cancelled
     progress: float
     message: str
     request: dict
     result: dict | None
     created_at: str
     updated_at: str
+    attempts: int = 0  # how many times a worker started it
+    earlier_attempts: tuple[dict, ...] = ()  # {attempt, ended_at, reason} of each run that ended without a result
 
     def public(self) -> dict:
         """The JSON form (``GET /v1/jobs/{id}``)."""
         return {"id": self.id, "status": self.status, "progress": self.progress, "message": self.message,
+                "attempts": self.attempts, "earlier_attempts": list(self.earlier_attempts),
                 "request": self.request, "result": self.result, "created_at": self.created_at,
                 "updated_at": self.updated_at}
 
@@ -179,6 +187,12 @@ class _Dialect:
         """Start a write transaction."""
         conn.execute("BEGIN IMMEDIATE")
 
+    def add_column(self, cur, table: str, column: str, ddl: str) -> None:
+        """Add a column to a table unless it has it (a database created by an older version)."""
+        cur.execute(f"PRAGMA table_info({table})")
+        if column not in {row[1] for row in cur.fetchall()}:
+            cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
+
 
 class _Postgres(_Dialect):
     name = "postgresql"
@@ -195,6 +209,9 @@ class _Postgres(_Dialect):
 
     def begin(self, conn) -> None:
         conn.execute("BEGIN")
+
+    def add_column(self, cur, table: str, column: str, ddl: str) -> None:
+        cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {ddl}")
 
 
 def dialect_for(url: str) -> _Dialect:
@@ -222,6 +239,8 @@ class Store:
             for statement in _TABLES.format(serial=self.dialect.serial, blob=self.dialect.blob).split(";"):
                 if statement.strip():
                     cur.execute(statement)
+            for table, column, ddl in _ADDED_COLUMNS:
+                self.dialect.add_column(cur, table, column, ddl)
             cur.execute(self.dialect.sql("INSERT INTO graphlint_meta (key, value) VALUES (?, ?) "
                                          "ON CONFLICT (key) DO NOTHING"), ("schema_version", str(SCHEMA_VERSION)))
 
@@ -367,13 +386,15 @@ class Store:
 
     # -- jobs ------------------------------------------------------------------------------------------------
 
-    _JOB_COLS = "id, owner, status, progress, message, request, result, created_at, updated_at"
+    _JOB_COLS = "id, owner, status, progress, message, request, result, created_at, updated_at, attempts, " \
+                "earlier_attempts"
 
     @staticmethod
     def _job(row: tuple) -> JobRow:
         return JobRow(id=row[0], owner=row[1], status=row[2], progress=float(row[3]), message=row[4],
                       request=json.loads(row[5]), result=json.loads(row[6]) if row[6] else None,
-                      created_at=row[7], updated_at=row[8])
+                      created_at=row[7], updated_at=row[8], attempts=int(row[9]),
+                      earlier_attempts=tuple(json.loads(row[10])) if row[10] else ())
 
     def add_job(self, owner: str, request: dict) -> JobRow:
         """Store a new queued job."""
@@ -399,8 +420,10 @@ class Store:
             f"SELECT {self._JOB_COLS} FROM jobs WHERE owner = ? ORDER BY seq DESC LIMIT ?", (owner, limit))]
 
     def update_job(self, job_id: str, *, status: str | None = None, progress: float | None = None,
-                   message: str | None = None, result: dict | None = None) -> None:
-        """Change some fields of a job."""
+                   message: str | None = None, result: dict | None = None,
+                   only_if: tuple[str, ...] | None = None) -> bool:
+        """Change some fields of a job; with ``only_if``, only while its status is one of those (a job cancelled
+        meanwhile keeps its state). True when the job was changed."""
         sets, params = ["updated_at = ?"], [now()]
         for column, value in (("status", status), ("progress", progress), ("message", message)):
             if value is not None:
@@ -409,12 +432,68 @@ class Store:
         if result is not None:
             sets.append("result = ?")
             params.append(json.dumps(result))
+        where, where_params = "id = ?", [job_id]
+        if only_if is not None:
+            where += f" AND status IN ({', '.join('?' * len(only_if))})"
+            where_params += only_if
         with self._tx() as cur:
-            cur.execute(self.dialect.sql(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?"), (*params, job_id))
+            cur.execute(self.dialect.sql(f"UPDATE jobs SET {', '.join(sets)} WHERE {where}"),
+                        (*params, *where_params))
+            return cur.rowcount == 1
+
+    def start_job(self, job_id: str) -> JobRow | None:
+        """Mark a queued job running and count the attempt; None when it is not queued (cancelled, finished, or
+        taken by another worker)."""
+        with self._tx() as cur:
+            cur.execute(self.dialect.sql("UPDATE jobs SET status = 'running', progress = 0, message = 'starting', "
+                                         "attempts = attempts + 1, updated_at = ? WHERE id = ? AND status = 'queued'"),
+                        (now(), job_id))
+            if cur.rowcount != 1:
+                return None
+        return self.get_job(None, job_id)
+
+    def requeue_job(self, job_id: str, attempt: int, reason: str, message: str) -> bool:
+        """Queue a running job again after its ``attempt``-th run ended without a result, recording why; False
+        when that run is no longer the job's current one (cancelled, or another worker requeued it first)."""
+        job = self.get_job(None, job_id)
+        if job is None or job.status != "running" or job.attempts != attempt:
+            return False
+        history = [*job.earlier_attempts, {"attempt": attempt, "ended_at": now(), "reason": reason}]
+        with self._tx() as cur:
+            cur.execute(self.dialect.sql(
+                "UPDATE jobs SET status = 'queued', progress = 0, message = ?, earlier_attempts = ?, updated_at = ? "
+                "WHERE id = ? AND status = 'running' AND attempts = ?"),
+                (message, json.dumps(history), now(), job_id, attempt))
+            return cur.rowcount == 1
+
+    def cancel_job(self, owner: str, job_id: str, message: str) -> tuple[JobRow | None, bool]:
+        """Cancel an owner's job while it is queued or running.
+
+        Returns:
+            The job as it is now (None when the owner has no such job) and True when this call cancelled it.
+        """
+        with self._tx() as cur:
+            cur.execute(self.dialect.sql(
+                "UPDATE jobs SET status = 'cancelled', message = ?, updated_at = ? "
+                "WHERE id = ? AND owner = ? AND status IN ('queued', 'running')"), (message, now(), job_id, owner))
+            changed = cur.rowcount == 1
+        return self.get_job(owner, job_id), changed
+
+    def job_statuses(self, job_ids: list[str]) -> dict[str, str]:
+        """The status of each of these jobs that exists."""
+        if not job_ids:
+            return {}
+        marks = ", ".join("?" * len(job_ids))
+        return {r[0]: r[1] for r in self._query(f"SELECT id, status FROM jobs WHERE id IN ({marks})", tuple(job_ids))}
 
     def count_jobs(self, status: str) -> int:
         """How many jobs of all owners have this status."""
         return int(self._query("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,))[0][0])
+
+    def count_active_jobs(self, owner: str) -> int:
+        """How many of an owner's jobs are queued or running."""
+        return int(self._query("SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('queued', 'running')",
+                               (owner,))[0][0])
 
     def active_job_ids(self) -> set[str]:
         """The ids of the jobs queued or running (retention leaves their files alone)."""
@@ -427,4 +506,3 @@ class Store:
                 "UPDATE jobs SET status = 'failed', message = ?, updated_at = ? WHERE status = 'running'"),
                 ("the server stopped while this job ran; start it again", now()))
         return [r[0] for r in self._query("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq")]
-

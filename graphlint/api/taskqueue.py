@@ -7,8 +7,12 @@ shared blob store, take those tasks and run them with the same code as the embed
 state and progress stay in the ``jobs`` table, which every replica reads.
 
 A worker that dies mid-job (``kill -9``, out of memory, its machine gone) stops sending heartbeats; after
-``stalled_s`` seconds another worker finds its job stalled and queues it again, up to ``max_attempts`` runs in
-all, then fails it with a message saying why. procrastinate's schema is created at the first start (under an
+``stalled_s`` seconds another worker finds its job stalled and queues it again (the job's ``earlier_attempts``
+record why the run ended), up to ``max_attempts`` runs in all, then fails it with a message saying why.
+
+Cancellation (``DELETE /v1/jobs/{id}`` on any replica) is a state change in the ``jobs`` table: a worker that takes
+the task of a cancelled job skips it, and a worker running one notices within a second and stops its conversion
+child (:class:`graphlint.api.jobs.CancelWatch`). procrastinate's schema is created at the first start (under an
 advisory lock, so replicas starting together do not race).
 """
 
@@ -20,13 +24,15 @@ import dataclasses
 import logging
 from typing import Any
 
-from .jobs import JobRunner
+from .jobs import ACTIVE, JobRunner
 from .problems import ProblemError
+from .store import JobRow
 
 log = logging.getLogger("graphlint.api.taskqueue")
 QUEUE = "graphlint-jobs"
 TASK = "graphlint.run_job"
 _SCHEMA_LOCK = 0x67726C6E  # pg_advisory_lock key held while procrastinate's schema is created
+STALLED = "its worker stopped (killed, out of memory or gone)"
 
 
 def conninfo(url: str) -> str:
@@ -159,24 +165,40 @@ async def _recover_stalled(app: Any, runner: JobRunner, options: WorkerOptions) 
 
 
 async def _recover(app: Any, runner: JobRunner, job: Any, max_attempts: int) -> None:
-    """Queue one stalled job again, or fail it once it has had ``max_attempts`` runs."""
-    from procrastinate import jobs as procrastinate_jobs
-
+    """Queue one stalled job again, or fail it once it has had ``max_attempts`` runs; the task of a job that has
+    ended meanwhile (cancelled, say) is closed."""
     job_id = str(job.task_kwargs.get("job_id", ""))
+    row = await asyncio.to_thread(runner.store.get_job, None, job_id) if job_id else None
     runs = job.attempts + 1
     try:
+        if row is None or row.status not in ACTIVE:
+            await app.job_manager.finish_job(job, status=_task_status(row.status if row else "failed"),
+                                             delete_job=False)
+            return
         if runs < max_attempts:
-            await app.job_manager.retry_job(job)
-            status, message = "queued", f"its worker stopped (killed, out of memory or gone); queued again, " \
-                                        f"run {runs + 1} of {max_attempts}"
-        else:
-            await app.job_manager.finish_job(job, status=procrastinate_jobs.Status.FAILED, delete_job=False)
-            status, message = "failed", f"its worker stopped (killed, out of memory or gone) in each of {runs} " \
-                                        "run(s); start it again, or give the workers more memory"
+            await _requeue(app, runner, job, row, f"{STALLED}; queued again, run {runs + 1} of {max_attempts}")
+            return
+        await app.job_manager.finish_job(job, status=_task_status("failed"), delete_job=False)
     except Exception as err:  # noqa: BLE001 - another worker recovered it first
         log.debug("stalled job %s already handled: %s", job.id, err)
         return
+    message = f"{STALLED} in each of {runs} run(s); start it again, or give the workers more memory"
     log.warning("job %s: %s", job_id, message)
-    if job_id:
-        await asyncio.to_thread(runner.store.update_job, job_id, status=status, message=message,
-                                progress=0.0 if status == "queued" else None)
+    await asyncio.to_thread(runner.store.update_job, job_id, status="failed", message=message, only_if=ACTIVE)
+
+
+async def _requeue(app: Any, runner: JobRunner, job: Any, row: JobRow, message: str) -> None:
+    """Queue a stalled job again: first in the ``jobs`` table, recording why its run ended (one worker wins
+    that), then in procrastinate, so that the worker taking the task finds the job queued."""
+    if row.status == "running" and not await asyncio.to_thread(runner.store.requeue_job, row.id, row.attempts,
+                                                               STALLED, message):
+        return  # cancelled meanwhile, or another worker requeued it
+    log.warning("job %s: %s", row.id, message)
+    await app.job_manager.retry_job(job)
+
+
+def _task_status(status: str) -> Any:
+    """The final procrastinate status of a task whose job ended with ``status``."""
+    from procrastinate.jobs import Status
+
+    return {"done": Status.SUCCEEDED, "cancelled": Status.ABORTED}.get(status, Status.FAILED)

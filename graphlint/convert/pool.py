@@ -9,12 +9,17 @@ use from several threads; at most ``size`` jobs run at once.
 Settings come from the arguments or the environment: ``GRAPHLINT_CONVERT_WORKERS`` (default 1),
 ``GRAPHLINT_CONVERT_TIMEOUT`` seconds per job (default 600), ``GRAPHLINT_WORKER_MEMORY_MB`` (default 8192;
 0 = no cap).
+
+A caller that may have to stop its conversions early (a service job cancelled by its user) runs them inside
+``with cancel_on(event):``: once ``event`` is set, the worker running a job of that thread is killed within about
+a second, and every job it starts after that returns at once, as a failure of kind ``cancelled``.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import itertools
 import json
 import os
@@ -25,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .errors import crash_message, node_from_message
 
@@ -39,6 +44,33 @@ class WorkerGone(Exception):
 
 class _Timeout(Exception):
     """The job overran its deadline."""
+
+
+class _Cancelled(Exception):
+    """The caller cancelled the job (see :func:`cancel_on`)."""
+
+
+_CANCEL: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("graphlint_convert_cancel",
+                                                                                 default=None)
+
+
+@contextlib.contextmanager
+def cancel_on(event: threading.Event) -> Iterator[None]:
+    """Inside the block, this thread's conversion jobs stop once ``event`` is set (their worker is killed)."""
+    token = _CANCEL.set(event)
+    try:
+        yield
+    finally:
+        _CANCEL.reset(token)
+
+
+def _cancelled_result(info: dict | None = None) -> dict:
+    """The failure a cancelled job returns."""
+    result: dict = {"status": "failed", "error": {"kind": "cancelled", "node": None,
+                                                  "message": "the job was cancelled; its conversion was stopped"}}
+    if info is not None:
+        result["worker"] = {**info, "replaced": True}
+    return result
 
 
 class Worker:
@@ -61,16 +93,18 @@ class Worker:
         """Process id."""
         return self.proc.pid
 
-    def wait_ready(self, timeout: float) -> dict:
-        """Wait until TensorFlow is imported; raise WorkerGone or _Timeout."""
-        message = self._read(time.monotonic() + timeout)
+    def wait_ready(self, timeout: float, cancel: threading.Event | None = None) -> dict:
+        """Wait until TensorFlow is imported; raise WorkerGone, _Timeout or _Cancelled."""
+        message = self._read(time.monotonic() + timeout, cancel)
         if message.get("type") != "ready":
             raise WorkerGone(f"unexpected first message {message!r}")
         self.ready = message
         return message
 
-    def _read(self, deadline: float) -> dict:
+    def _read(self, deadline: float, cancel: threading.Event | None = None) -> dict:
         while b"\n" not in self._buf:
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _Timeout
@@ -86,8 +120,9 @@ class Worker:
         line, _, self._buf = self._buf.partition(b"\n")
         return json.loads(line)
 
-    def request(self, job: dict, timeout: float, progress: Progress | None) -> dict:
-        """Send a job and wait for its result; raise WorkerGone or _Timeout."""
+    def request(self, job: dict, timeout: float, progress: Progress | None,
+                cancel: threading.Event | None = None) -> dict:
+        """Send a job and wait for its result; raise WorkerGone, _Timeout or _Cancelled."""
         deadline = time.monotonic() + timeout
         try:
             self.proc.stdin.write((json.dumps(job) + "\n").encode())
@@ -96,7 +131,7 @@ class Worker:
             raise WorkerGone from None
         self.jobs += 1
         while True:
-            message = self._read(deadline)
+            message = self._read(deadline, cancel)
             if message.get("type") == "progress" and progress is not None:
                 with contextlib.suppress(Exception):  # a broken callback must not break the job
                     progress(float(message["fraction"]), str(message["stage"]))
@@ -240,13 +275,16 @@ class WorkerPool:
             on_worker: called with the worker's pid once it has the job (monitoring, tests).
 
         Returns:
-            The worker's result, or a structured failure (kind timeout | crash | memory | worker) with the
-            worker's last words; ``worker`` holds its pid and whether it was warm.
+            The worker's result, or a structured failure (kind timeout | crash | memory | worker | cancelled)
+            with the worker's last words; ``worker`` holds its pid and whether it was warm.
         """
         if self._closed:
             raise RuntimeError("the worker pool is closed")
         job = {**job, "id": job.get("id") or f"job-{next(self._ids)}"}
         timeout = timeout or self.timeout
+        cancel = _CANCEL.get()
+        if cancel is not None and cancel.is_set():
+            return _cancelled_result()
         with self._slots:
             worker, warm = self._take()
             start_error = None
@@ -254,7 +292,11 @@ class WorkerPool:
                 if progress is not None:
                     progress(0.0, "starting a conversion worker")
                 try:
-                    worker.wait_ready(self.startup_timeout)
+                    worker.wait_ready(self.startup_timeout, cancel)
+                except _Cancelled:
+                    worker.terminate_now()
+                    self._release(worker, broken=True)
+                    return _cancelled_result()
                 except (WorkerGone, _Timeout, ValueError) as gone:
                     if not isinstance(gone, _Timeout):  # it is exiting: let it, so its status is its own
                         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -275,7 +317,11 @@ class WorkerPool:
             since = worker.stderr_size()
             info = {"pid": worker.pid, "warm": warm, "job": worker.jobs + 1}
             try:
-                result = worker.request(job, timeout, progress)
+                result = worker.request(job, timeout, progress, cancel)
+            except _Cancelled:
+                worker.terminate_now()
+                self._release(worker, broken=True)
+                return _cancelled_result(info)
             except _Timeout:
                 worker.terminate_now()
                 self._release(worker, broken=True)

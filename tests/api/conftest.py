@@ -1,4 +1,5 @@
-"""A real ``graphlint serve`` on loopback: started as a subprocess on a free port, stopped or killed by tests.
+"""A real ``graphlint serve`` on loopback: started as a subprocess on a free port, stopped or killed by tests; a
+real PostgreSQL server, and team mode (replicas and ``graphlint worker`` processes on one database and blob store).
 
 Models are built in code (GraphDefs with :class:`graphlint.testing.GraphBuilder`, a tiny TFLite file with
 :class:`graphlint.testing.TFLiteBuilder`), never downloaded.
@@ -8,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -70,20 +71,12 @@ class Server:
 
     def stop(self) -> int:
         """SIGTERM and wait (graceful shutdown)."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return self.proc.returncode if self.proc else 0
+        return stop_process(self.proc, graceful=True, timeout=30) if self.proc else 0
 
     def kill(self) -> None:
         """SIGKILL the server (its lint workers notice their parent is gone and exit)."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        if self.proc:
+            stop_process(self.proc)
 
     def client(self, token: str | None = None, timeout: float = 60) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -207,12 +200,8 @@ class Postgres:
         return self.url(name)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # smart shutdown; the `runuser` wrapper passes the signal on
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc is not None:  # smart shutdown; the `runuser` wrapper passes SIGTERM on
+            stop_process(self.proc, graceful=True, timeout=30)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -222,3 +211,115 @@ def postgres():
     server = Postgres().start()
     yield server
     server.stop()
+
+
+def stop_process(proc: subprocess.Popen, *, graceful: bool = False, timeout: float = 60) -> int:
+    """End a child process and reap it: SIGKILL, or with ``graceful`` SIGTERM first (SIGKILL after ``timeout``)."""
+    if proc.poll() is None:
+        if graceful:
+            proc.terminate()
+            try:
+                return proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        proc.kill()
+        proc.wait(10)
+    return proc.returncode
+
+
+# A dead worker is noticed within a few seconds here (defaults: heartbeat 10 s, stalled after 30 s).
+FAST_RECOVERY = ("--heartbeat-s", "0.5", "--stalled-s", "2")
+
+
+class Worker:
+    """One ``graphlint worker`` process."""
+
+    def __init__(self, log: Path, *args: str) -> None:
+        self.log = log
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "graphlint", "worker", *args], stdout=out,
+                                         stderr=subprocess.STDOUT, env={**os.environ, "GRAPHLINT_CONVERT_WORKERS": "1"})
+
+    def output(self) -> str:
+        return self.log.read_text("utf-8", "replace")[-6000:]
+
+    def kill(self) -> None:
+        stop_process(self.proc)
+
+    def stop(self) -> int:
+        """SIGTERM: the worker ends after its current job."""
+        return stop_process(self.proc, graceful=True)
+
+    def conversion_children(self) -> list[int]:
+        """The pids of this worker's conversion processes (``graphlint.convert.worker``)."""
+        return conversion_children(self.proc.pid)
+
+
+def conversion_children(pid: int) -> list[int]:
+    """The pids of the conversion worker processes (``python -m graphlint.convert.worker``) ``pid`` started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid and b"graphlint.convert.worker" in command:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+class Team:
+    """Two replicas on one database and blob store, and the workers started for them."""
+
+    def __init__(self, root: Path, database_url: str, *server_args: str) -> None:
+        self.root, self.database_url = root, database_url
+        self.blob_store = root / "shared"
+        args = ("--database-url", database_url, "--blob-store", str(self.blob_store), *server_args)
+        self.a = Server(root / "a", root / "a.log", *args).start()
+        self.b = Server(root / "b", root / "b.log", *args).start()
+        self.workers: list[Worker] = []
+
+    def worker(self, *args: str) -> Worker:
+        worker = Worker(self.root / f"worker-{len(self.workers)}.log", "--database-url", self.database_url,
+                        "--blob-store", str(self.blob_store), *FAST_RECOVERY, *args)
+        self.workers.append(worker)
+        return worker
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+        self.a.kill()
+        self.b.kill()
+
+
+@pytest.fixture(scope="module")
+def make_team(postgres, tmp_path_factory) -> Iterator[Callable[..., Team]]:
+    """Factory: ``make_team(*serve_args)``, a team on a fresh database; every process is killed at the end of the
+    module."""
+    pytest.importorskip("procrastinate", reason="team mode needs procrastinate (pip install -e .[team])")
+    teams: list[Team] = []
+
+    def make(*server_args: str) -> Team:
+        teams.append(Team(tmp_path_factory.mktemp("team"), postgres.new_database(), *server_args))
+        return teams[-1]
+
+    yield make
+    for team in teams:
+        team.close()
+
+
+def wait_for_job(server: Server, job_id: str, until: tuple[str, ...], timeout: float = 600,
+                 token: str | None = None) -> dict:
+    """Poll ``GET /v1/jobs/{id}`` until the job's status is one of ``until``; the job then."""
+    deadline = time.monotonic() + timeout
+    job: dict = {}
+    with server.client(token) as c:
+        while time.monotonic() < deadline:
+            job = c.get(f"/v1/jobs/{job_id}").json()
+            if job["status"] in until:
+                return job
+            time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {until}: {job}")

@@ -1,5 +1,5 @@
 """Fix-and-convert jobs over HTTP: validation, the real conversion (TensorFlow in the conversion workers, never
-in the server), downloads, and recovery of jobs a dead server left running."""
+in the server), downloads, cancellation, per-token quotas, and recovery of jobs a dead server left running."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from graphlint.api.blobs import BlobStore
+from graphlint.api.jobs import JobRunner
+from graphlint.api.problems import ProblemError
+from graphlint.api.store import Store
 from tests.conftest import tensorflow_version
 
-from .conftest import graphdef, upload
+from .conftest import conversion_children, graphdef, upload, wait_for_job
+
+_ENDED = ("done", "failed", "cancelled")
 
 
 def _wait(c, job_id: str, timeout: float = 600) -> dict:
@@ -20,10 +26,49 @@ def _wait(c, job_id: str, timeout: float = 600) -> dict:
     while time.monotonic() < deadline:
         job = c.get(f"/v1/jobs/{job_id}").json()
         assert 0 <= job["progress"] <= 1
-        if job["status"] in ("done", "failed"):
+        if job["status"] in _ENDED:
             return job
         time.sleep(0.5)
     raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+@pytest.fixture()
+def idle_runner(tmp_path):
+    """A job runner without threads: its jobs stay queued."""
+    store = Store(f"sqlite:///{tmp_path / 'graphlint.db'}")
+    blobs = BlobStore.in_dir(tmp_path)
+    yield JobRunner(store, blobs, blobs.jobs, workers=0)
+    store.close()
+
+
+def test_a_cancelled_job_never_starts_and_cannot_be_cancelled_twice(idle_runner):
+    job = idle_runner.submit("alice", {"sha256": "0" * 64, "name": "m.pb"})
+    with pytest.raises(ProblemError) as other_owner:
+        idle_runner.cancel("bob", job.id)
+    assert other_owner.value.status == 404
+    cancelled = idle_runner.cancel("alice", job.id)
+    assert (cancelled.status, cancelled.attempts) == ("cancelled", 0)
+    idle_runner.run_one(job.id)  # a worker taking it now skips it
+    assert idle_runner.get("alice", job.id) == cancelled
+    with pytest.raises(ProblemError) as again:
+        idle_runner.cancel("alice", job.id)
+    assert again.value.status == 409 and again.value.extra == {"job_status": "cancelled"}
+    for unknown in ("0" * 32, "../etc"):
+        with pytest.raises(ProblemError) as missing:
+            idle_runner.cancel("alice", unknown)
+        assert missing.value.status == 404
+
+
+def test_a_job_that_starts_counts_its_attempt_and_a_cancelled_one_keeps_its_state(idle_runner):
+    job = idle_runner.submit("alice", {"sha256": "0" * 64, "name": "m.pb"})
+    idle_runner.run_one(job.id)  # its model is not stored: it starts and fails at once
+    failed = idle_runner.get("alice", job.id)
+    assert (failed.status, failed.attempts) == ("failed", 1) and "no longer stored" in failed.message
+    running = idle_runner.submit("alice", {"sha256": "0" * 64, "name": "m.pb"})
+    assert idle_runner.store.start_job(running.id).attempts == 1
+    idle_runner.cancel("alice", running.id)
+    idle_runner._finish(running.id, "done", "done", {"status": "ok", "files": []})  # the run ends after the cancel
+    assert idle_runner.get("alice", running.id).status == "cancelled"
 
 
 def _tensorflow_libraries(pid: int) -> list[str]:
@@ -98,6 +143,44 @@ def test_a_job_running_when_the_server_died_fails_on_restart(make_server):
         crashed = c.get("/v1/jobs/" + "a" * 32).json()
         assert crashed["status"] == "failed" and "stopped" in crashed["message"]
         assert c.get("/v1/jobs/" + "b" * 32).json()["status"] == "done"
+        ended = c.delete("/v1/jobs/" + "b" * 32)
+        assert ended.status_code == 409 and ended.headers["content-type"] == "application/problem+json"
+        assert ended.json()["job_status"] == "done" and "already ended" in ended.json()["detail"]
+        assert c.delete("/v1/jobs/" + "c" * 32).status_code == 404
+        assert c.get("/v1/jobs/" + "b" * 32).json()["status"] == "done"
+
+
+@pytest.mark.tf
+def test_cancel_a_running_and_a_queued_job(server):
+    if tensorflow_version() is None:
+        pytest.skip("TensorFlow is not installed: the conversion workers need it (pip install -e .[test])")
+    with server.client() as c:
+        stored = upload(c, graphdef(), name="net.pb", output="y").json()
+        ids = [c.post("/v1/jobs", data={"report_id": stored["id"], "target": "float", "output": "y"}).json()["id"]
+               for _ in range(2)]
+        running = wait_for_job(server, ids[0], ("running", *_ENDED))
+        assert running["status"] == "running" and running["attempts"] == 1, running
+        assert c.get(f"/v1/jobs/{ids[1]}").json()["status"] == "queued"  # one job thread: it waits
+        deadline = time.monotonic() + 60
+        while not conversion_children(server.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        children = conversion_children(server.proc.pid)
+        assert children
+        for job_id in reversed(ids):
+            cancelled = c.delete(f"/v1/jobs/{job_id}")
+            assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
+        deadline = time.monotonic() + 10
+        while set(children) & set(conversion_children(server.proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not set(children) & set(conversion_children(server.proc.pid)), "the conversion was not stopped"
+        time.sleep(2)  # the job thread is free again: it takes the cancelled queued job, and skips it
+        first, second = (c.get(f"/v1/jobs/{job_id}").json() for job_id in ids)
+        assert (first["status"], first["attempts"], first["result"]) == ("cancelled", 1, None)
+        assert (second["status"], second["attempts"]) == ("cancelled", 0)
+        assert not (server.data_dir / "jobs" / ids[0]).exists()  # a stopped job's partial files go
+        assert c.delete(f"/v1/jobs/{ids[0]}").status_code == 409
+        after = c.post("/v1/jobs", data={"report_id": stored["id"], "target": "float", "output": "y"}).json()
+        assert _wait(c, after["id"])["status"] == "done"  # the server goes on converting
 
 
 def test_the_server_process_never_loads_tensorflow(server):

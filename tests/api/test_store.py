@@ -97,6 +97,45 @@ def test_jobs_and_recovery_after_a_crash(store):
     assert [j.id for j in store.list_jobs("o", 10)] == [queued.id, running.id]
 
 
+def test_job_attempts_cancellation_and_requeue(store):
+    job = store.add_job("o", {"target": "int8"})
+    assert (job.attempts, job.earlier_attempts) == (0, ())
+    started = store.start_job(job.id)
+    assert (started.status, started.attempts) == ("running", 1)
+    assert store.start_job(job.id) is None  # one worker takes it
+    assert store.requeue_job(job.id, 1, "its worker stopped", "queued again")
+    assert not store.requeue_job(job.id, 1, "its worker stopped", "queued again")  # another worker was first
+    again = store.start_job(job.id)
+    assert again.attempts == 2 and [e["attempt"] for e in again.earlier_attempts] == [1]
+    assert again.public()["earlier_attempts"][0]["reason"] == "its worker stopped"
+    assert store.count_active_jobs("o") == 1 and store.count_active_jobs("p") == 0
+    assert store.cancel_job("p", job.id, "cancelled") == (None, False)
+    cancelled, changed = store.cancel_job("o", job.id, "cancelled")
+    assert changed and cancelled.status == "cancelled" and store.count_active_jobs("o") == 0
+    assert store.cancel_job("o", job.id, "cancelled") == (cancelled, False)
+    assert not store.update_job(job.id, status="done", only_if=("queued", "running"))
+    assert not store.requeue_job(job.id, 2, "its worker stopped", "queued again")
+    assert store.job_statuses([job.id, "0" * 32]) == {job.id: "cancelled"}
+
+
+def test_a_database_of_an_older_version_gets_the_new_job_columns(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "graphlint.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, owner TEXT "
+                   "NOT NULL, status TEXT NOT NULL, progress REAL NOT NULL, message TEXT NOT NULL, request TEXT NOT "
+                   "NULL, result TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)")
+        db.execute("INSERT INTO jobs (id, owner, status, progress, message, request, created_at, updated_at) "
+                   "VALUES (?, 'o', 'done', 1, 'done', '{}', 'x', 'x')", ("a" * 32,))
+    db.close()
+    store = Store(f"sqlite:///{path}")
+    old = store.get_job("o", "a" * 32)
+    assert (old.status, old.attempts, old.earlier_attempts) == ("done", 0, ())
+    store.close()
+    Store(f"sqlite:///{path}").close()  # opening it again changes nothing
+
+
 def test_a_failed_transaction_leaves_nothing(store):
     with pytest.raises(RuntimeError), store._tx() as cur:
         cur.execute(store.dialect.sql("INSERT INTO jobs (id, owner, status, progress, message, request, created_at, "

@@ -1,94 +1,30 @@
 """Team mode with real processes: two ``graphlint serve`` replicas on one PostgreSQL database and one shared blob
-store, ``graphlint worker`` processes taking the jobs from the procrastinate queue in that database, and a worker
-killed with SIGKILL mid-job."""
+store, ``graphlint worker`` processes taking the jobs from the procrastinate queue in that database, a worker
+killed with SIGKILL mid-job, and jobs cancelled from another replica than the one that queued them."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import tensorflow_version
 
-from .conftest import Server, graphdef, upload
+from .conftest import Server, Team, Worker, graphdef, upload, wait_for_job
 
 pytest.importorskip("procrastinate", reason="team mode needs procrastinate (pip install -e .[team])")
-# A dead worker is noticed within a few seconds here (defaults: heartbeat 10 s, stalled after 30 s).
-_FAST_RECOVERY = ("--heartbeat-s", "0.5", "--stalled-s", "2")
-
-
-class Worker:
-    """One ``graphlint worker`` process."""
-
-    def __init__(self, log: Path, *args: str) -> None:
-        self.log = log
-        with open(log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "graphlint", "worker", *args], stdout=out,
-                                         stderr=subprocess.STDOUT, env={**os.environ, "GRAPHLINT_CONVERT_WORKERS": "1"})
-
-    def output(self) -> str:
-        return self.log.read_text("utf-8", "replace")[-6000:]
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.proc.returncode
-
-
-class Team:
-    """Two replicas on one database and blob store, and the workers started for them."""
-
-    def __init__(self, root: Path, database_url: str) -> None:
-        self.root, self.database_url = root, database_url
-        self.blob_store = root / "shared"
-        args = ("--database-url", database_url, "--blob-store", str(self.blob_store))
-        self.a = Server(root / "a", root / "a.log", *args).start()
-        self.b = Server(root / "b", root / "b.log", *args).start()
-        self.workers: list[Worker] = []
-
-    def worker(self, *args: str) -> Worker:
-        worker = Worker(self.root / f"worker-{len(self.workers)}.log", "--database-url", self.database_url,
-                        "--blob-store", str(self.blob_store), *_FAST_RECOVERY, *args)
-        self.workers.append(worker)
-        return worker
-
-    def close(self) -> None:
-        for worker in self.workers:
-            worker.kill()
-        self.a.kill()
-        self.b.kill()
+_DONE = ("done", "failed", "cancelled")
 
 
 @pytest.fixture(scope="module")
-def team(postgres, tmp_path_factory) -> Iterator[Team]:
-    team = Team(tmp_path_factory.mktemp("team"), postgres.new_database())
-    yield team
-    team.close()
+def team(make_team) -> Team:
+    return make_team()
 
 
-def _wait(server: Server, job_id: str, until: tuple[str, ...], timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    with server.client() as c:
-        while time.monotonic() < deadline:
-            job = c.get(f"/v1/jobs/{job_id}").json()
-            if job["status"] in until:
-                return job
-            time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never reached {until}: {job}")
+def _needs_tensorflow() -> None:
+    if tensorflow_version() is None:
+        pytest.skip("TensorFlow is not installed: the workers need it (pip install -e .[test])")
 
 
 def _queue_attempts(database_url: str, job_id: str) -> list[tuple[str, int]]:
@@ -99,6 +35,50 @@ def _queue_attempts(database_url: str, job_id: str) -> list[tuple[str, int]]:
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT status::text, attempts FROM procrastinate_jobs WHERE args->>'job_id' = %s",
                             (job_id,)).fetchall()
+
+
+def _convert_job(server: Server, n: int) -> str:
+    """Upload a model and queue its conversion through ``server``; the job's id."""
+    with server.client() as c:
+        stored = upload(c, graphdef(n), name="net.pb", output="y").json()
+        queued = c.post("/v1/jobs", data={"report_id": stored["id"], "target": "float", "output": "y"})
+        assert queued.status_code == 202, queued.text
+        return queued.json()["id"]
+
+
+def _running_on_a_new_worker(team: Team, job_id: str, *args: str) -> Worker:
+    """Start a worker and wait until it runs the job (a fresh worker starts its TensorFlow child for it: seconds
+    in which the job is surely running)."""
+    worker = team.worker(*args)
+    running = wait_for_job(team.b, job_id, ("running", *_DONE))
+    assert running["status"] == "running", (running, worker.output())
+    return worker
+
+
+def _kill_mid_job(team: Team, job_id: str) -> None:
+    """SIGKILL a worker while it runs the job."""
+    _running_on_a_new_worker(team, job_id).kill()
+
+
+def test_a_cancelled_queued_job_never_runs(team):
+    with team.a.client() as a, team.b.client() as b:
+        job_id = _convert_job(team.a, 10)
+        cancelled = b.delete(f"/v1/jobs/{job_id}")  # another replica than the one that queued it
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled" and cancelled.json()["attempts"] == 0
+        assert a.get(f"/v1/jobs/{job_id}").json() == cancelled.json()
+        again = a.delete(f"/v1/jobs/{job_id}")
+        assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
+        assert again.json()["type"].endswith("/job-ended") and again.json()["job_status"] == "cancelled"
+        assert b.delete("/v1/jobs/" + "0" * 32).status_code == 404
+        worker = team.worker()  # takes the job's task and skips it: no TensorFlow needed for that
+        deadline = time.monotonic() + 60
+        while _queue_attempts(team.database_url, job_id)[0][0] == "todo" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert worker.stop() == 0
+        assert _queue_attempts(team.database_url, job_id)[0][0] == "succeeded", worker.output()
+        assert b.get(f"/v1/jobs/{job_id}").json() == cancelled.json()  # never started
+        assert not (team.blob_store / "jobs" / job_id).exists()
 
 
 def test_jobs_wait_in_the_database_for_a_worker(team):
@@ -112,6 +92,7 @@ def test_jobs_wait_in_the_database_for_a_worker(team):
         seen_on_b = b.get(f"/v1/jobs/{job_id}").json()
         assert seen_on_b == a.get(f"/v1/jobs/{job_id}").json()
         assert seen_on_b["status"] == "queued"  # no worker runs yet: it waits, on every replica
+        assert seen_on_b["attempts"] == 0 and seen_on_b["earlier_attempts"] == []
         assert _queue_attempts(team.database_url, job_id) == [("todo", 0)]
         upload_via_b = b.post("/v1/jobs", files={"file": ("other.pb", graphdef(1))}, data={"output": "y"})
         assert upload_via_b.status_code == 202, upload_via_b.text
@@ -121,23 +102,20 @@ def test_jobs_wait_in_the_database_for_a_worker(team):
 
 @pytest.mark.tf
 def test_a_worker_killed_mid_job_leaves_it_to_another(team):
-    if tensorflow_version() is None:
-        pytest.skip("TensorFlow is not installed: the workers need it (pip install -e .[test])")
+    _needs_tensorflow()
     drainer = team.worker()  # takes what the previous test left queued
-    assert all(j["status"] in ("done", "failed") for j in _drain(team.a))
+    assert all(j["status"] in _DONE for j in _drain(team.a))
     assert drainer.stop() == 0  # SIGTERM: a clean stop
+    job_id = _convert_job(team.a, 2)
+    _kill_mid_job(team, job_id)
+    team.worker("--concurrency", "2")
     with team.a.client() as a, team.b.client() as b:
-        stored = upload(a, graphdef(2), name="net.pb", output="y").json()
-        job_id = a.post("/v1/jobs", data={"report_id": stored["id"], "target": "float", "output": "y"}).json()["id"]
-        # A fresh worker starts its TensorFlow child for this job: seconds in which the job is surely running.
-        first = team.worker()
-        running = _wait(team.b, job_id, ("running", "done", "failed"))
-        assert running["status"] == "running", (running, first.output())
-        first.kill()
-        team.worker("--concurrency", "2")
-        done = _wait(team.b, job_id, ("done", "failed"))
+        done = wait_for_job(team.b, job_id, _DONE)
         assert done["status"] == "done", (done, team.workers[-1].output())
         assert done == a.get(f"/v1/jobs/{job_id}").json()  # identical on every replica
+        assert done["attempts"] == 2
+        assert [(e["attempt"], e["reason"]) for e in done["earlier_attempts"]] == \
+            [(1, "its worker stopped (killed, out of memory or gone)")]
         # one procrastinate job, finished twice: killed, then run again to its end; never lost, never run twice
         assert _queue_attempts(team.database_url, job_id) == [("succeeded", 2)]
         model = b.get(f"/v1/jobs/{job_id}/files/model.tflite")
@@ -148,21 +126,50 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(team):
 
 @pytest.mark.tf
 def test_a_job_whose_workers_keep_dying_fails_saying_why(team):
-    if tensorflow_version() is None:
-        pytest.skip("TensorFlow is not installed: the workers need it (pip install -e .[test])")
+    _needs_tensorflow()
+    _stop_workers(team)
+    job_id = _convert_job(team.a, 3)
+    _kill_mid_job(team, job_id)
+    team.worker("--max-attempts", "1")
+    failed = wait_for_job(team.b, job_id, _DONE)
+    assert failed["status"] == "failed" and "worker stopped" in failed["message"], failed
+    assert failed["attempts"] == 1 and failed["earlier_attempts"] == []
+    assert _queue_attempts(team.database_url, job_id) == [("failed", 1)]
+
+
+@pytest.mark.tf
+def test_a_running_job_cancelled_on_another_replica_stops_its_conversion(team):
+    _needs_tensorflow()
+    _stop_workers(team)
+    job_id = _convert_job(team.a, 4)
+    worker = _running_on_a_new_worker(team, job_id)
+    deadline = time.monotonic() + 60
+    while not worker.conversion_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    children = worker.conversion_children()
+    assert children, worker.output()
+    with team.b.client() as b:
+        cancelled = b.delete(f"/v1/jobs/{job_id}")
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
+    deadline = time.monotonic() + 10
+    while set(children) & set(worker.conversion_children()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not set(children) & set(worker.conversion_children()), "the conversion child was not stopped"
+    assert worker.proc.poll() is None  # the worker itself goes on
+    after = wait_for_job(team.a, job_id, _DONE)
+    assert after["status"] == "cancelled" and after["result"] is None, after
+    deadline = time.monotonic() + 60
+    while _queue_attempts(team.database_url, job_id)[0][0] == "doing" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _queue_attempts(team.database_url, job_id)[0][0] == "succeeded"
+    assert wait_for_job(team.b, job_id, _DONE) == after  # still cancelled once the worker is done with it
+    next_job = _convert_job(team.b, 5)  # and the same worker runs the next job to its end
+    assert wait_for_job(team.a, next_job, _DONE)["status"] == "done", worker.output()
+
+
+def _stop_workers(team: Team) -> None:
     for worker in team.workers:
         worker.kill()
-    with team.a.client() as a:
-        stored = upload(a, graphdef(3), name="net.pb", output="y").json()
-        job_id = a.post("/v1/jobs", data={"report_id": stored["id"], "target": "float", "output": "y"}).json()["id"]
-    doomed = team.worker()
-    running = _wait(team.b, job_id, ("running", "done", "failed"))
-    assert running["status"] == "running", (running, doomed.output())
-    doomed.kill()
-    team.worker("--max-attempts", "1")
-    failed = _wait(team.b, job_id, ("done", "failed"))
-    assert failed["status"] == "failed" and "worker stopped" in failed["message"], failed
-    assert _queue_attempts(team.database_url, job_id) == [("failed", 1)]
 
 
 def _tensorflow_libraries(pid: int) -> list[str]:
@@ -173,4 +180,4 @@ def _tensorflow_libraries(pid: int) -> list[str]:
 def _drain(server: Server) -> list[dict]:
     with server.client() as c:
         jobs = c.get("/v1/jobs").json()["items"]
-    return [_wait(server, j["id"], ("done", "failed")) for j in jobs]
+    return [wait_for_job(server, j["id"], _DONE) for j in jobs]

@@ -7,10 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 
+from graphlint.convert.pool import cancel_on
 from graphlint.convert.service import ConvertRequest, convert_model
 from tests.fix import pack
 
@@ -105,6 +107,21 @@ def test_killed_worker_and_timeout_are_failures_not_exceptions(convert_models, p
     assert slow["status"] == "failed" and slow["error"]["kind"] == "timeout" and slow["worker"]["replaced"]
     again = pool.run(job)
     assert again["status"] == "ok" and again["worker"]["pid"] not in (killed["worker"]["pid"], slow["worker"]["pid"])
+
+
+def test_a_cancelled_job_stops_its_worker_and_the_next_ones_do_not_start(convert_models, pool, tmp_path):
+    job = {"model": str(convert_models / "neg.pb"), "inputs": [{"name": "x", "shape": [1, 8, 8, 3],
+                                                               "dtype": "float32", "range": None}],
+           "outputs": ["probs"], "target": "int8", "out": str(tmp_path / "m.tflite")}
+    cancel = threading.Event()
+    with cancel_on(cancel):
+        stopped = pool.run(job, on_worker=lambda pid: cancel.set())
+        later = pool.run(job)
+    assert stopped["status"] == "failed" and stopped["error"]["kind"] == "cancelled" and stopped["worker"]["replaced"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(stopped["worker"]["pid"], 0)  # killed and reaped
+    assert later["error"]["kind"] == "cancelled" and "worker" not in later  # never reached a worker
+    assert pool.run(job)["status"] == "ok"  # outside the block, jobs run again
 
 
 def test_cli_convert_writes_model_fixed_graph_and_report(convert_models, tmp_path):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from graphlint.api.problems import Problem
 
 _DESCRIPTIONS = {400: "Bad request", 401: "Missing or unknown bearer token", 404: "Not found",
-                 413: "Upload over the size limit", 415: "Unsupported content type",
-                 422: "Invalid parameters or malformed body", 503: "Busy or not ready"}
+                 409: "Conflicts with the resource's state", 413: "Upload over the size limit",
+                 415: "Unsupported content type", 422: "Invalid parameters or malformed body",
+                 503: "Busy or not ready"}
 
 
 def problems(*codes: int) -> dict:

@@ -1,4 +1,4 @@
-"""``/v1/jobs``: start a fix-and-convert job, follow it, download what it wrote."""
+"""``/v1/jobs``: start a fix-and-convert job, follow it, cancel it, download what it wrote."""
 
 from __future__ import annotations
 
@@ -95,6 +95,15 @@ async def list_jobs(request: Request, owner: OwnerDep, limit: Annotated[int, Que
 async def get_job(request: Request, owner: OwnerDep, job_id: str) -> Response:
     """A job's status, progress and (once finished) result."""
     job = await to_thread.run_sync(request.app.state.jobs.get, owner, job_id)
+    return JSONResponse(job.public())
+
+
+@router.delete("/{job_id}", name="cancel", response_model=Job, responses=problems(401, 404, 409))
+async def cancel_job(request: Request, owner: OwnerDep, job_id: str) -> Response:
+    """Cancel a queued or running job: a queued job never runs, a running one is stopped (its conversion
+    process is killed) within about a second. The job's status becomes `cancelled` on every replica. 409 when
+    the job has already ended."""
+    job = await to_thread.run_sync(request.app.state.jobs.cancel, owner, job_id)
     return JSONResponse(job.public())
 
 
