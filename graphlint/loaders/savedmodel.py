@@ -13,8 +13,10 @@ builds the IR from that with the GraphDef loader, so every rule reads the same o
 * Captured resource variables (the call's trailing inputs; ``SavedConcreteFunction.bound_inputs`` names their
   objects, and the checkpoint's object graph their keys) become constants: each ``ReadVariableOp`` of one is a
   ``Const`` with the dtype and shape from ``variables/variables.index``. Their values are read from
-  ``variables.data-*`` only when a rule asks (``model.value``). A variable used otherwise (assigned, say) is left
-  as a ``VarHandleOp``, as an unfrozen graph has it. A functional ``While`` is lowered into a v1 frame.
+  ``variables.data-*`` only when a rule asks (``model.value``). A ``ResourceGather`` of one is a ``GatherV2`` of
+  that constant (axis 0), as the converter's freezing rewrites it. A variable used otherwise (assigned, say) is
+  left as a ``VarHandleOp``, as an unfrozen graph has it. A captured lookup table (``HashTableV2``) stays a table.
+  A functional ``While`` is lowered into a v1 frame.
 * A TF1 SavedModel (its signature reads the outer graph, not a function call) is frozen as
   ``convert_variables_to_constants`` does: the nodes the outputs depend on, each variable a ``Const`` (its
   checkpoint key is its node name), each ``ReadVariableOp`` an ``Identity``.
@@ -39,6 +41,9 @@ DEFAULT_SIGNATURE = "serving_default"
 MAX_PROTO_BYTES = 1 << 30  # saved_model.pb larger than this is refused (protobuf's own limit is 2 GB)
 _CALLS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
 _WHILES = frozenset({"While", "StatelessWhile"})
+# Outer-graph nodes a signature's function may capture and the frozen graph keeps: constants and lookup tables.
+_CAPTURABLE = frozenset({"Const", "HashTableV2", "MutableHashTableV2", "MutableHashTableOfTensorsV2",
+                         "MutableDenseHashTableV2"})
 _INLINED = _CALLS | _WHILES  # nodes replaced by what they run
 # Ops that name functions in their attrs (besides calls to a library function by name): what they name is copied
 # into the frozen graph's library.
@@ -244,6 +249,24 @@ class _Inliner:
         for attr in func_attrs:
             self.frozen_functions[node.attr[attr].func.name] = frozen
 
+    def gather_of_const(self, node, name: str, inputs: list[str]) -> None:
+        """A ``ResourceGather`` of a frozen variable (``inputs``: the variable's Const, the indices, control
+        inputs) as the converter's freezing rewrites it: a ``GatherV2`` on axis 0 (a Const ``<name>/axis``)."""
+        index_type = node.attr["Tindices"].type
+        axis = gpb.NodeDef(name=name + "/axis", op="Const")
+        axis.attr["dtype"].type = index_type
+        axis.attr["value"].tensor.dtype = index_type
+        if DTYPES.get(index_type) == "int64":
+            axis.attr["value"].tensor.int64_val.append(0)
+        else:
+            axis.attr["value"].tensor.int_val.append(0)
+        self.emit(axis)
+        gather = gpb.NodeDef(name=name, op="GatherV2", input=[*inputs[:2], axis.name, *inputs[2:]])
+        gather.attr["Tparams"].type = node.attr["dtype"].type
+        gather.attr["Tindices"].type = index_type
+        gather.attr["Taxis"].type = index_type
+        self.emit(gather)
+
     def var_handle(self, name: str, key: str) -> str:
         """A VarHandleOp for a variable used other than by a read (what an unfrozen graph has)."""
         if name not in self.names:
@@ -273,9 +296,10 @@ class _Inliner:
         return refs
 
     def copy_outer(self, name: str) -> str:
-        """Copy a captured outer-graph node (a constant) into the frozen graph."""
+        """Copy a captured outer-graph node into the frozen graph: a constant, or a lookup table's handle (kept as
+        the graph has it: freezing leaves a table a table, and the rules judge its ops)."""
         node = self.outer.get(name)
-        if node is None or node.op != "Const":
+        if node is None or node.op not in _CAPTURABLE:
             what = node.op if node is not None else "a missing node"
             raise LoadError(f"{self.path}: the signature's function captures `{name}` ({what}), which graphlint "
                             "cannot freeze", "unsupported")
@@ -395,6 +419,10 @@ class _Body:
             inputs.append(self.resolve(raw))
         if node.op == "ReadVariableOp" and inputs and inputs[0].startswith("var:"):
             self.inl.variable_const(name, inputs[0][4:])
+            return
+        if node.op == "ResourceGather" and inputs and inputs[0].startswith("var:") and not node.attr["batch_dims"].i:
+            params, _ = self.inl.shared_const(inputs[0][4:])
+            self.inl.gather_of_const(node, name, [params, *inputs[1:]])
             return
         for i, ref in enumerate(inputs):
             if ref.startswith("var:") and node.op not in _LOOPS:
