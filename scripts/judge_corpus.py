@@ -9,9 +9,15 @@ running what the int8 settings wrote. The GPU delegate does not run here, so ``g
 
     python scripts/judge_corpus.py            # all models (about an hour on 2 cores)
     python scripts/judge_corpus.py --only 'qat_*' --only 'ho_qat_*'
+    python scripts/judge_corpus.py --corpus saved    # the SavedModels of tests/corpus_saved (minutes)
 
 A model whose case names an intermediate tensor as its input (tests/corpus/corpus_kit.py, ``feed``) is converted
 with that tensor as the input array; the test lints it with the same ``--input``.
+
+``--corpus saved`` judges the SavedModel corpus (tests/corpus_saved/cases.py, written to its outcomes.json) the
+same way, but each case writes a SavedModel directory (its cases module's ``build_case``) and the converter is
+``TFLiteConverter.from_saved_model`` on the case's signature. uint8-qat is not judged there: its legacy path
+exists only for frozen graphs (``graphlint.convert.settings.saved_model_refusal``).
 """
 
 from __future__ import annotations
@@ -26,19 +32,28 @@ import sys
 import time
 from pathlib import Path
 
+from graphlint.convert import settings
+from graphlint.engine.targets import REGISTRY
+
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "tests" / "corpus" / "cases.py"
 OUT = ROOT / "tests" / "corpus" / "outcomes.json"
 CONVERTER_TARGETS = ("float", "dynamic", "int8", "int8-fallback", "uint8-qat", "int16x8", "float16")
+# corpus name -> (its cases module, the outcomes it writes, the converter targets judged)
+CORPORA = {
+    "frozen": (MODELS, OUT, CONVERTER_TARGETS),
+    "saved": (ROOT / "tests" / "corpus_saved" / "cases.py", ROOT / "tests" / "corpus_saved" / "outcomes.json",
+              tuple(t for t in CONVERTER_TARGETS if settings.saved_model_refusal(t) is None)),
+}
 # Conversions per calibrated target (int8, int8-fallback, int16x8), whose float ops vary run to run; the verdict
 # keeps the run with the most float ops. probe_ops uses 5 for the op table; 2 keeps ~200 models within an hour.
 CONVERSION_ATTEMPTS = 2
 FORK_DEADLINE_ENV = "GRAPHLINT_JUDGE_FORK_S"
 
 
-def probe_module():
-    """scripts/probe_ops.py with the corpus registered (workers inherit the environment variable)."""
-    os.environ["GRAPHLINT_PROBE_CASES"] = str(MODELS)
+def probe_module(cases: Path = MODELS):
+    """scripts/probe_ops.py with the corpus ``cases`` registered (workers inherit the environment variable)."""
+    os.environ["GRAPHLINT_PROBE_CASES"] = str(cases)
     sys.path.insert(0, str(ROOT / "scripts"))
     spec = importlib.util.spec_from_file_location("probe_ops", ROOT / "scripts" / "probe_ops.py")
     module = importlib.util.module_from_spec(spec)
@@ -62,7 +77,7 @@ def worker(log_path: str) -> None:
     import ctypes
     import signal
 
-    probe_ops = probe_module()
+    probe_ops = probe_module(Path(os.environ.get("GRAPHLINT_PROBE_CASES", MODELS)))
     probe_ops.CONVERSION_ATTEMPTS = CONVERSION_ATTEMPTS
     run_tflm, current = probe_ops.run_tflm, {}
     stage_path = Path(log_path).with_suffix(".stage")
@@ -124,7 +139,38 @@ def worker(log_path: str) -> None:
                 self.send(put=["results", target], value=probe_ops.target_outcome("crash", source, error, **how))
 
     probe_ops.run_tflm, probe_ops.Worker = int8_only, JudgeWorker
+    cases = load_cases(Path(os.environ["GRAPHLINT_PROBE_CASES"]))
+    if hasattr(cases, "build_case"):
+        judge_saved_models(probe_ops, cases.build_case)
     probe_ops.worker_main(log_path)
+
+
+def judge_saved_models(probe_ops, build_case) -> None:
+    """Make the probe worker judge SavedModels: ``build_case(tf, case, out_dir)`` writes the case's SavedModel and
+    returns its Built (``info["saved_model"]``: directory, signature, input names), and the converter is
+    ``from_saved_model`` on that signature, fed the same samples the frozen corpus is fed, keyed by input name."""
+    worker_class = probe_ops.Worker
+
+    class SavedModelWorker(worker_class):
+        def _build(self, case, fake_quant):
+            return build_case(self.tf, case, self.tmp_dir / case.id)
+
+    def make_converter(tf, target, built, path, seed):
+        saved = built.info["saved_model"]
+        converter = settings.from_saved_model(tf, saved["dir"], saved["signature"])
+        data = probe_ops.representative_data(built, seed) if REGISTRY[target].recipe.calibrate else []
+        feeds = [dict(zip(saved["inputs"], sample, strict=True)) for sample in data]
+        return settings.configure(tf, converter, target, dataset=lambda: iter(feeds))
+
+    probe_ops.Worker, probe_ops.make_converter = SavedModelWorker, make_converter
+
+
+def load_cases(path: Path):
+    """A corpus's cases module (CASES, SPLIT; ``build_case`` for SavedModels), loaded by path."""
+    spec = importlib.util.spec_from_file_location("corpus_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def verdict(status: str | None) -> str:
@@ -136,10 +182,10 @@ def verdict(status: str | None) -> str:
     return "fail"
 
 
-def summarize(case: dict) -> dict:
+def summarize(case: dict, targets: tuple[str, ...] = CONVERTER_TARGETS) -> dict:
     """Per target: verdict, status and the first line of the error."""
     out = {}
-    for target in CONVERTER_TARGETS:
+    for target in targets:
         result = case["results"].get(target, {})
         out[target] = {"verdict": verdict(result.get("status")), "status": result.get("status"),
                        "error": result.get("error"), "float_ops": result.get("float_ops") or []}
@@ -153,7 +199,9 @@ def summarize(case: dict) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", metavar="GLOB", help="judge only matching model ids")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="frozen",
+                        help="the frozen graphs of tests/corpus or the SavedModels of tests/corpus_saved")
+    parser.add_argument("--out", type=Path, default=None, help="the outcomes to write (default: the corpus's)")
     parser.add_argument("--worker", metavar="LOG", help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=None, metavar="S",
                         help="seconds per (model, target) job (default: probe_ops's); a job over it is a timeout")
@@ -161,25 +209,25 @@ def main(argv=None) -> int:
     if args.worker:
         worker(args.worker)
         return 0
-    probe_ops = probe_module()
+    cases_path, default_out, targets = CORPORA[args.corpus]
+    out = args.out or default_out
+    probe_ops = probe_module(cases_path)
     # probe_ops starts each worker as `python <its __file__> --worker LOG`: this script's worker instead
     probe_ops.__file__ = str(Path(__file__).resolve())
-    spec = importlib.util.spec_from_file_location("corpus_models", MODELS)
-    models = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(models)
+    models = load_cases(cases_path)
     ids = [c.id for c in models.CASES if not args.only or any(fnmatch.fnmatchcase(c.id, p) for p in args.only)]
     timeout = args.timeout or probe_ops.DEFAULT_TIMEOUT_S
     os.environ[FORK_DEADLINE_ENV] = str(timeout / 3)  # the workers inherit it
-    table = probe_ops.probe(ids, CONVERTER_TARGETS, timeout=timeout, progress=lambda done, total, job: print(
+    table = probe_ops.probe(ids, targets, timeout=timeout, progress=lambda done, total, job: print(
         f"{done}/{total} {job['case']} {job['target']}", file=sys.stderr))
-    doc = json.loads(args.out.read_text()) if args.out.exists() else {"models": {}}
+    doc = json.loads(out.read_text()) if out.exists() else {"models": {}}
     doc.update({k: table[k] for k in ("tensorflow", "ai_edge_litert", "tflite_micro")},
                generated_by="scripts/judge_corpus.py")
     for case in table["cases"]:
-        doc["models"][case["id"]] = {**summarize(case), "split": models.SPLIT[case["id"]]}
+        doc["models"][case["id"]] = {**summarize(case, targets), "split": models.SPLIT[case["id"]]}
     doc["models"] = dict(sorted(doc["models"].items()))
-    args.out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {args.out} ({len(ids)} models)")
+    out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {out} ({len(ids)} models)")
     return 0
 
 

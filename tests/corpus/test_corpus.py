@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from graphlint.engine.runner import lint
+from tests import corpus_agreement as agreement
 from tests.conftest import _cache_root, tensorflow_version
 
 HERE = Path(__file__).parent
@@ -98,27 +99,15 @@ def test_both_splits_are_large_enough():
 
 
 def _disagreements(predictions, target, split):
-    wrong = []
-    for model_id, report in predictions.items():
-        if split_of(model_id) != split:
-            continue
-        expected = OUTCOMES["models"][model_id][target]["verdict"]
-        got = report.verdicts()[target]["verdict"]
-        if got != expected:
-            wrong.append(f"{model_id}: graphlint {got}, converter {expected} "
-                         f"({OUTCOMES['models'][model_id][target]['status']}: "
-                         f"{(OUTCOMES['models'][model_id][target]['error'] or '')[:120]}); "
-                         f"graphlint findings {report.verdicts()[target]}")
-    return wrong
+    return agreement.disagreements(OUTCOMES["models"], predictions, target, split)
 
 
 def _false_fails(predictions, split):
-    return [f"{m} {t}" for m, r in predictions.items() if split_of(m) == split for t in JUDGED
-            if r.verdicts()[t]["verdict"] == "fail" and OUTCOMES["models"][m][t]["verdict"] != "fail"]
+    return agreement.false_fails(OUTCOMES["models"], predictions, split, JUDGED)
 
 
 def _size(predictions, split):
-    return sum(split_of(m) == split for m in predictions)
+    return agreement.size(OUTCOMES["models"], predictions, split)
 
 
 @pytest.mark.parametrize("target", JUDGED)
@@ -138,15 +127,7 @@ def test_no_model_that_runs_gets_fail(predictions, split):
 def test_summary(predictions, tflite_predictions, capsys):
     """Per split and target: agreement, disagreements and false fails; then the .tflite files per split."""
     lines = ["", "corpus agreement with TF 2.21's converter, LiteRT and TFLite Micro (graphlint verdicts)",
-             f"{'split':8} {'models':>6}  " + " ".join(f"{t:>13}" for t in JUDGED) + "  false fails"]
-    for split in SPLITS:
-        n = _size(predictions, split)
-        cells = []
-        for target in JUDGED:
-            wrong = len(_disagreements(predictions, target, split))
-            cells.append(f"{n - wrong:>4}/{n} {1 - wrong / n:5.1%}")
-        lines.append(f"{split:8} {n:>6}  " + " ".join(f"{c:>13}" for c in cells)
-                     + f"  {len(_false_fails(predictions, split)):>11}")
+             *agreement.table(OUTCOMES["models"], predictions, JUDGED, SPLITS)]
     lines.append(f"{'.tflite':8} {'files':>6}  " + " ".join(f"{t:>13}" for t in TFLITE_JUDGED))
     for split in SPLITS:
         rows = [r for r in tflite_predictions if split_of(r[0]) == split]
@@ -155,10 +136,7 @@ def test_summary(predictions, tflite_predictions, capsys):
             ok = sum(v[target]["verdict"] == _tflite_expected(rec, target) for _, _, rec, v in rows)
             cells.append(f"{ok:>4}/{len(rows)} {ok / max(len(rows), 1):5.1%}")
         lines.append(f"{split:8} {len(rows):>6}  " + " ".join(f"{c:>13}" for c in cells))
-    for split in SPLITS:
-        for target in JUDGED:
-            for line in _disagreements(predictions, target, split):
-                lines.append(f"  miss [{split} {target}] {line[:300]}")
+    lines.extend(agreement.misses(OUTCOMES["models"], predictions, JUDGED, SPLITS))
     with capsys.disabled():
         print("\n".join(lines))
     assert len(lines) > 6

@@ -1,0 +1,136 @@
+"""The SavedModel corpus, held-out split: SavedModels that rules are never written or tuned against.
+
+Same kinds as the dev split (models.py), other models: other layers, savers, signatures and control flow. A miss
+here is fixed only by fixing its whole class, then new held-out models of that class are added.
+"""
+
+from __future__ import annotations
+
+from saved_kit import Inp, export_keras, save_functions, saved_case, tf_save_keras, variable
+
+
+def keras_separable_export(b, tf, out):
+    def make(keras):
+        x = keras.Input((12, 12, 4), name="image")
+        y = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+        y = keras.layers.SeparableConv2D(8, 3, strides=2)(y)
+        y = keras.layers.Flatten()(y)
+        return keras.Model(x, keras.layers.Dense(4)(y))
+
+    export_keras(b, tf, out, make, [Inp("image", (1, 12, 12, 4), low=0.0, high=1.0)])
+
+
+def keras_gru_export(b, tf, out):
+    def make(keras):
+        x = keras.Input((10, 4), name="sequence")
+        y = keras.layers.GRU(6, return_sequences=True)(x)
+        y = keras.layers.GlobalAveragePooling1D()(y)
+        return keras.Model(x, keras.layers.Dense(2)(y))
+
+    export_keras(b, tf, out, make, [Inp("sequence", (1, 10, 4))])
+
+
+def keras_bilstm_tfsave(b, tf, out):
+    def make(keras):
+        x = keras.Input((6, 5), name="sequence")
+        y = keras.layers.Bidirectional(keras.layers.LSTM(4))(x)
+        return keras.Model(x, keras.layers.Dense(3, activation="softmax")(y))
+
+    tf_save_keras(b, tf, out, make, [Inp("sequence", (1, 6, 5))])
+
+
+def keras_residual_dynamic_tfsave(b, tf, out):
+    def make(keras):
+        x = keras.Input((8, 8, 4), name="image")
+        y = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+        y = keras.layers.Conv2D(4, 3, padding="same")(y)
+        y = keras.layers.Activation("relu")(keras.layers.Add()([x, y]))
+        y = keras.layers.AveragePooling2D(2)(y)
+        return keras.Model(x, keras.layers.Dense(2)(keras.layers.Flatten()(y)))
+
+    tf_save_keras(b, tf, out, make, [Inp("image", (3, 8, 8, 4), declared=(None, 8, 8, 4))])
+
+
+def module_while_in_cond(b, tf, out):
+    m = tf.Module()
+    m.w = variable(b, tf, (6, 6), 0.3)
+
+    def loop(x):
+        _, y = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, tf.nn.relu(tf.matmul(h, m.w))), (0, x))
+        return y
+
+    def serve(x):
+        return {"y": tf.cond(tf.reduce_max(x) > 0.5, lambda: loop(x), lambda: x * 2.0)}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 6))])})
+
+
+def module_scan(b, tf, out):
+    m = tf.Module()
+    m.w = variable(b, tf, (5, 5), 0.3)
+
+    def serve(x):
+        return {"y": tf.scan(lambda acc, row: tf.tanh(tf.linalg.matvec(m.w, acc) + row), x,
+                             initializer=tf.zeros((5,)))}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (4, 5))])})
+
+
+def module_three_signatures(b, tf, out):
+    m = tf.Module()
+    m.w1, m.w2 = variable(b, tf, (6, 6)), variable(b, tf, (6, 2))
+
+    def encode(x):
+        return {"code": tf.nn.elu(tf.matmul(x, m.w1))}
+
+    def classify(x):
+        return {"logits": tf.matmul(tf.nn.elu(tf.matmul(x, m.w1)), m.w2)}
+
+    def serve(x, mask):
+        return {"masked": tf.matmul(x * mask, m.w1)}
+
+    save_functions(b, tf, out, m, {
+        "encode": (encode, [Inp("x", (1, 6))]), "classify": (classify, [Inp("x", (1, 6))]),
+        "serving_default": (serve, [Inp("x", (2, 6), declared=(None, 6)), Inp("mask", (2, 6), declared=(None, 6),
+                                                                               low=0.0, high=1.0)])})
+
+
+def module_fake_quant_args(b, tf, out):
+    m = tf.Module()
+    m.w = variable(b, tf, (10, 6))
+
+    def serve(x):
+        y = tf.quantization.fake_quant_with_min_max_args(x, -1.0, 1.0)
+        w = tf.quantization.fake_quant_with_min_max_vars_per_channel(m.w, [-1.5] * 6, [1.5] * 6)
+        y = tf.nn.relu(tf.matmul(y, w))
+        return {"y": tf.quantization.fake_quant_with_min_max_args(y, 0.0, 6.0)}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 10))])})
+
+
+def string_labels_out(b, tf, out):
+    """A classifier whose head maps the argmax to a label string."""
+    m = tf.Module()
+    m.w = variable(b, tf, (8, 3))
+    labels = tf.constant(["cat", "dog", "bird"])
+
+    def serve(x):
+        return {"label": tf.gather(labels, tf.argmax(tf.matmul(x, m.w), 1))}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 8))])})
+
+
+CASES = [
+    saved_case("ho_sm_keras_separable_export", keras_separable_export, "Depthwise and SeparableConv2D; export"),
+    saved_case("ho_sm_keras_gru_export", keras_gru_export, "GRU sequences and pooling; model.export"),
+    saved_case("ho_sm_keras_bilstm_tfsave", keras_bilstm_tfsave, "bidirectional LSTM; tf.saved_model.save"),
+    saved_case("ho_sm_keras_residual_dynamic_tfsave", keras_residual_dynamic_tfsave,
+               "residual block, batch None; tf.saved_model.save"),
+    saved_case("ho_sm_module_while_in_cond", module_while_in_cond, "a while_loop inside a tf.cond branch"),
+    saved_case("ho_sm_module_scan", module_scan, "tf.scan of a recurrent step"),
+    saved_case("ho_sm_module_three_signatures", module_three_signatures,
+               "three signatures; serving_default with two inputs, batch None"),
+    saved_case("ho_sm_module_fake_quant_args", module_fake_quant_args,
+               "QAT-like: FakeQuantWithMinMaxArgs, per-channel weight fake-quant"),
+    saved_case("ho_sm_string_labels_out", string_labels_out, "argmax to a label string output"),
+]

@@ -1,0 +1,156 @@
+"""graphlint's predicted verdicts on SavedModels against the converter's SavedModel path (tests/corpus_saved).
+
+The outcomes in outcomes.json were recorded by ``scripts/judge_corpus.py --corpus saved`` with TF 2.21
+(``TFLiteConverter.from_saved_model`` on each case's signature), LiteRT and TFLite Micro, judged as the frozen
+corpus is; the SavedModels are rebuilt here by the same code (in a child process, cached by the digest of their
+sources) and linted without TensorFlow, as ``graphlint check DIR --signature NAME`` reads them.
+
+Two splits, as in the frozen corpus: ``dev`` (models.py) and ``heldout`` (heldout.py, never tuned on). uint8-qat
+is not judged: the converter's SavedModel path has no legacy uint8 setting. ``test_summary`` prints the table
+(run with ``-s`` or ``-rA``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from graphlint.engine.runner import lint
+from tests import corpus_agreement as agreement
+from tests.conftest import _cache_root, tensorflow_version
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+OUTCOMES = json.loads((HERE / "outcomes.json").read_text())["models"]
+JUDGED = ("float", "dynamic", "int8", "int8-fallback", "int16x8", "float16", "tflm")
+SPLITS = ("dev", "heldout")
+# Required verdict agreement per target on each split: today's lowest per-target figure rounded down (dev 13/16 on
+# float, dynamic, int8, int8-fallback and float16; held-out 6/9 on dynamic and float16). The goal is 0.98 on both,
+# as for the frozen graphs; what is missed (README, "SavedModels in the corpus") is what the SavedModel path does
+# that the frozen path does not: Keras RNNs with a free batch dimension, resource variables the converter keeps,
+# float ops in functional If branches. Raise them as the rules learn those classes.
+REQUIRED_AGREEMENT_DEV = 0.81
+REQUIRED_AGREEMENT_HELDOUT = 0.66
+REQUIRED = {"dev": REQUIRED_AGREEMENT_DEV, "heldout": REQUIRED_AGREEMENT_HELDOUT}
+# graphlint "fail" where the real tools convert and run: none allowed. The models below have some today, each of
+# a class the loader or the measured table does not know yet; their test is a strict xfail, so it fails as soon as
+# one is fixed (drop it here then), and a false fail on any other model fails at once.
+KNOWN_FALSE_FAILS = {
+    "sm_module_map_fn": "the loader lowers the functional While into a v1 frame; from_saved_model keeps it "
+                        "functional and infers the TensorList's element shape (GL302 says every target fails)",
+    "sm_string_lookup_head": "GL301's HashTableV2 was measured on from_frozen_graph, where the table has no "
+                             "initializer; from_saved_model initializes it from the SavedModel's init op and "
+                             "converts it into TFLite's hashtable builtins",
+    "sm_module_fake_quant": "GL302's fake-quant conv case was measured on from_frozen_graph; from_saved_model "
+                            "converts and runs the same QAT conv for int8",
+}
+# Sources whose bytes decide the SavedModels written (the build is cached by their digest).
+SOURCES = [*sorted(p for p in HERE.glob("*.py") if p.name not in ("test_saved_corpus.py", "__init__.py")),
+           ROOT / "tests" / "corpus" / "corpus_kit.py", ROOT / "scripts" / "probe_ops.py",
+           ROOT / "scripts" / "judge_corpus.py"]
+BUILD_TIMEOUT_S = 600  # about a minute on 2 cores
+
+pytestmark = [pytest.mark.tf, pytest.mark.converter]
+
+
+@pytest.fixture(scope="session")
+def saved_corpus_dir() -> Path:
+    version = tensorflow_version()
+    if version is None:
+        pytest.skip("TensorFlow is not installed")
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in SOURCES)).hexdigest()[:16]
+    final = _cache_root() / version / f"saved-corpus-{digest}"
+    if (final / "manifest.json").is_file():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=final.parent))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    try:
+        proc = subprocess.run([sys.executable, str(HERE / "build.py"), str(tmp)], capture_output=True, text=True,
+                              timeout=BUILD_TIMEOUT_S, env=env, cwd=ROOT)
+        if proc.returncode != 0:
+            pytest.fail(f"building the SavedModel corpus failed:\n{proc.stderr[-3000:]}", pytrace=False)
+        os.replace(tmp, final)
+    except OSError:
+        if not (final / "manifest.json").is_file():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+@pytest.fixture(scope="session")
+def predictions(saved_corpus_dir) -> dict:
+    manifest = json.loads((saved_corpus_dir / "manifest.json").read_text())
+    return {model_id: lint(saved_corpus_dir / model_id, targets=JUDGED, signature=entry["signature"])
+            for model_id, entry in manifest.items()}
+
+
+def test_every_model_was_judged(predictions):
+    assert set(predictions) == set(OUTCOMES)
+
+
+def test_the_corpus_is_large_enough():
+    counts = Counter(m["split"] for m in OUTCOMES.values())
+    assert counts["heldout"] >= 8 and sum(counts.values()) >= 20, counts
+
+
+def test_every_model_reads_as_a_savedmodel(predictions):
+    assert {r.model["format"] for r in predictions.values()} == {"savedmodel"}
+
+
+def test_a_lookup_table_and_a_gathered_variable_read_as_the_converter_freezes_them(saved_corpus_dir):
+    """A captured HashTableV2 stays a table; a ResourceGather of a variable is a GatherV2 of its constant."""
+    from graphlint.loaders import load
+
+    model = load(str(saved_corpus_dir / "sm_string_lookup_head"))
+    ops = {name: attrs["op"] for name, attrs in model.ops()}
+    assert "HashTableV2" in ops.values() and "VarHandleOp" not in ops.values()
+    (gather,) = [name for name, op in ops.items() if op == "GatherV2"]
+    params, _, axis = model.inputs_of(gather)
+    assert model.node(params.producer)["op"] == model.node(axis.producer)["op"] == "Const"
+    assert model.value(params).shape == (6, 4) and int(model.value(axis)) == 0
+
+
+@pytest.mark.parametrize("target", JUDGED)
+@pytest.mark.parametrize("split", SPLITS)
+def test_verdict_agreement(predictions, split, target):
+    figure = agreement.agreement(OUTCOMES, predictions, target, split)
+    assert figure >= REQUIRED[split], f"{split} {target}: {figure:.1%} agreement\n" + "\n".join(
+        agreement.disagreements(OUTCOMES, predictions, target, split))
+
+
+def _false_fail_params():
+    return [pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FALSE_FAILS[m]))
+            if m in KNOWN_FALSE_FAILS else m for m in sorted(OUTCOMES)]
+
+
+@pytest.mark.parametrize("model_id", _false_fail_params())
+def test_no_model_that_runs_gets_fail(predictions, model_id):
+    wrong = agreement.false_fails({model_id: OUTCOMES[model_id]}, {model_id: predictions[model_id]},
+                                  OUTCOMES[model_id]["split"], JUDGED)
+    assert not wrong, f"graphlint says fail where the converter and the runtimes succeed: {wrong}"
+
+
+def test_known_false_fails_are_dev_models():
+    """The held-out split has no exceptions: a false fail there is fixed as a class, never waived."""
+    assert all(OUTCOMES[m]["split"] == "dev" for m in KNOWN_FALSE_FAILS)
+
+
+def test_summary(predictions, capsys):
+    """Per split and target: agreement and false fails, then every miss."""
+    lines = ["", "SavedModel corpus agreement with TF 2.21's from_saved_model, LiteRT and TFLite Micro",
+             *agreement.table(OUTCOMES, predictions, JUDGED, SPLITS),
+             *agreement.misses(OUTCOMES, predictions, JUDGED, SPLITS)]
+    with capsys.disabled():
+        print("\n".join(lines))
+    assert len(lines) > 3
