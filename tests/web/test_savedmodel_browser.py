@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.loaders.sm_fixtures import build
+from tests.web.conftest import Server
 from tests.web.test_viewer_browser import _file, current_report_id
 
 # Files of the folder as a drop hands them to the page: a directory entry tree (the FileSystemEntry API that
@@ -89,6 +90,32 @@ def test_a_savedmodel_folder_dropped_on_the_page_is_zipped_and_checked(page, ser
     assert f"{count} files packed" in chosen.inner_text()
     report = _check_and_read_report(page, server)
     assert report["model"]["path"].endswith(f"{saved_model.name}.zip")
+
+
+@pytest.fixture(scope="module")
+def roomy_server(server, tmp_path_factory):
+    """A service that takes uploads of 4 MB (the shared one takes 1 MB, for the oversized-file test)."""
+    srv = Server(tmp_path_factory.mktemp("roomy"), max_upload_mb=4)
+    yield srv
+    srv.stop()
+
+
+def test_a_file_that_deflates_past_the_services_ratio_is_stored(browser, roomy_server, saved_model):
+    """1.5 MB of zeros deflate about 1000-fold, past what the service takes from one entry (200-fold, plus 1 MB):
+    packed as stored instead, the folder is accepted."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(roomy_server.url)
+        files = [*_files(saved_model), ("assets/zeros.bin", base64.b64encode(bytes(1_500_000)).decode())]
+        page.evaluate(DROP_FOLDER, [saved_model.name, files])
+        page.locator(".dropzone .chosen").filter(has_text="packed from the folder").wait_for()
+        _check_and_read_report(page, roomy_server)
+    finally:
+        context.close()
+    assert not errors, errors
 
 
 def test_a_savedmodel_folder_chosen_with_the_folder_picker_is_checked(page, server, saved_model):
