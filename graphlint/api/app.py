@@ -73,13 +73,15 @@ def _openapi(app: FastAPI):
     return build
 
 
-def _job_runner(settings: Settings, store: Store, blobs: BlobStore) -> JobRunner:
-    """This process's job threads, or in team mode the shared queue that ``graphlint worker`` processes work."""
+def _job_runner(settings: Settings, store: Store, blobs: BlobStore, tokens: TokenStore) -> JobRunner:
+    """This process's job threads, or in team mode the shared queue that ``graphlint worker`` processes work.
+    With tokens, each token has its quota of jobs queued or running."""
+    per_owner = settings.max_queued_per_token if tokens.enabled else None
     if not settings.team:
-        return JobRunner(store, blobs, blobs.jobs, settings.job_workers, settings.job_queue)
+        return JobRunner(store, blobs, blobs.jobs, settings.job_workers, settings.job_queue, per_owner=per_owner)
     from .taskqueue import QueuedJobs
 
-    return QueuedJobs(store, blobs, blobs.jobs, capacity=settings.job_queue,
+    return QueuedJobs(store, blobs, blobs.jobs, capacity=settings.job_queue, per_owner=per_owner,
                       queue_url=settings.queue_url or settings.db_url)
 
 
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pool = LintPool(settings.lint_workers, settings.lint_timeout_s, settings.lint_memory_mb,
                     max_graph_mb=settings.max_graph_mb, max_findings_per_rule=settings.max_findings_per_rule,
                     max_nodes=settings.max_nodes)
-    runner = _job_runner(settings, store, blobs)
+    runner = _job_runner(settings, store, blobs, tokens)
     retention = from_settings(blobs, settings.store_max_mb, settings.store_max_age_days, jobs=runner.root,
                               active_jobs=store.active_job_ids)
 

@@ -24,6 +24,8 @@ _FLAGS = {
                                    "(default: the data dir)"),
     "--queue-url": ("queue_url", "PostgreSQL database of the job queue (default: --database-url); with either, "
                                  "jobs run in `graphlint worker` processes"),
+    "--max-queued-per-token": ("max_queued_per_token", "with --token-file: jobs one token may have queued or "
+                                                       "running; more get 429 (default 8)"),
     "--lint-workers": ("lint_workers", "lint worker processes (default: number of CPUs, at most 4)"),
     "--cors-origin": ("cors_origins", "allow browser calls from this origin, repeatable (default: CORS off)"),
     "--allowed-host": ("allowed_hosts", "also answer for this Host name, repeatable; * for any (default: the bound "

@@ -38,6 +38,7 @@ _CALIBRATION = re.compile(r"random(:[1-9][0-9]{0,3})?")
 _STOP = object()
 ACTIVE = ("queued", "running")  # a job in these states can still run; done, failed and cancelled are final
 CANCELLED_MESSAGE = "cancelled by its owner"
+QUOTA_RETRY_AFTER_S = 30  # Retry-After of a 429 for a token over its quota of queued jobs
 
 
 def job_request(*, sha256: str, name: str, report_id: str | None, target: str | None, fix: bool,
@@ -118,11 +119,13 @@ class JobRunner:
 
     Subclasses put jobs on another queue by overriding :meth:`_enqueue` and :meth:`_full` (team mode,
     :mod:`graphlint.api.taskqueue`); :meth:`run_one` runs one job wherever it was taken from.
+    ``per_owner`` bounds the jobs one owner (token name) may have queued or running (429 beyond; None: no bound).
     """
 
-    def __init__(self, store: Store, blobs: BlobStore, root: Path, workers: int = 1, capacity: int = 16) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, root: Path, workers: int = 1, capacity: int = 16,
+                 per_owner: int | None = None) -> None:
         self.store, self.blobs, self.root = store, blobs, root
-        self.capacity = capacity
+        self.capacity, self.per_owner = capacity, per_owner
         self.cancels = CancelWatch(store)
         self.root.mkdir(parents=True, exist_ok=True)
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
@@ -156,8 +159,9 @@ class JobRunner:
         """Store a job and queue it.
 
         Raises:
-            ProblemError: 503 when the queue is full.
+            ProblemError: 429 when the owner has its quota of jobs queued or running, 503 when the queue is full.
         """
+        self.check_quota(owner)
         if self._full():
             raise ProblemError(503, "too many jobs are waiting; try again later", headers={"Retry-After": "30"})
         job = self.store.add_job(owner, request)
@@ -184,6 +188,10 @@ class JobRunner:
                 return self._set_verification(row, data, {"job": None, "status": "failed", "message": problem})
             request = {"kind": "verify", "report_id": row.id, "sha256": row.sha256, "name": row.name,
                        "inputs": list(inputs), "outputs": list(outputs)}
+            try:
+                self.check_quota(row.owner)
+            except ProblemError as over:
+                return self._set_verification(row, data, {"job": None, "status": "failed", "message": over.detail})
             if self._full():
                 return self._set_verification(row, data, {"job": None, "status": "failed", "message":
                                                           "too many jobs are waiting; ask again later"})
@@ -197,6 +205,24 @@ class JobRunner:
     def _full(self) -> bool:
         """No room for another job."""
         return self._queue.full()
+
+    def check_quota(self, owner: str) -> None:
+        """Refuse a job of an owner who has its quota of jobs queued or running (on all replicas together).
+
+        Raises:
+            ProblemError: 429 with ``Retry-After`` and a ``quota`` member (``limit``, ``active``, ``setting``).
+        """
+        if self.per_owner is None:
+            return
+        active = self.store.count_active_jobs(owner)
+        if active < self.per_owner:
+            return
+        raise ProblemError(
+            429, f"this token has {active} job(s) queued or running, its quota is {self.per_owner}; wait for one "
+                 "to finish or cancel one (DELETE /v1/jobs/{id})",
+            slug="job-quota", title="Too many jobs queued", headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)},
+            extra={"quota": {"limit": self.per_owner, "active": active,
+                             "setting": "GRAPHLINT_MAX_QUEUED_PER_TOKEN"}})
 
     def _enqueue(self, job_id: str) -> bool:
         """Queue a stored job; False when there is no room."""

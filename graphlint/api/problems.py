@@ -40,6 +40,11 @@ class Problem(BaseModel):
                                 "this server's `limit` and its `unit`, and the `setting` that raises it",
                                 examples=[{"name": "max-nodes", "limit": 250000, "unit": "nodes",
                                            "setting": "GRAPHLINT_MAX_NODES"}])
+    job_status: str | None = Field(None, description="the status of a job that has already ended (409 `job-ended` "
+                                   "only)", examples=["done"])
+    quota: dict | None = Field(None, description="the caller's quota of jobs queued or running (429 `job-quota` "
+                               "only): its `limit`, the jobs `active` now, and the `setting` that raises it",
+                               examples=[{"limit": 8, "active": 8, "setting": "GRAPHLINT_MAX_QUEUED_PER_TOKEN"}])
 
 
 class ProblemError(Exception):

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     max_findings_per_rule: int = Field(1000, ge=1)  # SARIF lists this many per rule, then one summary finding
     job_workers: int = Field(1, ge=1, le=16)  # fix-and-convert jobs that run at the same time
     job_queue: int = Field(16, ge=1)  # jobs waiting beyond this are refused with 503
+    # With a token file: jobs one token (by name) may have queued or running; POST /v1/jobs beyond it gets 429
+    max_queued_per_token: int = Field(8, ge=1)
     log_level: str = "info"
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")

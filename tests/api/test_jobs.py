@@ -34,10 +34,10 @@ def _wait(c, job_id: str, timeout: float = 600) -> dict:
 
 @pytest.fixture()
 def idle_runner(tmp_path):
-    """A job runner without threads: its jobs stay queued."""
+    """A job runner without threads (its jobs stay queued), with a quota of 2 jobs per owner."""
     store = Store(f"sqlite:///{tmp_path / 'graphlint.db'}")
     blobs = BlobStore.in_dir(tmp_path)
-    yield JobRunner(store, blobs, blobs.jobs, workers=0)
+    yield JobRunner(store, blobs, blobs.jobs, workers=0, per_owner=2)
     store.close()
 
 
@@ -69,6 +69,18 @@ def test_a_job_that_starts_counts_its_attempt_and_a_cancelled_one_keeps_its_stat
     idle_runner.cancel("alice", running.id)
     idle_runner._finish(running.id, "done", "done", {"status": "ok", "files": []})  # the run ends after the cancel
     assert idle_runner.get("alice", running.id).status == "cancelled"
+
+
+def test_a_token_over_its_quota_of_queued_jobs_gets_429(idle_runner):
+    first, _ = (idle_runner.submit("alice", {"n": i}) for i in range(2))
+    with pytest.raises(ProblemError) as over:
+        idle_runner.submit("alice", {"n": 2})
+    problem = over.value
+    assert problem.status == 429 and problem.slug == "job-quota" and problem.headers["Retry-After"] == "30"
+    assert problem.extra["quota"] == {"limit": 2, "active": 2, "setting": "GRAPHLINT_MAX_QUEUED_PER_TOKEN"}
+    assert idle_runner.submit("bob", {"n": 0}).status == "queued"  # the quota is per token
+    idle_runner.cancel("alice", first.id)  # a cancelled job frees its place
+    assert idle_runner.submit("alice", {"n": 3}).status == "queued"
 
 
 def _tensorflow_libraries(pid: int) -> list[str]:

@@ -43,7 +43,8 @@ def _truthy(values: list[str]) -> bool:
 
 
 @router.post("", name="create", status_code=202, response_model=Job, openapi_extra={"requestBody": _JOB_BODY},
-             responses={202: {"model": Job, "description": "queued"}, **problems(400, 401, 404, 413, 415, 422, 503)})
+             responses={202: {"model": Job, "description": "queued"},
+                        **problems(400, 401, 404, 413, 415, 422, 429, 503)})
 async def create_job(request: Request, owner: OwnerDep,
                      report_id: Annotated[str | None, Query(max_length=64)] = None,
                      name: Annotated[str | None, Query(max_length=1024)] = None,
@@ -52,8 +53,11 @@ async def create_job(request: Request, owner: OwnerDep,
                      input: _LIST = None, output: _LIST = None,
                      calibration: Annotated[str | None, Query(max_length=64, description="random or random:N")] = None,
                      input_range: Annotated[list[str] | None, Query(description="NAME:MIN:MAX")] = None) -> Response:
-    """Queue a fix-and-convert job for an uploaded model or a stored report's model."""
+    """Queue a fix-and-convert job for an uploaded model or a stored report's model. With a token file, a token
+    has at most `GRAPHLINT_MAX_QUEUED_PER_TOKEN` jobs queued or running: beyond that, 429 with `Retry-After`
+    and a `quota` member (`limit`, `active`, `setting`)."""
     state = request.app.state
+    await to_thread.run_sync(state.jobs.check_quota, owner)  # before a large upload is read; submit checks again
     upload = await receive_upload(request, state.blobs.tmp, state.settings.max_upload_bytes, require_file=False)
     try:
         f = upload.fields
