@@ -25,6 +25,7 @@ from graphlint_rules.loops import (
     find_loops,
     functional_storage,
 )
+from graphlint_rules.magnitude import Magnitudes
 from graphlint_rules.matching import match
 from graphlint_rules.patterns import fused_patterns
 from graphlint_rules.table import (  # noqa: F401 - the outcome kinds and table queries rules read from here
@@ -167,6 +168,7 @@ class Analysis:
     support: dict[str, NodeSupport]  # node id → match, for live, unfolded, measured ops
     unmeasured: tuple[str, ...]  # live, unfolded op nodes whose op the table does not know
     has_fake_quant: bool
+    magnitudes: Magnitudes  # activation scales, estimated on demand from the weights
     loops: dict[str, Loop] = dataclasses.field(default_factory=dict)  # v1 frames by their LoopCond node
 
     def nodes_with(self, target: str, *kinds: str) -> list[NodeSupport]:
@@ -212,7 +214,8 @@ def analyze(model: ModelGraph) -> Analysis:
     loops = _judge_loops(model, live, folded, support, outcomes)
     absorbed_by_loops = {n for loop in loops.values() for n in loop.absorbed(model)}
     unmeasured = [n for n in unmeasured if n not in absorbed_by_loops]
-    result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq, loops)
+    result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq,
+                      Magnitudes(model, frozenset(live), frozenset(folded)), loops)
     if len(_CACHE) > 8:
         _CACHE.clear()
     _CACHE[id(model)] = (model, result)

@@ -35,8 +35,8 @@ def test_the_class_limit_is_512_equal_logits(tmp_path):
     assert ran.ran, ran.output
     assert aborted.aborted, aborted.output
     assert _lint(below) == ([], "pass")
-    found, verdict = _lint(at)
-    assert verdict == "warn" and [f.severity for f in found] == [Severity.WARNING]
+    found, verdict = _lint(at)  # calibrated to a range of 25.5: typical rows are far from flat, so a note only
+    assert verdict == "pass" and [f.severity for f in found] == [Severity.INFO]
     assert "with 512 classes that happens when the logits come out nearly equal" in found[0].message
 
 
@@ -52,7 +52,8 @@ def test_certain_abort_follows_the_widest_spread(tmp_path, scale, certain):
     equal = run_micro(path)
     assert equal.aborted, equal.output  # equal logits abort either way: the warning is real
     found, verdict = _lint(path)
-    assert verdict == ("fail" if certain else "warn")
-    assert [f.severity for f in found] == [Severity.ERROR if certain else Severity.WARNING]
-    if certain:
-        assert "it aborts on every input" in found[0].message
+    # logits calibrated to a range under 0.7 are flat for inputs like the calibration data: an error either way,
+    # claimed for every input only where even the widest spread aborts
+    assert verdict == "fail" and [f.severity for f in found] == [Severity.ERROR]
+    assert ("it aborts on every input" in found[0].message) is certain
+    assert ("inputs like them abort" in found[0].message) is not certain

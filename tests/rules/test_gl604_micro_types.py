@@ -121,3 +121,20 @@ def test_wake_word_model_with_uint8_output_runs_and_passes(tmp_path):
     assert run.ran, run.output
     found, verdict = _gl604(path)
     assert not found and verdict == "pass", [f.message for f in found]
+
+
+def test_a_string_passed_through_the_model_fails_to_allocate_and_is_reported_once(tmp_path):
+    b = TFLiteBuilder()
+    x = b.input("x", "float32", (1, 4))
+    key = b.input("key", "string", (1,))
+    y = b.tensor("y", "float32", (1, 4))
+    b.op("RELU", [x], [y])
+    b.output(y, key)
+    path = tmp_path / "keyed.tflite"
+    path.write_bytes(b.to_bytes())
+    run = run_micro(path)
+    assert not run.ran and "failed to allocate" in run.output, run.output
+    found, verdict = _gl604(path)
+    assert verdict == "fail"
+    assert [f.message for f in found] == ["`key` is a string input and output: TFLite Micro has no string tensors "
+                                          "(\"TFLM failed to allocate tensors\")"]

@@ -3,6 +3,7 @@
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint_rules import support
+from graphlint_rules.tflite.gl604_tflite_micro_unsupported import string_interface, string_interface_fix
 
 
 class MicroUnsupported(Rule):
@@ -53,16 +54,8 @@ class MicroUnsupported(Rule):
         yield from self._string_interface(model)
 
     def _string_interface(self, model):
-        """String inputs and outputs: TFLite Micro has no string tensors and fails to allocate the model."""
-        for tensor in [*model.input_tensors(), *model.output_tensors()]:
-            if tensor.dtype != "string":
-                continue
-            node = tensor.producer if tensor.producer in model.nodes else next(iter(tensor.consumers), None)
-            role = "output" if tensor.id in model.info.outputs else "input"
-            yield self.report(model, node, f"`{tensor.name}` is a string {role}: TFLite Micro has no string "
-                              "tensors (\"TFLM failed to allocate tensors\")", tensor=tensor,
-                              fix=Fix(f"Keep `{tensor.name}` out of the model: pass numbers in and map them to "
-                                      "strings in the application"))
+        for tensor, node, why in string_interface(model):
+            yield self.report(model, node, why, tensor=tensor, fix=string_interface_fix(tensor))
 
     @staticmethod
     def bad_example(b):

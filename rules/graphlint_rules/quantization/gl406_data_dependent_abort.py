@@ -3,14 +3,19 @@
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint_rules import support
+from graphlint_rules.magnitude import MARGIN, peak
 from graphlint_rules.patterns import uniform_value
-from graphlint_rules.tflite.gl604_tflite_micro_unsupported import SOFTMAX_SUM_LIMIT
+from graphlint_rules.tflite.gl604_tflite_micro_unsupported import SOFTMAX_SUM_LIMIT, flat_row_sum
 
 _DIVISIONS = frozenset({"RealDiv", "Div"})
 _TARGETS = ("int8", "int8-fallback")
 _PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims"})
 _BIAS_ADDS = frozenset({"BiasAdd", "Add", "AddV2"})
 _LOOK_BACK = 4  # ops walked back from a softmax to its classifier's bias
+_INT8_STEPS = 255
+# Micro's int8 SOFTMAX needs input scale * beta * 2^26 above 1: logits spanning less than this abort it.
+MICRO_SOFTMAX_MIN_RANGE = _INT8_STEPS / 2.0 ** 26
+_SPREAD_MARGIN = 1.5  # the logit spread is taken this much wider than estimated before a flat row is certain
 
 
 def _divisor(model, node):
@@ -52,9 +57,15 @@ class DataDependentAbort(Rule):
 
     TFLite Micro's reference int8 `SOFTMAX` sums a row's exps in Q12.19 and aborts the program at invoke
     once the sum reaches 512 (see GL604): a softmax over 512 classes or more aborts on every input whose
-    logits are flat, with hundreds of classes within ln(classes / 512) of the largest. That is every input
-    of an untrained classifier (reported as an error for `tflm` when the classifier's bias is all zeros, as
-    Keras initializes it), and inputs far from the training data.
+    logits are flat, with hundreds of classes within ln(classes / 512) of the largest: inputs far from the
+    training data, and every input of an untrained classifier. The rule estimates from the weights how far
+    the logits spread across classes (see GL407: the mean square of each activation carried from an input
+    scaled to [-1, 1]) and reports an error for `tflm` when a row of logits spread 1.5 times wider than that
+    still sums to 512 (a normal spread s over N classes sums to about N exp(s^2 / 2 - s sqrt(2 ln N))), or when
+    the logits are estimated to span less than 255 / 2^26, too little for the kernel to prepare (input scale *
+    beta * 2^26 must be above 1). A classifier whose bias is all zeros, as Keras initializes it, but whose
+    spread cannot be estimated gets a warning: measured, a zero-bias Keras `Dense(1000)` aborts and a
+    `Dense(700)` runs.
 
     ## Why is this bad?
     Whether it happens depends on the calibration ranges and on each input: the model passes a test on a
@@ -101,20 +112,40 @@ class DataDependentAbort(Rule):
                         "division in float"))
 
     def _softmaxes(self, model, analysis):
+        fix = Fix("Convert trained weights for TFLite Micro, or output the logits and apply the softmax in the "
+                  "application")
         for node, attrs in model.ops():
-            classes = _classes(model, node) if attrs["op"] == "Softmax" and node in analysis.live else None
+            if attrs["op"] != "Softmax" or node not in analysis.live or not model.inputs_of(node):
+                continue
+            rms = analysis.magnitudes.rms(model.inputs_of(node)[0])
+            if rms is not None and 2 * peak(rms) * MARGIN < MICRO_SOFTMAX_MIN_RANGE:
+                yield self.report(
+                    model, node, f"`{attrs['name']}` reads logits estimated from the weights to span about "
+                    f"{2 * peak(rms):.2g}: calibrated to that, TFLite Micro's int8 SOFTMAX gets input scale * beta * "
+                    f"2^26 below 1 and aborts while preparing (an untrained network's activations vanish)",
+                    targets=["tflm"], severity=Severity.ERROR, fix=fix)
+                continue
+            classes = _classes(model, node)
             if classes is None or classes < SOFTMAX_SUM_LIMIT:
                 continue
-            untrained = _zero_bias(model, node)
-            why = ("its classifier's bias is all zeros, as Keras initializes it: an untrained model's logits are "
-                   "flat, so every input aborts" if untrained else "whether an input does depends on its logits "
-                   "(flat ones do: an untrained model, inputs unlike the training data)")
+            severity, why = self._softmax_verdict(model, node, classes, rms)
             yield self.report(
                 model, node, f"`{attrs['name']}` is a softmax over {classes} classes: TFLite Micro's int8 SOFTMAX "
                 f"aborts at invoke when a row's exps sum to {SOFTMAX_SUM_LIMIT} or more; {why}",
-                targets=["tflm"], severity=Severity.ERROR if untrained else None,
-                fix=Fix("Convert trained weights for TFLite Micro, or output the logits and apply the softmax "
-                        "in the application"))
+                targets=["tflm"], severity=severity, fix=fix)
+
+    @staticmethod
+    def _softmax_verdict(model, node, classes: int, rms: float | None) -> tuple[Severity | None, str]:
+        """ERROR with the reason when the weights make every row flat, else (WARNING or None, what it depends on)."""
+        if rms is not None and flat_row_sum(classes, rms * _SPREAD_MARGIN) >= SOFTMAX_SUM_LIMIT:
+            return Severity.ERROR, (
+                f"its logits are estimated from the weights to spread by about {rms:.2g} across classes, so a row "
+                f"sums to about {flat_row_sum(classes, rms):.0f}: every input aborts (the weights look untrained)")
+        if rms is None and _zero_bias(model, node):
+            return Severity.WARNING, ("its classifier's bias is all zeros, as Keras initializes it: an untrained "
+                                      "model's logits can be flat enough for every input to abort")
+        return None, ("whether an input does depends on its logits (flat ones do: an untrained model, inputs "
+                      "unlike the training data)")
 
     @staticmethod
     def bad_example(b):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint.ir import ModelGraph, TensorInfo
 from graphlint_rules import support
+from graphlint_rules.magnitude import PEAK_TO_RMS
 from graphlint_rules.tflite._facts import is_hybrid
 
 _TYPES = {"uint8": "uint8", "int64": "int64", "float16": "float16", "float64": "float64", "string": "string"}
@@ -36,6 +38,7 @@ MICRO_TYPE_SIGNATURES = frozenset({
 # num_bits_over_unit = floor(log2(sum)): the program aborts once the sum reaches 2^28, a sum of 512.
 SOFTMAX_SUM_LIMIT = 512
 _INT8_SPAN = 255  # the largest distance between two int8 logits, in quantized steps
+_SPREAD_MARGIN = 1.5  # a row's spread is taken this much wider (error) or narrower (warning) than estimated
 
 
 def dynamic_subgraphs(model: ModelGraph) -> frozenset[str]:
@@ -53,6 +56,24 @@ def refused_type(model: ModelGraph, node: str) -> TensorInfo | None:
     if (attrs["op"], ins, outs) in MICRO_TYPE_SIGNATURES:
         return None
     return next((t for t in (*model.inputs_of(node), *model.outputs_of(node)) if t.dtype in _TYPES), None)
+
+
+def string_interface(model: ModelGraph) -> Iterator[tuple[TensorInfo, str | None, str]]:
+    """(tensor, node to report on, why) for each string model input or output: TFLite Micro has no string
+    tensors and fails to allocate the model (measured on `.pb` and `.tflite` alike)."""
+    interface = {t.id: t for t in [*model.input_tensors(), *model.output_tensors()]}  # a passthrough once
+    for tensor in interface.values():
+        if tensor.dtype != "string":
+            continue
+        node = tensor.producer if tensor.producer in model.nodes else next(iter(tensor.consumers), None)
+        role = " and ".join(r for r, ids in (("input", model.info.inputs), ("output", model.info.outputs))
+                            if tensor.id in ids)
+        yield tensor, node, (f"`{tensor.name}` is a string {role}: TFLite Micro has no string tensors (\"TFLM "
+                             "failed to allocate tensors\")")
+
+
+def string_interface_fix(tensor: TensorInfo) -> Fix:
+    return Fix(f"Keep `{tensor.name}` out of the model: pass numbers in and map them to strings in the application")
 
 
 def _softmax_multiplier(model, node: str) -> float | None:
@@ -77,9 +98,20 @@ def softmax_min_sum(classes: int, multiplier: float) -> float:
     return 1.0 + (classes - 1) * math.exp(-_INT8_SPAN * multiplier / (1 << 26))
 
 
+def flat_row_sum(classes: int, spread: float) -> float:
+    """The sum of exp(logit - max) over a row of ``classes`` logits spread normally with std ``spread`` (in units of
+    the softmax's beta * logit): the largest lies about spread * sqrt(2 ln classes) above their mean. From a spread
+    of sqrt(2 ln classes) up, the largest dominates (the normal estimate would turn back up there): 1."""
+    top = math.sqrt(2 * math.log(classes))
+    if spread >= top:
+        return 1.0
+    return min(float(classes), classes * math.exp(spread * spread / 2 - spread * top))
+
+
 def softmax_sum_hazard(model: ModelGraph, node: str) -> tuple[Severity, str] | None:
-    """An int8 -> int8 SOFTMAX whose row of logits can sum its exps to 512: (ERROR when every input does, WARNING
-    when some inputs do, with the reason), or None when no input can."""
+    """An int8 -> int8 SOFTMAX whose row of logits can sum its exps to 512: (ERROR when every input does, or when
+    inputs like the calibration data do; WARNING when some inputs may; None (info) when only inputs far from the
+    calibration data can), with the reason; None when no input can."""
     multiplier = _softmax_multiplier(model, node)
     outputs = model.outputs_of(node)
     shape = model.inputs_of(node)[0].shape if multiplier is not None else None
@@ -96,8 +128,18 @@ def softmax_sum_hazard(model: ModelGraph, node: str) -> tuple[Severity, str] | N
         return Severity.ERROR, (
             f"{rule}; with {classes} classes and input scale * beta = {scale_beta:.3g}, even the widest int8 spread "
             f"(255 steps) leaves the sum at {least:.0f} or more: it aborts on every input")
+    # The calibrated logit range spans about 2 * PEAK_TO_RMS standard deviations of the logits the converter saw.
+    typical = _INT8_SPAN * scale_beta / (2 * PEAK_TO_RMS)
+    if flat_row_sum(classes, typical * _SPREAD_MARGIN) >= SOFTMAX_SUM_LIMIT:
+        return Severity.ERROR, (
+            f"{rule}; the logits were calibrated to a range of {_INT8_SPAN * scale_beta:.3g} (input scale * beta = "
+            f"{scale_beta:.3g}): logits spread like the calibration data's sum to about "
+            f"{flat_row_sum(classes, typical):.0f} over {classes} classes, so inputs like them abort (the weights "
+            "look untrained)")
     spread = math.log(classes / SOFTMAX_SUM_LIMIT)
-    return Severity.WARNING, (
+    narrow = flat_row_sum(classes, typical / _SPREAD_MARGIN)
+    severity = Severity.WARNING if narrow >= SOFTMAX_SUM_LIMIT else Severity.INFO
+    return severity, (
         f"{rule}; with {classes} classes that happens when the logits come out nearly equal, e.g. all within "
         f"ln({classes}/{SOFTMAX_SUM_LIMIT}) = {spread:.2f} of the largest (input scale * beta = {scale_beta:.3g}: "
         f"{spread / scale_beta:.0f} quantized steps); it depends on the weights and the input")
@@ -105,16 +147,16 @@ def softmax_sum_hazard(model: ModelGraph, node: str) -> tuple[Severity, str] | N
 
 class TfliteMicroUnsupported(Rule):
     """## What it does
-    For a `.tflite` file, reports what TensorFlow Lite Micro cannot run: builtins it has no kernel for
-    (measured: CONV_3D, TOPK_V2, NON_MAX_SUPPRESSION, WHERE, SELECT, TILE, RANGE, POW, GELU, UNIQUE ...),
-    tensors of types a kernel refuses (uint8, int64, float16: float16-weight models fail to allocate), int8
-    tensors into kernels that take float only (SQRT, EXP, LOG ...), float WHILE loops whose body writes a
-    tensor of dynamic shape (invoke never returns; a WHILE over fixed shapes runs), hybrid (dynamic-range)
-    kernels, TRANSPOSE and STRIDED_SLICE above 5-D, and two int8 SOFTMAX
-    aborts. Types follow what each kernel takes, as measured: QUANTIZE converts int8 to uint8 and back (the
-    uint8 output of a wake-word model runs; float32, int16 or uint8 into uint8 does not), DEQUANTIZE takes
-    uint8, RESHAPE and SQUEEZE copy any type, and 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV
-    take their int64 bias; every other kernel refuses uint8 and int64.
+    For a `.tflite` file, reports what TensorFlow Lite Micro cannot run: builtins it has no kernel for (measured:
+    CONV_3D, TOPK_V2, NON_MAX_SUPPRESSION, WHERE, SELECT, TILE, RANGE, POW, GELU, UNIQUE ...), tensors of types a
+    kernel refuses (uint8, int64, float16: float16-weight models fail to allocate), int8 tensors into kernels that
+    take float only (SQRT, EXP, LOG ...), float WHILE loops whose body writes a tensor of dynamic shape (invoke
+    never returns; a WHILE over fixed shapes runs), hybrid (dynamic-range) kernels, string model inputs and
+    outputs (micro has no string tensors), TRANSPOSE and STRIDED_SLICE above 5-D, and two int8 SOFTMAX aborts.
+    Types follow what each kernel takes, as measured: QUANTIZE converts int8 to uint8 and back (the uint8 output
+    of a wake-word model runs; float32, int16 or uint8 into uint8 does not), DEQUANTIZE takes uint8, RESHAPE and
+    SQUEEZE copy any type, and 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV take their
+    int64 bias; every other kernel refuses uint8 and int64.
 
     The softmax aborts: (1) input scale * beta * 2^26 not above 1: the kernel needs a multiplier greater
     than one and aborts the program while preparing it (the logits of an untrained classifier calibrate to a
@@ -123,9 +165,14 @@ class TfliteMicroUnsupported(Rule):
     (2^19), and checks `0 <= exponent <= 31` with `exponent = 23 + floor(log2(sum))`: the program aborts at
     invoke once the sum reaches 512. With fewer than 512 classes the sum cannot reach it. With 512 or more it
     does when the logits come out nearly equal (all within ln(classes / 512) of the largest, say), which
-    depends on the weights and the input, so it is a warning; it is an error when even the widest int8
-    spread cannot keep the sum under 512, i.e. 1 + (classes - 1) * exp(-255 * input scale * beta) >= 512
-    (1000 classes: input scale * beta <= 0.00263). Measured: 511 equal logits run, 512 abort.
+    depends on the weights and the input. It is an error when even the widest int8 spread cannot keep the
+    sum under 512, i.e. 1 + (classes - 1) * exp(-255 * input scale * beta) >= 512 (1000 classes: input
+    scale * beta <= 0.00263); measured, 511 equal logits run, 512 abort. Otherwise the calibrated range says
+    how flat the logits the converter saw were: taking their spread as range / 8 (the range spans about
+    four standard deviations each way), a row of normal logits with 1.5 times that spread still summing to
+    512 is an error (inputs like the calibration data abort: untrained weights), with two thirds of it a
+    warning, and below that a note (measured on the corpus: 800- and 1000-class heads calibrated to ranges
+    of 0.07 to 1.27 abort; a 700-class head at 1.3 and heads over ranges of 7.6 and 10 run).
 
     Dynamic input shapes (`shape_signature` with -1) are noted: micro cannot resize, so it runs the stored
     shape.
@@ -167,6 +214,8 @@ class TfliteMicroUnsupported(Rule):
                 yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}): {why}", fix=fix,
                                   severity=severity)
         yield from self._dynamic_inputs(model)
+        for tensor, node, why in string_interface(model):
+            yield self.report(model, node, why, tensor=tensor, fix=string_interface_fix(tensor))
 
     @staticmethod
     def _op_problem(model: ModelGraph, node: str, missing: frozenset[str], float_only: frozenset[str],
