@@ -905,6 +905,16 @@ def _unshaped_tensor_array(tf, x):
     return tf.transpose(arr.stack(), (1, 0, 2))
 
 
+def _padded_nms(tf, x):
+    """tf.image.non_max_suppression_padded over boxes built from the input: its TF2 implementation nests
+    loops, and the lowering leaves an inner loop variable whose Merge feeds no Switch (only the condition)."""
+    corners = tf.reshape(tf.abs(x[:, :8]), (2, 4))
+    boxes = tf.tile(tf.concat([corners[:, :2], corners[:, :2] + corners[:, 2:]], -1), [8, 1])
+    selected, _ = tf.image.non_max_suppression_padded(boxes, tf.reshape(tf.tile(x[:, :8], [1, 2]), (16,)), 10,
+                                                      0.5, 0.2, pad_to_max_output_size=True)
+    return tf.cast(selected, tf.float32)
+
+
 def _tensor_array(b, tf):
     x = b.input((1, 8))
 
@@ -1052,6 +1062,8 @@ def _graph_cases():
         Case("tensor_array_v2", "TensorListReserve", _tensor_array, "TensorArray in a v2 while_loop (TensorList ops)"),
         Case("tensor_list_unshaped_frame", "TensorListReserve", _lowered_tf2(_unshaped_tensor_array, (1, 6, 8)),
              "TensorArray without an element shape, tf.function frozen the TF2 way (v1 frames)"),
+        Case("while_merge_without_switch", "LoopCond", _lowered_tf2(_padded_nms, (1, 8)),
+             "padded NMS frozen the TF2 way: a loop Merge with no Switch successor"),
         Case(
             "lstm_dynamic_rnn",
             "TensorArrayV3",

@@ -40,8 +40,12 @@ _LIST_MAKERS = frozenset({"TensorListReserve", "EmptyTensorList"})
 # The measured case of a plain loop that captures a computed tensor, per form (v1 frame, functional While).
 CAPTURED_CASES = {"frame": "while_captured_v1", "functional": "while_captured_v2"}
 FUNCTIONAL_PLAIN_CASE = "while_v2"
+# A frame with a loop variable whose Merge feeds no Switch on the frame's LoopCond (TF2's lowering of the nested
+# loops of `tf.image.non_max_suppression_padded` writes one): functionalization stops with "Missing Switch
+# successor to ..." (FunctionalizeLoop), whatever the target.
+UNSWITCHED_CASE = "while_merge_without_switch"
 # Cases that stand for a whole loop of a kind this module recognises: chosen here, never by op matching.
-CHOSEN_CASES = frozenset({UNSHAPED_LIST_CASE, *CAPTURED_CASES.values()})
+CHOSEN_CASES = frozenset({UNSHAPED_LIST_CASE, UNSWITCHED_CASE, *CAPTURED_CASES.values()})
 
 Constant = Callable[[TensorInfo], bool]
 """Whether the converter sees a tensor as a constant (a weight, or folded from constants)."""
@@ -71,10 +75,13 @@ class Loop:
     storage: frozenset[str] = frozenset()  # list ops outside the frame that fill or read what it carries
     captures: bool = False  # the body reads a computed tensor from outside, unchanged every iteration
     unshaped: bool = False  # a TensorList it carries was made without an element shape
+    unswitched: str | None = None  # a loop Merge (its own or a nested frame's) with no Switch on a LoopCond
 
     @property
     def case(self) -> str:
         """The measured case that stands for this loop."""
+        if self.unswitched is not None:  # functionalization stops before anything else is looked at
+            return UNSWITCHED_CASE
         if self.carries == PLAIN and self.captures:
             return CAPTURED_CASES["frame"]
         if self.carries == TENSOR_LIST and self.unshaped:
@@ -188,6 +195,30 @@ def _unshaped(model: ModelGraph, nodes: list[str]) -> bool:
     return False
 
 
+def _unswitched(model: ModelGraph, members: list[str]) -> str | None:
+    """The first loop ``Merge`` among ``members`` (fed by an Enter and a NextIteration) that no ``Switch`` gated by
+    a ``LoopCond`` reads as its data input: the converter's FunctionalizeLoop needs exactly one per loop variable."""
+    nodes, tensors = model.nodes, model.tensors
+    for node in members:
+        if nodes[node]["op"] not in _MERGE:
+            continue
+        fed_by = {nodes[t.producer]["op"] for t in model.inputs_of(node) if t.producer}
+        if not fed_by & _ENTER or not fed_by & _NEXT:
+            continue
+        readers = [c for t in nodes[node]["outputs"][:1] for c in tensors[t].consumers]
+        if not any(_switched_by_loop(model, reader, node) for reader in readers):
+            return node
+    return None
+
+
+def _switched_by_loop(model: ModelGraph, reader: str, merge: str) -> bool:
+    if model.nodes[reader]["op"] not in _SWITCH:
+        return False
+    inputs = model.inputs_of(reader)
+    return (len(inputs) == 2 and inputs[0].producer == merge and inputs[1].producer is not None
+            and model.nodes[inputs[1].producer]["op"] == "LoopCond")
+
+
 def _captures(model: ModelGraph, members: list[str], constant: Constant) -> bool:
     """A frame whose body reads a computed (non-constant) tensor from outside, unchanged on every iteration."""
     for node in members:
@@ -248,7 +279,7 @@ def find_loops(model: ModelGraph, constant: Constant = lambda t: t.is_const) -> 
             storage = _storage(model, members, claimed)
             loops.append(Loop(anchor, frame, frozenset(members), _carries(model, members, storage),
                               frozenset(storage), _captures(model, members, constant),
-                              _unshaped(model, [*members, *storage])))
+                              _unshaped(model, [*members, *storage]), _unswitched(model, members)))
     return loops
 
 

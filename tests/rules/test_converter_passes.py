@@ -218,10 +218,11 @@ def _verdicts(b: GraphBuilder) -> tuple[dict, list]:
     return {t: v["verdict"] for t, v in report.verdicts().items()}, list(report.findings)
 
 
-def v1_plain_loop(b: GraphBuilder, captured: str, *, tf2: bool) -> str:
+def v1_plain_loop(b: GraphBuilder, captured: str, *, tf2: bool, unswitched_limit: bool = False) -> str:
     """``h = h * 0.5 + c`` four times, as a v1 frame; ``c`` is the input (``captured="input"``) or a weight
     (``"weight"``). TF1 brings ``c`` in with a constant Enter; TF2's lowering makes it a loop variable that the body
-    hands back unchanged (Merge → Switch → Identity → NextIteration)."""
+    hands back unchanged (Merge → Switch → Identity → NextIteration). ``unswitched_limit``: the trip count is a
+    loop variable whose Merge only the condition reads, with no Switch (as TF2 lowers padded NMS)."""
     x = b.placeholder("x", "float32", (1, 8))
     c = x if captured == "input" else b.const([[0.25] * 8], name="weight")
     frame = {"frame_name": "loop/while", "T": "float32"}
@@ -230,8 +231,13 @@ def v1_plain_loop(b: GraphBuilder, captured: str, *, tf2: bool) -> str:
     enter_h = b.node("Enter", [x], name="loop/enter_h", attrs=frame)
     merge_i = b.node("Merge", [enter_i, "loop/next_i"], name="loop/merge_i", attrs={"T": "int32"})
     merge_h = b.node("Merge", [enter_h, "loop/next_h"], name="loop/merge_h")
-    cond = b.node("LoopCond", [b.op("Less", [merge_i, b.const(4, name="limit", dtype="int32")], name="loop/less",
-                                    dtype="int32")], name="loop/LoopCond")
+    limit = b.const(4, name="limit", dtype="int32")
+    if unswitched_limit:
+        enter_n = b.node("Enter", [limit], name="loop/enter_n", attrs={**frame, "T": "int32"})
+        limit = b.node("Merge", [enter_n, "loop/next_n"], name="loop/merge_n", attrs={"T": "int32"})
+        b.node("NextIteration", [limit], name="loop/next_n", attrs={"T": "int32"})
+    cond = b.node("LoopCond", [b.op("Less", [merge_i, limit], name="loop/less", dtype="int32")],
+                  name="loop/LoopCond")
     switch_i = b.node("Switch", [merge_i, cond], name="loop/switch_i", attrs={"T": "int32"})
     switch_h = b.node("Switch", [merge_h, cond], name="loop/switch_h")
     if tf2:
@@ -311,3 +317,18 @@ def test_an_integer_tensor_fed_below_the_cut_is_an_input_the_uint8_path_cannot_t
     report = lint(b.to_bytes(), targets=("uint8-qat", "float"), inputs=["ids:1,4"], outputs=b.outputs)
     assert [f.tensor for f in report.findings if f.code == "GL203"] == ["ids"], report.findings
     assert report.verdicts()["uint8-qat"]["verdict"] == "fail"
+
+
+def test_a_loop_variable_without_a_switch_stops_functionalization_on_every_target():
+    b = GraphBuilder()
+    v1_plain_loop(b, "weight", tf2=False, unswitched_limit=True)
+    (loop,) = find_loops(b.build())
+    assert loop.unswitched == "loop/merge_n" and loop.case == "while_merge_without_switch"
+    verdicts, findings = _verdicts(b)
+    assert set(verdicts.values()) == {"fail"}, verdicts
+    (found,) = [f for f in findings if f.code == "GL302"]
+    assert found.node == "loop/LoopCond" and "Missing Switch successor" in found.message
+    assert "lower_control_flow=False" in found.fix.title
+    b = GraphBuilder()
+    v1_plain_loop(b, "weight", tf2=False)
+    assert find_loops(b.build())[0].unswitched is None

@@ -5,7 +5,7 @@ from graphlint.engine.finding import Applicability, Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
-from graphlint_rules.loops import UNSHAPED_LIST_CASE
+from graphlint_rules.loops import UNSHAPED_LIST_CASE, UNSWITCHED_CASE
 
 _KINDS = (support.RUNTIME, support.CONVERT, support.CALIBRATION)
 # When the int8 conversion itself fails, TFLite Micro (which runs the int8 model) has nothing to run.
@@ -34,6 +34,10 @@ class FailsAfterConversion(Rule):
     - every target of a `tf.map_fn` or a `tf.TensorArray` without an element shape in a `tf.function` frozen
       the TF2 way (control flow lowered into v1 frames): "'tf.TensorListReserve' op requires element_shape to
       be 1D tensor"; the same loop kept functional converts.
+    - every target of a v1 loop frame with a loop variable whose `Merge` feeds no `Switch` on the frame's
+      `LoopCond` (TF2's lowering of `tf.image.non_max_suppression_padded`'s nested loops writes one): the
+      converter's loop functionalization stops with "Missing Switch successor to ..."; frozen with
+      `lower_control_flow=False`, the same model converts.
 
     ## Why is this bad?
     The conversion "succeeds" (or fails late, after minutes of calibration), and the model dies on the
@@ -80,6 +84,10 @@ class FailsAfterConversion(Rule):
                 fix = Fix("Give the TensorArray its element shape (`tf.TensorArray(..., element_shape=...)`; for "
                           "`tf.map_fn`, an `fn_output_signature` with the full shape), or freeze without lowering "
                           "control flow (`lower_control_flow=False`), where the converter infers it")
+            elif s.case == UNSWITCHED_CASE:
+                fix = Fix("Freeze without lowering control flow (`convert_variables_to_constants_v2(..., "
+                          "lower_control_flow=False)`): the converter then reads the functional While loops "
+                          "as they are")
             elif s.case in _FAKE_QUANT_CASES:
                 fix = Fix("Drop the FakeQuant nodes and let the converter calibrate", Applicability.UNSAFE,
                           (Edit.of("drop-fake-quant"),))
