@@ -24,7 +24,8 @@ COPY graphlint ./graphlint
 COPY rules ./rules
 COPY --from=web /src/graphlint/_web ./graphlint/_web
 RUN pip install --no-deps . && rm -rf /src
-RUN useradd --create-home --uid 10001 graphlint && mkdir -p /data && chown graphlint:graphlint /data
+# /blobs: the shared blob store of team mode (docker-compose.yml); a fresh volume there takes this owner
+RUN useradd --create-home --uid 10001 graphlint && mkdir -p /data /blobs && chown graphlint:graphlint /data /blobs
 USER graphlint
 WORKDIR /data
 VOLUME ["/data"]
