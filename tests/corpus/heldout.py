@@ -17,8 +17,6 @@ def _plain(case_id, build, note):
 
 CASES = [
     # keras.applications, weights=None
-    _plain("ho_app_mobilenetv2_a035_1000", k.keras_app("MobileNetV2", alpha=0.35, classes=1000),
-           "MobileNetV2 0.35, 1000 classes"),
     # Keras recurrent layers
     _plain("ho_keras_bigru_tf2", k.keras_rnn("bigru", "tf2"), "bidirectional GRU, TF2 freeze"),
     _plain("ho_keras_lstm_seq_tf2", k.keras_rnn("lstm", "tf2", sequences=True), "LSTM sequences and pooling, TF2"),
@@ -69,7 +67,10 @@ CASES = [
     _plain("ho_keras_text_attention", k.keras_text("attention"), "Embedding and self-attention"),
     _plain("ho_keras_text_pool_long", k.keras_text("pool", vocab=200, length=20), "Embedding pooling, 200 words"),
     # detection
-    _plain("ho_det_nms_v4_tf2", k.detection("nms_v4", way="tf2"), "padded NMS in a tf.function"),
+    _plain("ho_det_nms_v4_unpadded_tf2", k.detection("nms_v4_unpadded", way="tf2"),
+           "non_max_suppression_padded without padding, in a tf.function"),
+    _plain("ho_det_nms_v4_tf2_64", k.detection("nms_v4", boxes=64, way="tf2"), "padded NMS over 64 boxes, TF2"),
+    _plain("ho_det_nms_v3_tf2", k.detection("nms_v3", way="tf2"), "NonMaxSuppressionV3 in a tf.function"),
     _plain("ho_det_nms_v5", k.detection("nms_v5"), "soft NMS (V5), TF1"),
     _plain("ho_det_combined_nms_tf2", k.detection("combined", way="tf2"), "combined NMS in a tf.function"),
     _plain("ho_det_topk_gather", k.detection("topk"), "top-k and gather, TF1"),
@@ -99,13 +100,6 @@ CASES = [
     _plain("ho_div_by_input_half", k.div_net(0.5, "input"), "divide by an input ranging from 0.5"),
     _plain("ho_div_by_input_zero", k.div_net(0.0, "input"), "divide by an input ranging from 0"),
     # 1000-class heads
-    _plain("ho_softmax1000_dense_flat", k.softmax_1000(weight_scale=0.001), "nearly equal 1000-class logits"),
-    _plain("ho_softmax1000_conv_sharp", k.softmax_1000("conv", weight_scale=0.1), "conv 1000-class head"),
-    _plain("ho_softmax1000_conv_flat", k.softmax_1000("conv", weight_scale=0.001), "conv head, flat logits"),
-    _plain("ho_app_mobilenet_a050_1000", k.keras_app("MobileNet", alpha=0.5, classes=1000),
-           "MobileNet 0.5, 1000 classes, untrained"),
-    _plain("ho_softmax600_keras_peaked_bias", k.softmax_1000(way="tf2", classes=600, bias_std=1.0),
-           "Keras Dense(600) softmax with spread biases"),
     # string and complex
     _plain("ho_complex_irfft_filter", k.string_complex("irfft"), "RFFT, complex low-pass, IRFFT"),
     _plain("ho_string_as_string", k.string_complex("as_string"), "scores formatted as strings"),
@@ -113,4 +107,18 @@ CASES = [
     _plain("ho_keras_autoencoder", k.keras_small("autoencoder"), "Keras conv autoencoder, transposed conv"),
     _plain("ho_keras_preprocess_separable", k.keras_small("preprocess"), "Rescaling, separable conv, swish"),
     _plain("ho_keras_conv1d", k.keras_small("conv1d"), "Keras Conv1D and depthwise Conv1D"),
+    # untrained weights: vanishing activations (int16x8) and flat logits (TFLite Micro's softmax)
+    _plain("ho_sepconv_stack12_keras_init", k.separable_stack(12, "keras"), "12 separable ReLU6 blocks, Keras fans"),
+    _plain("ho_sepconv_stack12_he_init", k.separable_stack(12, "he"), "12 separable ReLU6 blocks, He init"),
+    _plain("ho_sepconv_stack3_keras_init", k.separable_stack(3, "keras", channels=16),
+           "3 separable blocks, Keras fans"),
+    _plain("ho_softmax800_dense_flat", k.softmax_1000(weight_scale=0.005, classes=800), "800 nearly equal logits"),
+    _plain("ho_softmax1000_dense_sharp", k.softmax_1000(weight_scale=0.3), "1000-class head, spread logits"),
+    _plain("ho_sepconv_stack12_keras_head10", k.separable_stack(12, "keras", head=10),
+           "12 separable blocks, Keras fans, 10-class softmax"),
+    _plain("ho_sepconv_stack12_he_head10", k.separable_stack(12, "he", head=10),
+           "12 separable blocks, He init, 10-class softmax"),
+    _plain("ho_app_mobilenetv2_a075_5", k.keras_app("MobileNetV2", alpha=0.75, classes=5),
+           "MobileNetV2 0.75, 5 classes, untrained"),
+    _plain("ho_softmax700_keras_zero_bias", k.softmax_1000(way="tf2", classes=700), "Keras Dense(700) softmax"),
 ]

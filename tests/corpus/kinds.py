@@ -340,8 +340,9 @@ def detection(kind, boxes=32, way="tf1"):
         if kind == "nms_v3":
             idx = tf.image.non_max_suppression(box, score, 10, 0.5, 0.2)
             return (tf.gather(box, idx), tf.gather(score, idx))
-        if kind == "nms_v4":
-            idx, n = tf.image.non_max_suppression_padded(box, score, 10, 0.5, 0.2, pad_to_max_output_size=True)
+        if kind in ("nms_v4", "nms_v4_unpadded"):
+            idx, n = tf.image.non_max_suppression_padded(box, score, 10, 0.5, 0.2,
+                                                         pad_to_max_output_size=kind == "nms_v4")
             return (tf.gather(box, idx), n)
         if kind == "nms_v5":
             idx, sel = tf.image.non_max_suppression_with_scores(box, score, 10, 0.5, 0.2, soft_nms_sigma=0.5)
@@ -556,6 +557,33 @@ def softmax_1000(kind="dense", weight_scale=0.01, way="tf1", classes=1000, bias_
             x = b.input((1, 16, 16, 3), "float32", 0.0, 1.0)
             h = tf.nn.relu6(conv(tf, x, b.weight((3, 3, 3, 16), 0.3), strides=2))
             b.output(head(tf, tf.reduce_mean(h, [1, 2]), b, 16))
+
+    return build
+
+
+# -- deep ReLU6 stacks: how far activations carry --------------------------------------------------------------
+
+
+def separable_stack(blocks, init="he", channels=8, size=32, head=0):
+    """A MobileNet-style stack of depthwise and pointwise ReLU6 convolutions, TF1 graph. ``init`` "he" keeps the
+    activation scale from block to block; "keras" uses Keras's Glorot-uniform fans for a depthwise kernel (fan in
+    9 * channels), which shrinks it, as an untrained Keras model does. ``head`` > 0 ends in a softmax classifier."""
+    import math
+
+    def std(fan_in, fan_out):
+        return math.sqrt(2.0 / fan_in) if init == "he" else math.sqrt(2.0 / (fan_in + fan_out))
+
+    def build(b, tf):
+        x = b.input((1, size, size, 3), "float32", 0.0, 1.0)
+        h = tf.nn.relu6(conv(tf, x, b.weight((3, 3, 3, channels), std(27, 9 * channels)), strides=2))
+        for _ in range(blocks):
+            dw = b.weight((3, 3, channels, 1), std(9, 9) if init == "he" else std(9 * channels, 9))
+            h = tf.nn.relu6(tf.nn.depthwise_conv2d(h, dw, [1, 1, 1, 1], "SAME"))
+            h = tf.nn.relu6(conv(tf, h, b.weight((1, 1, channels, channels), std(channels, channels))))
+        h = tf.reduce_mean(h, [1, 2])
+        if head:
+            h = tf.nn.softmax(tf.matmul(h, b.weight((channels, head), std(channels, head))) + b.const([0.0] * head))
+        b.output(h)
 
     return build
 

@@ -588,6 +588,19 @@ FIRST = [
 GROWN = [
     # keras.applications, weights=None, at the smallest input they take, frozen the TF2 way
     _plain("app_mobilenet_a025_1000", k.keras_app("MobileNet", alpha=0.25, classes=1000), "MobileNet 0.25, 1000"),
+    _plain("app_mobilenet_a075_100", k.keras_app("MobileNet", alpha=0.75, classes=100),
+           "MobileNet 0.75, 100 classes, untrained"),
+    _plain("app_mobilenetv2_a050_10", k.keras_app("MobileNetV2", alpha=0.5, classes=10),
+           "MobileNetV2 0.5, 10 classes, untrained"),
+    _plain("app_mobilenetv2_a035_1000", k.keras_app("MobileNetV2", alpha=0.35, classes=1000),
+           "MobileNetV2 0.35, 1000 classes"),
+    _plain("softmax1000_dense_flat", k.softmax_1000(weight_scale=0.001), "nearly equal 1000-class logits"),
+    _plain("softmax1000_conv_sharp", k.softmax_1000("conv", weight_scale=0.1), "conv 1000-class head"),
+    _plain("softmax1000_conv_flat", k.softmax_1000("conv", weight_scale=0.001), "conv head, flat logits"),
+    _plain("app_mobilenet_a050_1000", k.keras_app("MobileNet", alpha=0.5, classes=1000),
+           "MobileNet 0.5, 1000 classes, untrained"),
+    _plain("softmax600_keras_peaked_bias", k.softmax_1000(way="tf2", classes=600, bias_std=1.0),
+           "Keras Dense(600) softmax with spread biases"),
     # Keras recurrent layers, TF2 freeze (lowered while loops over TensorLists) and TF1 freeze
     _plain("keras_simplernn_tf2", k.keras_rnn("simple", "tf2"), "SimpleRNN, TF2 freeze"),
     _plain("keras_lstm_tf2", k.keras_rnn("lstm", "tf2"), "LSTM, TF2 freeze"),
@@ -632,6 +645,7 @@ GROWN = [
     # detection post-processing
     _plain("det_nms_v3", k.detection("nms_v3"), "box decode and NonMaxSuppressionV3"),
     _plain("det_nms_v4_padded", k.detection("nms_v4"), "padded NonMaxSuppressionV4"),
+    _plain("det_nms_v4_tf2", k.detection("nms_v4", way="tf2"), "padded NMS in a tf.function"),
     _plain("det_nms_v5_soft_tf2", k.detection("nms_v5", way="tf2"), "soft NMS (V5) in a tf.function"),
     _plain("det_combined_nms", k.detection("combined"), "CombinedNonMaxSuppression"),
     _plain("det_topk_gather_tf2", k.detection("topk", way="tf2"), "top-k scores and gathered boxes, TF2"),

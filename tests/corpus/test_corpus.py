@@ -29,12 +29,11 @@ ROOT = HERE.parents[1]
 OUTCOMES = json.loads((HERE / "outcomes.json").read_text())
 JUDGED = ("float", "dynamic", "int8", "int8-fallback", "uint8-qat", "int16x8", "float16", "tflm")
 SPLITS = ("dev", "heldout")
-# Required verdict agreement per target, on each split. The goal on both is 0.98 (issue 12).
-# Both are today's lowest per-target figure rounded down (what is left: TFLite Micro's data-dependent softmax abort,
-# loops whose int8 calibration dies, TensorLists of unknown element shape, QAT graphs on the legacy path); raise
-# them as the rules learn those classes.
-REQUIRED_AGREEMENT_DEV = 0.97  # goal 0.98
-REQUIRED_AGREEMENT_HELDOUT = 0.95  # goal 0.98
+# Required verdict agreement per target, on each split: the goal is 0.98 on both, met on held-out; dev int8 is at
+# 146/149 (the int8 gate split of unrolled LSTMs, which calibration quantizes in some conversions and not in
+# others: graphlint warns), so its floor is today's figure rounded down.
+REQUIRED_AGREEMENT_DEV = 0.97
+REQUIRED_AGREEMENT_HELDOUT = 0.98
 REQUIRED = {"dev": REQUIRED_AGREEMENT_DEV, "heldout": REQUIRED_AGREEMENT_HELDOUT}
 # graphlint "fail" where the real tools convert and run (model x target cells): none allowed.
 ALLOWED_FALSE_FAILS_DEV = 0
@@ -151,9 +150,9 @@ def test_every_rule_category_is_exercised(predictions):
 # -- .tflite files: what the converter wrote for the corpus, judged by LiteRT and TFLite Micro ------------------
 
 TFLITE_JUDGED = ("float", "int8", "tflm")
-# Required agreement on the .tflite files the converter wrote, per split of the model they came from (goal 0.98).
-TFLITE_REQUIRED_DEV = 0.98  # today's figure rounded down (TFLite Micro on the grown models)
-TFLITE_REQUIRED_HELDOUT = 0.95  # today's held-out figure, rounded down
+# Required agreement on the .tflite files the converter wrote, per split of the model they came from.
+TFLITE_REQUIRED_DEV = 0.98
+TFLITE_REQUIRED_HELDOUT = 0.98
 TFLITE_REQUIRED = {"dev": TFLITE_REQUIRED_DEV, "heldout": TFLITE_REQUIRED_HELDOUT}
 
 
