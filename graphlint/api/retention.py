@@ -5,8 +5,10 @@ holds its input under the name converters want); reports (and their viewer graph
 and job records stay. A model is "used" when it is uploaded again or a job reads it (:meth:`BlobStore.get` and
 :meth:`BlobStore.put` set its modification time); a job's folder when a file in it was last written. Eviction
 goes by that time, models and job folders alike, under one cap. Models and folders used within the last
-``grace_s`` seconds are never evicted for size: a model may be about to be read by a job that was just queued;
-the folders of jobs still queued or running are never evicted. A job whose model was evicted fails with "no
+``grace_s`` seconds are not evicted for size while the store stays within ``GRACE_HEADROOM`` times its cap: a
+model may be about to be read by a job that was just queued. Beyond that (a burst of uploads), recent ones go
+too, least recently used first, so the store never grows past the headroom; the folders of jobs still queued or
+running (which hold a hard link to their input) are never evicted. A job whose model was evicted fails with "no
 longer stored" (uploading the model again brings it back); a file of a job whose folder was evicted is 404.
 A job's input is a hard link to the stored model where the filesystem allows: its bytes count once, with the
 model, until the model is evicted.
@@ -31,6 +33,7 @@ from pathlib import Path
 from . import metrics
 from .blobs import BlobStore
 
+GRACE_HEADROOM = 1.25  # recently used models are kept over the cap only up to this many times the cap
 log = logging.getLogger("graphlint.api")
 DAY_S = 86400.0
 
@@ -150,7 +153,8 @@ class Retention:
             chosen = {e.path for e in victims}
             protected = (now - self.grace_s) * 1e9
             for e in entries:
-                if total <= self.max_bytes or e.mtime_ns >= protected:
+                recent_kept = e.mtime_ns >= protected and total <= self.max_bytes * GRACE_HEADROOM
+                if total <= self.max_bytes or recent_kept:
                     break
                 if e.path not in chosen:
                     victims.append(e)

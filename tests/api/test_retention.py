@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from graphlint.api.retention import DAY_S, Retention
+from graphlint.api.retention import DAY_S, GRACE_HEADROOM, Retention
 from graphlint.api.store import BlobStore, Store
 
 from .conftest import graphdef, upload
@@ -38,11 +38,20 @@ def test_size_cap_evicts_least_recently_used_first(tmp_path):
     assert list(blobs.tmp.iterdir()) == []  # nothing left aside
 
 
-def test_recent_models_are_never_evicted_for_size(tmp_path):
+def test_recent_models_are_kept_over_the_cap_within_the_headroom(tmp_path):
     blobs = BlobStore(tmp_path / "models")
     paths = [_put(blobs, bytes([i]) * 1000, age_s=10) for i in range(3)]
-    assert Retention(blobs, max_bytes=100, grace_s=300).collect().evicted == 0
+    assert 2500 * GRACE_HEADROOM >= 3000
+    assert Retention(blobs, max_bytes=2500, grace_s=300).collect().evicted == 0
     assert all(p.exists() for p in paths)
+
+
+def test_a_burst_of_recent_uploads_cannot_grow_the_store_past_the_headroom(tmp_path):
+    blobs = BlobStore(tmp_path / "models")
+    paths = [_put(blobs, bytes([i]) * 1000, age_s=60 - i) for i in range(10)]  # paths[0] least recently used
+    done = Retention(blobs, max_bytes=2000, grace_s=300).collect()
+    assert done.bytes <= 2000 * GRACE_HEADROOM and done.evicted == 8
+    assert [p.exists() for p in paths] == [False] * 8 + [True] * 2
 
 
 def test_age_limit_and_dry_run(tmp_path):
