@@ -63,6 +63,18 @@ def _numpy_ops() -> dict[str, Callable]:
     return _FOLD
 
 
+def _too_large(args: list) -> bool:
+    """Whether broadcasting ``args`` together (an elementwise op on constants) would exceed the element cap: two
+    vectors of a million elements each broadcast to 10^12."""
+    import numpy as np
+
+    try:
+        shape = np.broadcast_shapes(*[a.shape for a in args])
+    except ValueError:
+        return False  # not an elementwise combination (a reshape's shape, an axis): the op checks it
+    return math.prod(shape) > _MAX_ELEMENTS
+
+
 class Magnitudes:
     """Estimated rms of the float tensors of ``model`` (tensor id → rms, or None when unknown)."""
 
@@ -135,12 +147,12 @@ class Magnitudes:
         if fn is None or not inputs:
             return None
         args = [self._constant(t) if t.is_const else self._values.get(t.id) for t in inputs]
-        if any(a is None for a in args):
+        if any(a is None for a in args) or _too_large(args):
             return None
         with np.errstate(all="ignore"):
             try:
                 out = np.asarray(fn(*args), dtype=np.float64)
-            except ValueError:  # shapes that do not broadcast
+            except (ValueError, TypeError, IndexError):  # shapes that do not broadcast, a bad axis or shape
                 return None
         return out if out.size <= _MAX_ELEMENTS and np.all(np.isfinite(out)) else None
 

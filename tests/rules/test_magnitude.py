@@ -67,6 +67,17 @@ def test_a_chain_thousands_of_ops_deep_is_estimated_without_recursion():
     assert _estimate(b, h) == pytest.approx(INPUT_RMS)
 
 
+def test_constants_that_would_broadcast_to_a_huge_array_are_not_folded():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 4))
+    column = b.const(np.ones((1 << 16, 1), "float32"), name="column")
+    row = b.const(np.ones((1, 1 << 16), "float32"), name="row")
+    scale = b.op("Mul", [b.op("AddV2", [column, row], name="outer"), b.const(np.float32(2.0), name="two")],
+                 name="scale")  # 2^32 elements (32 GB) once broadcast: never computed, left unknown
+    b.output(b.op("Mul", [x, scale], name="y"))
+    assert _estimate(b, "y") is None
+
+
 def _int16x8(b: GraphBuilder):
     report = lint(b.to_bytes(), outputs=b.outputs, targets=("int16x8", "int8"))
     return report.verdicts(), [f for f in report.findings if f.code == "GL407"]
