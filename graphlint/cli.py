@@ -155,10 +155,8 @@ def _use_color(mode: str) -> bool:
 def _check(args) -> int:
     from .config import ConfigError, find_config, load_config
     from .engine.registry import default_registry
-    from .engine.runner import lint, parse_io
-    from .engine.select import Selection
+    from .engine.runner import parse_io
     from .engine.targets import check_targets
-    from .formats import renderer
 
     try:
         config = load_config(None if args.isolated else Path(args.config) if args.config else find_config())
@@ -175,45 +173,79 @@ def _check(args) -> int:
         if problem:
             print(f"graphlint: error: {problem}", file=sys.stderr)
             return EXIT_ERROR
-    base = config.selection
-    selection = Selection(select=_csv(args.select) or base.select, ignore=base.ignore + _csv(args.ignore),
-                          extend_select=base.extend_select + _csv(args.extend_select),
-                          preview=args.preview or base.preview, severity=base.severity,
-                          per_node_ignores=base.per_node_ignores)
     registry = default_registry()
+    reports = _lint_all(args, config, targets, _selection(args, config.selection), registry)
+    if reports is None:
+        return EXIT_ERROR
+    if args.verify:
+        _verify(args, config, reports, outputs)
+    status = _status(reports, args.exit_zero)
+    if not _write(reports, outputs, registry, args.color):
+        return EXIT_ERROR
+    return status
+
+
+def _selection(args, base):
+    """The config's selection with the command line's on top."""
+    from .engine.select import Selection
+
+    return Selection(select=_csv(args.select) or base.select, ignore=base.ignore + _csv(args.ignore),
+                     extend_select=base.extend_select + _csv(args.extend_select),
+                     preview=args.preview or base.preview, severity=base.severity,
+                     per_node_ignores=base.per_node_ignores)
+
+
+def _lint_all(args, config, targets, selection, registry) -> list | None:
+    """A report per model, linted here or on ``--server``; None (the error printed) when the server fails."""
     if args.server:
         from .client import ServerError, lint_remote
 
         try:
-            reports = [lint_remote(args.server, path, token=args.token, targets=targets,
-                                   inputs=args.input or config.inputs, outputs=args.output or config.outputs,
-                                   selection=selection) for path in args.models]
+            return [lint_remote(args.server, path, token=args.token, targets=targets,
+                                inputs=args.input or config.inputs, outputs=args.output or config.outputs,
+                                selection=selection) for path in args.models]
         except ServerError as err:
             print(f"graphlint: error: {err}", file=sys.stderr)
-            return EXIT_ERROR
-    else:
-        budgets = _budgets(args)
-        reports = [lint(path, targets=targets, inputs=args.input or config.inputs,
-                        outputs=args.output or config.outputs, selection=selection, registry=registry,
-                        budgets=budgets, signature=args.signature)
-                   for path in args.models]
-    if args.verify:
-        from .convert.verify import contradiction_lines, verify_cli
+            return None
+    from .engine.runner import lint
 
-        verify_cli(reports, args.models, inputs=args.input or config.inputs, outputs=args.output or config.outputs,
-                   tty=sys.stderr.isatty(), signature=args.signature)
-        if not any(fmt == "text" and path is None for fmt, path in outputs):
-            for line in contradiction_lines(reports):
-                print(line, file=sys.stderr)
+    budgets = _budgets(args)
+    return [lint(path, targets=targets, inputs=args.input or config.inputs,
+                 outputs=args.output or config.outputs, selection=selection, registry=registry,
+                 budgets=budgets, signature=args.signature)
+            for path in args.models]
+
+
+def _verify(args, config, reports: list, outputs: list[tuple[str, str | None]]) -> None:
+    """Run ``--verify`` on the reports; print the contradictions when no text report goes to stdout."""
+    from .convert.verify import contradiction_lines, verify_cli
+
+    verify_cli(reports, args.models, inputs=args.input or config.inputs, outputs=args.output or config.outputs,
+               tty=sys.stderr.isatty(), signature=args.signature)
+    if not any(fmt == "text" and path is None for fmt, path in outputs):
+        for line in contradiction_lines(reports):
+            print(line, file=sys.stderr)
+
+
+def _status(reports: list, exit_zero: bool) -> int:
+    """The exit code the reports call for (printing each fatal error)."""
     status = EXIT_OK
     for report in reports:
         if report.fatal:
             print(f"graphlint: error: {report.fatal_finding.message}", file=sys.stderr)
             status = EXIT_ERROR
-        elif "fail" in report.effective_verdicts().values() and status == EXIT_OK and not args.exit_zero:
+        elif "fail" in report.effective_verdicts().values() and status == EXIT_OK and not exit_zero:
             status = EXIT_FINDINGS
+    return status
+
+
+def _write(reports: list, outputs: list[tuple[str, str | None]], registry, color: str) -> bool:
+    """Render the reports in each format to stdout or its file; False (the error printed) when a file cannot
+    be written."""
+    from .formats import renderer
+
     for fmt, path in outputs:
-        text = renderer(fmt)(reports, registry=registry, color=path is None and _use_color(args.color))
+        text = renderer(fmt)(reports, registry=registry, color=path is None and _use_color(color))
         if path is None:
             sys.stdout.write(text)
         else:
@@ -221,8 +253,8 @@ def _check(args) -> int:
                 Path(path).write_text(text, encoding="utf-8")
             except OSError as err:
                 print(f"graphlint: error: cannot write {path}: {err.strerror}", file=sys.stderr)
-                return EXIT_ERROR
-    return status
+                return False
+    return True
 
 
 def _rules(args) -> int:

@@ -43,19 +43,24 @@ def _attr(key: str, value) -> pb.AttrValue:
     elif key in ("shape", "element_shape") or (isinstance(value, tuple) and key.endswith("shape")):
         _set_shape(attr.shape, value)
     elif isinstance(value, (list, tuple)):
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            attr.list.i.extend(value)
-        elif all(isinstance(v, float) for v in value):
-            attr.list.f.extend(value)
-        elif all(isinstance(v, str) for v in value) and key in ("T", "Tin", "Tout", "dtypes"):
-            attr.list.type.extend(_TYPE_IDS[v] for v in value)
-        else:
-            attr.list.s.extend(str(v).encode() for v in value)
+        _set_list(attr.list, key, value)
     elif isinstance(value, dict) and "func" in value:
         attr.func.name = value["func"]
     else:
         raise TypeError(f"cannot encode attr {key}={value!r}")
     return attr
+
+
+def _set_list(proto, key: str, value: list | tuple) -> None:
+    """Fill a list attr: ints, floats, dtypes (for the type-list attrs) or else strings."""
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        proto.i.extend(value)
+    elif all(isinstance(v, float) for v in value):
+        proto.f.extend(value)
+    elif all(isinstance(v, str) for v in value) and key in ("T", "Tin", "Tout", "dtypes"):
+        proto.type.extend(_TYPE_IDS[v] for v in value)
+    else:
+        proto.s.extend(str(v).encode() for v in value)
 
 
 def _set_shape(proto, shape) -> None:
@@ -210,7 +215,6 @@ class TFLiteBuilder:
     def to_bytes(self) -> bytes:
         """Serialize the model."""
         import flatbuffers
-        import numpy as np
         from ai_edge_litert import schema_py_generated as s
 
         types = {v: k for k, v in vars(s.TensorType).items() if not k.startswith("_")}
@@ -220,39 +224,9 @@ class TFLiteBuilder:
         model.buffers = [s.BufferT()]
         index = {t["name"]: i for i, t in enumerate(self._tensors)}
         sub = s.SubGraphT()
-        sub.tensors = []
-        for t in self._tensors:
-            tt = s.TensorT()
-            tt.name, tt.shape, tt.type = t["name"], t["shape"], type_ids[t["dtype"]]
-            tt.shapeSignature = t["signature"]
-            if t["data"] is not None:
-                buf = s.BufferT()
-                buf.data = np.asarray(t["data"], dtype=t["dtype"]).tobytes()
-                model.buffers.append(buf)
-                tt.buffer = len(model.buffers) - 1
-            if t["quant"] is not None:
-                q = s.QuantizationParametersT()
-                q.scale, q.zeroPoint = list(t["quant"][0]), list(t["quant"][1])
-                q.quantizedDimension = t["quant"][2] if len(t["quant"]) > 2 else 0
-                tt.quantization = q
-            sub.tensors.append(tt)
+        sub.tensors = [self._tensor_t(s, t, type_ids, model.buffers) for t in self._tensors]
         codes: list[tuple[str, str | None]] = []
-        sub.operators = []
-        for builtin, inputs, outputs, custom, options in self._ops:
-            key = (builtin, custom)
-            if key not in codes:
-                codes.append(key)
-            op = s.OperatorT()
-            op.opcodeIndex = codes.index(key)
-            op.inputs = [index[n] for n in inputs]
-            op.outputs = [index[n] for n in outputs]
-            if options is not None:
-                table, fields = options
-                op.builtinOptionsType = getattr(s.BuiltinOptions, table)
-                op.builtinOptions = getattr(s, table + "T")()
-                for field, value in fields.items():
-                    setattr(op.builtinOptions, field, value)
-            sub.operators.append(op)
+        sub.operators = [self._operator_t(s, spec, index, codes) for spec in self._ops]
         sub.inputs = [index[n] for n in self._inputs]
         sub.outputs = [index[n] for n in self.outputs]
         sub.name = "main"
@@ -267,3 +241,42 @@ class TFLiteBuilder:
         fb = flatbuffers.Builder(1024)
         fb.Finish(model.Pack(fb), file_identifier=b"TFL3")
         return bytes(fb.Output())
+
+    @staticmethod
+    def _tensor_t(s, t: dict, type_ids: dict[str, int], buffers: list):
+        """A tensor of LiteRT's object API; its data, if any, goes to a new buffer appended to ``buffers``."""
+        import numpy as np
+
+        tt = s.TensorT()
+        tt.name, tt.shape, tt.type = t["name"], t["shape"], type_ids[t["dtype"]]
+        tt.shapeSignature = t["signature"]
+        if t["data"] is not None:
+            buf = s.BufferT()
+            buf.data = np.asarray(t["data"], dtype=t["dtype"]).tobytes()
+            buffers.append(buf)
+            tt.buffer = len(buffers) - 1
+        if t["quant"] is not None:
+            q = s.QuantizationParametersT()
+            q.scale, q.zeroPoint = list(t["quant"][0]), list(t["quant"][1])
+            q.quantizedDimension = t["quant"][2] if len(t["quant"]) > 2 else 0
+            tt.quantization = q
+        return tt
+
+    @staticmethod
+    def _operator_t(s, spec: tuple, index: dict[str, int], codes: list[tuple[str, str | None]]):
+        """An operator of LiteRT's object API; its (builtin, custom) code is added to ``codes`` when new."""
+        builtin, inputs, outputs, custom, options = spec
+        key = (builtin, custom)
+        if key not in codes:
+            codes.append(key)
+        op = s.OperatorT()
+        op.opcodeIndex = codes.index(key)
+        op.inputs = [index[n] for n in inputs]
+        op.outputs = [index[n] for n in outputs]
+        if options is not None:
+            table, fields = options
+            op.builtinOptionsType = getattr(s.BuiltinOptions, table)
+            op.builtinOptions = getattr(s, table + "T")()
+            for field, value in fields.items():
+                setattr(op.builtinOptions, field, value)
+        return op

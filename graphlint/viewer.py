@@ -152,9 +152,9 @@ def graph_json(model: ModelGraph, report=None) -> dict:
         return _graph_json(model, report)
 
 
-def _graph_json(model: ModelGraph, report) -> dict:
-    table = model.nodes
-    rows = _finding_rows(report)
+def _place_findings(rows: list[tuple[str | None, str]], table: Mapping) -> tuple[dict[str, list[int]], list[int],
+                                                                                   list[int]]:
+    """Finding indices by node, at model level (no node) and unplaced (a node the model lacks)."""
     by_node: dict[str, list[int]] = {}
     model_level: list[int] = []
     unplaced: list[int] = []
@@ -165,89 +165,119 @@ def _graph_json(model: ModelGraph, report) -> dict:
             by_node.setdefault(node, []).append(i)
         else:
             unplaced.append(i)
+    return by_node, model_level, unplaced
 
-    scopes: dict[str, dict] = {}
-    nodes = []
-    cut = 0  # nodes deeper than MAX_SCOPE_DEPTH
-    for node_id, a in table.items():
-        subgraph = a.get("subgraph", 0)
-        name = _display_name(a, node_id)
-        parts = [p for p in name.split("/") if p]
-        scope_id = None
-        if len(parts) > MAX_SCOPE_DEPTH + 1:
-            cut += 1
-        if len(parts) > 1:
-            path = ""
-            parent = None
-            for depth, part in enumerate(parts[:min(len(parts) - 1, MAX_SCOPE_DEPTH)]):
-                path = f"{path}/{part}" if path else part
-                sid = f"{subgraph}::{path}"
-                sc = scopes.get(sid)
-                if sc is None:
-                    sc = scopes[sid] = {"id": sid, "path": path, "name": part, "parent": parent,
-                                        "subgraph": subgraph, "depth": depth, "nodes": 0, "severity": None,
-                                        "findings": 0}
-                sc["nodes"] += 1
-                parent = sid
-            scope_id = parent
-        idx = by_node.get(node_id, [])
-        worst = None
-        for i in idx:
-            sev = rows[i][1]
-            if worst is None or SEVERITY_RANK.get(sev, 0) > SEVERITY_RANK.get(worst, 0):
-                worst = sev
-        if idx:
-            sid = scope_id
-            while sid is not None:
-                sc = scopes[sid]
-                sc["findings"] += len(idx)
-                if sc["severity"] is None or SEVERITY_RANK.get(worst, 0) > SEVERITY_RANK.get(sc["severity"], 0):
-                    sc["severity"] = worst
-                sid = sc["parent"]
-        node = {
-            "id": node_id, "name": a.get("name") or node_id, "label": parts[-1] if parts else node_id,
-            "op": a.get("op"), "family": a.get("family"), "kind": a.get("kind", "op"), "subgraph": subgraph,
-            "scope": scope_id, "index": a.get("index", 0), "attrs": _attrs_json(a.get("attrs") or {}),
-            "inputs": list(a.get("inputs", ())), "outputs": list(a.get("outputs", ())),
-            "calls": list(a.get("calls", ())), "severity": worst, "findings": idx,
-        }
-        for extra in ("version", "device", "custom"):
-            if a.get(extra) not in (None, "", False):
-                node[extra] = a[extra]
-        nodes.append(node)
 
-    edges = [{"tensor": d.get("tensor"), "src": u, "dst": v, "src_slot": d.get("src_slot", 0),
-              "dst_slot": d.get("dst_slot", 0), "control": bool(d.get("control"))}
-             for u, v, _key, d in model.edges()]
+def _add_scopes(scopes: dict[str, dict], parts: list[str], subgraph) -> str | None:
+    """Count a node in each scope its name passes through (creating them); return its innermost scope id."""
+    if len(parts) <= 1:
+        return None
+    path = ""
+    parent = None
+    for depth, part in enumerate(parts[:min(len(parts) - 1, MAX_SCOPE_DEPTH)]):
+        path = f"{path}/{part}" if path else part
+        sid = f"{subgraph}::{path}"
+        sc = scopes.get(sid)
+        if sc is None:
+            sc = scopes[sid] = {"id": sid, "path": path, "name": part, "parent": parent, "subgraph": subgraph,
+                                "depth": depth, "nodes": 0, "severity": None, "findings": 0}
+        sc["nodes"] += 1
+        parent = sid
+    return parent
 
-    tensors = {}
-    for tid, t in model.tensors.items():
-        entry: dict[str, Any] = {
-            "name": t.name, "dtype": t.dtype, "shape": list(t.shape) if t.shape is not None else None,
-            "producer": t.producer, "consumers": len(t.consumers), "const": t.is_const, "subgraph": t.subgraph,
-            "class": dtype_class(t.dtype, t.quant is not None), "quant": None,
-        }
-        if t.shape_signature is not None and t.shape_signature != t.shape:
-            entry["shape_signature"] = list(t.shape_signature)
-        if t.nbytes is not None:
-            entry["nbytes"] = t.nbytes
-        if t.quant is not None:
-            entry["quant"] = quant_json(t.dtype, t.quant)
-        tensors[tid] = entry
 
-    info = model.info
+def _worst(severities) -> str | None:
+    worst = None
+    for sev in severities:
+        if worst is None or SEVERITY_RANK.get(sev, 0) > SEVERITY_RANK.get(worst, 0):
+            worst = sev
+    return worst
+
+
+def _count_in_scopes(scopes: dict[str, dict], scope_id: str | None, count: int, worst: str | None) -> None:
+    """Add a node's ``count`` findings of severity up to ``worst`` to its scope and every scope above it."""
+    sid = scope_id
+    while sid is not None:
+        sc = scopes[sid]
+        sc["findings"] += count
+        if sc["severity"] is None or SEVERITY_RANK.get(worst, 0) > SEVERITY_RANK.get(sc["severity"], 0):
+            sc["severity"] = worst
+        sid = sc["parent"]
+
+
+def _node_json(node_id: str, a: Mapping, parts: list[str], scope_id: str | None, worst: str | None,
+               idx: list[int]) -> dict:
+    node = {
+        "id": node_id, "name": a.get("name") or node_id, "label": parts[-1] if parts else node_id,
+        "op": a.get("op"), "family": a.get("family"), "kind": a.get("kind", "op"), "subgraph": a.get("subgraph", 0),
+        "scope": scope_id, "index": a.get("index", 0), "attrs": _attrs_json(a.get("attrs") or {}),
+        "inputs": list(a.get("inputs", ())), "outputs": list(a.get("outputs", ())),
+        "calls": list(a.get("calls", ())), "severity": worst, "findings": idx,
+    }
+    for extra in ("version", "device", "custom"):
+        if a.get(extra) not in (None, "", False):
+            node[extra] = a[extra]
+    return node
+
+
+def _tensor_json(t) -> dict:
+    entry: dict[str, Any] = {
+        "name": t.name, "dtype": t.dtype, "shape": list(t.shape) if t.shape is not None else None,
+        "producer": t.producer, "consumers": len(t.consumers), "const": t.is_const, "subgraph": t.subgraph,
+        "class": dtype_class(t.dtype, t.quant is not None), "quant": None,
+    }
+    if t.shape_signature is not None and t.shape_signature != t.shape:
+        entry["shape_signature"] = list(t.shape_signature)
+    if t.nbytes is not None:
+        entry["nbytes"] = t.nbytes
+    if t.quant is not None:
+        entry["quant"] = quant_json(t.dtype, t.quant)
+    return entry
+
+
+def _subgraphs_json(nodes: list[dict], info) -> list[dict]:
     # Subgraph ids are the values nodes carry (TFLite: the index; GraphDef: "main" or the function name), in
     # file order, main first; names are the ones the file gives.
     seen: dict[Any, None] = dict.fromkeys(n["subgraph"] for n in nodes)
     names = list(info.subgraphs)
-    subgraphs = [{"id": s, "name": names[s] if isinstance(s, int) and 0 <= s < len(names) and names[s] else str(s),
-                  "main": i == 0} for i, s in enumerate(seen)]
+    return [{"id": s, "name": names[s] if isinstance(s, int) and 0 <= s < len(names) and names[s] else str(s),
+             "main": i == 0} for i, s in enumerate(seen)]
+
+
+def _nodes_and_scopes(model: ModelGraph, rows: list[tuple[str | None, str]],
+                      by_node: dict[str, list[int]]) -> tuple[list[dict], dict[str, dict], int]:
+    """The viewer's nodes, the scopes their names make, and how many names were deeper than MAX_SCOPE_DEPTH."""
+    scopes: dict[str, dict] = {}
+    nodes = []
+    cut = 0  # nodes deeper than MAX_SCOPE_DEPTH
+    for node_id, a in model.nodes.items():
+        parts = [p for p in _display_name(a, node_id).split("/") if p]
+        if len(parts) > MAX_SCOPE_DEPTH + 1:
+            cut += 1
+        scope_id = _add_scopes(scopes, parts, a.get("subgraph", 0))
+        idx = by_node.get(node_id, [])
+        worst = _worst(rows[i][1] for i in idx)
+        if idx:
+            _count_in_scopes(scopes, scope_id, len(idx), worst)
+        nodes.append(_node_json(node_id, a, parts, scope_id, worst, idx))
+    return nodes, scopes, cut
+
+
+def _graph_json(model: ModelGraph, report) -> dict:
+    rows = _finding_rows(report)
+    by_node, model_level, unplaced = _place_findings(rows, model.nodes)
+    nodes, scopes, cut = _nodes_and_scopes(model, rows, by_node)
+    edges = [{"tensor": d.get("tensor"), "src": u, "dst": v, "src_slot": d.get("src_slot", 0),
+              "dst_slot": d.get("dst_slot", 0), "control": bool(d.get("control"))}
+             for u, v, _key, d in model.edges()]
+    tensors = {tid: _tensor_json(t) for tid, t in model.tensors.items()}
+    info = model.info
     counts: dict[str, int] = {}
     for n in nodes:
         counts[n["kind"]] = counts.get(n["kind"], 0) + 1
     return {
         "schema_version": GRAPH_SCHEMA_VERSION, "format": info.format,
-        "subgraphs": subgraphs,
+        "subgraphs": _subgraphs_json(nodes, info),
         "nodes": nodes, "edges": edges, "tensors": tensors,
         "scopes": sorted(scopes.values(), key=lambda s: (str(s["subgraph"]), s["path"])),
         "inputs": list(info.inputs), "outputs": list(info.outputs),

@@ -38,6 +38,84 @@ class _HeadTooLarge(Exception):
     """Raised from a parser callback to stop parsing a head over the field-count limit."""
 
 
+class _HeadLimitsMixin:
+    """Counts the bytes and fields of each head, and times it; mixed into uvicorn's httptools protocol by
+    :func:`protocol_class`, which sets the class attributes."""
+
+    _limits: HeadLimits
+    _too_large: bytes  # the 431 response
+    _too_slow: bytes  # the 408 response
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True  # until the first request's headers are complete
+        self._head_bytes = 0
+        self._fields = 0
+        self._over = False
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self._limits.timeout_s, self._head_timeout)  # type: ignore[attr-defined]
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _refuse(self, response: bytes) -> None:
+        self._disarm()
+        transport = self.transport  # type: ignore[attr-defined]
+        if not transport.is_closing():
+            transport.write(response)
+            transport.close()
+
+    def _head_timeout(self) -> None:
+        self._head_timer = None
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if self._in_head and (cycle is None or cycle.response_complete):
+            self._refuse(self._too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        if self._in_head and not self.transport.is_closing():  # type: ignore[attr-defined]
+            self._head_bytes += len(data)
+            if self._head_bytes > self._limits.max_bytes:
+                self._refuse(self._too_large)
+
+    def send_400_response(self, msg: str) -> None:
+        if self._over:
+            self._refuse(self._too_large)
+        else:
+            super().send_400_response(msg)  # type: ignore[misc]
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()  # type: ignore[misc]
+        self._in_head, self._head_bytes, self._fields = True, 0, 0
+        if self._head_timer is None:
+            self._arm()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._fields += 1
+        if self._fields > self._limits.max_headers:
+            self._over = True
+            raise _HeadTooLarge
+        super().on_header(name, value)  # type: ignore[misc]
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._disarm()
+        super().on_headers_complete()  # type: ignore[misc]
+
+
 def protocol_class(limits: HeadLimits) -> type:
     """uvicorn's httptools protocol with ``limits`` on each request's head."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -47,78 +125,8 @@ def protocol_class(limits: HeadLimits) -> type:
                           f"{limits.max_headers} fields")
     too_slow = _response(408, "Request Timeout", "request-timeout", "Request timeout",
                          f"the request headers were not complete within {limits.timeout_s:g} s")
-
-    class LimitedHttpToolsProtocol(HttpToolsProtocol):
-        """Counts the bytes and fields of each head, and times it."""
-
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self._in_head = True  # until the first request's headers are complete
-            self._head_bytes = 0
-            self._fields = 0
-            self._over = False
-            self._head_timer: asyncio.TimerHandle | None = None
-
-        def connection_made(self, transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
-
-        def _arm(self) -> None:
-            self._disarm()
-            self._head_timer = self.loop.call_later(limits.timeout_s, self._head_timeout)
-
-        def _disarm(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _refuse(self, response: bytes) -> None:
-            self._disarm()
-            if not self.transport.is_closing():
-                self.transport.write(response)
-                self.transport.close()
-
-        def _head_timeout(self) -> None:
-            self._head_timer = None
-            if self._in_head and (self.cycle is None or self.cycle.response_complete):
-                self._refuse(too_slow)
-
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            if self._in_head and not self.transport.is_closing():
-                self._head_bytes += len(data)
-                if self._head_bytes > limits.max_bytes:
-                    self._refuse(too_large)
-
-        def send_400_response(self, msg: str) -> None:
-            if self._over:
-                self._refuse(too_large)
-            else:
-                super().send_400_response(msg)
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._in_head, self._head_bytes, self._fields = True, 0, 0
-            if self._head_timer is None:
-                self._arm()
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            self._fields += 1
-            if self._fields > limits.max_headers:
-                self._over = True
-                raise _HeadTooLarge
-            super().on_header(name, value)
-
-        def on_headers_complete(self) -> None:
-            self._in_head = False
-            self._disarm()
-            super().on_headers_complete()
-
-    return LimitedHttpToolsProtocol
+    return type("LimitedHttpToolsProtocol", (_HeadLimitsMixin, HttpToolsProtocol),
+                {"_limits": limits, "_too_large": too_large, "_too_slow": too_slow})
 
 
 def uvicorn_options(limits: HeadLimits) -> dict:

@@ -287,31 +287,10 @@ class WorkerPool:
             return _cancelled_result()
         with self._slots:
             worker, warm = self._take()
-            start_error = None
             if worker.ready is None:
-                if progress is not None:
-                    progress(0.0, "starting a conversion worker")
-                try:
-                    worker.wait_ready(self.startup_timeout, cancel)
-                except _Cancelled:
-                    worker.terminate_now()
-                    self._release(worker, broken=True)
-                    return _cancelled_result()
-                except (WorkerGone, _Timeout, ValueError) as gone:
-                    if not isinstance(gone, _Timeout):  # it is exiting: let it, so its status is its own
-                        with contextlib.suppress(subprocess.TimeoutExpired):
-                            worker.proc.wait(timeout=2)
-                    tail = worker.stderr_tail()  # before terminate_now closes the log
-                    worker.terminate_now()
-                    _, how = crash_message(worker.proc.returncode, tail)
-                    missing = [line for line in tail.splitlines() if line.startswith("ModuleNotFoundError")]
-                    if missing:
-                        how += f" ({missing[-1]}; install the convert extra: pip install 'graphlint[convert]')"
-                    start_error = {"status": "failed", "error": {
-                        "kind": "worker", "message": f"the conversion worker did not start: {how}", "node": None}}
-            if start_error is not None:
-                self._release(worker, broken=True)
-                return start_error
+                start_error = self._wait_started(worker, progress, cancel)
+                if start_error is not None:
+                    return start_error
             if on_worker is not None:
                 on_worker(worker.pid)
             since = worker.stderr_size()
@@ -341,6 +320,32 @@ class WorkerPool:
             self._release(worker, broken=restart)
             result["worker"] = {**info, "replaced": restart}
             return result
+
+    def _wait_started(self, worker: Worker, progress: Progress | None, cancel: threading.Event | None) -> dict | None:
+        """Wait until a starting worker is ready; None when it is, else (the worker released) the job's result:
+        cancelled, or a ``worker`` failure saying why it did not start."""
+        if progress is not None:
+            progress(0.0, "starting a conversion worker")
+        try:
+            worker.wait_ready(self.startup_timeout, cancel)
+        except _Cancelled:
+            worker.terminate_now()
+            self._release(worker, broken=True)
+            return _cancelled_result()
+        except (WorkerGone, _Timeout, ValueError) as gone:
+            if not isinstance(gone, _Timeout):  # it is exiting: let it, so its status is its own
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.proc.wait(timeout=2)
+            tail = worker.stderr_tail()  # before terminate_now closes the log
+            worker.terminate_now()
+            _, how = crash_message(worker.proc.returncode, tail)
+            missing = [line for line in tail.splitlines() if line.startswith("ModuleNotFoundError")]
+            if missing:
+                how += f" ({missing[-1]}; install the convert extra: pip install 'graphlint[convert]')"
+            self._release(worker, broken=True)
+            return {"status": "failed", "error": {
+                "kind": "worker", "message": f"the conversion worker did not start: {how}", "node": None}}
+        return None
 
     def _release(self, worker: Worker, broken: bool) -> None:
         with self._lock:

@@ -437,26 +437,8 @@ def checks(target: str, report: dict) -> tuple[dict, str]:
                        + (" ..." if len(floats) > 5 else ""))
     elif target == "int8-fallback" and ran:
         result["float_fallback_ops"] = len(floats)
-    numeric = report.get("numeric") or {}
     if ran:
-        if numeric.get("error"):
-            result["agrees"] = None
-            why.append(f"the numeric check could not run the original graph: {numeric['error']}")
-        elif numeric.get("outputs"):
-            if numeric.get("reference_deterministic") is False:
-                why.append("the original graph gives different outputs for the same input (random ops such as "
-                           "training-mode dropout), so no converted model can agree with it exactly; the check "
-                           "compares with one run of it")
-            low = [o for o in numeric["outputs"] if o["cosine"] < COSINE_MIN]
-            result["agrees"] = not low
-            result["min_cosine"] = min(o["cosine"] for o in numeric["outputs"])
-            for o in low:
-                text = (f"output `{o['name']}` agrees with the original graph only to cosine {o['cosine']:.4f} "
-                        f"(< {COSINE_MIN}), max abs error {o['max_abs_error']:.4g}")
-                worst = ((report.get("layers") or {}).get("worst") or [])[:1]
-                if worst:
-                    text += f"; the layer that loses the most: {worst[0]['explanation']}"
-                why.append(text)
+        _numeric_checks(report, result, why)
     result["why_not"] = why
     if not ran:
         verdict = "fail"
@@ -465,3 +447,29 @@ def checks(target: str, report: dict) -> tuple[dict, str]:
     else:
         verdict = "pass"
     return result, verdict
+
+
+def _numeric_checks(report: dict, result: dict[str, Any], why: list[str]) -> None:
+    """Whether the converted model agrees with the original graph (``agrees``, ``min_cosine``) and, when it
+    does not, why."""
+    numeric = report.get("numeric") or {}
+    if numeric.get("error"):
+        result["agrees"] = None
+        why.append(f"the numeric check could not run the original graph: {numeric['error']}")
+        return
+    if not numeric.get("outputs"):
+        return
+    if numeric.get("reference_deterministic") is False:
+        why.append("the original graph gives different outputs for the same input (random ops such as "
+                   "training-mode dropout), so no converted model can agree with it exactly; the check "
+                   "compares with one run of it")
+    low = [o for o in numeric["outputs"] if o["cosine"] < COSINE_MIN]
+    result["agrees"] = not low
+    result["min_cosine"] = min(o["cosine"] for o in numeric["outputs"])
+    for o in low:
+        text = (f"output `{o['name']}` agrees with the original graph only to cosine {o['cosine']:.4f} "
+                f"(< {COSINE_MIN}), max abs error {o['max_abs_error']:.4g}")
+        worst = ((report.get("layers") or {}).get("worst") or [])[:1]
+        if worst:
+            text += f"; the layer that loses the most: {worst[0]['explanation']}"
+        why.append(text)

@@ -70,6 +70,34 @@ def _samples_for(arr: np.ndarray, shape: tuple[int, ...], name: str) -> list[np.
                      f"[N, {', '.join(map(str, shape))}]")
 
 
+def _random_input(rng: np.random.Generator, inp: dict) -> np.ndarray:
+    """One seeded sample of an input, uniform in its range (0 or 1 for a bool)."""
+    lo, hi = inp.get("range") or _DEFAULT_RANGE
+    dtype = np.dtype(inp["dtype"])
+    if np.issubdtype(dtype, np.floating):
+        return rng.uniform(lo, hi, inp["shape"]).astype(dtype)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, inp["shape"]).astype(bool)
+    return rng.integers(int(lo), int(hi) + 1, inp["shape"]).astype(dtype)
+
+
+def _read_samples(file: Path, inputs: list[dict], per_input: list[list[np.ndarray]]) -> None:
+    """Add the samples of one ``.npz`` (an array per input name) or ``.npy`` (single input) file to
+    ``per_input``."""
+    if file.suffix == ".npy":
+        if len(inputs) != 1:
+            raise ValueError(f"{file}: .npy calibration files need a single-input model; use .npz with "
+                             "one array per input name")
+        per_input[0].extend(_samples_for(np.load(file), tuple(inputs[0]["shape"]), inputs[0]["name"]))
+        return
+    with np.load(file) as npz:
+        arrays = {_bare(k): npz[k] for k in npz.files}
+    for i, inp in enumerate(inputs):
+        if inp["name"] not in arrays:
+            raise ValueError(f"{file}: no array named `{inp['name']}` (has {', '.join(sorted(arrays))})")
+        per_input[i].extend(_samples_for(arrays[inp["name"]], tuple(inp["shape"]), inp["name"]))
+
+
 def calibration_samples(spec: dict, inputs: list[dict]) -> list[list[np.ndarray]]:
     """The calibration / test samples: one list of arrays (in input order) per sample.
 
@@ -80,38 +108,14 @@ def calibration_samples(spec: dict, inputs: list[dict]) -> list[list[np.ndarray]
     kind = spec.get("kind", "random")
     if kind == "random":
         rng = np.random.default_rng(int(spec.get("seed", 0)))
-        out = []
-        for _ in range(int(spec.get("samples", 8))):
-            sample = []
-            for inp in inputs:
-                lo, hi = inp.get("range") or _DEFAULT_RANGE
-                dtype = np.dtype(inp["dtype"])
-                if np.issubdtype(dtype, np.floating):
-                    sample.append(rng.uniform(lo, hi, inp["shape"]).astype(dtype))
-                elif dtype == np.bool_:
-                    sample.append(rng.integers(0, 2, inp["shape"]).astype(bool))
-                else:
-                    sample.append(rng.integers(int(lo), int(hi) + 1, inp["shape"]).astype(dtype))
-            out.append(sample)
-        return out
+        return [[_random_input(rng, inp) for inp in inputs] for _ in range(int(spec.get("samples", 8)))]
     path = Path(spec["path"])
     files = [path] if kind == "npz" else sorted(path.glob("*.npz")) or sorted(path.glob("*.npy"))
     if not files:
         raise ValueError(f"{path}: no .npz or .npy files")
     per_input: list[list[np.ndarray]] = [[] for _ in inputs]
     for file in files:
-        if file.suffix == ".npy":
-            if len(inputs) != 1:
-                raise ValueError(f"{file}: .npy calibration files need a single-input model; use .npz with "
-                                 "one array per input name")
-            per_input[0].extend(_samples_for(np.load(file), tuple(inputs[0]["shape"]), inputs[0]["name"]))
-            continue
-        with np.load(file) as npz:
-            arrays = {_bare(k): npz[k] for k in npz.files}
-        for i, inp in enumerate(inputs):
-            if inp["name"] not in arrays:
-                raise ValueError(f"{file}: no array named `{inp['name']}` (has {', '.join(sorted(arrays))})")
-            per_input[i].extend(_samples_for(arrays[inp["name"]], tuple(inp["shape"]), inp["name"]))
+        _read_samples(file, inputs, per_input)
     counts = {len(p) for p in per_input}
     if len(counts) != 1 or 0 in counts:
         raise ValueError("calibration data has a different number of samples per input")
@@ -430,31 +434,41 @@ def _convert(job: dict, progress: Progress) -> dict:
     if job.get("numeric", True):
         progress(0.6, "reference")
         t = time.perf_counter()
-        try:
-            repeats: list[bool] = []
-            if job.get("signature"):
-                reference = run_saved_model(tf, job["model"], job["signature"], samples, names, job["outputs"],
-                                            repeats)
-            else:
-                reference = run_reference(tf, job.get("reference") or job["model"], samples,
-                                          [i.get("reference_name", i["name"]) for i in job["inputs"]],
-                                          job.get("reference_outputs") or job["outputs"], repeats)
-            deterministic = all(repeats)
-            result["numeric"] = {"samples": len(samples), "reference_deterministic": deterministic,
-                                 "outputs": compare(reference, converted, job["outputs"])}
-        except Exception as err:  # noqa: BLE001 - the check's own failure is reported, not raised
-            result["numeric"] = {"samples": len(samples), "error": summarize(str(err))}
+        result["numeric"] = _numeric(tf, job, samples, names, converted)
         timings["reference"] = (time.perf_counter() - t) * 1000
     if job.get("debugger", True) and job["target"] in CALIBRATED_TARGETS:
         progress(0.75, "per-layer error")
         t = time.perf_counter()
-        try:
-            layers = debug_layers(tf, job, _positional(model, job, samples) if job.get("signature") else dataset)
-            result["layers"] = {"count": len(layers), "worst": layers[:_TOP_LAYERS]}
-        except Exception as err:  # noqa: BLE001
-            result["layers"] = {"error": summarize(str(err))}
+        result["layers"] = _layers(tf, job, model, samples, dataset)
         timings["debugger"] = (time.perf_counter() - t) * 1000
     return result
+
+
+def _numeric(tf, job: dict, samples: list, names: list[str], converted) -> dict:
+    """How the converted model's outputs compare with the original graph's on ``samples``."""
+    try:
+        repeats: list[bool] = []
+        if job.get("signature"):
+            reference = run_saved_model(tf, job["model"], job["signature"], samples, names, job["outputs"],
+                                        repeats)
+        else:
+            reference = run_reference(tf, job.get("reference") or job["model"], samples,
+                                      [i.get("reference_name", i["name"]) for i in job["inputs"]],
+                                      job.get("reference_outputs") or job["outputs"], repeats)
+        deterministic = all(repeats)
+        return {"samples": len(samples), "reference_deterministic": deterministic,
+                "outputs": compare(reference, converted, job["outputs"])}
+    except Exception as err:  # noqa: BLE001 - the check's own failure is reported, not raised
+        return {"samples": len(samples), "error": summarize(str(err))}
+
+
+def _layers(tf, job: dict, model: bytes, samples: list, dataset) -> dict:
+    """The quantization debugger's per-layer error: the layer count and the worst layers."""
+    try:
+        layers = debug_layers(tf, job, _positional(model, job, samples) if job.get("signature") else dataset)
+        return {"count": len(layers), "worst": layers[:_TOP_LAYERS]}
+    except Exception as err:  # noqa: BLE001
+        return {"error": summarize(str(err))}
 
 
 def export_keras(job: dict) -> dict:

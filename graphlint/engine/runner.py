@@ -142,54 +142,14 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
         summary = model_summary(model)
     except LoadError as err:
         model = None
-        code, rule_name = _LOAD_CODES.get(err.kind, ("GL001", "unreadable-model"))
-        rule = _engine_rule(registry, code, rule_name)
-        data = {"kind": err.kind, **({"budget": err.budget} if isinstance(err, BudgetExceeded) else {})}
-        findings.append(rule.report(None, None, str(err), severity=Severity.ERROR, data=data))
+        findings.append(_load_failure(registry, err))
         summary = unreadable_summary(source, name, sha256)
     timings["load"] = (time.perf_counter() - start) * 1000
     lint_start = time.perf_counter()
     if model is not None:
-        for rule_cls in registry.rules:
-            if rule_cls.engine_emitted or not selection.enabled(rule_cls):
-                continue
-            if _RULE_FORMAT.get(model.info.format, model.info.format) not in rule_cls.formats:
-                continue
-            rules_run.append(rule_cls.code)
-            rule = rule_cls()
-            rule_ctx = dataclasses.replace(ctx, options=(options or {}).get(rule_cls.code, {}))
-            try:
-                check_memory(model.info.path)
-                findings.extend(rule.check(model, rule_ctx))
-            except BudgetExceeded as err:
-                findings = [_engine_rule(registry, "GL005", "model-over-budget").report(
-                    None, None, str(err), severity=Severity.ERROR,
-                    data={"kind": err.kind, "budget": err.budget, "rule": rule_cls.code})]
-                break
-            except MemoryError:
-                findings = [_out_of_memory(registry, model, rule_cls)]
-                break
-            except Exception as err:  # noqa: BLE001 - one broken rule must not stop the others
-                crash = _engine_rule(registry, "GL900", "rule-crashed")
-                if not selection.enabled(type(crash)):
-                    continue
-                tb = traceback.format_exception(type(err), err, err.__traceback__)
-                findings.append(crash.report(
-                    None, None, f"rule {rule_cls.code} ({rule_cls.name}) crashed: {type(err).__name__}: {err}"
-                    .splitlines()[0], severity=Severity.WARNING,
-                    data={"rule": rule_cls.code, "traceback": "".join(tb[-3:])[-2000:]}))
-    broken = _engine_rule(registry, "GL901", "rule-pack-broken")
-    for pack in registry.broken if selection.enabled(type(broken)) else ():
-        findings.append(broken.report(None, None, f"rule pack `{pack.name}` ({pack.value}) was not loaded: "
-                                      f"{pack.error}", severity=Severity.WARNING))
-    kept = []
-    for finding in findings:
-        if finding.targets and not set(finding.targets) & set(targets):
-            continue
-        finding = selection.apply(finding)
-        if finding is not None:
-            kept.append(finding)
-    kept.sort(key=_sort_key)
+        findings = _run_rules(model, ctx, registry, selection, options or {}, rules_run)
+    findings.extend(_broken_packs(registry, selection))
+    kept = _kept(findings, targets, selection)
     if model is not None and model.info.keras_layers:
         kept = _with_layers(kept, frozenset(model.info.keras_layers))
     kept = _cap_per_rule(kept, budgets.max_findings_per_rule, targets)
@@ -198,6 +158,79 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
     return Report(model=summary, targets=targets, findings=kept, rules_run=sorted(rules_run),
                   broken_packs=[dataclasses.asdict(p) for p in registry.broken], timings_ms=timings,
                   model_graph=model)
+
+
+def _load_failure(registry: Registry, err: LoadError) -> Finding:
+    """The one fatal finding of a model that could not be loaded."""
+    code, rule_name = _LOAD_CODES.get(err.kind, ("GL001", "unreadable-model"))
+    rule = _engine_rule(registry, code, rule_name)
+    data = {"kind": err.kind, **({"budget": err.budget} if isinstance(err, BudgetExceeded) else {})}
+    return rule.report(None, None, str(err), severity=Severity.ERROR, data=data)
+
+
+def _applies(rule_cls: type[Rule], model: ModelGraph, selection: Selection) -> bool:
+    if rule_cls.engine_emitted or not selection.enabled(rule_cls):
+        return False
+    return _RULE_FORMAT.get(model.info.format, model.info.format) in rule_cls.formats
+
+
+def _run_rules(model: ModelGraph, ctx: RuleContext, registry: Registry, selection: Selection,
+               options: Mapping[str, Mapping], rules_run: list[str]) -> list[Finding]:
+    """Every selected rule's findings (appending each code run to ``rules_run``); a rule over budget or out of
+    memory leaves one fatal finding instead, and a rule that crashes leaves a GL900 warning."""
+    findings: list[Finding] = []
+    for rule_cls in registry.rules:
+        if not _applies(rule_cls, model, selection):
+            continue
+        rules_run.append(rule_cls.code)
+        rule = rule_cls()
+        rule_ctx = dataclasses.replace(ctx, options=options.get(rule_cls.code, {}))
+        try:
+            check_memory(model.info.path)
+            findings.extend(rule.check(model, rule_ctx))
+        except BudgetExceeded as err:
+            return [_engine_rule(registry, "GL005", "model-over-budget").report(
+                None, None, str(err), severity=Severity.ERROR,
+                data={"kind": err.kind, "budget": err.budget, "rule": rule_cls.code})]
+        except MemoryError:
+            return [_out_of_memory(registry, model, rule_cls)]
+        except Exception as err:  # noqa: BLE001 - one broken rule must not stop the others
+            crash = _crash(registry, selection, rule_cls, err)
+            if crash is not None:
+                findings.append(crash)
+    return findings
+
+
+def _crash(registry: Registry, selection: Selection, rule_cls: type[Rule], err: Exception) -> Finding | None:
+    """The GL900 warning for a rule that raised ``err`` (None when GL900 is not selected)."""
+    crash = _engine_rule(registry, "GL900", "rule-crashed")
+    if not selection.enabled(type(crash)):
+        return None
+    tb = traceback.format_exception(type(err), err, err.__traceback__)
+    return crash.report(
+        None, None, f"rule {rule_cls.code} ({rule_cls.name}) crashed: {type(err).__name__}: {err}"
+        .splitlines()[0], severity=Severity.WARNING,
+        data={"rule": rule_cls.code, "traceback": "".join(tb[-3:])[-2000:]})
+
+
+def _broken_packs(registry: Registry, selection: Selection) -> list[Finding]:
+    broken = _engine_rule(registry, "GL901", "rule-pack-broken")
+    return [broken.report(None, None, f"rule pack `{pack.name}` ({pack.value}) was not loaded: {pack.error}",
+                          severity=Severity.WARNING)
+            for pack in (registry.broken if selection.enabled(type(broken)) else ())]
+
+
+def _kept(findings: list[Finding], targets: Sequence[str], selection: Selection) -> list[Finding]:
+    """The findings for the chosen targets, after the selection's filters, in report order."""
+    kept = []
+    for finding in findings:
+        if finding.targets and not set(finding.targets) & set(targets):
+            continue
+        finding = selection.apply(finding)
+        if finding is not None:
+            kept.append(finding)
+    kept.sort(key=_sort_key)
+    return kept
 
 
 def _with_layers(findings: list[Finding], layers: frozenset[str]) -> list[Finding]:

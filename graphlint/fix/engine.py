@@ -117,13 +117,7 @@ def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str]
     from graphlint.engine.runner import lint, parse_io
     from graphlint.engine.select import Selection
 
-    try:
-        _, shapes = parse_io(inputs)
-    except ValueError as err:
-        raise FixError(str(err)) from None
-    graph_def, text = _parse(data)
-    if not graph_def.node:
-        raise FixError("the GraphDef has no nodes")
+    shapes, graph_def, text = _read(data, inputs)
     before = pb.GraphDef()
     before.CopyFrom(graph_def)
     graph = Graph(graph_def)
@@ -158,19 +152,7 @@ def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str]
             break
         passes = number
         _measure(graph_def, todo, ctx, measure, skipped, number)
-        for finding_code, title, applicability, edit in todo:
-            record = {"pass": number, "code": finding_code, "node": edit.node, "kind": edit.kind}
-            if edit.node is not None and edit.node not in graph:
-                skipped.append({**record, "reason": "the node is gone (an earlier edit removed it)"})
-                continue
-            try:
-                what = HANDLERS[edit.kind](graph, edit, ctx)
-            except FixError as err:
-                if finding_code != "engine" or edit.kind != "prune":  # the engine's own prune may find nothing
-                    skipped.append({**record, "reason": str(err)})
-                continue
-            applied.append({**record, "title": title, "applicability": applicability, "what": what})
-        if not any(a["pass"] == number for a in applied):
+        if not _apply(graph, todo, ctx, number, applied, skipped):
             stop = "converged"  # everything left was refused: another pass would refuse it again
             break
     final = _serialize(graph_def, False)
@@ -183,6 +165,41 @@ def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str]
                      converged=stop == "converged", stop_reason=stop,
                      remaining=[f.to_dict() for f in report.findings], inputs=ctx.inputs, outputs=ctx.outputs,
                      before=before, after=graph_def)
+
+
+def _read(data: bytes, inputs: Sequence[str]) -> tuple[Mapping, pb.GraphDef, bool]:
+    """The input shapes the user gave, the parsed GraphDef and whether it was text; FixError when either
+    cannot be read or the graph is empty."""
+    from graphlint.engine.runner import parse_io
+
+    try:
+        _, shapes = parse_io(inputs)
+    except ValueError as err:
+        raise FixError(str(err)) from None
+    graph_def, text = _parse(data)
+    if not graph_def.node:
+        raise FixError("the GraphDef has no nodes")
+    return shapes, graph_def, text
+
+
+def _apply(graph: Graph, todo: list[tuple[str, str, str, Edit]], ctx: Context, number: int, applied: list[dict],
+           skipped: list[dict]) -> bool:
+    """Apply pass ``number``'s edits, recording each in ``applied`` or ``skipped``; True when any applied."""
+    any_applied = False
+    for finding_code, title, applicability, edit in todo:
+        record = {"pass": number, "code": finding_code, "node": edit.node, "kind": edit.kind}
+        if edit.node is not None and edit.node not in graph:
+            skipped.append({**record, "reason": "the node is gone (an earlier edit removed it)"})
+            continue
+        try:
+            what = HANDLERS[edit.kind](graph, edit, ctx)
+        except FixError as err:
+            if finding_code != "engine" or edit.kind != "prune":  # the engine's own prune may find nothing
+                skipped.append({**record, "reason": str(err)})
+            continue
+        applied.append({**record, "title": title, "applicability": applicability, "what": what})
+        any_applied = True
+    return any_applied
 
 
 def _collect(findings: Sequence[Finding], unsafe: bool) -> list[tuple[str, str, str, Edit]]:

@@ -471,9 +471,15 @@ class _Builder:
         return prefix + raw, 0, control
 
     def finish(self) -> tuple[dict[str, dict], Adjacency, dict[str, TensorInfo]]:
-        nodes, succ, tensors, max_slot = self.nodes, self.succ, self.tensors, self.max_slot
-        recorded_shapes = self.recorded_shapes
-        # Pass 1: how many outputs each node has (from _output_shapes and from what consumers read).
+        resolved = self._resolve_inputs()
+        self._make_tensors()
+        self._connect(resolved)
+        return self.nodes, self.succ, self.tensors
+
+    def _resolve_inputs(self) -> list[tuple[str, list[tuple[str, int, bool]]]]:
+        """Pass 1: each node's inputs as (producer, slot, is_control); how many outputs each node has (from
+        ``_output_shapes`` and from what consumers read)."""
+        max_slot = self.max_slot
         resolved = []
         resolve = self._resolve
         for node_id, raw_inputs, subgraph in self.pending:
@@ -492,40 +498,52 @@ class _Builder:
                     if src_slot > max_slot.get(src, -1):
                         max_slot[src] = src_slot
             resolved.append((node_id, edges))
-        # Every output slot below the highest one read becomes a tensor: bound the total so that a small
-        # hostile file cannot ask for millions of them.
-        budget = _TENSORS_PER_NODE * len(nodes) + _MAX_OUTPUTS
-        for i, (node_id, attrs) in enumerate(nodes.items()):
+        return resolved
+
+    def _make_tensors(self) -> None:
+        """Every output slot below the highest one read becomes a tensor: bound the total so that a small
+        hostile file cannot ask for millions of them."""
+        budget = _TENSORS_PER_NODE * len(self.nodes) + _MAX_OUTPUTS
+        for i, (node_id, attrs) in enumerate(self.nodes.items()):
             if not i & _MEMORY_CHECK_EVERY:
                 check_memory(self.path)
             if attrs["kind"] == "output":
                 continue
+            shapes = self.recorded_shapes.get(node_id)
             op = attrs["op"]
-            shapes = recorded_shapes.get(node_id)
-            count = max(len(shapes) if shapes is not None else 0, max_slot.get(node_id, -1) + 1,
+            count = max(len(shapes) if shapes is not None else 0, self.max_slot.get(node_id, -1) + 1,
                         _declared_outputs(attrs) if op in _COUNT_ATTR_OPS else 0, _MIN_OUTPUTS.get(op, 1))
             budget -= count
             if budget < 0:
                 raise LoadError(f"{self.path}: not a valid GraphDef (its nodes declare too many outputs)")
-            outputs = attrs["outputs"]
-            name, subgraph, is_const = attrs["name"], attrs["subgraph"], op == "Const"
-            # Split, SplitV, Unpack and ShapeN may declare 65,536 outputs of one dtype: look it up once.
-            same_dtype = _output_dtype(attrs, 0) if op in _ONE_DTYPE_OPS else None
-            for slot in range(count):
-                tid = f"{node_id}:{slot}"
-                recorded = shapes is not None and slot < len(shapes)
-                dtype = same_dtype if same_dtype is not None else _output_dtype(attrs, slot)
-                tensors[tid] = TensorInfo(tid, f"{name}:{slot}" if slot else name, dtype,
-                                          shapes[slot] if recorded else None, node_id, is_const=is_const,
-                                          subgraph=subgraph, shape_source="file" if recorded else "unknown")
-                outputs.append(tid)
-            if is_const and "value" in attrs["attrs"]:
-                value = attrs["attrs"]["value"]
-                tensor = tensors[outputs[0]]
-                tensor.shape = value["shape"]
-                tensor.shape_source = "file"
-                tensor.nbytes = _nbytes(value["dtype"], value["shape"])
-        # Pass 2: edges.
+            self._node_tensors(node_id, attrs, shapes, count)
+
+    def _node_tensors(self, node_id: str, attrs: dict, shapes: list | None, count: int) -> None:
+        """Make a node's ``count`` output tensors (a Const's first one takes its value's shape and size)."""
+        tensors = self.tensors
+        outputs = attrs["outputs"]
+        op = attrs["op"]
+        name, subgraph, is_const = attrs["name"], attrs["subgraph"], op == "Const"
+        # Split, SplitV, Unpack and ShapeN may declare 65,536 outputs of one dtype: look it up once.
+        same_dtype = _output_dtype(attrs, 0) if op in _ONE_DTYPE_OPS else None
+        for slot in range(count):
+            tid = f"{node_id}:{slot}"
+            recorded = shapes is not None and slot < len(shapes)
+            dtype = same_dtype if same_dtype is not None else _output_dtype(attrs, slot)
+            tensors[tid] = TensorInfo(tid, f"{name}:{slot}" if slot else name, dtype,
+                                      shapes[slot] if recorded else None, node_id, is_const=is_const,
+                                      subgraph=subgraph, shape_source="file" if recorded else "unknown")
+            outputs.append(tid)
+        if is_const and "value" in attrs["attrs"]:
+            value = attrs["attrs"]["value"]
+            tensor = tensors[outputs[0]]
+            tensor.shape = value["shape"]
+            tensor.shape_source = "file"
+            tensor.nbytes = _nbytes(value["dtype"], value["shape"])
+
+    def _connect(self, resolved: list[tuple[str, list[tuple[str, int, bool]]]]) -> None:
+        """Pass 2: edges."""
+        nodes, succ, tensors = self.nodes, self.succ, self.tensors
         for node_id, edges in resolved:
             node_attrs = nodes[node_id]
             for slot, (src, src_slot, control) in enumerate(edges):
@@ -542,12 +560,11 @@ class _Builder:
                 tensor = tensors.get(tid)
                 if tensor is None:  # the producer does not exist in the graph
                     tensor = tensors[tid] = TensorInfo(id=tid, name=tid, dtype=None, shape=None,
-                                                            producer=None, subgraph=node_attrs["subgraph"])
+                                                       producer=None, subgraph=node_attrs["subgraph"])
                 tensor.consumers.append(node_id)
                 node_attrs["inputs"].append(tid)
                 if tensor.producer is not None:
                     add_edge(succ, src, node_id, f"{tid}#{slot}", tid, src_slot, slot, False)
-        return nodes, succ, tensors
 
 
 # Ops whose output count is an attr, and the fewest outputs any other op has.

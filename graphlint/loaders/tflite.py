@@ -130,6 +130,122 @@ def _tensor(tensor: Table, tid: str, s: int, buffers: list[Table]) -> tuple[Tens
     return info, span
 
 
+def _opcodes(model: Table) -> list[tuple[str | None, str | None, int]]:
+    """(builtin name or None for a custom op, custom code, version) per operator code."""
+    codes = []
+    for oc in model.tables(1):
+        code = max(oc.scalar(3, "i"), oc.scalar(0, "b"))
+        codes.append((builtin_name(code) if code != fb.BuiltinOperator.CUSTOM else None, oc.string(1) or None,
+                      oc.scalar(2, "i", 1)))
+    return codes
+
+
+def _pseudo_node(kind: str, op: str, name: str, s: int, index: int, inputs: list[str],
+                 outputs: list[str]) -> dict:
+    return {"kind": kind, "op": op, "family": kind, "name": name, "attrs": {}, "subgraph": s, "index": index,
+            "inputs": inputs, "outputs": outputs, "calls": []}
+
+
+class _Reader:
+    """Builds the IR tables of one model, subgraph by subgraph, in file order."""
+
+    def __init__(self, data, path: str, codes: list[tuple[str | None, str | None, int]],
+                 buffers: list[Table]) -> None:
+        self.data, self.path, self.codes, self.buffers = data, path, codes, buffers
+        self.nodes: dict[str, dict] = {}
+        self.tensors: dict[str, TensorInfo] = {}
+        self.spans: dict[str, tuple[int, int]] = {}
+        self.index = 0
+
+    def _add(self, node: str, attrs: dict) -> None:
+        self.nodes[node] = attrs
+        self.index += 1
+
+    def subgraph(self, s: int, sg: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Read subgraph ``s``; return its input and output tensor ids."""
+        sg_tensors = self._read_tensors(s, sg)
+        inputs = tuple(f"{s}/{t}" for t in sg.numbers(1, "i") or ())
+        outputs = tuple(f"{s}/{t}" for t in sg.numbers(2, "i") or ())
+        for tid in (*inputs, *outputs):
+            if tid not in self.tensors:
+                raise LoadError(f"{self.path}: not a valid TFLite flatbuffer (subgraph {s} names a tensor that does "
+                                "not exist)")
+        for tid in inputs:
+            self.tensors[tid].producer = f"input:{tid}"
+            self._add(f"input:{tid}", _pseudo_node("input", "INPUT", self.tensors[tid].name, s, self.index, [],
+                                                   [tid]))
+        for tid in sg_tensors:
+            info = self.tensors[tid]
+            if info.is_const:
+                info.producer = f"const:{tid}"
+                self._add(f"const:{tid}", _pseudo_node("const", "CONST", info.name, s, self.index, [], [tid]))
+        for k, op in enumerate(sg.tables(3)):
+            if not k & 4095:
+                check_memory(self.path)
+            self._operator(s, k, op)
+        for tid in outputs:
+            self._add(f"output:{tid}", _pseudo_node("output", "OUTPUT", self.tensors[tid].name, s, self.index,
+                                                    [tid], []))
+        return inputs, outputs
+
+    def _read_tensors(self, s: int, sg: Table) -> list[str]:
+        sg_tensors = []
+        for t, tensor in enumerate(sg.tables(0)):
+            tid = f"{s}/{t}"
+            sg_tensors.append(tid)
+            self.tensors[tid], span = _tensor(tensor, tid, s, self.buffers)
+            if span:
+                self.spans[tid] = span
+        return sg_tensors
+
+    def _operator(self, s: int, k: int, op: Table) -> None:
+        opcode = op.scalar(0, "I")
+        if opcode >= len(self.codes):
+            raise LoadError(f"{self.path}: not a valid TFLite flatbuffer (operator {s}:{k} names opcode "
+                            f"{opcode} of {len(self.codes)})")
+        builtin, custom, version = self.codes[opcode]
+        op_name = builtin or custom or "CUSTOM"
+        if builtin:
+            attrs = _decode_options(self.data, op) if op.scalar(3, "B") or op.scalar(11, "B") else {}
+        else:
+            custom_options = op.vector(5)
+            attrs = {"custom_options_bytes": custom_options[1] if custom_options else 0}
+        calls = [v for key, v in attrs.items() if key.endswith("subgraph_index") and isinstance(v, int)]
+        node = f"{s}:{k}"
+        in_ids = [f"{s}/{t}" if t >= 0 else None for t in op.numbers(1, "i") or ()]
+        out_ids = [f"{s}/{t}" for t in op.numbers(2, "i") or ()]
+        tensors = self.tensors
+        for tid in [t for t in in_ids if t] + out_ids:
+            if tid not in tensors:
+                raise LoadError(f"{self.path}: not a valid TFLite flatbuffer (operator {node} names a tensor "
+                                "that does not exist)")
+        for tid in out_ids:
+            tensors[tid].producer = node
+        first_in = tensors[in_ids[0]] if in_ids and in_ids[0] else None
+        self._add(node, {"kind": "op", "op": op_name, "family": ops.family(op_name, "tflite"),
+                         "name": (tensors[out_ids[0]].name if out_ids else op_name), "attrs": attrs,
+                         "subgraph": s, "index": self.index, "version": version, "custom": builtin is None,
+                         "calls": sorted(set(calls)), "inputs": in_ids, "outputs": out_ids,
+                         "in_dtype": first_in.dtype if first_in else None})
+
+
+def _value_reader(data, spans: dict[str, tuple[int, int]]):
+    """``read_value(tensor)``: a constant tensor's data as a numpy array viewing ``data``."""
+
+    def read_value(tensor: TensorInfo):
+        import numpy as np
+
+        offset, length = spans[tensor.id]
+        dtype = np.dtype(tensor.dtype) if tensor.dtype not in ("string", "resource", "variant") else np.uint8
+        count = length // dtype.itemsize
+        arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+        if tensor.shape and None not in tensor.shape and int(np.prod(tensor.shape)) == count:
+            arr = arr.reshape(tensor.shape)
+        return arr
+
+    return read_value
+
+
 def load_tflite(data, path: str, digest: str, *, max_nodes: int | None = None) -> ModelGraph:
     """Build the IR of a TFLite model held in ``data`` (bytes or an mmap).
 
@@ -145,107 +261,24 @@ def load_tflite(data, path: str, digest: str, *, max_nodes: int | None = None) -
     if int.from_bytes(data[:4], "little") >= len(data):
         raise LoadError(f"{path}: not a valid TFLite flatbuffer (file is truncated)")
     model = Table.root(data)
-    codes = []
-    for oc in model.tables(1):
-        code = max(oc.scalar(3, "i"), oc.scalar(0, "b"))
-        codes.append((builtin_name(code) if code != fb.BuiltinOperator.CUSTOM else None, oc.string(1) or None,
-                      oc.scalar(2, "i", 1)))
-    buffers = model.tables(4)
-    nodes: dict[str, dict] = {}
-    tensors: dict[str, TensorInfo] = {}
-    spans: dict[str, tuple[int, int]] = {}
-    subgraph_names = []
-    index = 0
+    reader = _Reader(data, path, _opcodes(model), model.tables(4))
     subgraphs = model.tables(2)
     if not subgraphs:
         raise LoadError(f"{path}: TFLite model has no subgraphs", "empty")
     check_nodes(path, sum(_length(sg, 0) + _length(sg, 3) for sg in subgraphs), max_nodes)
+    subgraph_names = []
     main_inputs: tuple[str, ...] = ()
     main_outputs: tuple[str, ...] = ()
     for s, sg in enumerate(subgraphs):
         subgraph_names.append(sg.string(4) or ("main" if s == 0 else f"subgraph_{s}"))
-        sg_tensors = []
-        for t, tensor in enumerate(sg.tables(0)):
-            tid = f"{s}/{t}"
-            sg_tensors.append(tid)
-            tensors[tid], span = _tensor(tensor, tid, s, buffers)
-            if span:
-                spans[tid] = span
-        inputs = tuple(f"{s}/{t}" for t in sg.numbers(1, "i") or ())
-        outputs = tuple(f"{s}/{t}" for t in sg.numbers(2, "i") or ())
-        for tid in (*inputs, *outputs):
-            if tid not in tensors:
-                raise LoadError(f"{path}: not a valid TFLite flatbuffer (subgraph {s} names a tensor that does "
-                                "not exist)")
+        inputs, outputs = reader.subgraph(s, sg)
         if s == 0:
             main_inputs, main_outputs = inputs, outputs
-        for tid in inputs:
-            node = f"input:{tid}"
-            nodes[node] = {"kind": "input", "op": "INPUT", "family": "input", "name": tensors[tid].name,
-                           "attrs": {}, "subgraph": s, "index": index, "inputs": [], "outputs": [tid], "calls": []}
-            tensors[tid].producer = node
-            index += 1
-        for tid in sg_tensors:
-            info = tensors[tid]
-            if info.is_const:
-                node = f"const:{tid}"
-                nodes[node] = {"kind": "const", "op": "CONST", "family": "const", "name": info.name, "attrs": {},
-                               "subgraph": s, "index": index, "inputs": [], "outputs": [tid], "calls": []}
-                info.producer = node
-                index += 1
-        for k, op in enumerate(sg.tables(3)):
-            if not k & 4095:
-                check_memory(path)
-            opcode = op.scalar(0, "I")
-            if opcode >= len(codes):
-                raise LoadError(f"{path}: not a valid TFLite flatbuffer (operator {s}:{k} names opcode "
-                                f"{opcode} of {len(codes)})")
-            builtin, custom, version = codes[opcode]
-            op_name = builtin or custom or "CUSTOM"
-            if builtin:
-                attrs = _decode_options(data, op) if op.scalar(3, "B") or op.scalar(11, "B") else {}
-            else:
-                custom_options = op.vector(5)
-                attrs = {"custom_options_bytes": custom_options[1] if custom_options else 0}
-            calls = [v for key, v in attrs.items() if key.endswith("subgraph_index") and isinstance(v, int)]
-            node = f"{s}:{k}"
-            in_ids = [f"{s}/{t}" if t >= 0 else None for t in op.numbers(1, "i") or ()]
-            out_ids = [f"{s}/{t}" for t in op.numbers(2, "i") or ()]
-            for tid in [t for t in in_ids if t] + out_ids:
-                if tid not in tensors:
-                    raise LoadError(f"{path}: not a valid TFLite flatbuffer (operator {node} names a tensor "
-                                    "that does not exist)")
-            for tid in out_ids:
-                tensors[tid].producer = node
-            first_in = tensors[in_ids[0]] if in_ids and in_ids[0] else None
-            nodes[node] = {"kind": "op", "op": op_name, "family": ops.family(op_name, "tflite"),
-                           "name": (tensors[out_ids[0]].name if out_ids else op_name), "attrs": attrs,
-                           "subgraph": s, "index": index, "version": version, "custom": builtin is None,
-                           "calls": sorted(set(calls)), "inputs": in_ids, "outputs": out_ids,
-                           "in_dtype": first_in.dtype if first_in else None}
-            index += 1
-        for tid in outputs:
-            node = f"output:{tid}"
-            nodes[node] = {"kind": "output", "op": "OUTPUT", "family": "output", "name": tensors[tid].name,
-                           "attrs": {}, "subgraph": s, "index": index, "inputs": [tid], "outputs": [], "calls": []}
-            index += 1
-    succ = _connect(nodes, tensors)
+    succ = _connect(reader.nodes, reader.tensors)
     info = ModelInfo(path=path, format="tflite", digest=digest, size_bytes=len(data), inputs=main_inputs,
                      outputs=main_outputs, producer=model.string(3) or "", schema_version=model.scalar(0, "I"),
                      subgraphs=tuple(subgraph_names))
-
-    def read_value(tensor: TensorInfo):
-        import numpy as np
-
-        offset, length = spans[tensor.id]
-        dtype = np.dtype(tensor.dtype) if tensor.dtype not in ("string", "resource", "variant") else np.uint8
-        count = length // dtype.itemsize
-        arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
-        if tensor.shape and None not in tensor.shape and int(np.prod(tensor.shape)) == count:
-            arr = arr.reshape(tensor.shape)
-        return arr
-
-    return ModelGraph(nodes, succ, tensors, info, read_value)
+    return ModelGraph(reader.nodes, succ, reader.tensors, info, _value_reader(data, reader.spans))
 
 
 def _connect(nodes: dict[str, dict], tensors: dict[str, TensorInfo]) -> Adjacency:
