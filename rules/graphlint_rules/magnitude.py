@@ -45,6 +45,7 @@ _NUMERIC = frozenset({"float32", "float16", "float64", "bfloat16", "int8", "uint
 _CONCATS = frozenset({"ConcatV2", "Concat", "Pack"})
 _BATCH_MATMUL = frozenset({"BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
 _ELEMENTWISE_ADD = frozenset({"Add", "AddV2", "BiasAdd", "Sub"})
+_MOVES = frozenset({"Identity", "Cast", "Reshape", "ExpandDims", "Squeeze", "Transpose"})  # folded data movement
 _FOLD: dict[str, Callable] = {}  # op → numpy function over constant inputs, filled lazily
 
 
@@ -142,7 +143,8 @@ class Magnitudes:
         node = tensor.producer
         if node is None or node not in self._model.nodes:
             return None
-        fn = _numpy_ops().get(self._model.nodes[node].get("op", ""))
+        op = self._model.nodes[node].get("op", "")
+        fn = _numpy_ops().get(op)
         inputs = self._model.inputs_of(node)
         if fn is None or not inputs:
             return None
@@ -151,10 +153,16 @@ class Magnitudes:
             return None
         with np.errstate(all="ignore"):
             try:
-                out = np.asarray(fn(*args), dtype=np.float64)
+                out = np.asarray(fn(*args))
             except (ValueError, TypeError, IndexError):  # shapes that do not broadcast, a bad axis or shape
                 return None
-        return out if out.size <= _MAX_ELEMENTS and np.all(np.isfinite(out)) else None
+        if out.dtype.kind != "f":
+            out = out.astype(np.float64)
+        if out.size > _MAX_ELEMENTS:
+            return None
+        # data movement (a weight read through Identity) is not copied nor scanned again: only arithmetic can
+        # make a value that is not finite
+        return out if op in _MOVES or np.all(np.isfinite(out)) else None
 
     # -- activations -------------------------------------------------------------------------------------
     def rms(self, tensor: TensorInfo) -> float | None:
