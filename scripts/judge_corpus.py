@@ -15,9 +15,9 @@ A model whose case names an intermediate tensor as its input (tests/corpus/corpu
 with that tensor as the input array; the test lints it with the same ``--input``.
 
 ``--corpus saved`` judges the SavedModel corpus (tests/corpus_saved/cases.py, written to its outcomes.json) the
-same way, but each case writes a SavedModel directory (its cases module's ``build_case``) and the converter is
-``TFLiteConverter.from_saved_model`` on the case's signature. uint8-qat is not judged there: its legacy path
-exists only for frozen graphs (``graphlint.convert.settings.saved_model_refusal``).
+same way, but each case writes a SavedModel directory (a ``saved_model`` case, which the probe's worker builds)
+and the converter is ``TFLiteConverter.from_saved_model`` on the case's signature. uint8-qat is not judged there:
+its legacy path exists only for frozen graphs (``graphlint.convert.settings.saved_model_refusal``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 from graphlint.convert import settings
-from graphlint.engine.targets import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "tests" / "corpus" / "cases.py"
@@ -139,34 +138,11 @@ def worker(log_path: str) -> None:
                 self.send(put=["results", target], value=probe_ops.target_outcome("crash", source, error, **how))
 
     probe_ops.run_tflm, probe_ops.Worker = int8_only, JudgeWorker
-    cases = load_cases(Path(os.environ["GRAPHLINT_PROBE_CASES"]))
-    if hasattr(cases, "build_case"):
-        judge_saved_models(probe_ops, cases.build_case)
     probe_ops.worker_main(log_path)
 
 
-def judge_saved_models(probe_ops, build_case) -> None:
-    """Make the probe worker judge SavedModels: ``build_case(tf, case, out_dir)`` writes the case's SavedModel and
-    returns its Built (``info["saved_model"]``: directory, signature, input names), and the converter is
-    ``from_saved_model`` on that signature, fed the same samples the frozen corpus is fed, keyed by input name."""
-    worker_class = probe_ops.Worker
-
-    class SavedModelWorker(worker_class):
-        def _build(self, case, fake_quant):
-            return build_case(self.tf, case, self.tmp_dir / case.id)
-
-    def make_converter(tf, target, built, path, seed):
-        saved = built.info["saved_model"]
-        converter = settings.from_saved_model(tf, saved["dir"], saved["signature"])
-        data = probe_ops.representative_data(built, seed) if REGISTRY[target].recipe.calibrate else []
-        feeds = [dict(zip(saved["inputs"], sample, strict=True)) for sample in data]
-        return settings.configure(tf, converter, target, dataset=lambda: iter(feeds))
-
-    probe_ops.Worker, probe_ops.make_converter = SavedModelWorker, make_converter
-
-
 def load_cases(path: Path):
-    """A corpus's cases module (CASES, SPLIT; ``build_case`` for SavedModels), loaded by path."""
+    """A corpus's cases module (CASES, SPLIT), loaded by path."""
     spec = importlib.util.spec_from_file_location("corpus_models", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -108,6 +108,7 @@ class Case:
     freeze: bool = True  # turn variables into constants before converting
     control_flow_v1: bool = False
     qat_variant: bool = True  # uint8-qat converts a fake-quant variant; False: the graph as built
+    saved_model: bool = False  # build(b, tf, out) writes a SavedModel, converted with from_saved_model
 
 
 def unary(fn, low=-2.0, high=2.0, shape=(1, 8, 8, 4), dtype="float32"):
@@ -1308,6 +1309,46 @@ def _extra_cases():
     ]
 
 
+def _saved_tensor_list(batch):
+    """A ``tf.Module`` saved with ``tf.saved_model.save`` whose serving function fills a TensorArray of
+    ``(batch, 8)`` rows in a ``tf.while_loop`` over a captured variable, as a Keras RNN does: ``from_saved_model``
+    keeps the loop functional. With ``batch`` None the TensorListReserve's element shape is the constant
+    ``[-1, 8]``."""
+
+    def build(b, tf, out):
+        m = tf.Module()
+        m.w = tf.Variable((b.rng.standard_normal((8, 8)) * 0.3).astype("float32"))
+
+        def serve(x):
+            steps = tf.transpose(x, (1, 0, 2))
+            arr = tf.TensorArray(tf.float32, size=6, element_shape=(batch, 8))
+
+            def body(i, h, arr):
+                h = tf.tanh(tf.matmul(h, m.w) + steps[i])
+                return i + 1, h, arr.write(i, h)
+
+            _, _, arr = tf.while_loop(lambda i, h, a: i < 6, body, (0, tf.zeros_like(steps[0]), arr))
+            return {"y": tf.transpose(arr.stack(), (1, 0, 2))}
+
+        spec = tf.TensorSpec((batch, 6, 8), tf.float32, name="x")
+        tf.saved_model.save(m, out, signatures={SAVED_SIGNATURE: tf.function(serve).get_concrete_function(spec)})
+        record_signature(b, tf, out, [InputSpec("x", "float32", None, (1, 6, 8), -1.0, 1.0)])
+
+    return build
+
+
+def _saved_model_cases():
+    """Cases converted the way a SavedModel is (``TFLiteConverter.from_saved_model`` on its signature)."""
+    saved = {"saved_model": True, "qat_variant": False, "fixed_shapes": False}
+    return [
+        Case("tensor_array_v2_saved", "TensorListReserve", _saved_tensor_list(1),
+             "TensorArray in a functional while_loop of a SavedModel, batch 1", **saved),
+        Case("tensor_list_free_batch_saved", "TensorListReserve", _saved_tensor_list(None),
+             "TensorArray of (None, 8) rows in a functional while_loop of a SavedModel (element shape [-1, 8])",
+             **saved),
+    ]
+
+
 def _shape_dynamic_broadcast(b, tf):
     x = b.input((1, 8, 8, 4), "float32", -1.0, 1.0)
     y = b.input((1, 1, 8, 4), "float32", -1.0, 1.0)
@@ -1353,7 +1394,8 @@ def _dtype_cases():
     ]
 
 
-CASES = _conv_cases() + _math_cases() + _shape_cases() + _graph_cases() + _extra_cases() + _dtype_cases()
+CASES = (_conv_cases() + _math_cases() + _shape_cases() + _graph_cases() + _extra_cases() + _dtype_cases()
+         + _saved_model_cases())
 CASES_BY_ID = {c.id: c for c in CASES}
 # More cases from a file named by GRAPHLINT_PROBE_CASES (a module with a CASES list, e.g. the test corpus);
 # workers inherit the variable and load the same file.
@@ -1566,6 +1608,87 @@ def build_graph(tf, case, ranges=None):
     return Built(graph_def.SerializeToString(), b.inputs, b.outputs, case.fixed_shapes), graph, b
 
 
+SAVED_SIGNATURE = "serving_default"
+
+
+def build_saved_case(tf, case, out):
+    """Write a SavedModel case into ``out`` (replacing what is there): ``case.build(b, tf, out)`` runs eagerly and
+    records its signature (:func:`record_signature`). Returns the Built :func:`make_converter` converts with
+    ``from_saved_model``."""
+    import shutil
+
+    from tensorflow.python.eager import context
+
+    out = Path(out)
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    b = GraphBuilder(tf, case_seed(case.id))
+    with context.eager_mode():
+        case.build(b, tf, str(out))
+    if "saved_model" not in b.__dict__:
+        raise ValueError(f"{case.id}: the builder did not record its signature")
+    saved = {**b.saved_model, "dir": str(out)}
+    built = Built(b"", b.inputs, b.outputs, False, info={"saved_model": saved})
+    built.info.update(describe_saved_model(tf, case, built, out))
+    return built
+
+
+def public_info(info):
+    """What the table records of a Built's info: a SavedModel case's signature and inputs, not its directory."""
+    saved = info.get("saved_model")
+    return {**info, "saved_model": {k: v for k, v in saved.items() if k != "dir"}} if saved else info
+
+
+def record_signature(b, tf, out, inputs, signature=SAVED_SIGNATURE):
+    """Read back the saved ``signature`` and record its inputs (in the signature's order, sampled as ``inputs``
+    say, matched by name: ``run_shape``, range, choices) and outputs. The specs are named as the converted model
+    names its inputs (``<signature>_<input>:0``), which is how LiteRT and TFLite Micro are fed by name."""
+    loaded = tf.saved_model.load(out)
+    if signature not in loaded.signatures:
+        raise ValueError(f"no signature {signature!r} in {sorted(loaded.signatures)}")
+    fn = loaded.signatures[signature]
+    specs = fn.structured_input_signature[1]
+    by_name = {i.name: i for i in inputs}
+    missing = sorted(set(specs) - set(by_name))
+    if missing:
+        raise ValueError(f"signature inputs without sample data: {missing} (have {sorted(by_name)})")
+    names = sorted(specs)
+    for name in names:
+        inp, spec = by_name[name], specs[name]
+        declared = None if spec.shape.rank is None else tuple(spec.shape.as_list())
+        b.inputs.append(InputSpec(f"{signature}_{name}:0", spec.dtype.name, declared, tuple(inp.run_shape), inp.low,
+                                  inp.high, inp.choices))
+    b.outputs.extend(sorted(fn.structured_outputs))
+    b.saved_model = {"signature": signature, "inputs": names}
+
+
+def describe_saved_model(tf, case, built, out):
+    """The signature of a SavedModel case: its inputs, and the attributes of a ``tf_op`` node of the functions its
+    signature runs; ``graph_ops`` are the ops of those functions and of the signature's call."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    meta = saved_model_pb2.SavedModel.FromString((Path(out) / "saved_model.pb").read_bytes()).meta_graphs[0]
+    library = {f.signature.name: f for f in meta.graph_def.library.function}
+    outer = {n.name: n for n in meta.graph_def.node}
+    outputs = meta.signature_def[built.info["saved_model"]["signature"]].outputs.values()
+    wanted = [outer[t.name.split(":")[0]] for t in outputs]
+    nodes, seen = [], set()
+    while wanted:  # the signature's calls and every function they reach, not the save and restore functions
+        node = wanted.pop()
+        nodes.append(node)
+        for value in node.attr.values():
+            names = [value.func.name] if value.HasField("func") else [f.name for f in value.list.func]
+            for name in set(names) - seen:
+                seen.add(name)
+                wanted.extend(library[name].node_def if name in library else ())
+    signature = {"inputs": [spec.describe() for spec in built.inputs], "fixed_input_shapes": False}
+    node = next((n for n in nodes if n.op == case.tf_op), None)
+    if node is not None:
+        attrs = {k: attr_value(tf, v) for k, v in sorted(node.attr.items()) if not k.startswith("_")}
+        signature["op"] = {"inputs": [], "attrs": attrs}
+    return {"signature": signature, "graph_ops": sorted({n.op for n in nodes})}
+
+
 def measure_ranges(tf, case, built, graph, builder):
     """Min/max of every probed activation over the representative data (for the QAT variant)."""
     if not builder.probes:
@@ -1633,7 +1756,14 @@ def describe_case(tf, case, built, graph):
 
 
 def make_converter(tf, target, built, path, seed):
-    """from_frozen_graph with the recipe of `target` (graphlint.engine.targets), fed as TARGETS says."""
+    """from_frozen_graph with the recipe of `target` (graphlint.engine.targets), fed as TARGETS says; a SavedModel
+    case (``built.info["saved_model"]``) with from_saved_model on its signature, fed the same samples by name."""
+    saved = built.info.get("saved_model")
+    if saved:
+        converter = settings.from_saved_model(tf, saved["dir"], saved["signature"])
+        data = representative_data(built, seed) if REGISTRY[target].recipe.calibrate else []
+        feeds = [dict(zip(saved["inputs"], sample, strict=True)) for sample in data]
+        return settings.configure(tf, converter, target, dataset=lambda: iter(feeds))
     shapes = {spec.name: list(spec.run_shape) for spec in built.inputs}
     converter = settings.from_frozen_graph(tf, str(path), [spec.name for spec in built.inputs], built.outputs,
                                            shapes if built.fixed_shapes else None)
@@ -1891,6 +2021,8 @@ class Worker:
 
     def _build(self, case, fake_quant):
         """Build a case; the fake-quant variant gets the ranges measured on the float graph."""
+        if case.saved_model:
+            return build_saved_case(self.tf, case, self.tmp_dir / case.id)
         built, graph, builder = build_graph(self.tf, case)
         built.info = describe_case(self.tf, case, built, graph)
         if not fake_quant:
@@ -1926,7 +2058,11 @@ class Worker:
             error = clean_text(f"{type(exc).__name__}: {exc}")
             self.send(put=["results", target], value=target_outcome("not_applicable", "probe", error))
             return
-        self.send(put=["case"], value=built.info)
+        self.send(put=["case"], value=public_info(built.info))
+        refusal = settings.saved_model_refusal(target.removesuffix("-float")) if built.info.get("saved_model") else None
+        if refusal:
+            self.send(put=["results", target], value=target_outcome("not_applicable", "probe", refusal))
+            return
         path = self.tmp_dir / f"{case_id}.{'qat' if target == 'uint8-qat' else 'float'}.pb"
         path.write_bytes(built.graph_def)
         self.stage("convert")

@@ -16,7 +16,8 @@ builds the IR from that with the GraphDef loader, so every rule reads the same o
   ``variables.data-*`` only when a rule asks (``model.value``). A ``ResourceGather`` of one is a ``GatherV2`` of
   that constant (axis 0), as the converter's freezing rewrites it. A variable used otherwise (assigned, say) is
   left as a ``VarHandleOp``, as an unfrozen graph has it. A captured lookup table (``HashTableV2``) stays a table.
-  A functional ``While`` is lowered into a v1 frame.
+  Control flow stays functional (a ``While`` or ``If`` calls its functions, copied into the library), as
+  ``from_saved_model`` imports it; variables it is given become constants.
 * A TF1 SavedModel (its signature reads the outer graph, not a function call) is frozen as
   ``convert_variables_to_constants`` does: the nodes the outputs depend on, each variable a ``Const`` (its
   checkpoint key is its node name), each ``ReadVariableOp`` an ``Identity``.
@@ -40,11 +41,9 @@ from .graphdef import _ITEMSIZE, _OUTPUT_ARGS, DTYPES, load_graphdef
 DEFAULT_SIGNATURE = "serving_default"
 MAX_PROTO_BYTES = 1 << 30  # saved_model.pb larger than this is refused (protobuf's own limit is 2 GB)
 _CALLS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
-_WHILES = frozenset({"While", "StatelessWhile"})
 # Outer-graph nodes a signature's function may capture and the frozen graph keeps: constants and lookup tables.
 _CAPTURABLE = frozenset({"Const", "HashTableV2", "MutableHashTableV2", "MutableHashTableOfTensorsV2",
                          "MutableDenseHashTableV2"})
-_INLINED = _CALLS | _WHILES  # nodes replaced by what they run
 # Ops that name functions in their attrs (besides calls to a library function by name): what they name is copied
 # into the frozen graph's library.
 _FUNC_OPS = frozenset({"If", "StatelessIf", "_If", "While", "StatelessWhile", "_While", "Case", "StatelessCase",
@@ -363,7 +362,7 @@ class _Body:
 
     def run(self) -> None:
         for node in self.fdef.node_def:
-            if node.op in _INLINED:
+            if node.op in _CALLS:
                 self.inline_call(node.name)
             else:
                 self.copy(node)
@@ -377,10 +376,7 @@ class _Body:
         self.call_outs[name] = None
         node = self.nodes[name]
         args = [self.resolve(i) for i in node.input if not i.startswith("^")]
-        if node.op in _WHILES:
-            outs = _lower_while(self.inl, node, args, self.prefix + name, self.depth + 1)
-        else:
-            outs = self.inl.call(node.attr["f"].func.name, args, self.prefix + name + "/", self.depth + 1)
+        outs = self.inl.call(node.attr["f"].func.name, args, self.prefix + name + "/", self.depth + 1)
         self.call_outs[name] = outs
         return outs
 
@@ -399,7 +395,7 @@ class _Body:
             raise LoadError(f"{self.inl.path}: `{raw}` names no node of `{self.fdef.signature.name}`")
         names = _OUTPUT_ARGS.get(target.op)
         slot = (names.index(parts[1]) if names and len(parts) == 3 and parts[1] in names else 0) + idx
-        if target.op in _INLINED:
+        if target.op in _CALLS:
             outs = self.inline_call(node)
             if slot >= len(outs):
                 raise LoadError(f"{self.inl.path}: `{raw}` reads an output the called function lacks")
@@ -413,7 +409,7 @@ class _Body:
         for raw in node.input:
             if raw.startswith("^"):
                 target = self.nodes.get(raw[1:])
-                if target is not None and target.op not in _INLINED:
+                if target is not None and target.op not in _CALLS:
                     inputs.append("^" + self.prefix + raw[1:])
                 continue
             inputs.append(self.resolve(raw))
@@ -476,50 +472,6 @@ def _v1_key(inl: _Inliner, node) -> str:
     entries = inl.src.bundle.entries if inl.src.bundle is not None else {}
     shared = node.attr["shared_name"].s.decode("utf-8", "replace") if "shared_name" in node.attr else ""
     return node.name if node.name in entries or not shared else shared
-
-
-def _lower_while(inl: _Inliner, node, args: list[str], base: str, depth: int) -> list[str]:
-    """Lower a functional While into a v1 frame, as freezing a SavedModel does (``lower_control_flow``): per loop
-    variable Enter, Merge, Switch, Exit and NextIteration, the cond and body inlined, a LoopCond between. A variable
-    passed as a loop variable stays a variable for the inlined functions (their reads become constants)."""
-    types = list(node.attr["T"].list.type)
-    if len(types) != len(args):
-        raise LoadError(f"{inl.path}: `{node.name}` has {len(args)} inputs and {len(types)} types")
-    iterations = node.attr["parallel_iterations"].i or 10
-    loop_vars = [i for i, ref in enumerate(args) if not ref.startswith("var:")]
-    merged = list(args)
-    for i in loop_vars:
-        inl.emit(_node(f"{base}/Enter_{i}", "Enter", [args[i]], types[i], frame_name=base.encode(),
-                       parallel_iterations=iterations))
-        inl.emit(_node(f"{base}/Merge_{i}", "Merge", [f"{base}/Enter_{i}", f"{base}/NextIteration_{i}"], types[i],
-                       N=2))
-        merged[i] = f"{base}/Merge_{i}"
-    (cond,) = inl.call(node.attr["cond"].func.name, merged, base + "/cond/", depth)[:1] or [None]
-    inl.emit(_node(f"{base}/LoopCond", "LoopCond", [cond], None))
-    inner = list(args)
-    for i in loop_vars:
-        inl.emit(_node(f"{base}/Switch_{i}", "Switch", [f"{base}/Merge_{i}", f"{base}/LoopCond"], types[i]))
-        inl.emit(_node(f"{base}/Exit_{i}", "Exit", [f"{base}/Switch_{i}"], types[i]))
-        inl.emit(_node(f"{base}/Identity_{i}", "Identity", [f"{base}/Switch_{i}:1"], types[i]))
-        inner[i] = f"{base}/Identity_{i}"
-    body = inl.call(node.attr["body"].func.name, inner, base + "/body/", depth)
-    if len(body) != len(args):
-        raise LoadError(f"{inl.path}: the body of `{node.name}` returns {len(body)} values for {len(args)}")
-    for i in loop_vars:
-        inl.emit(_node(f"{base}/NextIteration_{i}", "NextIteration", [body[i]], types[i]))
-    return [f"{base}/Exit_{i}" if i in loop_vars else args[i] for i in range(len(args))]
-
-
-def _node(name: str, op: str, inputs: list[str], dtype: int | None, **attrs):
-    node = gpb.NodeDef(name=name, op=op, input=inputs)
-    if dtype is not None:
-        node.attr["T"].type = dtype
-    for key, value in attrs.items():
-        if isinstance(value, bytes):
-            node.attr[key].s = value
-        else:
-            node.attr[key].i = value
-    return node
 
 
 def _library(inl: _Inliner) -> None:

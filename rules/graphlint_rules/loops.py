@@ -44,8 +44,13 @@ FUNCTIONAL_PLAIN_CASE = "while_v2"
 # loops of `tf.image.non_max_suppression_padded` writes one): functionalization stops with "Missing Switch
 # successor to ..." (FunctionalizeLoop), whatever the target.
 UNSWITCHED_CASE = "while_merge_without_switch"
+# A functional While fed a TensorList made with a constant element shape whose first dimension is free (-1, as
+# `tf.TensorArray(element_shape=(None, n))` and a Keras RNN traced with a free batch dimension write it): the
+# converter's TensorList lowering refuses it ("requires element_shape to be static") unless it is told to default
+# to a batch of 1, whatever the target. Measured through `from_saved_model`, which keeps such a loop functional.
+FREE_BATCH_LIST_CASE = "tensor_list_free_batch_saved"
 # Cases that stand for a whole loop of a kind this module recognises: chosen here, never by op matching.
-CHOSEN_CASES = frozenset({UNSHAPED_LIST_CASE, UNSWITCHED_CASE, *CAPTURED_CASES.values()})
+CHOSEN_CASES = frozenset({UNSHAPED_LIST_CASE, UNSWITCHED_CASE, FREE_BATCH_LIST_CASE, *CAPTURED_CASES.values()})
 
 Constant = Callable[[TensorInfo], bool]
 """Whether the converter sees a tensor as a constant (a weight, or folded from constants)."""
@@ -283,9 +288,24 @@ def find_loops(model: ModelGraph, constant: Constant = lambda t: t.is_const) -> 
     return loops
 
 
-
 def functional_storage(model: ModelGraph, loops: list[str]) -> set[str]:
     """List ops that fill the lists functional ``While`` loops take in or read the lists they hand out, through
     list ops only: the converter lowers them with the loops (``LowerStaticTensorList``), so the loops are judged
     for them. One walk for all the loops."""
     return _connected_lists(model, dict.fromkeys(loops, True), set(loops), set())
+
+
+def free_batch_whiles(model: ModelGraph, loops: list[str]) -> set[str]:
+    """The functional ``While`` nodes of ``loops`` whose lists (reached through list ops, as
+    :func:`functional_storage` reaches them) include one made with a constant element shape whose first dimension
+    is -1."""
+    return {node for node in loops
+            if any(_free_first_dim(model, other) for other in _connected_lists(model, {node: True}, {node}, set()))}
+
+
+def _free_first_dim(model: ModelGraph, node: str) -> bool:
+    if model.nodes[node]["op"] not in _LIST_MAKERS:
+        return False
+    inputs = model.inputs_of(node)
+    value = model.value(inputs[0], max_bytes=1024) if inputs else None
+    return value is not None and value.ndim == 1 and value.size > 0 and int(value[0]) == -1

@@ -18,11 +18,13 @@ from graphlint.ir import ModelGraph
 from graphlint.ops import is_fake_quant, is_training_op
 from graphlint_rules.loops import (
     CAPTURED_CASES,
+    FREE_BATCH_LIST_CASE,
     FUNCTIONAL_LOOPS,
     FUNCTIONAL_PLAIN_CASE,
     Loop,
     captured_whiles,
     find_loops,
+    free_batch_whiles,
     functional_storage,
 )
 from graphlint_rules.magnitude import Magnitudes
@@ -235,7 +237,8 @@ def _judge_loops(model: ModelGraph, live: set[str], folded: set[str], support: d
                  outcomes) -> dict[str, Loop]:
     """Judge every live loop as the converter does, as one WHILE (see :mod:`graphlint_rules.loops`): a v1
     frame's plumbing and list storage leave ``support`` and its ``LoopCond`` takes the measured case of its kind;
-    a functional While that passes a computed tensor through its body takes the case measured for that."""
+    a functional While that passes a computed tensor through its body takes the case measured for that, and one of
+    a SavedModel fed a list whose element shape leaves the batch free the case measured for that."""
     loops: dict[str, Loop] = {}
 
     def constant(tensor) -> bool:
@@ -257,10 +260,14 @@ def _judge_loops(model: ModelGraph, live: set[str], folded: set[str], support: d
         support.pop(other, None)
     plain = {FUNCTIONAL_PLAIN_CASE, CAPTURED_CASES["functional"]}
     captured = captured_whiles(model, whiles, constant)
+    free_batch = free_batch_whiles(model, whiles) if model.info.format == "savedmodel" else set()
     for node in whiles:
-        if node in support and support[node].case in plain:
+        case_id = None
+        if node in free_batch:  # measured on the SavedModel path only
+            case_id = FREE_BATCH_LIST_CASE
+        elif node in support and support[node].case in plain:
             case_id = CAPTURED_CASES["functional"] if node in captured else FUNCTIONAL_PLAIN_CASE
-            if measured_case(case_id) is not None:
-                support[node] = NodeSupport(node, model.nodes[node]["op"], case_id, outcomes(case_id),
-                                            float_builtins(case_id))
+        if case_id is not None and measured_case(case_id) is not None:
+            support[node] = NodeSupport(node, model.nodes[node]["op"], case_id, outcomes(case_id),
+                                        float_builtins(case_id))
     return loops

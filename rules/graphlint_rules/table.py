@@ -121,6 +121,7 @@ def compact(full: dict) -> dict:
             "results": results, "float_builtins": builtins,
             "tflm": {t: result(r) for t, r in (case.get("tflm") or {}).items()},
             "alone": ops <= {case["tf_op"]},  # the case is about its op alone, not a pattern around it
+            **({"saved_model": True} if case.get("saved_model") else {}),
         })
     return {"tensorflow": full.get("tensorflow"), "source": "op_support.json", "cases": cases,
             "index": _case_index(cases)}
@@ -128,11 +129,14 @@ def compact(full: dict) -> dict:
 
 def _case_index(cases: list[dict]) -> dict[str, list[str]]:
     """Case ids by op: first the cases about the op alone, then patterns named after it, then cases containing
-    it (fewest ops first)."""
+    it (fewest ops first). Cases measured on the SavedModel path are left out: the frozen-graph cases are what op
+    matching compares a node with, and the loop analysis picks those by id."""
     alone: dict[str, list[str]] = {}
     named: dict[str, list[str]] = {}
     containing: dict[str, list[dict]] = {}
     for case in cases:
+        if case.get("saved_model"):  # measured through from_saved_model: chosen by a rule, never matched by op
+            continue
         op = case["tf_op"]
         (alone if case["alone"] else named).setdefault(op, []).append(case["id"])
         for other in set(case["graph_ops"]) - TRANSPARENT_OPS - {op}:

@@ -2,7 +2,7 @@
 
 ``scripts/judge_corpus.py --corpus saved``, build.py and the probe workers load this file by path (it is the
 module named by GRAPHLINT_PROBE_CASES), so it puts its own folder and the frozen corpus's (for the shared
-``corpus_kit``) on ``sys.path``. ``build_case`` tells the judge these cases write SavedModels.
+``corpus_kit``) on ``sys.path``. ``build_case`` writes one for build.py.
 """
 
 from __future__ import annotations

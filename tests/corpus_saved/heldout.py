@@ -20,14 +20,32 @@ def keras_separable_export(b, tf, out):
     export_keras(b, tf, out, make, [Inp("image", (1, 12, 12, 4), low=0.0, high=1.0)])
 
 
-def keras_gru_export(b, tf, out):
+def keras_simple_rnn_export(b, tf, out):
     def make(keras):
-        x = keras.Input((10, 4), name="sequence")
-        y = keras.layers.GRU(6, return_sequences=True)(x)
-        y = keras.layers.GlobalAveragePooling1D()(y)
-        return keras.Model(x, keras.layers.Dense(2)(y))
+        x = keras.Input((7, 5), name="sequence")
+        y = keras.layers.SimpleRNN(6)(keras.layers.Dense(5, activation="relu")(x))
+        return keras.Model(x, keras.layers.Dense(2, activation="sigmoid")(y))
 
-    export_keras(b, tf, out, make, [Inp("sequence", (1, 10, 4))])
+    export_keras(b, tf, out, make, [Inp("sequence", (1, 7, 5))])
+
+
+def module_rnn_fixed_batch(b, tf, out):
+    """A recurrent cell unrolled by tf.while_loop into a TensorArray, its signature's batch fixed at 1."""
+    m = tf.Module()
+    m.w, m.u = variable(b, tf, (4, 6), 0.3), variable(b, tf, (6, 6), 0.3)
+
+    def serve(x):
+        steps = tf.transpose(x, (1, 0, 2))
+        arr = tf.TensorArray(tf.float32, size=5, element_shape=(1, 6))
+
+        def body(i, h, arr):
+            h = tf.nn.relu(tf.matmul(steps[i], m.w) + tf.matmul(h, m.u))
+            return i + 1, h, arr.write(i, h)
+
+        _, h, arr = tf.while_loop(lambda i, h, a: i < 5, body, (0, tf.zeros((1, 6)), arr))
+        return {"last": h, "all": tf.reduce_mean(arr.stack(), 0)}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 5, 4))])})
 
 
 def keras_bilstm_tfsave(b, tf, out):
@@ -122,7 +140,9 @@ def string_labels_out(b, tf, out):
 
 CASES = [
     saved_case("ho_sm_keras_separable_export", keras_separable_export, "Depthwise and SeparableConv2D; export"),
-    saved_case("ho_sm_keras_gru_export", keras_gru_export, "GRU sequences and pooling; model.export"),
+    saved_case("ho_sm_keras_simple_rnn_export", keras_simple_rnn_export, "Dense then SimpleRNN, batch None; export"),
+    saved_case("ho_sm_module_rnn_fixed_batch", module_rnn_fixed_batch,
+               "while_loop filling a TensorArray, signature batch 1"),
     saved_case("ho_sm_keras_bilstm_tfsave", keras_bilstm_tfsave, "bidirectional LSTM; tf.saved_model.save"),
     saved_case("ho_sm_keras_residual_dynamic_tfsave", keras_residual_dynamic_tfsave,
                "residual block, batch None; tf.saved_model.save"),

@@ -45,6 +45,16 @@ def keras_lstm_export(b, tf, out):
     export_keras(b, tf, out, make, [Inp("sequence", (1, 8, 6))])
 
 
+def keras_gru_export(b, tf, out):
+    def make(keras):
+        x = keras.Input((10, 4), name="sequence")
+        y = keras.layers.GRU(6, return_sequences=True)(x)
+        y = keras.layers.GlobalAveragePooling1D()(y)
+        return keras.Model(x, keras.layers.Dense(2)(y))
+
+    export_keras(b, tf, out, make, [Inp("sequence", (1, 10, 4))])
+
+
 def keras_mobilenetv2_export(b, tf, out):
     def make(keras):
         return keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=10)
@@ -212,6 +222,7 @@ CASES = [
     saved_case("sm_keras_cnn_export", keras_cnn_export, "Keras conv, BN, ReLU6, pool; model.export"),
     saved_case("sm_keras_mlp_tfsave", keras_mlp_tfsave, "Keras MLP with dropout; tf.saved_model.save"),
     saved_case("sm_keras_lstm_export", keras_lstm_export, "Keras LSTM classifier; model.export"),
+    saved_case("sm_keras_gru_export", keras_gru_export, "GRU sequences and pooling; model.export"),
     saved_case("sm_keras_mobilenetv2_export", keras_mobilenetv2_export, "MobileNetV2 0.35, 32x32; model.export"),
     saved_case("sm_keras_embedding_conv1d_export", keras_embedding_conv1d_export,
                "int32 tokens, Embedding, Conv1D; model.export"),

@@ -1,17 +1,16 @@
 """Builders of the SavedModel corpus: each case writes one SavedModel directory, as users write theirs.
 
-A case is a ``probe_ops.Case`` whose ``build(b, tf, out)`` runs eagerly and saves into ``out`` (Keras'
-``model.export``, ``tf.saved_model.save`` of a ``tf.Module`` or of a Keras model, or a TF1
+A case is a ``probe_ops.Case`` with ``saved_model`` set, whose ``build(b, tf, out)`` runs eagerly and saves into
+``out`` (Keras' ``model.export``, ``tf.saved_model.save`` of a ``tf.Module`` or of a Keras model, or a TF1
 ``SavedModelBuilder``), then calls :func:`record` with the inputs it feeds and the signature the corpus judges.
-:func:`build_case` runs it and returns the ``Built`` the judge (scripts/judge_corpus.py ``--corpus saved``)
-converts with ``TFLiteConverter.from_saved_model`` and runs in LiteRT and TFLite Micro; build.py runs it for the
-test. Weights come from the case's seed (``b.rng``; Keras' seeds through ``corpus_kit.reset_keras``), so the judge
-and the test build the same bytes.
+The probe's worker builds it (``probe_ops.build_saved_case``) and converts it with
+``TFLiteConverter.from_saved_model``, as it does its own SavedModel cases; build.py runs :func:`build_case` for
+the test. Weights come from the case's seed (``b.rng``; Keras' seeds through ``corpus_kit.reset_keras``), so the
+judge and the test build the same bytes.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,48 +25,23 @@ DEFAULT_SIGNATURE = "serving_default"
 
 def saved_case(case_id: str, build, note: str) -> Case:
     """A SavedModel case (uint8-qat is not judged on SavedModels, so there is no fake-quant variant)."""
-    return Case(case_id, "savedmodel", build, note, qat_variant=False)
+    return Case(case_id, "savedmodel", build, note, qat_variant=False, saved_model=True)
 
 
 def build_case(tf, case: Case, out: Path) -> Built:
     """Write the case's SavedModel into ``out`` (replacing what is there) and return what the judge feeds it."""
-    from probe_ops import Built, GraphBuilder, case_seed
-    from tensorflow.python.eager import context
+    from probe_ops import build_saved_case
 
-    shutil.rmtree(out, ignore_errors=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    b = GraphBuilder(tf, case_seed(case.id))
-    with context.eager_mode():
-        case.build(b, tf, str(out))
-    if "saved_model" not in b.__dict__:
-        raise ValueError(f"{case.id}: the builder did not record its signature")
-    saved = {**b.saved_model, "dir": str(out)}
-    return Built(b"", b.inputs, b.outputs, True, info={"saved_model": saved, "signature": saved["signature"]})
+    return build_saved_case(tf, case, out)
 
 
 def record(b, tf, out: str, inputs: list[Inp], signature: str = DEFAULT_SIGNATURE) -> None:
-    """Read back the saved signature and record its inputs (in the signature's order, fed from ``inputs``, matched
-    by name) and outputs. The input specs are named as the converted model names its inputs
-    (``<signature>_<input>:0``), which is how LiteRT and TFLite Micro are fed by name."""
-    from probe_ops import InputSpec
+    """Read back the saved signature and record its inputs, fed from ``inputs`` (matched by name), and outputs
+    (``probe_ops.record_signature``)."""
+    from probe_ops import InputSpec, record_signature
 
-    loaded = tf.saved_model.load(out)
-    if signature not in loaded.signatures:
-        raise ValueError(f"no signature {signature!r} in {sorted(loaded.signatures)}")
-    fn = loaded.signatures[signature]
-    specs = fn.structured_input_signature[1]
-    by_name = {i.name: i for i in inputs}
-    missing = sorted(set(specs) - set(by_name))
-    if missing:
-        raise ValueError(f"signature inputs without sample data: {missing} (have {sorted(by_name)})")
-    names = sorted(specs)
-    for name in names:
-        inp, spec = by_name[name], specs[name]
-        declared = None if spec.shape.rank is None else tuple(spec.shape.as_list())
-        b.inputs.append(InputSpec(f"{signature}_{name}:0", spec.dtype.name, declared, tuple(inp.shape), inp.low,
-                                  inp.high, inp.choices))
-    b.outputs.extend(sorted(fn.structured_outputs))
-    b.saved_model = {"signature": signature, "inputs": names}
+    specs = [InputSpec(i.name, i.dtype, i.declared, tuple(i.shape), i.low, i.high, i.choices) for i in inputs]
+    record_signature(b, tf, out, specs, signature)
 
 
 def _specs(tf, inputs: list[Inp]):

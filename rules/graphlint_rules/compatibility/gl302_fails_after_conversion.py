@@ -5,7 +5,7 @@ from graphlint.engine.finding import Applicability, Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
-from graphlint_rules.loops import UNSHAPED_LIST_CASE, UNSWITCHED_CASE
+from graphlint_rules.loops import FREE_BATCH_LIST_CASE, UNSHAPED_LIST_CASE, UNSWITCHED_CASE
 
 _KINDS = (support.RUNTIME, support.CONVERT, support.CALIBRATION)
 # When the int8 conversion itself fails, TFLite Micro (which runs the int8 model) has nothing to run.
@@ -38,6 +38,10 @@ class FailsAfterConversion(Rule):
       `LoopCond` (TF2's lowering of `tf.image.non_max_suppression_padded`'s nested loops writes one): the
       converter's loop functionalization stops with "Missing Switch successor to ..."; frozen with
       `lower_control_flow=False`, the same model converts.
+    - every target of a SavedModel's functional `While` fed a `TensorList` whose element shape leaves the
+      batch free (a Keras LSTM or GRU exported with a `None` batch, a `tf.TensorArray` of `(None, n)` rows):
+      "'tf.TensorListReserve' op requires element_shape to be static"; saved with a batch of 1, the same
+      loop converts.
 
     ## Why is this bad?
     The conversion "succeeds" (or fails late, after minutes of calibration), and the model dies on the
@@ -88,6 +92,9 @@ class FailsAfterConversion(Rule):
                 fix = Fix("Freeze without lowering control flow (`convert_variables_to_constants_v2(..., "
                           "lower_control_flow=False)`): the converter then reads the functional While loops "
                           "as they are")
+            elif s.case == FREE_BATCH_LIST_CASE:
+                fix = Fix("Save the serving signature with a fixed batch dimension (a `tf.TensorSpec` of batch 1 in "
+                          "the `tf.function`'s input signature), so the loop's lists get a static element shape")
             elif s.case in _FAKE_QUANT_CASES:
                 fix = Fix("Drop the FakeQuant nodes and let the converter calibrate", Applicability.UNSAFE,
                           (Edit.of("drop-fake-quant"),))
