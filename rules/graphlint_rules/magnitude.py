@@ -44,6 +44,7 @@ _CACHED_ELEMENTS = 1 << 16  # computed constants kept (batch-norm scales); large
 _NUMERIC = frozenset({"float32", "float16", "float64", "bfloat16", "int8", "uint8", "int16", "int32", "int64"})
 _CONCATS = frozenset({"ConcatV2", "Concat", "Pack"})
 _BATCH_MATMUL = frozenset({"BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
+_DIVISIONS = frozenset({"RealDiv", "Div"})
 _ELEMENTWISE_ADD = frozenset({"Add", "AddV2", "BiasAdd", "Sub"})
 _MOVES = frozenset({"Identity", "Cast", "Reshape", "ExpandDims", "Squeeze", "Transpose"})  # folded data movement
 _FOLD: dict[str, Callable] = {}  # op → numpy function over constant inputs, filled lazily
@@ -57,6 +58,7 @@ def _numpy_ops() -> dict[str, Callable]:
             "Identity": lambda a: a, "Add": np.add, "AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply,
             "RealDiv": np.divide, "Rsqrt": lambda a: 1.0 / np.sqrt(a), "Sqrt": np.sqrt, "Neg": np.negative,
             "Square": np.square, "Reciprocal": lambda a: 1.0 / a, "Cast": lambda a: a,
+            "Maximum": np.maximum, "Minimum": np.minimum,
             "Reshape": lambda a, shape: np.reshape(a, [int(d) for d in shape.reshape(-1)]),
             "ExpandDims": lambda a, axis: np.expand_dims(a, int(axis.reshape(-1)[0])),
             "Squeeze": np.squeeze, "Transpose": lambda a, perm: np.transpose(a, perm.astype(int).reshape(-1)),
@@ -220,6 +222,8 @@ class Magnitudes:
             return self._batch_norm(inputs)
         if op in _ELEMENTWISE_ADD or op == "Mul":
             return self._elementwise(op, inputs)
+        if op in _DIVISIONS:
+            return self._divided(inputs)
         if op in _BATCH_MATMUL:
             return self._batch_matmul(node, inputs)
         if op == "Tanh":
@@ -287,6 +291,17 @@ class Magnitudes:
         factor = scale / np.sqrt(var + 1e-3)
         shift = offset - mean * factor
         return float(math.sqrt(x * x * np.mean(factor * factor) + np.mean(shift * shift)))
+
+    def _divided(self, inputs: list[TensorInfo]) -> float | None:
+        """An activation divided by a constant (a Keras Normalization's standard deviation, hard-swish's 6)."""
+        import numpy as np
+
+        if len(inputs) != 2:
+            return None
+        x, divisor = self._scale(inputs[0]), self.value(inputs[1])
+        if x is None or divisor is None or divisor.size == 0 or not np.all(divisor):
+            return None
+        return float(x * np.sqrt(np.mean(1.0 / np.square(divisor, dtype=np.float64))))
 
     def _elementwise(self, op: str, inputs: list[TensorInfo]) -> float | None:
         if len(inputs) != 2:

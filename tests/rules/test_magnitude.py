@@ -50,6 +50,15 @@ def test_a_batch_norm_written_out_as_mul_and_add_is_folded_from_its_constants():
     assert _estimate(b, "add_1") == pytest.approx(INPUT_RMS * 0.5, rel=1e-6)  # x / sqrt(3 + 1)
 
 
+def test_a_division_by_a_constant_scales_by_the_root_mean_square_of_its_inverse():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 2))
+    b.output(b.op("RealDiv", [x, b.const(np.array([1.0, 2.0], "float32"), name="std")], name="y"),
+             b.op("RealDiv", [x, b.const(np.array([0.0, 2.0], "float32"), name="zero")], name="z"))
+    assert _estimate(b, "y") == pytest.approx(INPUT_RMS * math.sqrt((1.0 + 0.25) / 2))
+    assert _estimate(b, "z") is None
+
+
 def test_relu_halves_the_mean_square_and_an_unknown_op_is_unknown():
     b = GraphBuilder()
     x = b.placeholder("x", "float32", (1, 4))
