@@ -109,6 +109,7 @@ class Case:
     control_flow_v1: bool = False
     qat_variant: bool = True  # uint8-qat converts a fake-quant variant; False: the graph as built
     saved_model: bool = False  # build(b, tf, out) writes a SavedModel, converted with from_saved_model
+    twin: str = ""  # a SavedModel case's frozen-graph case: the same graph, measured through from_saved_model
 
 
 def unary(fn, low=-2.0, high=2.0, shape=(1, 8, 8, 4), dtype="float32"):
@@ -1199,6 +1200,19 @@ def _hash_table(b, tf):
     b.output(table.lookup(keys))
 
 
+_WORDS = (b"red", b"green", b"blue", b"white")
+
+
+def _string_table(tf):
+    """A StaticHashTable from strings to int64 ids (the key and value types of TFLite's hashtable builtins)."""
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(list(_WORDS[:3])), tf.constant([0, 1, 2], tf.int64)), -1)
+
+
+def _hash_table_string(b, tf):
+    b.output(_string_table(tf).lookup(b.input((4,), "string", choices=_WORDS)), fake_quant=False)
+
+
 def _extra_cases():
     """Common ops of real models beyond the first table, so lint can judge them from measurements."""
     unit = (0.5, 2.0)
@@ -1272,6 +1286,8 @@ def _extra_cases():
         Case("quantize_dequantize", "QuantizeAndDequantizeV4", _quantize_dequantize_v4,
              "quantize_and_dequantize on inputs and weights (QAT export)"),
         Case("hash_table_lookup", "LookupTableFindV2", _hash_table, "tf.lookup.StaticHashTable"),
+        Case("hash_table_lookup_string", "LookupTableFindV2", _hash_table_string,
+             "tf.lookup.StaticHashTable from strings to int64 ids", qat_variant=False),
         Case("select_v2_const_operand", "SelectV2", unary(lambda tf, x: tf.where(x > 0.0, x, tf.zeros_like(x))),
              "tf.where with a constant operand"),
         Case("select_v2_broadcast", "SelectV2",
@@ -1309,15 +1325,26 @@ def _extra_cases():
     ]
 
 
+def _save_serving(b, tf, out, module, serve, inputs):
+    """``tf.saved_model.save(module)`` with ``serve`` as its serving signature, traced on ``inputs`` (InputSpecs
+    whose ``shape`` is the traced one and ``run_shape`` the sampled one), and the signature recorded."""
+    specs = [tf.TensorSpec(i.shape, tf.as_dtype(i.dtype), name=i.name) for i in inputs]
+    tf.saved_model.save(module, out, signatures={SAVED_SIGNATURE: tf.function(serve).get_concrete_function(*specs)})
+    record_signature(b, tf, out, inputs)
+
+
+def _module_variable(b, tf, shape, scale=0.5):
+    return tf.Variable((b.rng.standard_normal(shape) * scale).astype("float32"))
+
+
 def _saved_tensor_list(batch):
-    """A ``tf.Module`` saved with ``tf.saved_model.save`` whose serving function fills a TensorArray of
-    ``(batch, 8)`` rows in a ``tf.while_loop`` over a captured variable, as a Keras RNN does: ``from_saved_model``
-    keeps the loop functional. With ``batch`` None the TensorListReserve's element shape is the constant
-    ``[-1, 8]``."""
+    """A ``tf.Module`` whose serving function fills a TensorArray of ``(batch, 8)`` rows in a ``tf.while_loop`` over
+    a captured variable, as a Keras RNN does: ``from_saved_model`` keeps the loop functional. With ``batch`` None
+    the TensorListReserve's element shape is the constant ``[-1, 8]``."""
 
     def build(b, tf, out):
         m = tf.Module()
-        m.w = tf.Variable((b.rng.standard_normal((8, 8)) * 0.3).astype("float32"))
+        m.w = _module_variable(b, tf, (8, 8), 0.3)
 
         def serve(x):
             steps = tf.transpose(x, (1, 0, 2))
@@ -1330,22 +1357,61 @@ def _saved_tensor_list(batch):
             _, _, arr = tf.while_loop(lambda i, h, a: i < 6, body, (0, tf.zeros_like(steps[0]), arr))
             return {"y": tf.transpose(arr.stack(), (1, 0, 2))}
 
-        spec = tf.TensorSpec((batch, 6, 8), tf.float32, name="x")
-        tf.saved_model.save(m, out, signatures={SAVED_SIGNATURE: tf.function(serve).get_concrete_function(spec)})
-        record_signature(b, tf, out, [InputSpec("x", "float32", None, (1, 6, 8), -1.0, 1.0)])
+        _save_serving(b, tf, out, m, serve, [InputSpec("x", "float32", (batch, 6, 8), (1, 6, 8), -1.0, 1.0)])
 
     return build
 
 
+def _saved_cond(b, tf, out):
+    """A ``tf.cond`` reading a variable in each branch: the SavedModel holds a stateful ``If``."""
+    m = tf.Module()
+    m.w, m.v = _module_variable(b, tf, (8, 4)), _module_variable(b, tf, (8, 4))
+
+    def serve(x):
+        return {"y": tf.cond(tf.reduce_mean(x) > 0.0, lambda: tf.matmul(x, m.w), lambda: tf.matmul(x, m.v) - 1.0)}
+
+    _save_serving(b, tf, out, m, serve, [InputSpec("x", "float32", (1, 8), (1, 8), -2.0, 2.0)])
+
+
+def _saved_hash_table(b, tf, out):
+    """``hash_table_lookup_string`` in a SavedModel: the table is captured, and the SavedModel's init op fills it."""
+    m = tf.Module()
+    m.table = _string_table(tf)
+
+    def serve(x):
+        return {"y": m.table.lookup(x)}
+
+    _save_serving(b, tf, out, m, serve, [InputSpec("x", "string", (4,), (4,), 0, 0, _WORDS)])
+
+
+def _saved_fq_conv_weights(b, tf, out):
+    """``fake_quant_conv_weights`` in a SavedModel: a conv whose weight variable is fake-quantized."""
+    m = tf.Module()
+    m.w = _module_variable(b, tf, (3, 3, 3, 4))
+
+    def serve(x):
+        return {"y": conv(tf, x, tf.quantization.fake_quant_with_min_max_vars(m.w, -1.0, 1.0))}
+
+    _save_serving(b, tf, out, m, serve, [InputSpec("x", "float32", (1, 8, 8, 3), (1, 8, 8, 3), -1.0, 1.0)])
+
+
 def _saved_model_cases():
-    """Cases converted the way a SavedModel is (``TFLiteConverter.from_saved_model`` on its signature)."""
+    """Cases converted the way a SavedModel is (``TFLiteConverter.from_saved_model`` on its signature). A case with
+    a ``twin`` measures that frozen-graph case's graph again; the rules judge a SavedModel by it instead."""
     saved = {"saved_model": True, "qat_variant": False, "fixed_shapes": False}
     return [
         Case("tensor_array_v2_saved", "TensorListReserve", _saved_tensor_list(1),
-             "TensorArray in a functional while_loop of a SavedModel, batch 1", **saved),
+             "TensorArray in a functional while_loop of a SavedModel, batch 1", twin="tensor_array_v2", **saved),
         Case("tensor_list_free_batch_saved", "TensorListReserve", _saved_tensor_list(None),
              "TensorArray of (None, 8) rows in a functional while_loop of a SavedModel (element shape [-1, 8])",
              **saved),
+        Case("cond_saved", "If", _saved_cond, "tf.cond reading variables in its branches, in a SavedModel",
+             twin="cond_v2", **saved),
+        Case("hash_table_lookup_string_saved", "LookupTableFindV2", _saved_hash_table,
+             "tf.lookup.StaticHashTable from strings to int64 ids captured by a SavedModel, filled by its init op",
+             twin="hash_table_lookup_string", **saved),
+        Case("fake_quant_conv_weights_saved", "FakeQuantWithMinMaxVars", _saved_fq_conv_weights,
+             "FakeQuant on a Conv2D's weight variable, in a SavedModel", twin="fake_quant_conv_weights", **saved),
     ]
 
 
@@ -1686,7 +1752,8 @@ def describe_saved_model(tf, case, built, out):
     if node is not None:
         attrs = {k: attr_value(tf, v) for k, v in sorted(node.attr.items()) if not k.startswith("_")}
         signature["op"] = {"inputs": [], "attrs": attrs}
-    return {"signature": signature, "graph_ops": sorted({n.op for n in nodes})}
+    twin = {"twin": case.twin} if case.twin else {}
+    return {"signature": signature, "graph_ops": sorted({n.op for n in nodes}), **twin}
 
 
 def measure_ranges(tf, case, built, graph, builder):

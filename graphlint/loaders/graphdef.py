@@ -67,6 +67,8 @@ _FIXED_DTYPE = {
     "NonMaxSuppressionV3": "int32", "NonMaxSuppressionV4": "int32", "NonMaxSuppressionV5": "int32",
     "Bucketize": "int32", "DecodeWav": "float32", "AudioSpectrogram": "float32", "Mfcc": "float32",
     "TensorArrayV3": "resource", "TensorArraySizeV3": "int32", "ReadFile": "string",
+    **dict.fromkeys(("HashTableV2", "MutableHashTableV2", "MutableHashTableOfTensorsV2", "MutableDenseHashTableV2"),
+                    "resource"),
     **dict.fromkeys(("TensorListReserve", "EmptyTensorList", "TensorListFromTensor", "TensorListSetItem",
                      "TensorListPushBack"), "variant"), "TensorListLength": "int32",
 }

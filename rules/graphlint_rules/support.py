@@ -52,6 +52,7 @@ from graphlint_rules.table import (  # noqa: F401 - the outcome kinds and table 
     micro_missing_builtins,
     outcomes_for,
     outcomes_of_case,
+    saved_model_twin,
 )
 
 # Ops the converter never folds even when every input is constant.
@@ -214,6 +215,8 @@ def analyze(model: ModelGraph) -> Analysis:
         for other in absorbed:
             support.pop(other, None)
     loops = _judge_loops(model, live, folded, support, outcomes)
+    if model.info.format == "savedmodel":
+        _judge_as_saved_model(model, support, outcomes)
     absorbed_by_loops = {n for loop in loops.values() for n in loop.absorbed(model)}
     unmeasured = [n for n in unmeasured if n not in absorbed_by_loops]
     result = Analysis(frozenset(live), frozenset(folded), support, tuple(unmeasured), has_fq,
@@ -231,6 +234,26 @@ def _outcomes(case_id: str, op: str | None = None, *, plain: bool = False,
     legacy path measured on a plain graph."""
     out = outcomes_for(case_id, op, present) if op else outcomes_of_case(case_id)
     return {**out, "uint8-qat": out[UINT8_PLAIN]} if plain and UINT8_PLAIN in out else out
+
+
+def _judge_as_saved_model(model: ModelGraph, support: dict[str, NodeSupport], outcomes) -> None:
+    """A SavedModel is converted with ``from_saved_model``: a node whose case was measured again on that path takes
+    that measurement (its twin), and a table or other handle whose every user is judged so is judged with them (the
+    SavedModel's init op, which that path converts too, fills it)."""
+    for node, found in list(support.items()):
+        twin = saved_model_twin(found.case)
+        if twin is not None and measured_case(twin) is not None:
+            support[node] = NodeSupport(node, found.op, twin, outcomes(twin, found.op), float_builtins(twin))
+    for node in [n for n in support if _handle_judged_with_users(model, n, support)]:
+        del support[node]
+
+
+def _handle_judged_with_users(model: ModelGraph, node: str, support: dict[str, NodeSupport]) -> bool:
+    """``node`` makes only resource handles, and every node using them is judged by a SavedModel-path case."""
+    outputs = [model.tensors[t] for t in model.nodes[node]["outputs"]]
+    users = {c for t in outputs for c in t.consumers}
+    return bool(outputs and users and all(t.dtype == "resource" for t in outputs)
+                and all(u in support and (measured_case(support[u].case) or {}).get("saved_model") for u in users))
 
 
 def _judge_loops(model: ModelGraph, live: set[str], folded: set[str], support: dict[str, NodeSupport],

@@ -123,8 +123,9 @@ def compact(full: dict) -> dict:
             "alone": ops <= {case["tf_op"]},  # the case is about its op alone, not a pattern around it
             **({"saved_model": True} if case.get("saved_model") else {}),
         })
+    twins = {case["twin"]: case["id"] for case in full["cases"] if case.get("saved_model") and case.get("twin")}
     return {"tensorflow": full.get("tensorflow"), "source": "op_support.json", "cases": cases,
-            "index": _case_index(cases)}
+            "index": _case_index(cases), "twins": dict(sorted(twins.items()))}
 
 
 def _case_index(cases: list[dict]) -> dict[str, list[str]]:
@@ -146,6 +147,12 @@ def _case_index(cases: list[dict]) -> dict[str, list[str]]:
             for op in sorted(set(alone) | set(named) | set(containing))}
 
 
+def saved_model_twin(case_id: str) -> str | None:
+    """The case that measured ``case_id``'s graph again through ``from_saved_model`` (None when none did): what
+    a node of a SavedModel matched to ``case_id`` does on that path."""
+    return _rules_table()[0].get("twins", {}).get(case_id)
+
+
 # Ops the converter imports as another: a stateful functional While or If is legalized as the stateless one
 # (both become tf.While / tf.If with `is_stateless` set, then tfl.while / tfl.if).
 OP_ALIASES = {"While": "StatelessWhile", "If": "StatelessIf"}
@@ -153,10 +160,16 @@ OP_ALIASES = {"While": "StatelessWhile", "If": "StatelessIf"}
 
 @functools.cache
 def cases_of(op: str) -> list[dict] | None:
-    """The cases of ``op`` in matching order (see :func:`_case_index`), or None when no case involves it."""
+    """The cases of ``op`` in matching order (see :func:`_case_index`), or None when no case involves it. An op
+    the converter imports as another (:data:`OP_ALIASES`) has the cases of both, those about either op first: a
+    stateful ``If`` is judged as the ``StatelessIf`` it becomes, not by a case that merely contains one."""
     index = _rules_table()[0]["index"]
-    ids = index.get(op) or index.get(OP_ALIASES.get(op, ""))
-    return None if ids is None else [case_to_match(case_id) for case_id in ids]
+    alias = OP_ALIASES.get(op, "")
+    ids = list(dict.fromkeys([*index.get(op, ()), *index.get(alias, ())]))
+    if not ids:
+        return None
+    cases = [case_to_match(case_id) for case_id in ids]
+    return sorted(cases, key=lambda c: c["tf_op"] not in (op, alias))  # stable: index order within each part
 
 
 _BLAMED = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op")

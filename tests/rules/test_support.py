@@ -209,3 +209,42 @@ def test_a_string_input_or_output_cannot_be_allocated_by_micro():
     found = [f for f in report.findings if f.code == "GL304"]
     assert sorted(f.tensor for f in found) == ["key", "key_out"], found
     assert report.verdicts()["tflm"]["verdict"] == "fail" and report.verdicts()["float"]["verdict"] == "pass"
+
+
+def test_a_stateful_if_is_judged_as_the_stateless_if_it_becomes():
+    """A SavedModel's tf.cond over variables is an If; the converter imports it as a StatelessIf (measured: the
+    SavedModel case cond_saved does what cond_v2 does), so cond_v2 comes before cases that merely contain an If."""
+    ids = [c["id"] for c in table.cases_of("If")]
+    assert ids[0] == "cond_v2" and "assert" in ids
+    assert table.cases_of("StatelessIf")[0]["id"] == "cond_v2"
+    assert not [i for i in ids if table.measured_case(i).get("saved_model")]
+    assert table.outcomes_of_case("cond_saved")["int8"] == table.outcomes_of_case("cond_v2")["int8"]
+
+
+def _string_table_lookup(fmt: str):
+    """A string-to-int64 HashTableV2 and its LookupTableFindV2, read as a frozen graph or as a SavedModel."""
+    import dataclasses
+
+    from graphlint.ir import ModelGraph
+
+    b = GraphBuilder()
+    words = b.placeholder("words", "string", (4,))
+    handle = b.node("HashTableV2", name="table", attrs={"key_dtype": "string", "value_dtype": "int64"})
+    default = b.const(-1, dtype="int64", name="default")
+    b.output(b.node("LookupTableFindV2", [handle, words, default], name="ids",
+                    attrs={"Tin": "string", "Tout": "int64"}))
+    model = b.build()
+    return ModelGraph(model.nodes, model.succ, model.tensors, dataclasses.replace(model.info, format=fmt),
+                      model._value_reader)
+
+
+def test_a_savedmodel_node_takes_the_case_measured_again_through_from_saved_model():
+    """The string table converts to TFLite's hashtable builtins either way, but only a SavedModel's init op fills
+    it: frozen, every target fails; from_saved_model, the float targets pass. The table's handle is judged with its
+    lookup."""
+    assert table.saved_model_twin("hash_table_lookup_string") == "hash_table_lookup_string_saved"
+    frozen, saved = support.analyze(_string_table_lookup("graphdef")), support.analyze(_string_table_lookup(
+        "savedmodel"))
+    assert frozen.support["ids"].case == "hash_table_lookup_string" and frozen.support["ids"].kind("float") != "ok"
+    assert saved.support["ids"].case == "hash_table_lookup_string_saved" and saved.support["ids"].kind("float") == "ok"
+    assert saved.support["ids"].kind("int8") == support.CONVERT and "table" not in saved.support
