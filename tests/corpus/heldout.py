@@ -121,4 +121,10 @@ CASES = [
     _plain("ho_app_mobilenetv2_a075_5", k.keras_app("MobileNetV2", alpha=0.75, classes=5),
            "MobileNetV2 0.75, 5 classes, untrained"),
     _plain("ho_softmax700_keras_zero_bias", k.softmax_1000(way="tf2", classes=700), "Keras Dense(700) softmax"),
+    # keras.applications beyond the MobileNets, weights=None, at a small input size
+    _plain("ho_app_mobilenetv3large", k.keras_app("MobileNetV3Large", size=32), "MobileNetV3Large, untrained"),
+    _plain("ho_app_efficientnetb1", k.keras_app("EfficientNetB1", size=32), "EfficientNetB1, untrained"),
+    _plain("ho_app_resnet50", k.keras_app("ResNet50", size=32), "ResNet50, untrained"),
+    _plain("ho_app_densenet121", k.keras_app("DenseNet121", size=32), "DenseNet121, untrained"),
+    _plain("ho_app_nasnetmobile", k.keras_app("NASNetMobile", size=32), "NASNetMobile, untrained"),
 ]

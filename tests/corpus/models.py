@@ -588,6 +588,8 @@ FIRST = [
 GROWN = [
     # keras.applications, weights=None, at the smallest input they take, frozen the TF2 way
     _plain("app_mobilenet_a025_1000", k.keras_app("MobileNet", alpha=0.25, classes=1000), "MobileNet 0.25, 1000"),
+    _plain("app_efficientnetb0", k.keras_app("EfficientNetB0", size=32), "EfficientNetB0, untrained"),
+    _plain("app_mobilenetv3small", k.keras_app("MobileNetV3Small", size=32), "MobileNetV3Small, untrained"),
     _plain("app_mobilenet_a075_100", k.keras_app("MobileNet", alpha=0.75, classes=100),
            "MobileNet 0.75, 100 classes, untrained"),
     _plain("app_mobilenetv2_a050_10", k.keras_app("MobileNetV2", alpha=0.5, classes=10),

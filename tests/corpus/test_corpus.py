@@ -29,10 +29,10 @@ ROOT = HERE.parents[1]
 OUTCOMES = json.loads((HERE / "outcomes.json").read_text())
 JUDGED = ("float", "dynamic", "int8", "int8-fallback", "uint8-qat", "int16x8", "float16", "tflm")
 SPLITS = ("dev", "heldout")
-# Required verdict agreement per target, on each split: the goal is 0.98 on both, met on held-out; dev int8 is at
-# 146/149 (the int8 gate split of unrolled LSTMs, which calibration quantizes in some conversions and not in
-# others: graphlint warns), so its floor is today's figure rounded down.
-REQUIRED_AGREEMENT_DEV = 0.97
+# Required verdict agreement per target, on each split: 0.98 on both (what is left: the int8 gate split of unrolled
+# LSTMs, which calibration quantizes in some conversions and not in others, and softmax logits the weights leave
+# small or flat but not certainly enough to call).
+REQUIRED_AGREEMENT_DEV = 0.98
 REQUIRED_AGREEMENT_HELDOUT = 0.98
 REQUIRED = {"dev": REQUIRED_AGREEMENT_DEV, "heldout": REQUIRED_AGREEMENT_HELDOUT}
 # graphlint "fail" where the real tools convert and run (model x target cells): none allowed.
