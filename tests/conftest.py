@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -104,21 +105,24 @@ def tf_models() -> TFModels:
 KERAS_BUILDER = Path(__file__).parent / "convert" / "keras_models.py"
 
 
-def build_cached(builder: Path, prefix: str) -> Path:
-    """Run ``builder OUT`` once per TensorFlow version and builder version, into the test cache; the directory.
-    Skips the test when TensorFlow is not installed."""
+def build_cached(builder: Path, prefix: str, *, sources: Sequence[Path] = (), timeout: float = 900,
+                 cwd: Path | None = None) -> Path:
+    """Run ``builder OUT`` once per TensorFlow version and version of ``builder`` and ``sources``, into the test
+    cache (built aside, then renamed into place); the directory. Skips the test when TensorFlow is not
+    installed, fails it with the builder's stderr when the build fails."""
     version = tensorflow_version()
     if version is None:
         pytest.skip("TensorFlow is not installed: these tests read models built by it (pip install -e .[test])")
-    final = _cache_root() / version / f"{prefix}-{hashlib.sha256(builder.read_bytes()).hexdigest()[:16]}"
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in (builder, *sources))).hexdigest()[:16]
+    final = _cache_root() / version / f"{prefix}-{digest}"
     if (final / "manifest.json").is_file():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=final.parent))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     try:
-        proc = subprocess.run([sys.executable, str(builder), str(tmp)], capture_output=True, text=True, timeout=900,
-                              env=env)
+        proc = subprocess.run([sys.executable, str(builder), str(tmp)], capture_output=True, text=True,
+                              timeout=timeout, env=env, cwd=cwd)
         if proc.returncode != 0:
             pytest.fail(f"{builder.name} failed:\n{proc.stderr[-4000:]}", pytrace=False)
         try:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import _cache_root, tensorflow_version
+from tests.conftest import build_cached, tensorflow_version
 
 BUILDER = Path(__file__).parent / "models.py"
 
@@ -20,28 +14,7 @@ BUILDER = Path(__file__).parent / "models.py"
 @pytest.fixture(scope="session")
 def convert_models() -> Path:
     """Directory of the graphs built by tests/convert/models.py (cached by TensorFlow version and builder hash)."""
-    version = tensorflow_version()
-    if version is None:
-        pytest.skip("TensorFlow is not installed: these tests build models with it (pip install -e .[test])")
-    final = _cache_root() / version / ("convert-" + hashlib.sha256(BUILDER.read_bytes()).hexdigest()[:16])
-    if (final / "manifest.json").is_file():
-        return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=final.parent))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    try:
-        proc = subprocess.run([sys.executable, str(BUILDER), str(tmp)], capture_output=True, text=True, timeout=900,
-                              env=env)
-        if proc.returncode != 0:
-            pytest.fail(f"building the convert test models failed:\n{proc.stderr[-4000:]}", pytrace=False)
-        try:
-            os.replace(tmp, final)
-        except OSError:
-            if not (final / "manifest.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    return build_cached(BUILDER, "convert")
 
 
 @pytest.fixture(scope="session")

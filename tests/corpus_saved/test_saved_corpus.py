@@ -12,13 +12,7 @@ is not judged: the converter's SavedModel path has no legacy uint8 setting. ``te
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -26,7 +20,7 @@ import pytest
 
 from graphlint.engine.runner import lint
 from tests import corpus_agreement as agreement
-from tests.conftest import _cache_root, tensorflow_version
+from tests.conftest import build_cached
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -56,28 +50,9 @@ pytestmark = [pytest.mark.tf, pytest.mark.converter]
 
 @pytest.fixture(scope="session")
 def saved_corpus_dir() -> Path:
-    version = tensorflow_version()
-    if version is None:
-        pytest.skip("TensorFlow is not installed")
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in SOURCES)).hexdigest()[:16]
-    final = _cache_root() / version / f"saved-corpus-{digest}"
-    if (final / "manifest.json").is_file():
-        return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=final.parent))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    try:
-        proc = subprocess.run([sys.executable, str(HERE / "build.py"), str(tmp)], capture_output=True, text=True,
-                              timeout=BUILD_TIMEOUT_S, env=env, cwd=ROOT)
-        if proc.returncode != 0:
-            pytest.fail(f"building the SavedModel corpus failed:\n{proc.stderr[-3000:]}", pytrace=False)
-        os.replace(tmp, final)
-    except OSError:
-        if not (final / "manifest.json").is_file():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    builder = HERE / "build.py"
+    return build_cached(builder, "saved-corpus", sources=[p for p in SOURCES if p != builder],
+                        timeout=BUILD_TIMEOUT_S, cwd=ROOT)
 
 
 @pytest.fixture(scope="session")
