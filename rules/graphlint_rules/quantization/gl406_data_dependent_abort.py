@@ -5,16 +5,17 @@ from graphlint.engine.rule import Category, Rule
 from graphlint_rules import support
 from graphlint_rules.magnitude import MARGIN, peak
 from graphlint_rules.patterns import uniform_value
-from graphlint_rules.tflite.gl604_tflite_micro_unsupported import SOFTMAX_SUM_LIMIT, flat_row_sum
+from graphlint_rules.tflite.gl604_tflite_micro_unsupported import (
+    MICRO_SOFTMAX_MIN_RANGE,
+    SOFTMAX_SUM_LIMIT,
+    flat_row_sum,
+)
 
 _DIVISIONS = frozenset({"RealDiv", "Div"})
 _TARGETS = ("int8", "int8-fallback")
 _PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims"})
 _BIAS_ADDS = frozenset({"BiasAdd", "Add", "AddV2"})
 _LOOK_BACK = 4  # ops walked back from a softmax to its classifier's bias
-_INT8_STEPS = 255
-# Micro's int8 SOFTMAX needs input scale * beta * 2^26 above 1: logits spanning less than this abort it.
-MICRO_SOFTMAX_MIN_RANGE = _INT8_STEPS / 2.0 ** 26
 _SPREAD_MARGIN = 1.5  # the logit spread is taken this much wider than estimated before a flat row is certain
 
 

@@ -38,6 +38,9 @@ MICRO_TYPE_SIGNATURES = frozenset({
 # num_bits_over_unit = floor(log2(sum)): the program aborts once the sum reaches 2^28, a sum of 512.
 SOFTMAX_SUM_LIMIT = 512
 _INT8_SPAN = 255  # the largest distance between two int8 logits, in quantized steps
+# Micro's int8 SOFTMAX needs input scale * beta * 2^26 above 1 (PreprocessSoftmaxScaling): logits calibrated to
+# span less than this (with beta 1) abort it while it prepares.
+MICRO_SOFTMAX_MIN_RANGE = _INT8_SPAN / 2.0 ** 26
 _SPREAD_MARGIN = 1.5  # a row's spread is taken this much wider (error) or narrower (warning) than estimated
 
 
