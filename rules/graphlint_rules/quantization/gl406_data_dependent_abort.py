@@ -8,6 +8,7 @@ from graphlint_rules.patterns import uniform_value
 from graphlint_rules.tflite.gl604_tflite_micro_unsupported import (
     MICRO_SOFTMAX_MIN_RANGE,
     SOFTMAX_SUM_LIMIT,
+    SPREAD_MARGIN,
     flat_row_sum,
 )
 
@@ -16,7 +17,6 @@ _TARGETS = ("int8", "int8-fallback")
 _PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims"})
 _BIAS_ADDS = frozenset({"BiasAdd", "Add", "AddV2"})
 _LOOK_BACK = 4  # ops walked back from a softmax to its classifier's bias
-_SPREAD_MARGIN = 1.5  # the logit spread is taken this much wider than estimated before a flat row is certain
 
 
 def _divisor(model, node):
@@ -138,7 +138,7 @@ class DataDependentAbort(Rule):
     @staticmethod
     def _softmax_verdict(model, node, classes: int, rms: float | None) -> tuple[Severity | None, str]:
         """ERROR with the reason when the weights make every row flat, else (WARNING or None, what it depends on)."""
-        if rms is not None and flat_row_sum(classes, rms * _SPREAD_MARGIN) >= SOFTMAX_SUM_LIMIT:
+        if rms is not None and flat_row_sum(classes, rms * SPREAD_MARGIN) >= SOFTMAX_SUM_LIMIT:
             return Severity.ERROR, (
                 f"its logits are estimated from the weights to spread by about {rms:.2g} across classes, so a row "
                 f"sums to about {flat_row_sum(classes, rms):.0f}: every input aborts (the weights look untrained)")

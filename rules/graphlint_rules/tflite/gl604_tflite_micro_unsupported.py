@@ -41,7 +41,7 @@ _INT8_SPAN = 255  # the largest distance between two int8 logits, in quantized s
 # Micro's int8 SOFTMAX needs input scale * beta * 2^26 above 1 (PreprocessSoftmaxScaling): logits calibrated to
 # span less than this (with beta 1) abort it while it prepares.
 MICRO_SOFTMAX_MIN_RANGE = _INT8_SPAN / 2.0 ** 26
-_SPREAD_MARGIN = 1.5  # a row's spread is taken this much wider (error) or narrower (warning) than estimated
+SPREAD_MARGIN = 1.5  # a row's spread is taken this much wider (error) or narrower (warning) than estimated
 
 
 def dynamic_subgraphs(model: ModelGraph) -> frozenset[str]:
@@ -133,14 +133,14 @@ def softmax_sum_hazard(model: ModelGraph, node: str) -> tuple[Severity, str] | N
             f"(255 steps) leaves the sum at {least:.0f} or more: it aborts on every input")
     # The calibrated logit range spans about 2 * PEAK_TO_RMS standard deviations of the logits the converter saw.
     typical = _INT8_SPAN * scale_beta / (2 * PEAK_TO_RMS)
-    if flat_row_sum(classes, typical * _SPREAD_MARGIN) >= SOFTMAX_SUM_LIMIT:
+    if flat_row_sum(classes, typical * SPREAD_MARGIN) >= SOFTMAX_SUM_LIMIT:
         return Severity.ERROR, (
             f"{rule}; the logits were calibrated to a range of {_INT8_SPAN * scale_beta:.3g} (input scale * beta = "
             f"{scale_beta:.3g}): logits spread like the calibration data's sum to about "
             f"{flat_row_sum(classes, typical):.0f} over {classes} classes, so inputs like them abort (the weights "
             "look untrained)")
     spread = math.log(classes / SOFTMAX_SUM_LIMIT)
-    narrow = flat_row_sum(classes, typical / _SPREAD_MARGIN)
+    narrow = flat_row_sum(classes, typical / SPREAD_MARGIN)
     severity = Severity.WARNING if narrow >= SOFTMAX_SUM_LIMIT else Severity.INFO
     return severity, (
         f"{rule}; with {classes} classes that happens when the logits come out nearly equal, e.g. all within "
