@@ -101,6 +101,9 @@ class ModelInfo:
     text_format: bool = False  # GraphDef read from text (``.pbtxt``)
     traced_from: str | None = None  # "keras" | "keras-h5": the file a SavedModel was traced from (the report's format)
     keras_layers: tuple[str, ...] = ()  # a Keras file's layer names (see graphlint.loaders.keras.layer_of)
+    # SavedModel: VarHandleOp nodes of captured variables its checkpoint never restores (the converter keeps them
+    # as resource variables with no value)
+    unrestored_variables: tuple[str, ...] = ()
 
     @functools.cached_property
     def sha256(self) -> str:

@@ -175,6 +175,18 @@ class GraphBuilder:
         return load(self.to_bytes(), name="<builder>", **load_kwargs)
 
 
+def savedmodel_view(b: GraphBuilder) -> ModelGraph:
+    """``b``'s graph as the SavedModel loader's IR of a SavedModel frozen the same way: the format is
+    ``savedmodel`` and each ``VarHandleOp`` is a captured variable its checkpoint never restores (the loader
+    turns the restored ones into constants)."""
+    import dataclasses
+
+    model = b.build()
+    handles = tuple(node for node, attrs in model.ops() if attrs["op"] == "VarHandleOp")
+    info = dataclasses.replace(model.info, format="savedmodel", unrestored_variables=handles)
+    return ModelGraph(model.nodes, model.succ, model.tensors, info, model._value_reader)
+
+
 class TFLiteBuilder:
     """Assemble a small ``.tflite`` flatbuffer tensor by tensor and op by op (LiteRT's schema object API).
 

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphlint.convert import settings
+from graphlint.convert.judge import reads_unset_variables
 from graphlint.engine.targets import CONVERTER_TARGETS, REGISTRY
 
 SCHEMA = 1
@@ -83,6 +84,8 @@ BOUNDARY_OPS = ("QUANTIZE", "DEQUANTIZE")
 STATUSES = {
     "ok": "converts, allocates and invokes; integer arithmetic where the target promises it",
     "float_fallback": "converts and runs, but the ops in float_ops compute in float",
+    "unset_variables": "converts and runs, but reads resource variables no op of the model assigns (no weights: "
+                       "LiteRT computes with unset values)",
     "convert_error": "the converter raised; error holds its first meaningful line",
     "runtime_error": "converted, but allocate_tensors or invoke failed; error holds the text",
     "crash": "the process died (signal names the signal); stage says where",
@@ -2150,7 +2153,8 @@ class Worker:
         self.stage("litert")
         try:
             run_litert(model, built, seed)
-            result["status"] = "float_fallback" if floats else "ok"
+            result["status"] = "unset_variables" if reads_unset_variables(op["op"] for op in ops) else \
+                "float_fallback" if floats else "ok"
         except Exception as exc:  # noqa: BLE001 - the runtime's failure is the measurement
             result.update(status="runtime_error", error=clean_text(f"{exc} {stage_log_text(self.log_path)}"))
         self.send(put=["results", target], value=result)

@@ -119,9 +119,9 @@ def test_conversion_checks():
     assert _digest([checks(target, report) for target, report in cases]) == CHECKS
 
 
-GRAPHDEF_IR = ["cf762482b400196261eaccb33ddb1c1e299082b3e904ce5aa1f7d87d8a827ab2",
-               "17ab9aea918af804a9ead763d9ae43a89050200f3019f2d5b3a5a9331c2f29e2"]
-TFLITE_IR = "2b464ad01ff740230af69a93108249923f5465bd60c22d98bd37cec6746b5ee8"
+GRAPHDEF_IR = ["6e449509b35c9525c4b596ec74ca83dc7bcf879abea37c9244b8946477726591",
+               "1f2d2819dd585357ade32d7197b438ef88f039598944d8ce07f7d0b0548a9125"]
+TFLITE_IR = "b1384ed033add6c2851d34f7cf62209054f2de35332d6e4fe2c90a241d8ec2c2"
 VIEWER_GRAPH = ["334c5ed03fed9c51c3a9417bcbb0486eb1c55dda5372ef50620d91b4918e1d0e",
                 "eab0fcae430335822ea20ee8a8dd88676048fc1c13105d6af0f34948df0155a7",
                 "1901b1eedf13963e9bbe7337d26130e59d3969dc1d6512c0441b88c27e46bac9"]

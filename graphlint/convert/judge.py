@@ -5,14 +5,15 @@ GraphDef or a SavedModel directory with the target's settings (``tflm`` with the
 ``.tflite`` as it is, and runs the result: in LiteRT for every target, in TensorFlow Lite Micro for ``tflm``.
 The verdict follows ``scripts/judge_corpus.py`` and ``tests/corpus/build.py``: ``fail`` when the converter
 refuses, or the runtime cannot allocate and invoke the model (a crash or a hang of the runtime included); ``warn``
-when it runs but ops compute in float where the target promises integers; ``pass`` otherwise. The runtimes run
+when it runs but ops compute in float where the target promises integers, or it reads variables it never
+assigns (no weights in the file); ``pass`` otherwise. The runtimes run
 in a child process with a time limit, so a runtime that crashes or never returns is a verdict, not a lost worker.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,20 @@ def float_ops(model: bytes) -> list[str]:
     return names
 
 
+def reads_unset_variables(op_names: Iterable[str]) -> bool:
+    """Whether a converted model reads resource variables (READ_VARIABLE) that none of its ops assigns: the
+    converter kept variables it could not freeze (GL105), and the file holds no values for them, so LiteRT
+    computes with unset values (NaN). It runs, so the verdict is ``warn``, not ``fail``."""
+    names = set(op_names)
+    return "READ_VARIABLE" in names and "ASSIGN_VARIABLE" not in names
+
+
+def _op_names(model: bytes) -> list[str]:
+    from graphlint.loaders import load
+
+    return [attrs["op"] for _, attrs in load(model, name="model.tflite").ops()]
+
+
 def _verdict(stage: str, actual: str, message: str | None = None, **extra: Any) -> dict:
     return {"status": "ok", "error": None, "stage": stage, "actual": actual, "message": message, **extra}
 
@@ -180,6 +195,10 @@ def verify_job(job: dict) -> dict:
     if error:
         return _verdict("litert", "fail", f"LiteRT cannot allocate or invoke the model: {summarize(error)}",
                         node=node_from_message(error))
+    if reads_unset_variables(_op_names(model)):
+        return _verdict("litert", "warn", f"{done}LiteRT runs it, but it reads resource variables that no op of it "
+                                          "assigns: the file holds no values for them (outputs NaN)",
+                        unset_variables=True)
     floats = float_ops(model) if target in FLOAT_OPS_WARN else []
     if floats:
         text = (f"{done}LiteRT runs it, but {len(floats)} op type(s) compute in float although {target} promises "

@@ -67,7 +67,9 @@ class Rule:
     status: ClassVar[str] = "stable"  # stable | preview | deprecated
     since: ClassVar[str] = "0.1.0"
     engine_emitted: ClassVar[bool] = False  # reported by the engine itself (load failures, crashes)
-    example_format: ClassVar[str] = "graphdef"  # what the examples build: GraphBuilder or TFLiteBuilder
+    # what the examples build: "graphdef" or "tflite" (GraphBuilder or TFLiteBuilder), or "savedmodel" (a
+    # GraphBuilder graph read as the SavedModel loader's IR: see graphlint.testing.savedmodel_view)
+    example_format: ClassVar[str] = "graphdef"
 
     def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         """Yield findings for ``model``. Must not mutate the model or do I/O."""

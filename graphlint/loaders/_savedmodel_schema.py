@@ -1,8 +1,8 @@
 """SavedModel and tensor-bundle wire schema, declared in Python so the lint path never needs TensorFlow.
 
 Only the fields the SavedModel loader reads are declared (``saved_model.proto``, ``meta_graph.proto``,
-``saved_object_graph.proto``, ``trackable_object_graph.proto``, ``tensor_bundle.proto``); field numbers are
-facts of TensorFlow's wire format. Messages of the GraphDef schema (the graph, shapes) are declared as bytes
+``saver.proto``, ``saved_object_graph.proto``, ``trackable_object_graph.proto``, ``tensor_bundle.proto``); field
+numbers are facts of TensorFlow's wire format. Messages of the GraphDef schema (the graph, shapes) are declared as bytes
 here and parsed with :mod:`graphlint.loaders._graphdef_schema`.
 """
 
@@ -60,9 +60,11 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
         _field("concrete_functions", 2, "message", _REP, "SavedObjectGraph.ConcreteFunctionsEntry"),
     ], nested=[_map_entry("ConcreteFunctionsEntry", "SavedConcreteFunction")])
     _message(f, "MetaInfoDef", [_field("tags", 4, "string", _REP)])
+    _message(f, "SaverDef", [_field("restore_op_name", 3, "string")])
     _message(f, "MetaGraphDef", [
         _field("meta_info_def", 1, "message", type_name="MetaInfoDef"),
         _field("graph_def", 2, "bytes"),
+        _field("saver_def", 3, "message", type_name="SaverDef"),
         _field("signature_def", 5, "message", _REP, "MetaGraphDef.SignatureDefEntry"),
         _field("object_graph_def", 7, "message", type_name="SavedObjectGraph"),
     ], nested=[_map_entry("SignatureDefEntry", "SignatureDef")])

@@ -29,6 +29,7 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from graphlint.ir import ModelGraph, Shape
 
@@ -72,6 +73,11 @@ class _Sources:
     graph: object  # GraphDef
     bundle: Bundle | None
     keys: dict[int, str]  # object id -> checkpoint key of its VARIABLE_VALUE
+    restored: frozenset[str] | None = None  # variable handles the saver's restore function is given (TF2)
+
+    def unrestored(self, handle: str) -> bool:
+        """Whether the outer-graph variable ``handle`` is one the checkpoint's restore function never fills."""
+        return self.restored is not None and handle not in self.restored
 
 
 def _read_meta(root: str, path: str):
@@ -113,7 +119,25 @@ def _read_sources(root: str, path: str) -> tuple[_Sources, bytes]:
         except LoadError as err:
             raise LoadError(f"{path}: variables/variables.index: {err}", err.kind) from None
         keys = _checkpoint_keys(bundle, path)
-    return _Sources(meta, graph, bundle, keys), data
+    return _Sources(meta, graph, bundle, keys, _restored_handles(meta, graph)), data
+
+
+def _restored_handles(meta, graph) -> frozenset[str] | None:
+    """The VarHandleOps a TF2 saver's restore function is given (``saver_def.restore_op_name`` names a call), or
+    None when the saver is another kind (a TF1 ``save/restore_all``) or absent.
+
+    Keras 3 models written by ``tf.saved_model.save`` capture one set of handles in their functions and give the
+    saver copies of them (``Variable``, ``Variable_1``, ...): the converter, which restores the checkpoint through
+    the saver, finds the captured ones never set and keeps them as resource variables without values.
+    """
+    restore = _tensor_ref(meta.saver_def.restore_op_name)[0] if meta.saver_def.restore_op_name else ""
+    nodes = {n.name: n for n in graph.node}
+    call = nodes.get(restore)
+    if call is None or call.op not in _CALLS:
+        return None
+    handles = frozenset(name for name in (_tensor_ref(i)[0] for i in call.input if not i.startswith("^"))
+                        if name in nodes and nodes[name].op == "VarHandleOp")
+    return handles or None
 
 
 def _checkpoint_keys(bundle: Bundle, path: str) -> dict[int, str]:
@@ -170,6 +194,7 @@ class _Inliner:
         self.copied_outer: set[str] = set()
         self.frozen_functions: dict[str, dict[int, int]] = {}  # function -> argument index -> variable dtype
         self.referenced: list[str] = []  # functions named by the copied nodes' attrs
+        self.unrestored: list[str] = []  # VarHandleOps emitted for captured variables the checkpoint never fills
 
     # -- emitting ------------------------------------------------------------------------------------------
     def emit(self, node) -> None:
@@ -279,6 +304,14 @@ class _Inliner:
             self.emit(node)
         return name
 
+    def unrestored_handle(self, key: str) -> str:
+        """A VarHandleOp for a captured variable the converter cannot freeze (the saver never restores it): its
+        reads stay ``ReadVariableOp``s, as the converter keeps them."""
+        name = "var/" + key
+        if name not in self.names:
+            self.unrestored.append(self.var_handle(name, key))
+        return name
+
     # -- the signature ---------------------------------------------------------------------------------------
     def captured(self, fname: str, raw: list[str]) -> list[str]:
         """The graph refs of a top-level call's captured inputs ``raw`` (outer-graph tensor names)."""
@@ -288,6 +321,9 @@ class _Inliner:
         for i, outer_input in enumerate(raw):
             node_id = bound[i] if i < len(bound) else None
             key = self.src.keys.get(node_id) if node_id is not None else None
+            if key is not None and self.src.unrestored(_tensor_ref(outer_input)[0]):
+                refs.append(self.unrestored_handle(key))
+                continue
             if key is not None:
                 refs.append("var:" + key)
                 continue
@@ -523,13 +559,21 @@ def _funcs_of(attrs) -> list[str]:
     return names
 
 
-def freeze(root: str, path: str, signature: str = DEFAULT_SIGNATURE,
-           input_shapes: Mapping[str, Shape] | None = None, max_nodes: int | None = None):
-    """Rewrite the SavedModel at ``root`` as a frozen GraphDef.
+class Frozen(NamedTuple):
+    """A SavedModel rewritten as a frozen GraphDef (:func:`freeze`)."""
 
-    Returns ``(graphdef bytes, input names, output names, variables, bundle, saved_model.pb bytes)`` where
-    ``variables`` maps each variable's Const node name to its bundle entry.
-    """
+    graph_def: bytes
+    inputs: list[str]
+    outputs: list[str]
+    variables: dict[str, Entry]  # each variable's Const node name -> its bundle entry
+    bundle: Bundle | None
+    proto: bytes  # saved_model.pb as read
+    unrestored: tuple[str, ...]  # VarHandleOps left for captured variables the checkpoint never fills
+
+
+def freeze(root: str, path: str, signature: str = DEFAULT_SIGNATURE,
+           input_shapes: Mapping[str, Shape] | None = None, max_nodes: int | None = None) -> Frozen:
+    """Rewrite the SavedModel at ``root`` as a frozen GraphDef."""
     src, data = _read_sources(root, path)
     sig = _signature(src.meta, signature, path)
     inl = _Inliner(src, path, max_nodes)
@@ -561,7 +605,8 @@ def freeze(root: str, path: str, signature: str = DEFAULT_SIGNATURE,
         outputs.append(key)
     _library(inl)
     check_nodes(path, len(inl.out.node) + sum(len(f.node_def) for f in inl.out.library.function), max_nodes)
-    return inl.out.SerializeToString(), sorted(sig.inputs), outputs, inl.variables, src.bundle, data
+    return Frozen(inl.out.SerializeToString(), sorted(sig.inputs), outputs, inl.variables, src.bundle, data,
+                  tuple(inl.unrestored))
 
 
 def load_savedmodel(root: str, path: str, *, signature: str = DEFAULT_SIGNATURE,
@@ -572,9 +617,10 @@ def load_savedmodel(root: str, path: str, *, signature: str = DEFAULT_SIGNATURE,
     ``keep`` is held as long as the model can read values (e.g. the temporary directory an archive was
     unpacked into).
     """
-    frozen, inputs, outputs, variables, bundle, proto = freeze(root, path, signature, input_shapes, max_nodes)
-    model = load_graphdef(frozen, path, "", text=False, input_shapes={}, inputs=inputs, outputs=outputs,
-                          max_nodes=max_nodes)
+    frozen = freeze(root, path, signature, input_shapes, max_nodes)
+    variables, bundle = frozen.variables, frozen.bundle
+    model = load_graphdef(frozen.graph_def, path, "", text=False, input_shapes={}, inputs=frozen.inputs,
+                          outputs=frozen.outputs, max_nodes=max_nodes)
     frozen_reader = model._value_reader
 
     def read_value(tensor):
@@ -584,8 +630,9 @@ def load_savedmodel(root: str, path: str, *, signature: str = DEFAULT_SIGNATURE,
         _ = keep
         return bundle.value(entry, tensor.dtype)
 
-    info = dataclasses.replace(model.info, format="savedmodel", digest=_digest(proto, bundle),
-                               size_bytes=len(proto) + _bundle_bytes(bundle))
+    info = dataclasses.replace(model.info, format="savedmodel", digest=_digest(frozen.proto, bundle),
+                               size_bytes=len(frozen.proto) + _bundle_bytes(bundle),
+                               unrestored_variables=frozen.unrestored)
     return ModelGraph(model.nodes, model.succ, model.tensors, info, read_value)
 
 

@@ -6,7 +6,7 @@ here is fixed only by fixing its whole class, then new held-out models of that c
 
 from __future__ import annotations
 
-from saved_kit import Inp, export_keras, save_functions, saved_case, tf_save_keras, variable
+from saved_kit import Inp, export_keras, save_functions, saved_case, tf_save_keras, tf_save_keras_direct, variable
 
 
 def keras_separable_export(b, tf, out):
@@ -67,6 +67,37 @@ def keras_residual_dynamic_tfsave(b, tf, out):
         return keras.Model(x, keras.layers.Dense(2)(keras.layers.Flatten()(y)))
 
     tf_save_keras(b, tf, out, make, [Inp("image", (3, 8, 8, 4), declared=(None, 8, 8, 4))])
+
+
+def keras_conv_bn_tfsave_direct(b, tf, out):
+    def make(keras):
+        x = keras.Input((16, 16, 3), name="image")
+        y = keras.layers.Conv2D(8, 3, strides=2, use_bias=False)(x)
+        y = keras.layers.BatchNormalization()(y)
+        y = keras.layers.ReLU()(y)
+        y = keras.layers.GlobalAveragePooling2D()(y)
+        return keras.Model(x, keras.layers.Dense(5, activation="softmax")(y))
+
+    tf_save_keras_direct(b, tf, out, make, [Inp("inputs", (1, 16, 16, 3), declared=(None, 16, 16, 3))])
+
+
+def keras_gru_tfsave(b, tf, out):
+    def make(keras):
+        x = keras.Input((6, 3), name="sequence")
+        return keras.Model(x, keras.layers.Dense(2)(keras.layers.GRU(4)(x)))
+
+    tf_save_keras(b, tf, out, make, [Inp("sequence", (1, 6, 3), declared=(None, 6, 3))])
+
+
+def keras_embedding_tfsave_direct(b, tf, out):
+    def make(keras):
+        x = keras.Input((10,), dtype="int32", name="tokens")
+        y = keras.layers.Embedding(50, 8)(x)
+        y = keras.layers.GlobalAveragePooling1D()(y)
+        return keras.Model(x, keras.layers.Dense(3)(y))
+
+    tf_save_keras_direct(b, tf, out, make, [Inp("inputs", (1, 10), dtype="int32", low=0, high=49,
+                                                declared=(None, 10))])
 
 
 def module_while_in_cond(b, tf, out):
@@ -146,6 +177,11 @@ CASES = [
     saved_case("ho_sm_keras_bilstm_tfsave", keras_bilstm_tfsave, "bidirectional LSTM; tf.saved_model.save"),
     saved_case("ho_sm_keras_residual_dynamic_tfsave", keras_residual_dynamic_tfsave,
                "residual block, batch None; tf.saved_model.save"),
+    saved_case("ho_sm_keras_conv_bn_tfsave_direct", keras_conv_bn_tfsave_direct,
+               "Conv2D, BatchNorm, pooling; tf.saved_model.save(model)"),
+    saved_case("ho_sm_keras_gru_tfsave", keras_gru_tfsave, "GRU classifier; tf.saved_model.save of a tf.Module"),
+    saved_case("ho_sm_keras_embedding_tfsave_direct", keras_embedding_tfsave_direct,
+               "int32 tokens, Embedding, pooling; tf.saved_model.save(model)"),
     saved_case("ho_sm_module_while_in_cond", module_while_in_cond, "a while_loop inside a tf.cond branch"),
     saved_case("ho_sm_module_scan", module_scan, "tf.scan of a recurrent step"),
     saved_case("ho_sm_module_three_signatures", module_three_signatures,

@@ -78,6 +78,14 @@ def tf_save_keras(b, tf, out: str, make, inputs: list[Inp]) -> None:
     save_functions(b, tf, out, holder, {DEFAULT_SIGNATURE: (serve, inputs)})
 
 
+def tf_save_keras_direct(b, tf, out: str, make, inputs: list[Inp]) -> None:
+    """A Keras model (``make(keras)``) passed to ``tf.saved_model.save`` as it is, with the signature Keras
+    traces for it (its input is named ``inputs``)."""
+    keras = reset_keras(b)
+    tf.saved_model.save(make(keras), out)
+    record(b, tf, out, inputs)
+
+
 def variable(b, tf, shape, scale: float = 0.5):
     """A float32 tf.Variable with seeded random values."""
     return tf.Variable((b.rng.standard_normal(shape) * scale).astype("float32"))

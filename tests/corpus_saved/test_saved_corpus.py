@@ -27,13 +27,12 @@ ROOT = HERE.parents[1]
 OUTCOMES = json.loads((HERE / "outcomes.json").read_text())["models"]
 JUDGED = ("float", "dynamic", "int8", "int8-fallback", "int16x8", "float16", "tflm")
 SPLITS = ("dev", "heldout")
-# Required verdict agreement per target on each split: today's lowest per-target figure rounded down (dev 15/17 on
-# tflm; held-out 8/10 on dynamic, float16 and tflm). The goal is 0.98 on both, as for the frozen graphs; what is
-# missed (README, "SavedModels in the corpus") is what the SavedModel path does that the rules do not know yet:
-# resource variables the converter keeps, a reshape Micro refuses, per-channel fake-quant MatMul weights.
-# Raise them as the rules learn those classes.
-REQUIRED_AGREEMENT_DEV = 0.88
-REQUIRED_AGREEMENT_HELDOUT = 0.80
+# Required verdict agreement per target on each split: today's lowest per-target figure rounded down (dev 16/17 on
+# tflm; held-out 12/13 on dynamic, float16 and tflm). The goal is 0.98 on both, as for the frozen graphs; what is
+# missed (README, "SavedModels in the corpus") is what the SavedModel path does that the rules do not know yet: a
+# reshape Micro refuses, per-channel fake-quant MatMul weights. Raise them as the rules learn those classes.
+REQUIRED_AGREEMENT_DEV = 0.94
+REQUIRED_AGREEMENT_HELDOUT = 0.92
 REQUIRED = {"dev": REQUIRED_AGREEMENT_DEV, "heldout": REQUIRED_AGREEMENT_HELDOUT}
 # graphlint "fail" where the real tools convert and run: none allowed. A model listed here would be one of a class
 # the loader or the measured table does not know yet; its test is a strict xfail, so it fails as soon as it is
@@ -86,6 +85,19 @@ def test_a_lookup_table_and_a_gathered_variable_read_as_the_converter_freezes_th
     params, _, axis = model.inputs_of(gather)
     assert model.node(params.producer)["op"] == model.node(axis.producer)["op"] == "Const"
     assert model.value(params).shape == (6, 4) and int(model.value(axis)) == 0
+
+
+def test_keras_variables_the_saver_never_restores_are_marked(saved_corpus_dir):
+    """tf.saved_model.save of a Keras 3 model gives its saver copies of the variables its functions read: the loader
+    leaves those as handles (GL105); model.export restores what it reads, and every variable is a constant."""
+    from graphlint.loaders import load
+
+    tfsave = load(str(saved_corpus_dir / "sm_keras_mlp_tfsave"))
+    assert len(tfsave.info.unrestored_variables) == 4  # two Dense layers: kernels and biases
+    assert {tfsave.node(h)["op"] for h in tfsave.info.unrestored_variables} == {"VarHandleOp"}
+    exported = load(str(saved_corpus_dir / "sm_keras_cnn_export"))
+    assert exported.info.unrestored_variables == ()
+    assert "VarHandleOp" not in {attrs["op"] for _, attrs in exported.ops()}
 
 
 @pytest.mark.parametrize("target", JUDGED)

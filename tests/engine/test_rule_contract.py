@@ -10,7 +10,7 @@ from graphlint.engine.rule import CODE_RE, NAME_RE, REQUIRED_SECTIONS, Category
 from graphlint.engine.runner import lint
 from graphlint.engine.select import Selection
 from graphlint.engine.targets import TARGETS
-from graphlint.testing import GraphBuilder, TFLiteBuilder
+from graphlint.testing import GraphBuilder, TFLiteBuilder, savedmodel_view
 
 RULES = default_registry().rules
 CHECKED = [r for r in RULES if not r.engine_emitted]
@@ -45,7 +45,11 @@ def _codes(rule, build) -> list[str]:
     b = TFLiteBuilder() if rule.example_format == "tflite" else GraphBuilder()
     build(b)
     outputs = () if rule.example_format == "tflite" else b.outputs
-    report = lint(b.to_bytes(), outputs=outputs, targets=tuple(TARGETS), name=f"example.{rule.example_format}")
+    if rule.example_format == "savedmodel":
+        source = savedmodel_view(b)
+    else:
+        source = b.to_bytes()
+    report = lint(source, outputs=outputs, targets=tuple(TARGETS), name=f"example.{rule.example_format}")
     return [f.code for f in report.findings]
 
 

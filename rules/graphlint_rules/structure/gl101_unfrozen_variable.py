@@ -34,8 +34,9 @@ class UnfrozenVariable(Rule):
     formats = frozenset({"graphdef"})
 
     def check(self, model, ctx):
+        unrestored = set(model.info.unrestored_variables)  # a SavedModel's: GL105 reports them
         for node, attrs in model.ops():
-            if attrs["op"] not in VARIABLE_OPS:
+            if attrs["op"] not in VARIABLE_OPS or node in unrestored:
                 continue
             users = sorted({model.nodes[c]["op"] for t in model.outputs_of(node) for c in t.consumers})
             yield self.report(

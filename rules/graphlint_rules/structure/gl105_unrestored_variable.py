@@ -1,0 +1,86 @@
+"""GL105 unrestored-variable."""
+
+from graphlint.engine import Category, Fix, Rule, Severity
+from graphlint.engine.targets import REGISTRY
+
+# Control flow whose called functions read a variable handle they are given (inside a loop body or a branch).
+_CONTROL_FLOW = frozenset({"While", "StatelessWhile", "If", "StatelessIf"})
+_NAMED = 5  # variables named in the message
+
+
+def calibrates(target: str) -> bool:
+    """Whether the target's conversion runs a representative dataset through the model (directly, or through
+    the target it converts as)."""
+    spec = REGISTRY[target]
+    spec = REGISTRY[spec.converts_as] if spec.converts_as else spec
+    return spec.recipe is not None and spec.recipe.calibrate
+
+
+class UnrestoredVariable(Rule):
+    """## What it does
+    Reports a SavedModel whose signature reads variables that its checkpoint never restores. A Keras 3 model
+    written with `tf.saved_model.save` is one: its functions capture the layers' variables, while the saver it
+    writes restores copies of them (`Variable`, `Variable_1`, ...). graphlint reads the values through the
+    object graph, as `tf.saved_model.load` does; the converter restores the checkpoint through the saver and
+    finds the captured variables never set.
+
+    ## Why is this bad?
+    TF 2.21's `from_saved_model` cannot freeze them and keeps them as resource variables with no value
+    (`VAR_HANDLE` and `READ_VARIABLE` in the `.tflite`, no weights in the file). Measured:
+    - float, dynamic and float16 convert and run, but LiteRT reads unset variables: the outputs are NaN
+      whatever the input;
+    - when a loop body or a branch reads them (a Keras RNN), invoking fails: "read_variable.cc:67 variable !=
+      nullptr was not true";
+    - int8, int8-fallback and int16x8 calibration fails with the same message, so there is no integer model
+      and nothing for TFLite Micro to run.
+
+    ## Example
+    `tf.saved_model.save(keras_model, "saved")` with Keras 3, then `TFLiteConverter.from_saved_model("saved")`.
+
+    ## How to fix
+    Export the model with Keras 3's own `model.export("saved")` (its SavedModel restores the variables the
+    functions read), or convert it with `TFLiteConverter.from_keras_model(model)`.
+    """
+
+    code = "GL105"
+    name = "unrestored-variable"
+    summary = "A SavedModel's signature reads variables its checkpoint never restores (Keras 3 tf.saved_model.save)"
+    category = Category.STRUCTURE
+    severity = Severity.ERROR
+    formats = frozenset({"graphdef"})
+    example_format = "savedmodel"
+
+    def check(self, model, ctx):
+        handles = [h for h in model.info.unrestored_variables if h in model.nodes]
+        if not handles:
+            return
+        readers = [c for h in handles for t in model.outputs_of(h) for c in t.consumers]
+        in_flow = sorted({model.nodes[c]["name"] for c in readers if model.nodes[c].get("op") in _CONTROL_FLOW})
+        severity = {t: Severity.ERROR if calibrates(t) or in_flow else Severity.WARNING for t in ctx.targets}
+        reads = [c for c in readers if model.nodes[c].get("op") == "ReadVariableOp"] or readers or handles
+        names = [model.nodes[r]["name"] for r in reads]
+        where = f"; `{in_flow[0]}` reads them inside its functions, so invoking fails" if in_flow else ""
+        yield self.report(
+            model, reads[0], f"the signature reads {len(handles)} variable(s) the SavedModel's checkpoint never "
+            f"restores (read by {', '.join(f'`{n}`' for n in names[:_NAMED])}{', ...' if len(names) > _NAMED else ''}):"
+            " the converter keeps them as resource variables with no value, so integer calibration fails "
+            "(\"READ_VARIABLE ... variable != nullptr\") and a float model outputs NaN" + where,
+            severity=Severity.WARNING if not any(s is Severity.ERROR for s in severity.values()) else None,
+            target_severity=severity,
+            fix=Fix("Export with Keras 3's model.export(path), or convert with TFLiteConverter.from_keras_model"),
+            data={"variables": len(handles), "control_flow": in_flow})
+
+    @staticmethod
+    def bad_example(b):
+        # the IR of such a SavedModel: the restored variables are constants, the unrestored ones handles
+        x = b.placeholder("features", "float32", (1, 4))
+        handle = b.node("VarHandleOp", name="var/dense/kernel", attrs={"dtype": "float32", "shape": (4, 2),
+                                                                      "shared_name": "dense/kernel"})
+        kernel = b.op("ReadVariableOp", [handle], name="dense/MatMul/ReadVariableOp", attrs={"dtype": "float32"})
+        b.output(b.op("MatMul", [x, kernel], name="output_0"))
+
+    @staticmethod
+    def good_example(b):
+        x = b.placeholder("features", "float32", (1, 4))
+        kernel = b.const([[0.5, -0.5]] * 4, name="dense/kernel")
+        b.output(b.op("MatMul", [x, kernel], name="output_0"))
