@@ -9,17 +9,6 @@ from __future__ import annotations
 from saved_kit import Inp, export_keras, save_functions, saved_case, tf_save_keras, tf_save_keras_direct, variable
 
 
-def keras_separable_export(b, tf, out):
-    def make(keras):
-        x = keras.Input((12, 12, 4), name="image")
-        y = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)
-        y = keras.layers.SeparableConv2D(8, 3, strides=2)(y)
-        y = keras.layers.Flatten()(y)
-        return keras.Model(x, keras.layers.Dense(4)(y))
-
-    export_keras(b, tf, out, make, [Inp("image", (1, 12, 12, 4), low=0.0, high=1.0)])
-
-
 def keras_simple_rnn_export(b, tf, out):
     def make(keras):
         x = keras.Input((7, 5), name="sequence")
@@ -100,6 +89,39 @@ def keras_embedding_tfsave_direct(b, tf, out):
                                                 declared=(None, 10))])
 
 
+def module_conv_reshape_computed(b, tf, out):
+    m = tf.Module()
+    m.k, m.w = variable(b, tf, (3, 3, 3, 4)), variable(b, tf, (6 * 6 * 4, 2))
+
+    def serve(x):
+        y = tf.nn.relu(tf.nn.conv2d(x, m.k, 1, "SAME"))
+        y = tf.reshape(y, tf.stack([tf.shape(y)[0], -1]))
+        return {"y": tf.matmul(y, m.w)}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 6, 6, 3), declared=(None, 6, 6, 3))])})
+
+
+def module_reshape_computed_static_tail(b, tf, out):
+    m = tf.Module()
+    m.w = variable(b, tf, (8, 3))
+
+    def serve(x):
+        y = tf.reshape(tf.tanh(x), (tf.shape(x)[0], 4, 8))
+        return {"y": tf.reduce_mean(tf.matmul(y, m.w), axis=1)}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 32), declared=(None, 32))])})
+
+
+def keras_reshape_layer_export(b, tf, out):
+    def make(keras):
+        x = keras.Input((20,), name="features")
+        y = keras.layers.Reshape((4, 8))(keras.layers.Dense(32, activation="relu")(x))
+        y = keras.layers.Conv1D(6, 2)(y)
+        return keras.Model(x, keras.layers.Dense(3)(keras.layers.Flatten()(y)))
+
+    export_keras(b, tf, out, make, [Inp("features", (1, 20))])
+
+
 def module_while_in_cond(b, tf, out):
     m = tf.Module()
     m.w = variable(b, tf, (6, 6), 0.3)
@@ -170,7 +192,6 @@ def string_labels_out(b, tf, out):
 
 
 CASES = [
-    saved_case("ho_sm_keras_separable_export", keras_separable_export, "Depthwise and SeparableConv2D; export"),
     saved_case("ho_sm_keras_simple_rnn_export", keras_simple_rnn_export, "Dense then SimpleRNN, batch None; export"),
     saved_case("ho_sm_module_rnn_fixed_batch", module_rnn_fixed_batch,
                "while_loop filling a TensorArray, signature batch 1"),
@@ -182,6 +203,11 @@ CASES = [
     saved_case("ho_sm_keras_gru_tfsave", keras_gru_tfsave, "GRU classifier; tf.saved_model.save of a tf.Module"),
     saved_case("ho_sm_keras_embedding_tfsave_direct", keras_embedding_tfsave_direct,
                "int32 tokens, Embedding, pooling; tf.saved_model.save(model)"),
+    saved_case("ho_sm_module_conv_reshape_computed", module_conv_reshape_computed,
+               "conv, then reshape to (tf.shape(y)[0], -1), batch None"),
+    saved_case("ho_sm_module_reshape_computed_static_tail", module_reshape_computed_static_tail,
+               "reshape to (tf.shape(x)[0], 4, 8), batch None"),
+    saved_case("ho_sm_keras_reshape_layer_export", keras_reshape_layer_export, "Keras Reshape and Conv1D; export"),
     saved_case("ho_sm_module_while_in_cond", module_while_in_cond, "a while_loop inside a tf.cond branch"),
     saved_case("ho_sm_module_scan", module_scan, "tf.scan of a recurrent step"),
     saved_case("ho_sm_module_three_signatures", module_three_signatures,

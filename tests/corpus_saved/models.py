@@ -87,6 +87,17 @@ def keras_attention_export(b, tf, out):
 # -- tf.Modules: control flow, signatures, dynamic batch, fake-quant ---------------------------------------------
 
 
+def keras_separable_export(b, tf, out):
+    def make(keras):
+        x = keras.Input((12, 12, 4), name="image")
+        y = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+        y = keras.layers.SeparableConv2D(8, 3, strides=2)(y)
+        y = keras.layers.Flatten()(y)
+        return keras.Model(x, keras.layers.Dense(4)(y))
+
+    export_keras(b, tf, out, make, [Inp("image", (1, 12, 12, 4), low=0.0, high=1.0)])
+
+
 def module_cond(b, tf, out):
     m = tf.Module()
     m.w, m.v = variable(b, tf, (8, 4)), variable(b, tf, (8, 4))
@@ -228,6 +239,7 @@ CASES = [
                "int32 tokens, Embedding, Conv1D; model.export"),
     saved_case("sm_keras_attention_export", keras_attention_export,
                "MultiHeadAttention, LayerNorm, gelu; model.export"),
+    saved_case("sm_keras_separable_export", keras_separable_export, "Depthwise and SeparableConv2D; export"),
     saved_case("sm_module_cond", module_cond, "tf.Module, tf.cond on the input's mean"),
     saved_case("sm_module_while", module_while, "tf.Module, tf.while_loop of a recurrent dense layer"),
     saved_case("sm_module_map_fn", module_map_fn, "tf.Module, tf.map_fn over rows"),

@@ -1,9 +1,34 @@
 """GL304 micro-unsupported."""
 
+import math
+from collections.abc import Iterator
+
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
 from graphlint_rules import support
 from graphlint_rules.tflite.gl604_tflite_micro_unsupported import string_interface, string_interface_fix
+
+
+def _stored_elements(shape) -> int:
+    """Elements of a tensor as the converter stores its shape: unknown dims are stored as 1."""
+    return math.prod(1 if d is None else d for d in shape)
+
+
+def computed_reshapes(model, live) -> Iterator[tuple[str, int, int]]:
+    """(node, stored input elements, stored output elements) of each live Reshape whose shape operand is computed
+    at run time and whose stored output holds another number of elements than its stored input. TFLite Micro's
+    RESHAPE (reshape_common.cc) sizes its output from the output tensor's stored dims, never from the shape
+    operand; the converter stores the dims it cannot infer as 1 (measured: a reshape to ``(tf.shape(x)[0], -1)``
+    with a free batch fails to prepare, a Keras Flatten, whose second dim is static, runs)."""
+    for node, attrs in model.ops():
+        if attrs["op"] != "Reshape" or node not in live:
+            continue
+        ins, outs = model.inputs_of(node), model.outputs_of(node)
+        if len(ins) < 2 or not outs or ins[1].is_const or ins[0].shape is None or outs[0].shape is None:
+            continue
+        stored_in, stored_out = _stored_elements(ins[0].shape), _stored_elements(outs[0].shape)
+        if stored_in != stored_out:
+            yield node, stored_in, stored_out
 
 
 class MicroUnsupported(Rule):
@@ -16,7 +41,9 @@ class MicroUnsupported(Rule):
     REDUCE_PROD, UNIQUE, the segment ops ("Didn't find op for builtin opcode"); TRANSPOSE and
     STRIDED_SLICE above 5-D; casts from or to uint8, int64 and float16; EXP, LOG, SQRT on int8 (float-only
     kernels); ARG_MAX with an int64 output; int64 arithmetic. A string model input or output (Micro has no
-    string tensors: "TFLM failed to allocate tensors").
+    string tensors: "TFLM failed to allocate tensors"). A `Reshape` whose shape is computed at run time (from
+    `tf.shape` of a free batch, say) where the converter cannot infer every output dim: Micro sizes the output
+    from its stored shape, with those dims stored as 1 ("num_input_elements != num_output_elements").
 
     ## Why is this bad?
     The micro interpreter fails at `AllocateTensors()` or `Invoke()` on the device, after the model was
@@ -52,10 +79,23 @@ class MicroUnsupported(Rule):
                               + (f": \"{said}\"" if said else ""), data={"case": s.case},
                               fix=Fix(f"Move `{name}` out of the model or register a custom micro kernel"))
         yield from self._string_interface(model)
+        yield from self._computed_reshapes(model, analysis.live)
 
     def _string_interface(self, model):
         for tensor, node, why in string_interface(model):
             yield self.report(model, node, why, tensor=tensor, fix=string_interface_fix(tensor))
+
+    def _computed_reshapes(self, model, live):
+        for node, stored_in, stored_out in computed_reshapes(model, live):
+            name = model.nodes[node]["name"]
+            yield self.report(
+                model, node, f"`{name}` (Reshape) takes its shape from a tensor computed at run time: TFLite Micro "
+                f"reshapes to the output's stored shape, which holds {stored_out} element(s) (dims the converter "
+                f"cannot infer are stored as 1) where the input holds {stored_in} (\"num_input_elements != "
+                "num_output_elements\")",
+                tensor=model.outputs_of(node)[0],
+                fix=Fix(f"Give `{name}` a constant shape with one -1 (e.g. tf.reshape(x, [-1, n]) or Flatten), or fix "
+                        "the input shape before converting"))
 
     @staticmethod
     def bad_example(b):
