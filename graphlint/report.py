@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import __version__
-from .engine.finding import Finding, Severity
+from .engine.edits import Edit
+from .engine.finding import Applicability, Finding, Fix, Severity
 from .ir import ModelGraph, TensorInfo
 
 SCHEMA_VERSION = 1
@@ -178,3 +179,28 @@ class Report:
             "rules_run": self.rules_run, "broken_packs": self.broken_packs,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         })
+
+
+def finding_from_dict(data: dict) -> Finding:
+    """The inverse of :meth:`Finding.to_dict`."""
+    fix = data.get("fix")
+    return Finding(
+        code=data["code"], rule=data["rule"], severity=Severity(data["severity"]), message=data["message"],
+        node=data.get("node"), op=data.get("op"), tensor=data.get("tensor"), targets=tuple(data.get("targets", ())),
+        target_severity=tuple((t, Severity(s)) for t, s in (data.get("target_severity") or {}).items()),
+        fix=Fix(title=fix["title"], applicability=Applicability(fix["applicability"]),
+                edits=tuple(Edit(e["kind"], e.get("node"), tuple(sorted((e.get("params") or {}).items())))
+                            for e in fix.get("edits", ()))) if fix else None,
+        confidence=data.get("confidence", "certain"), data=tuple((data.get("data") or {}).items()))
+
+
+def report_from_dict(data: dict) -> Report:
+    """A :class:`Report` from its JSON form (``Report.to_dict()``, or an API response with extra fields).
+
+    ``to_dict()`` of the result gives back the report's fields; verdicts are recomputed from the findings.
+    """
+    verified = {t: v["verified"] for t, v in data["targets"].items() if isinstance(v, dict) and v.get("verified")}
+    return Report(model=data["model"], targets=tuple(data["targets"]),
+                  findings=[finding_from_dict(f) for f in data.get("findings", ())],
+                  rules_run=list(data.get("rules_run", ())), broken_packs=list(data.get("broken_packs", ())),
+                  timings_ms=dict(data.get("timings_ms", {})), verified=verified or None)

@@ -231,8 +231,8 @@ def cap_findings(data: dict, per_rule: int) -> dict:
 
 def _sarif_in_worker(packed_report: bytes, per_rule: int) -> bytes:
     """The SARIF rendering of a stored report, compressed as :func:`~graphlint.api.store.pack` compresses."""
-    from graphlint.client import report_from_dict
     from graphlint.formats import renderer
+    from graphlint.report import report_from_dict
 
     from .store import unpack
 

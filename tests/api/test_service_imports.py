@@ -33,3 +33,21 @@ def test_check_does_not_load_the_web_stack():
             main(["rules"])
     """)
     assert not loaded & {"fastapi", "uvicorn", "starlette", "pydantic", "psycopg", "prometheus_client"}
+
+
+def test_the_service_does_not_import_the_http_client():
+    """Reports are rebuilt from JSON by graphlint.report; the HTTP client module is the CLI's, not the server's
+    (an import anywhere in graphlint/api, at module level or inside a function, counts)."""
+    import ast
+    from pathlib import Path
+
+    import graphlint.api
+
+    offenders = []
+    for path in sorted(Path(graphlint.api.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(n == "graphlint.client" or (n.endswith(".client") and n.startswith("graphlint")) for n in names):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

@@ -343,8 +343,8 @@ def test_cap_findings_keeps_every_rule_and_counts_the_rest():
 
 @pytest.mark.parametrize("per_rule", [1, 1000])
 def test_cap_findings_output_renders_as_sarif(per_rule):
-    from graphlint.client import report_from_dict
     from graphlint.formats import renderer
+    from graphlint.report import report_from_dict
 
     data = {"model": {"path": "m.pb", "format": "graphdef"}, "targets": {"float": {"verdict": "fail"}}, "findings": [
         {"code": "GL101", "rule": "unfrozen-variable", "severity": "error", "message": "m", "node": f"v{i}",
