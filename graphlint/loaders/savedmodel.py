@@ -15,7 +15,10 @@ builds the IR from that with the GraphDef loader, so every rule reads the same o
   ``Const`` with the dtype and shape from ``variables/variables.index``. Their values are read from
   ``variables.data-*`` only when a rule asks (``model.value``). A ``ResourceGather`` of one is a ``GatherV2`` of
   that constant (axis 0), as the converter's freezing rewrites it. A variable used otherwise (assigned, say) is
-  left as a ``VarHandleOp``, as an unfrozen graph has it. A captured lookup table (``HashTableV2``) stays a table.
+  left as a ``VarHandleOp``, as an unfrozen graph has it. So is a captured variable the checkpoint's TF2 saver is
+  never given (a Keras 3 model written by ``tf.saved_model.save``), with its reads kept: the converter restores
+  through the saver and cannot freeze it (``ModelInfo.unrestored_variables``, GL105). A captured lookup table
+  (``HashTableV2``) stays a table.
   Control flow stays functional (a ``While`` or ``If`` calls its functions, copied into the library), as
   ``from_saved_model`` imports it; variables it is given become constants.
 * A TF1 SavedModel (its signature reads the outer graph, not a function call) is frozen as
