@@ -6,6 +6,8 @@ An op missing from the tables keeps its own spelling, lower-cased, as its family
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # TensorFlow GraphDef op type → family.
 _TF: dict[str, str] = {
     "Conv2D": "conv2d", "DepthwiseConv2dNative": "depthwise_conv2d", "Conv3D": "conv3d",
@@ -90,3 +92,11 @@ def is_training_op(op: str) -> bool:
 def is_fake_quant(op: str) -> bool:
     """True for FakeQuant* and QuantizeAndDequantize* ops (the ranges of a quantization-aware graph)."""
     return op.startswith(("FakeQuant", "QuantizeAndDequantize"))
+
+
+def reads_unset_variables(op_names: Iterable[str]) -> bool:
+    """True for a converted model (its TFLite builtin names) that reads resource variables (``READ_VARIABLE``)
+    none of its ops assigns (no ``ASSIGN_VARIABLE``): the converter kept variables it could not freeze and the
+    file holds no values for them, so LiteRT computes with unset values, not the weights."""
+    names = set(op_names)
+    return "READ_VARIABLE" in names and "ASSIGN_VARIABLE" not in names

@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphlint.convert import settings
-from graphlint.convert.judge import reads_unset_variables
 from graphlint.engine.targets import CONVERTER_TARGETS, REGISTRY
+from graphlint.ops import reads_unset_variables
 
 SCHEMA = 1
 DEFAULT_TIMEOUT_S = 120.0

@@ -13,13 +13,14 @@ in a child process with a time limit, so a runtime that crashes or never returns
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from graphlint.convert.errors import node_from_message, summarize
+from graphlint.ops import reads_unset_variables
 
 # Targets whose float ops make a model that runs a ``warn`` (the judge's ``float_fallback``); tflm is judged by
 # TensorFlow Lite Micro alone.
@@ -134,14 +135,6 @@ def float_ops(model: bytes) -> list[str]:
     return names
 
 
-def reads_unset_variables(op_names: Iterable[str]) -> bool:
-    """Whether a converted model reads resource variables (READ_VARIABLE) that none of its ops assigns: the
-    converter kept variables it could not freeze (GL105), and the file holds no values for them, so LiteRT
-    computes with unset values (NaN). It runs, so the verdict is ``warn``, not ``fail``."""
-    names = set(op_names)
-    return "READ_VARIABLE" in names and "ASSIGN_VARIABLE" not in names
-
-
 def _op_names(model: bytes) -> list[str]:
     from graphlint.loaders import load
 
@@ -196,9 +189,9 @@ def verify_job(job: dict) -> dict:
         return _verdict("litert", "fail", f"LiteRT cannot allocate or invoke the model: {summarize(error)}",
                         node=node_from_message(error))
     if reads_unset_variables(_op_names(model)):
-        return _verdict("litert", "warn", f"{done}LiteRT runs it, but it reads resource variables that no op of it "
-                                          "assigns: the file holds no values for them (outputs NaN)",
-                        unset_variables=True)
+        text = (f"{done}LiteRT runs it, but it reads resource variables that no op of it assigns: the file holds "
+                "no values for them (it computes without its weights)")
+        return _verdict("litert", "warn", text, unset_variables=True)
     floats = float_ops(model) if target in FLOAT_OPS_WARN else []
     if floats:
         text = (f"{done}LiteRT runs it, but {len(floats)} op type(s) compute in float although {target} promises "

@@ -7,11 +7,14 @@ their variables and not those of ``model.export``.
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from graphlint.engine.finding import Severity
 from graphlint.engine.runner import lint
 from graphlint.engine.select import Selection
 from graphlint.engine.targets import TARGETS
-from graphlint.testing import GraphBuilder, savedmodel_view
+from graphlint.testing import GraphBuilder, TFLiteBuilder, savedmodel_view
 
 ALL = tuple(TARGETS)
 
@@ -37,7 +40,7 @@ def test_calibrated_targets_fail_and_float_ones_warn():
     errors = {t for t in ALL if finding.severity_for(t) is Severity.ERROR}
     assert errors == {"int8", "int8-fallback", "int16x8", "tflm"}
     assert finding.severity_for("float") is finding.severity_for("float16") is Severity.WARNING
-    assert "NaN" in finding.message
+    assert "without its weights" in finding.message
 
 
 def test_a_loop_that_reads_the_variable_fails_every_target():
@@ -68,3 +71,38 @@ def test_a_frozen_graph_keeps_gl101_and_gets_no_gl105():
     codes = [f.code for f in lint(b.to_bytes(), outputs=b.outputs, targets=ALL,
                                   selection=Selection(select=("GL1",))).findings]
     assert codes == ["GL101"]
+
+
+def _reads_a_variable(assigned: bool) -> bytes:
+    """x + w, w read from a resource variable that an ASSIGN_VARIABLE sets first, or that nothing sets."""
+    b = TFLiteBuilder()
+    x = b.input("x", "float32", (1, 4))
+    handle = b.tensor("handle", "resource", ())
+    b.op("VAR_HANDLE", [], [handle], options=("VarHandleOptions", {"sharedName": b"kernel"}))
+    if assigned:
+        b.op("ASSIGN_VARIABLE", [handle, b.tensor("init", "float32", (4,), data=[0.5] * 4)], [])
+    w = b.tensor("w", "float32", (4,))
+    b.op("READ_VARIABLE", [handle], [w])
+    y = b.tensor("y", "float32", (1, 4))
+    b.op("ADD", [x, w], [y], options=("AddOptions", {}))
+    b.output(y)
+    return b.to_bytes()
+
+
+def _litert(model: bytes):
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    interpreter = litert.Interpreter(model_content=model)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], np.ones((1, 4), np.float32))
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def test_a_tflite_reading_variables_nothing_assigns_warns():
+    """LiteRT runs both files; only the one that assigns its variable computes with the value (1 + 0.5)."""
+    unset, assigned = _reads_a_variable(False), _reads_a_variable(True)
+    assert np.allclose(_litert(assigned), 1.5) and not np.allclose(_litert(unset), 1.5)
+    (finding,) = lint(unset, targets=("float", "int8", "tflm"), selection=Selection(select=("GL105",))).findings
+    assert finding.severity is Severity.WARNING and set(finding.targets) >= {"float", "int8"}
+    assert "tflm" not in finding.targets
+    assert lint(assigned, targets=("float",), selection=Selection(select=("GL105",))).findings == []
