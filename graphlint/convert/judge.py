@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from graphlint.convert.errors import node_from_message, summarize
+from graphlint.ir import ModelGraph
 from graphlint.ops import reads_unset_variables
 
 # Targets whose float ops make a model that runs a ``warn`` (the judge's ``float_fallback``); tflm is judged by
@@ -120,12 +121,16 @@ def run_litert(model: bytes, samples: list[list[np.ndarray]], inputs: list[str],
     run_tflite(model, samples, inputs, outputs)
 
 
-def float_ops(model: bytes) -> list[str]:
-    """Ops of a ``.tflite`` (QUANTIZE and DEQUANTIZE aside) that read or write a float tensor, as the judge
-    counts them: one entry per op type, in order of appearance."""
+def _tflite_graph(model: bytes) -> ModelGraph:
     from graphlint.loaders import load
 
-    graph = load(model, name="model.tflite")
+    return load(model, name="model.tflite")
+
+
+def float_ops(model: bytes | ModelGraph) -> list[str]:
+    """Ops of a ``.tflite`` (its bytes or its loaded graph; QUANTIZE and DEQUANTIZE aside) that read or write a
+    float tensor, as the judge counts them: one entry per op type, in order of appearance."""
+    graph = model if isinstance(model, ModelGraph) else _tflite_graph(model)
     names: list[str] = []
     for node, attrs in graph.ops():
         tensors = [*graph.inputs_of(node), *graph.outputs_of(node)]
@@ -133,12 +138,6 @@ def float_ops(model: bytes) -> list[str]:
                 and attrs["op"] not in names:
             names.append(attrs["op"])
     return names
-
-
-def _op_names(model: bytes) -> list[str]:
-    from graphlint.loaders import load
-
-    return [attrs["op"] for _, attrs in load(model, name="model.tflite").ops()]
 
 
 def _verdict(stage: str, actual: str, message: str | None = None, **extra: Any) -> dict:
@@ -188,11 +187,12 @@ def verify_job(job: dict) -> dict:
     if error:
         return _verdict("litert", "fail", f"LiteRT cannot allocate or invoke the model: {summarize(error)}",
                         node=node_from_message(error))
-    if reads_unset_variables(_op_names(model)):
+    graph = _tflite_graph(model)
+    if reads_unset_variables(attrs["op"] for _, attrs in graph.ops()):
         text = (f"{done}LiteRT runs it, but it reads resource variables that no op of it assigns: the file holds "
                 "no values for them (it computes without its weights)")
         return _verdict("litert", "warn", text, unset_variables=True)
-    floats = float_ops(model) if target in FLOAT_OPS_WARN else []
+    floats = float_ops(graph) if target in FLOAT_OPS_WARN else []
     if floats:
         text = (f"{done}LiteRT runs it, but {len(floats)} op type(s) compute in float although {target} promises "
                 f"integers: {', '.join(floats[:8])}")

@@ -76,11 +76,6 @@ class _Sources:
     graph: object  # GraphDef
     bundle: Bundle | None
     keys: dict[int, str]  # object id -> checkpoint key of its VARIABLE_VALUE
-    restored: frozenset[str] | None = None  # variable handles the saver's restore function is given (TF2)
-
-    def unrestored(self, handle: str) -> bool:
-        """Whether the outer-graph variable ``handle`` is one the checkpoint's restore function never fills."""
-        return self.restored is not None and handle not in self.restored
 
 
 def _read_meta(root: str, path: str):
@@ -122,10 +117,10 @@ def _read_sources(root: str, path: str) -> tuple[_Sources, bytes]:
         except LoadError as err:
             raise LoadError(f"{path}: variables/variables.index: {err}", err.kind) from None
         keys = _checkpoint_keys(bundle, path)
-    return _Sources(meta, graph, bundle, keys, _restored_handles(meta, graph)), data
+    return _Sources(meta, graph, bundle, keys), data
 
 
-def _restored_handles(meta, graph) -> frozenset[str] | None:
+def _restored_handles(meta, nodes: Mapping) -> frozenset[str] | None:
     """The VarHandleOps a TF2 saver's restore function is given (``saver_def.restore_op_name`` names a call), or
     None when the saver is another kind (a TF1 ``save/restore_all``) or absent.
 
@@ -134,7 +129,6 @@ def _restored_handles(meta, graph) -> frozenset[str] | None:
     the saver, finds the captured ones never set and keeps them as resource variables without values.
     """
     restore = _tensor_ref(meta.saver_def.restore_op_name)[0] if meta.saver_def.restore_op_name else ""
-    nodes = {n.name: n for n in graph.node}
     call = nodes.get(restore)
     if call is None or call.op not in _CALLS:
         return None
@@ -190,6 +184,7 @@ class _Inliner:
         self.max_nodes = max_nodes
         self.library = {f.signature.name: f for f in src.graph.library.function}
         self.outer = {n.name: n for n in src.graph.node}
+        self.restored = _restored_handles(src.meta, self.outer)  # None: every captured variable counts as restored
         self.out = gpb.GraphDef()
         self.names: set[str] = set()
         self.variables: dict[str, Entry] = {}  # Const node name -> bundle entry
@@ -324,7 +319,7 @@ class _Inliner:
         for i, outer_input in enumerate(raw):
             node_id = bound[i] if i < len(bound) else None
             key = self.src.keys.get(node_id) if node_id is not None else None
-            if key is not None and self.src.unrestored(_tensor_ref(outer_input)[0]):
+            if key is not None and self.restored is not None and _tensor_ref(outer_input)[0] not in self.restored:
                 refs.append(self.unrestored_handle(key))
                 continue
             if key is not None:

@@ -1,7 +1,7 @@
 """GL105 unrestored-variable."""
 
 from graphlint.engine import Category, Fix, Rule, Severity
-from graphlint.engine.targets import LITERT, REGISTRY
+from graphlint.engine.targets import CALIBRATED_TARGETS, LITERT, REGISTRY
 from graphlint.ops import reads_unset_variables
 
 # Control flow whose called functions read a variable handle they are given (inside a loop body or a branch).
@@ -12,9 +12,7 @@ _NAMED = 5  # variables named in the message
 def calibrates(target: str) -> bool:
     """Whether the target's conversion runs a representative dataset through the model (directly, or through
     the target it converts as)."""
-    spec = REGISTRY[target]
-    spec = REGISTRY[spec.converts_as] if spec.converts_as else spec
-    return spec.recipe is not None and spec.recipe.calibrate
+    return (REGISTRY[target].converts_as or target) in CALIBRATED_TARGETS
 
 
 class UnrestoredVariable(Rule):
