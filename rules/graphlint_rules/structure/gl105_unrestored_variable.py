@@ -9,12 +9,6 @@ _CONTROL_FLOW = frozenset({"While", "StatelessWhile", "If", "StatelessIf"})
 _NAMED = 5  # variables named in the message
 
 
-def calibrates(target: str) -> bool:
-    """Whether the target's conversion runs a representative dataset through the model (directly, or through
-    the target it converts as)."""
-    return (REGISTRY[target].converts_as or target) in CALIBRATED_TARGETS
-
-
 class UnrestoredVariable(Rule):
     """## What it does
     Reports a SavedModel whose signature reads variables that its checkpoint never restores. A Keras 3 model
@@ -62,7 +56,7 @@ class UnrestoredVariable(Rule):
             return
         readers = [c for h in handles for t in model.outputs_of(h) for c in t.consumers]
         in_flow = sorted({model.nodes[c]["name"] for c in readers if model.nodes[c].get("op") in _CONTROL_FLOW})
-        severity = {t: Severity.ERROR if calibrates(t) or in_flow else Severity.WARNING for t in ctx.targets}
+        severity = {t: Severity.ERROR if t in CALIBRATED_TARGETS or in_flow else Severity.WARNING for t in ctx.targets}
         reads = [c for c in readers if model.nodes[c].get("op") == "ReadVariableOp"] or readers or handles
         names = [f"`{model.nodes[r]['name']}`" for r in reads]
         read_by = ", ".join(names[:_NAMED]) + (", ..." if len(names) > _NAMED else "")
