@@ -37,15 +37,6 @@ def module_rnn_fixed_batch(b, tf, out):
     save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 5, 4))])})
 
 
-def keras_bilstm_tfsave(b, tf, out):
-    def make(keras):
-        x = keras.Input((6, 5), name="sequence")
-        y = keras.layers.Bidirectional(keras.layers.LSTM(4))(x)
-        return keras.Model(x, keras.layers.Dense(3, activation="softmax")(y))
-
-    tf_save_keras(b, tf, out, make, [Inp("sequence", (1, 6, 5))])
-
-
 def keras_residual_dynamic_tfsave(b, tf, out):
     def make(keras):
         x = keras.Input((8, 8, 4), name="image")
@@ -76,6 +67,14 @@ def keras_gru_tfsave(b, tf, out):
         return keras.Model(x, keras.layers.Dense(2)(keras.layers.GRU(4)(x)))
 
     tf_save_keras(b, tf, out, make, [Inp("sequence", (1, 6, 3), declared=(None, 6, 3))])
+
+
+def keras_simple_rnn_tfsave_direct(b, tf, out):
+    def make(keras):
+        x = keras.Input((5, 3), name="sequence")
+        return keras.Model(x, keras.layers.Dense(2)(keras.layers.SimpleRNN(6)(x)))
+
+    tf_save_keras_direct(b, tf, out, make, [Inp("inputs", (1, 5, 3), declared=(None, 5, 3))])
 
 
 def keras_embedding_tfsave_direct(b, tf, out):
@@ -195,12 +194,13 @@ CASES = [
     saved_case("ho_sm_keras_simple_rnn_export", keras_simple_rnn_export, "Dense then SimpleRNN, batch None; export"),
     saved_case("ho_sm_module_rnn_fixed_batch", module_rnn_fixed_batch,
                "while_loop filling a TensorArray, signature batch 1"),
-    saved_case("ho_sm_keras_bilstm_tfsave", keras_bilstm_tfsave, "bidirectional LSTM; tf.saved_model.save"),
     saved_case("ho_sm_keras_residual_dynamic_tfsave", keras_residual_dynamic_tfsave,
                "residual block, batch None; tf.saved_model.save"),
     saved_case("ho_sm_keras_conv_bn_tfsave_direct", keras_conv_bn_tfsave_direct,
                "Conv2D, BatchNorm, pooling; tf.saved_model.save(model)"),
     saved_case("ho_sm_keras_gru_tfsave", keras_gru_tfsave, "GRU classifier; tf.saved_model.save of a tf.Module"),
+    saved_case("ho_sm_keras_simple_rnn_tfsave_direct", keras_simple_rnn_tfsave_direct,
+               "SimpleRNN classifier; tf.saved_model.save(model)"),
     saved_case("ho_sm_keras_embedding_tfsave_direct", keras_embedding_tfsave_direct,
                "int32 tokens, Embedding, pooling; tf.saved_model.save(model)"),
     saved_case("ho_sm_module_conv_reshape_computed", module_conv_reshape_computed,

@@ -98,6 +98,15 @@ def keras_separable_export(b, tf, out):
     export_keras(b, tf, out, make, [Inp("image", (1, 12, 12, 4), low=0.0, high=1.0)])
 
 
+def keras_bilstm_tfsave(b, tf, out):
+    def make(keras):
+        x = keras.Input((6, 5), name="sequence")
+        y = keras.layers.Bidirectional(keras.layers.LSTM(4))(x)
+        return keras.Model(x, keras.layers.Dense(3, activation="softmax")(y))
+
+    tf_save_keras(b, tf, out, make, [Inp("sequence", (1, 6, 5))])
+
+
 def module_cond(b, tf, out):
     m = tf.Module()
     m.w, m.v = variable(b, tf, (8, 4)), variable(b, tf, (8, 4))
@@ -240,6 +249,7 @@ CASES = [
     saved_case("sm_keras_attention_export", keras_attention_export,
                "MultiHeadAttention, LayerNorm, gelu; model.export"),
     saved_case("sm_keras_separable_export", keras_separable_export, "Depthwise and SeparableConv2D; export"),
+    saved_case("sm_keras_bilstm_tfsave", keras_bilstm_tfsave, "bidirectional LSTM; tf.saved_model.save"),
     saved_case("sm_module_cond", module_cond, "tf.Module, tf.cond on the input's mean"),
     saved_case("sm_module_while", module_while, "tf.Module, tf.while_loop of a recurrent dense layer"),
     saved_case("sm_module_map_fn", module_map_fn, "tf.Module, tf.map_fn over rows"),
