@@ -1159,6 +1159,22 @@ def _per_channel_fake_quant(b, tf):
     b.output(tf.quantization.fake_quant_with_min_max_vars(conv(tf, xq, wq), -6.0, 6.0))
 
 
+def _per_channel_fake_quant_matmul(kind):
+    """Per-channel fake-quant weights of a MatMul (``kind`` "matmul"), of one with ``transpose_b``
+    ("transpose_b": the weight is stored (out, in), as TFLite's FULLY_CONNECTED keeps it), or of a batched
+    matmul on a 3-D input ("batch_matmul", as a Keras 3 Dense on a sequence writes it)."""
+    def build(b, tf):
+        x = b.input((1, 3, 8) if kind == "batch_matmul" else (1, 8), "float32", -1.0, 1.0)
+        w = b.weight((4, 8) if kind == "transpose_b" else (8, 4))
+        channels = w.shape[-1]
+        wq = tf.quantization.fake_quant_with_min_max_vars_per_channel(w, [-1.0] * channels, [1.0] * channels)
+        xq = tf.quantization.fake_quant_with_min_max_vars(x, -1.0, 1.0)
+        y = tf.matmul(xq, wq, transpose_b=kind == "transpose_b")
+        b.output(tf.quantization.fake_quant_with_min_max_vars(y, -6.0, 6.0))
+
+    return build
+
+
 def _quantize_dequantize_v4(b, tf):
     x = b.input((1, 8, 8, 3), "float32", -1.0, 1.0)
     w = b.weight((3, 3, 3, 4))
@@ -1286,6 +1302,14 @@ def _extra_cases():
              "a tf.function called from the graph (function library)"),
         Case("fake_quant_per_channel", "FakeQuantWithMinMaxVarsPerChannel", _per_channel_fake_quant,
              "per-channel fake-quant weights (QAT)"),
+        Case("fake_quant_per_channel_matmul", "FakeQuantWithMinMaxVarsPerChannel",
+             _per_channel_fake_quant_matmul("matmul"), "per-channel fake-quant weights of a MatMul (QAT)"),
+        Case("fake_quant_per_channel_matmul_transposed", "FakeQuantWithMinMaxVarsPerChannel",
+             _per_channel_fake_quant_matmul("transpose_b"),
+             "per-channel fake-quant weights of a MatMul with transpose_b (weights stored out x in)"),
+        Case("fake_quant_per_channel_batch_matmul", "FakeQuantWithMinMaxVarsPerChannel",
+             _per_channel_fake_quant_matmul("batch_matmul"),
+             "per-channel fake-quant weights of a BatchMatMulV2 on a 3-D input"),
         Case("quantize_dequantize", "QuantizeAndDequantizeV4", _quantize_dequantize_v4,
              "quantize_and_dequantize on inputs and weights (QAT export)"),
         Case("hash_table_lookup", "LookupTableFindV2", _hash_table, "tf.lookup.StaticHashTable"),
@@ -1398,6 +1422,31 @@ def _saved_fq_conv_weights(b, tf, out):
     _save_serving(b, tf, out, m, serve, [InputSpec("x", "float32", (1, 8, 8, 3), (1, 8, 8, 3), -1.0, 1.0)])
 
 
+_PER_CHANNEL_SHAPES = {  # kind: (weight shape, input shape)
+    "conv": ((3, 3, 3, 4), (1, 8, 8, 3)), "matmul": ((8, 4), (1, 8)), "transpose_b": ((4, 8), (1, 8)),
+    "batch_matmul": ((8, 4), (1, 3, 8))}
+
+
+def _saved_per_channel_fq(kind):
+    """A per-channel fake-quantized weight variable in a SavedModel, of a Conv2D (``kind`` "conv") or of a
+    matmul as :func:`_per_channel_fake_quant_matmul` builds it."""
+    def build(b, tf, out):
+        m = tf.Module()
+        w_shape, shape = _PER_CHANNEL_SHAPES[kind]
+        m.w = _module_variable(b, tf, w_shape)
+
+        def serve(x):
+            channels = w_shape[-1]
+            w = tf.quantization.fake_quant_with_min_max_vars_per_channel(m.w, [-1.0] * channels, [1.0] * channels)
+            x = tf.quantization.fake_quant_with_min_max_vars(x, -1.0, 1.0)
+            y = conv(tf, x, w) if kind == "conv" else tf.matmul(x, w, transpose_b=kind == "transpose_b")
+            return {"y": tf.quantization.fake_quant_with_min_max_vars(y, -6.0, 6.0)}
+
+        _save_serving(b, tf, out, m, serve, [InputSpec("x", "float32", shape, shape, -1.0, 1.0)])
+
+    return build
+
+
 def _saved_model_cases():
     """Cases converted the way a SavedModel is (``TFLiteConverter.from_saved_model`` on its signature). A case with
     a ``twin`` measures that frozen-graph case's graph again; the rules judge a SavedModel by it instead."""
@@ -1415,6 +1464,20 @@ def _saved_model_cases():
              twin="hash_table_lookup_string", **saved),
         Case("fake_quant_conv_weights_saved", "FakeQuantWithMinMaxVars", _saved_fq_conv_weights,
              "FakeQuant on a Conv2D's weight variable, in a SavedModel", twin="fake_quant_conv_weights", **saved),
+        Case("fake_quant_per_channel_saved", "FakeQuantWithMinMaxVarsPerChannel", _saved_per_channel_fq("conv"),
+             "per-channel fake-quant of a Conv2D's weight variable, in a SavedModel", twin="fake_quant_per_channel",
+             **saved),
+        Case("fake_quant_per_channel_matmul_saved", "FakeQuantWithMinMaxVarsPerChannel",
+             _saved_per_channel_fq("matmul"), "per-channel fake-quant of a MatMul's weight variable, in a SavedModel",
+             twin="fake_quant_per_channel_matmul", **saved),
+        Case("fake_quant_per_channel_matmul_transposed_saved", "FakeQuantWithMinMaxVarsPerChannel",
+             _saved_per_channel_fq("transpose_b"),
+             "per-channel fake-quant of a weight variable read by a MatMul with transpose_b, in a SavedModel",
+             twin="fake_quant_per_channel_matmul_transposed", **saved),
+        Case("fake_quant_per_channel_batch_matmul_saved", "FakeQuantWithMinMaxVarsPerChannel",
+             _saved_per_channel_fq("batch_matmul"),
+             "per-channel fake-quant of a BatchMatMulV2's weight variable, in a SavedModel",
+             twin="fake_quant_per_channel_batch_matmul", **saved),
     ]
 
 

@@ -35,6 +35,7 @@ def uniform_value(model: ModelGraph, tensor) -> float | None:
 
 
 _CONV_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative"})
+_MATMUL_OPS = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
 
 
 def _producer_op(model: ModelGraph, tensor) -> tuple[str | None, str | None]:
@@ -156,15 +157,37 @@ def _select(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
     return None
 
 
-def _fake_quant_conv_weights(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
-    """Fake-quantized convolution weights (the filter operand of a conv), per tensor or per channel (measured
-    apart: the legacy uint8 path cannot run a per-channel conv, whose kernel takes int8 input only)."""
-    feeds_filter = [v for v, keyed in model.succ[node].items() for data in keyed.values()
-                    if model.nodes[v]["op"] in _CONV_OPS and data.get("dst_slot") == 1]
-    if not feeds_filter:
-        return None
+# The measured cases of per-channel fake-quant weights read by a matmul, by the matmul's kind.
+PER_CHANNEL_MATMUL_CASES = {"matmul": "fake_quant_per_channel_matmul",
+                            "transposed": "fake_quant_per_channel_matmul_transposed",
+                            "batch_matmul": "fake_quant_per_channel_batch_matmul"}
+
+
+def _per_channel_matmul_case(model: ModelGraph, user: str) -> str:
+    """The measured case of per-channel fake-quant weights read by the matmul ``user``: the weights a
+    FULLY_CONNECTED keeps are (out, in), so a plain MatMul's are transposed and one with ``transpose_b`` (or
+    ``adj_y``) is not."""
+    attrs = model.nodes[user].get("attrs") or {}
+    if attrs.get("transpose_b") or attrs.get("adj_y"):
+        return PER_CHANNEL_MATMUL_CASES["transposed"]
+    return PER_CHANNEL_MATMUL_CASES["matmul" if model.nodes[user]["op"] == "MatMul" else "batch_matmul"]
+
+
+def _fake_quant_weights(model: ModelGraph, node: str, folded: set[str]) -> Match | None:
+    """Fake-quantized weights (the second operand of a conv or matmul), measured apart by where they go. A
+    convolution's, per tensor or per channel: the legacy uint8 path cannot run a per-channel conv, whose kernel
+    takes int8 input only. A matmul's per channel: ``from_saved_model`` transposes them to FULLY_CONNECTED's
+    (out, in) layout with their quantization axis left behind. A matmul's per tensor are judged by the op."""
     per_channel = model.nodes[node]["op"].endswith("PerChannel")
-    return ("fake_quant_per_channel" if per_channel else "fake_quant_conv_weights"), ()
+    for user, keyed in model.succ[node].items():
+        if not any(data.get("dst_slot") == 1 for data in keyed.values()):
+            continue
+        op = model.nodes[user]["op"]
+        if op in _CONV_OPS:
+            return ("fake_quant_per_channel" if per_channel else "fake_quant_conv_weights"), ()
+        if per_channel and op in _MATMUL_OPS:
+            return _per_channel_matmul_case(model, user), ()
+    return None
 
 
 # Ops whose TFLite kernel keeps its operands' scale, by their measured case with every operand ranged by FakeQuant.
@@ -201,7 +224,7 @@ def _rnn_gate_split(model: ModelGraph, node: str, folded: set[str]) -> Match | N
     return None
 
 
-# Each pattern's finder, by the op it is anchored on (fake-quant ops anchor `_fake_quant_conv_weights`).
+# Each pattern's finder, by the op it is anchored on (fake-quant ops anchor `_fake_quant_weights`).
 FINDERS: dict[str, Finder] = {
     "Erf": _gelu_exact, "Pow": _gelu_tanh, "Relu6": _hard_swish, "RealDiv": _division, "Div": _division,
     "Rsqrt": _l2_normalize, "Select": _select, "SelectV2": _select, "Split": _rnn_gate_split,
@@ -216,7 +239,8 @@ def fused_patterns(model: ModelGraph, nodes: set[str], folded: set[str]) -> dict
     ``gelu_exact``) or with ``tanh`` and ``pow(x, 3)`` (``gelu_tanh``), hard-swish ``x * relu6(x + 3) / 6``
     (``hard_swish_pattern``), the gate split of an RNN cell (``lstm_static_rnn``: int8 sometimes leaves
     that SPLIT float), fake-quantized conv weights (``fake_quant_conv_weights``: the int8 model the
-    calibrated targets write fails to prepare; fake-quant on activations or on MatMul weights does not), and a
+    calibrated targets write fails to prepare; fake-quant on activations or per tensor on MatMul weights does
+    not), per-channel fake-quantized matmul weights (``fake_quant_per_channel_matmul`` and its kinds), and a
     division by a constant (``realdiv_const``: the converter writes a multiplication by the reciprocal, which
     every target quantizes, where a division by a tensor fails int16x8). ``folded`` are the nodes constant
     folding removes. A node a pattern absorbed anchors no other.
@@ -225,7 +249,7 @@ def fused_patterns(model: ModelGraph, nodes: set[str], folded: set[str]) -> dict
     taken: set[str] = set()  # nodes absorbed by a pattern found earlier
     for node, attrs in model.ops():  # in graph order, so overlapping patterns always resolve the same way
         op = attrs["op"]
-        finder = _fake_quant_conv_weights if is_fake_quant(op) else FINDERS.get(op)
+        finder = _fake_quant_weights if is_fake_quant(op) else FINDERS.get(op)
         if finder is None or node not in nodes or node in taken:
             continue
         hit = finder(model, node, folded)

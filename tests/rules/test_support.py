@@ -4,7 +4,7 @@ matches, and which multi-op patterns it fuses."""
 from __future__ import annotations
 
 from graphlint.engine.runner import lint
-from graphlint.testing import GraphBuilder
+from graphlint.testing import GraphBuilder, savedmodel_view
 from graphlint_rules import support, table
 
 CONV = {"strides": [1, 1, 1, 1], "padding": "SAME"}
@@ -143,6 +143,45 @@ def test_per_channel_weight_ranges_fail_the_legacy_uint8_path():
     report = lint(b.to_bytes(), outputs=b.outputs, targets=("uint8-qat",))
     assert report.verdicts()["uint8-qat"]["verdict"] == "fail", [f.message for f in report.findings]
     assert [f.node for f in report.findings if f.code == "GL302"] == ["w_fq"]
+
+
+def _per_channel_matmul(kind: str) -> GraphBuilder:
+    """x -> MatMul(x, FakeQuantPerChannel(w)), written as ``kind``: "matmul", "transpose_b" or "batch_matmul"."""
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (1, 3, 8) if kind == "batch_matmul" else (1, 8))
+    rows = [[0.1, -0.2, 0.3, -0.4]] * 8
+    weights = b.const([list(r) for r in zip(*rows)] if kind == "transpose_b" else rows, name="w")
+    channels = 8 if kind == "transpose_b" else 4
+    w = b.node("FakeQuantWithMinMaxVarsPerChannel", [weights, b.const([-1.0] * channels, name="lo"),
+                                                     b.const([1.0] * channels, name="hi")], name="w_fq")
+    if kind == "batch_matmul":
+        b.output(b.op("BatchMatMulV2", [x, w], name="mm", attrs={"adj_x": False, "adj_y": False}))
+    else:
+        b.output(b.op("MatMul", [x, w], name="mm", attrs={"transpose_a": False, "transpose_b": kind != "matmul"}))
+    return b
+
+
+def test_per_channel_matmul_weights_match_the_case_of_their_matmul_kind():
+    for kind, case in (("matmul", "fake_quant_per_channel_matmul"),
+                       ("transpose_b", "fake_quant_per_channel_matmul_transposed"),
+                       ("batch_matmul", "fake_quant_per_channel_batch_matmul")):
+        assert _analyze(_per_channel_matmul(kind)).support["w_fq"].case == case, kind
+
+
+def test_per_channel_matmul_weights_fail_the_quantizing_targets_of_a_saved_model_only():
+    # from_saved_model transposes the (in, out) weights with their channel axis left behind; from a frozen
+    # graph the same weights convert for int8 (measured on both paths)
+    targets = ("float", "dynamic", "int8", "float16", "tflm")
+    b = _per_channel_matmul("matmul")
+    frozen = lint(b.to_bytes(), outputs=b.outputs, targets=targets)
+    saved = lint(savedmodel_view(b), outputs=b.outputs, targets=targets)
+    assert {t: v["verdict"] for t, v in frozen.verdicts().items() if t != "tflm"} == dict.fromkeys(
+        targets[:-1], "pass")
+    assert {t: v["verdict"] for t, v in saved.verdicts().items()} == {
+        "float": "pass", "dynamic": "fail", "int8": "fail", "float16": "fail", "tflm": "fail"}
+    finding = next(f for f in saved.findings if f.code == "GL302")
+    assert finding.node == "w_fq" and "mismatched quantized axes" in finding.message
+    assert "per tensor" in finding.fix.title
 
 
 def test_a_concat_of_fake_quant_ranges_fails_int8_and_leaves_micro_nothing():

@@ -6,6 +6,8 @@ from graphlint.engine.rule import Category, Rule
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
 from graphlint_rules.loops import FREE_BATCH_LIST_CASE, UNSHAPED_LIST_CASE, UNSWITCHED_CASE
+from graphlint_rules.patterns import PER_CHANNEL_MATMUL_CASES
+from graphlint_rules.table import saved_model_twin
 
 _KINDS = (support.RUNTIME, support.CONVERT, support.CALIBRATION)
 # When the int8 conversion itself fails, TFLite Micro (which runs the int8 model) has nothing to run.
@@ -13,6 +15,11 @@ _NO_INT8_MODEL = (support.CONVERT, support.CALIBRATION)
 # Cases the converter fails because of the graph's FakeQuant ranges: without them int8 calibrates the graph itself.
 _FAKE_QUANT_CASES = frozenset({"fake_quant_conv_weights", "fake_quant_concat_ranged_inputs",
                                "fake_quant_max_pool_ranged_input", "fake_quant_avg_pool_ranged_input"})
+
+
+def _per_channel_matmul(case_id: str) -> bool:
+    """Per-channel fake-quant weights of a matmul, measured on either converter path."""
+    return any(case_id in (c, saved_model_twin(c)) for c in PER_CHANNEL_MATMUL_CASES.values())
 
 
 class FailsAfterConversion(Rule):
@@ -29,6 +36,11 @@ class FailsAfterConversion(Rule):
     - int8 and int8-fallback of a QAT graph where every operand of a concat, max pool or average pool has a
       FakeQuant range: "'tfl.concatenation' op quantization parameters violate the same scale constraint"
       (calibration gives the result a scale of its own); TFLite Micro then has no int8 model to run;
+    - every quantizing target of a SavedModel whose MatMul weights are fake-quantized per channel:
+      "'tfl.transpose' op has mismatched quantized axes of input and output" (`from_saved_model` transposes
+      them to FULLY_CONNECTED's (out, in) layout and leaves the quantization axis behind), or at prepare
+      "quantized_dimension != 0" when they are already stored (out, in); frozen, the legacy uint8 path fails
+      the same way;
     - dynamic-range conversion of `QuantizeAndDequantizeV4` graphs: "conv.cc output->type != input_type";
     - while loops under int16x8: "Max and min for dynamic tensors should be recorded during calibration".
     - every target of a `tf.map_fn` or a `tf.TensorArray` without an element shape in a `tf.function` frozen
@@ -95,6 +107,10 @@ class FailsAfterConversion(Rule):
             elif s.case == FREE_BATCH_LIST_CASE:
                 fix = Fix("Save the serving signature with a fixed batch dimension (a `tf.TensorSpec` of batch 1 in "
                           "the `tf.function`'s input signature), so the loop's lists get a static element shape")
+            elif _per_channel_matmul(s.case):
+                fix = Fix("Fake-quantize the MatMul's weights per tensor (`fake_quant_with_min_max_vars`): "
+                          "FULLY_CONNECTED keeps per-channel weights only along its output channels, and the "
+                          "converter's transpose of (in, out) weights does not carry their channel axis over")
             elif s.case in _FAKE_QUANT_CASES:
                 fix = Fix("Drop the FakeQuant nodes and let the converter calibrate", Applicability.UNSAFE,
                           (Edit.of("drop-fake-quant"),))
