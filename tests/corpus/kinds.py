@@ -371,13 +371,16 @@ def qat(kind, coverage="full"):
     """A graph that quantization-aware training rewrote: FakeQuant on inputs, weights, activations.
 
     ``coverage``: "full", "no_output" (the last op has no range), "no_weights" (weights float),
-    "no_residual" (the residual add or concat has no range).
+    "no_residual" (the residual add or concat has no range), "per_channel" (weights ranged per output channel).
     """
     def fq(tf, t, low, high):
         return tf.quantization.fake_quant_with_min_max_vars(t, tf.constant(float(low)), tf.constant(float(high)))
 
     def wq(tf, b, shape):
         w = b.weight(shape, 0.3)
+        if coverage == "per_channel":
+            return tf.quantization.fake_quant_with_min_max_vars_per_channel(
+                w, tf.constant([-1.0] * shape[-1]), tf.constant([1.0] * shape[-1]))
         return w if coverage == "no_weights" else fq(tf, w, -1.0, 1.0)
 
     def build(b, tf):

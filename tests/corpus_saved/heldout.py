@@ -165,17 +165,72 @@ def module_three_signatures(b, tf, out):
                                                                                low=0.0, high=1.0)])})
 
 
-def module_fake_quant_args(b, tf, out):
+def module_qat_sequence_dense(b, tf, out):
+    """A QAT-style sequence model: a dense step over every time step (a 3-D matmul) whose weights are
+    fake-quantized per output channel, then pooling and a per-tensor fake-quantized head."""
     m = tf.Module()
-    m.w = variable(b, tf, (10, 6))
+    m.w, m.head = variable(b, tf, (8, 6)), variable(b, tf, (6, 3))
+    fq, fq_pc = tf.quantization.fake_quant_with_min_max_vars, tf.quantization.fake_quant_with_min_max_vars_per_channel
+
+    def serve(frames):
+        x = fq(frames, -1.0, 1.0)
+        h = fq(tf.nn.relu(tf.matmul(x, fq_pc(m.w, [-1.2] * 6, [1.2] * 6))), 0.0, 6.0)
+        h = fq(tf.reduce_mean(h, 1), 0.0, 6.0)
+        return {"scores": fq(tf.matmul(h, fq(m.head, -1.5, 1.5)), -8.0, 8.0)}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("frames", (1, 5, 8))])})
+
+
+def module_qat_conv_per_channel(b, tf, out):
+    """The usual QAT recipe: convolution weights fake-quantized per channel, the dense head per tensor."""
+    m = tf.Module()
+    m.k, m.head = variable(b, tf, (3, 3, 3, 6)), variable(b, tf, (6, 4))
+    fq, fq_pc = tf.quantization.fake_quant_with_min_max_vars, tf.quantization.fake_quant_with_min_max_vars_per_channel
+
+    def serve(image):
+        x = fq(image, 0.0, 1.0)
+        y = tf.nn.conv2d(x, fq_pc(m.k, [-1.5] * 6, [1.5] * 6), 1, "SAME")
+        y = fq(tf.nn.relu6(y), 0.0, 6.0)
+        y = fq(tf.reduce_mean(y, (1, 2)), 0.0, 6.0)
+        return {"logits": fq(tf.matmul(y, fq(m.head, -1.5, 1.5)), -10.0, 10.0)}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("image", (1, 12, 12, 3), low=0.0, high=1.0)])})
+
+
+def module_qat_dense_out_in(b, tf, out):
+    """Dense weights stored (out, in), as PyTorch-style code keeps them: transposed before their per-channel
+    fake-quant, then a plain matmul."""
+    m = tf.Module()
+    m.w = variable(b, tf, (5, 10))
 
     def serve(x):
-        y = tf.quantization.fake_quant_with_min_max_args(x, -1.0, 1.0)
-        w = tf.quantization.fake_quant_with_min_max_vars_per_channel(m.w, [-1.5] * 6, [1.5] * 6)
-        y = tf.nn.relu(tf.matmul(y, w))
-        return {"y": tf.quantization.fake_quant_with_min_max_args(y, 0.0, 6.0)}
+        w = tf.quantization.fake_quant_with_min_max_vars_per_channel(tf.transpose(m.w), [-1.0] * 5, [1.0] * 5)
+        y = tf.matmul(tf.quantization.fake_quant_with_min_max_vars(x, -2.0, 2.0), w)
+        return {"y": tf.quantization.fake_quant_with_min_max_vars(y, -6.0, 6.0)}
 
-    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 10))])})
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 10), low=-2.0, high=2.0)])})
+
+
+def keras_per_channel_dense_export(b, tf, out):
+    """A Keras layer of one's own that fake-quantizes its kernel per output channel; model.export."""
+    def make(keras):
+        class QuantDense(keras.layers.Layer):
+            def __init__(self, units, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+
+            def build(self, shape):
+                self.kernel = self.add_weight(shape=(shape[-1], self.units), initializer="glorot_uniform")
+
+            def call(self, x):
+                k = tf.quantization.fake_quant_with_min_max_vars_per_channel(
+                    self.kernel, [-1.0] * self.units, [1.0] * self.units)
+                return tf.matmul(x, k)
+
+        x = keras.Input((12,), name="features")
+        return keras.Model(x, keras.layers.Softmax()(QuantDense(4)(keras.layers.Dense(8, activation="relu")(x))))
+
+    export_keras(b, tf, out, make, [Inp("features", (1, 12))])
 
 
 def string_labels_out(b, tf, out):
@@ -212,7 +267,13 @@ CASES = [
     saved_case("ho_sm_module_scan", module_scan, "tf.scan of a recurrent step"),
     saved_case("ho_sm_module_three_signatures", module_three_signatures,
                "three signatures; serving_default with two inputs, batch None"),
-    saved_case("ho_sm_module_fake_quant_args", module_fake_quant_args,
-               "QAT-like: FakeQuantWithMinMaxArgs, per-channel weight fake-quant"),
+    saved_case("ho_sm_module_qat_sequence_dense", module_qat_sequence_dense,
+               "QAT-like: per-channel fake-quant weights of a 3-D matmul, per-tensor head"),
+    saved_case("ho_sm_module_qat_conv_per_channel", module_qat_conv_per_channel,
+               "QAT-like: per-channel conv weights, per-tensor dense head"),
+    saved_case("ho_sm_module_qat_dense_out_in", module_qat_dense_out_in,
+               "QAT-like: (out, in) weights transposed, then per-channel fake-quant and matmul"),
+    saved_case("ho_sm_keras_per_channel_dense_export", keras_per_channel_dense_export,
+               "Keras layer fake-quantizing its kernel per channel; model.export"),
     saved_case("ho_sm_string_labels_out", string_labels_out, "argmax to a label string output"),
 ]

@@ -194,6 +194,19 @@ def module_fake_quant(b, tf, out):
     save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 8, 8, 3), low=0.0, high=1.0)])})
 
 
+def module_fake_quant_per_channel_matmul(b, tf, out):
+    m = tf.Module()
+    m.w = variable(b, tf, (10, 6))
+
+    def serve(x):
+        y = tf.quantization.fake_quant_with_min_max_args(x, -1.0, 1.0)
+        w = tf.quantization.fake_quant_with_min_max_vars_per_channel(m.w, [-1.5] * 6, [1.5] * 6)
+        y = tf.nn.relu(tf.matmul(y, w))
+        return {"y": tf.quantization.fake_quant_with_min_max_args(y, 0.0, 6.0)}
+
+    save_functions(b, tf, out, m, {"serving_default": (serve, [Inp("x", (1, 10))])})
+
+
 def string_lookup_head(b, tf, out):
     """String tokens looked up in a vocabulary table, embedded and classified."""
     m = tf.Module()
@@ -259,6 +272,8 @@ CASES = [
                "two signatures; serving_default judged"),
     saved_case("sm_module_dynamic_batch", module_dynamic_batch, "batch dimension None, reshape by tf.shape"),
     saved_case("sm_module_fake_quant", module_fake_quant, "QAT-like: FakeQuantWithMinMaxVars on I/O and weights"),
+    saved_case("sm_module_fake_quant_per_channel_matmul", module_fake_quant_per_channel_matmul,
+               "QAT-like: FakeQuantWithMinMaxArgs, per-channel fake-quant of MatMul weights"),
     saved_case("sm_string_lookup_head", string_lookup_head, "string input, StaticHashTable lookup, embedding"),
     saved_case("sm_module_topk_int_output", module_topk_int_output, "top_k scores and int32 classes"),
     saved_case("sm_tf1_simple_save", tf1_simple_save, "TF1 SavedModelBuilder, reference variable"),
