@@ -106,14 +106,15 @@ CASES = {
     "deep.pbtxt": (lambda: (b'node { name: "n" op: "Const" attr { key: "a" value { '
                             + b'func { name: "f" attr { key: "a" value { ' * 100_000
                             + b"} } } " * 100_000 + b"} } }\n"), "GL001"),
-    "saved_model.pb": (_saved_model, "GL001"),
+    "renamed_saved_model.pb": (_saved_model, "GL001"),
     "model.onnx": (_onnx, "GL001"),
     "model.h5": (b"\x89HDF\r\n\x1a\n\x00\x00\x00\x00\x00\x08\x08\x00\x04\x00\x10\x00" + bytes(64), "GL001"),
 }
 KINDS = {"empty.pb": "empty", "no_nodes.pbtxt": "empty", "directory.pb": "unsupported", "missing.pb": "missing",
-         "saved_model.pb": "unsupported", "model.onnx": "unsupported", "model.h5": "unreadable"}
+         "renamed_saved_model.pb": "unsupported", "model.onnx": "unsupported", "model.h5": "unreadable"}
 SAYS = {"empty.pb": "file is empty", "directory.pb": "is a directory", "missing.pb": "no such file",
-        "saved_model.pb": "SavedModel", "model.onnx": "ONNX", "model.h5": "HDF5", "deep.pbtxt": "nesting too deep",
+        "renamed_saved_model.pb": "SavedModel", "model.onnx": "ONNX", "model.h5": "HDF5",
+        "deep.pbtxt": "nesting too deep",
         "no_nodes.pbtxt": "has no nodes", "truncated.pb": "truncated"}
 
 

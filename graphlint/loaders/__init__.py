@@ -181,11 +181,11 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
         data = bytes(source)
         path = name or "<bytes>"
     else:
-        if os.path.isdir(source):
+        directory = _saved_model_dir(source)
+        if directory is not None:
             from .savedmodel import load_dir
 
-            return load_dir(os.fspath(source), name or os.fspath(source),
-                            **_sm_options(input_shapes, max_nodes, signature))
+            return load_dir(directory, name or os.fspath(source), **_sm_options(input_shapes, max_nodes, signature))
         data = read_bytes(source)
         path = name or os.fspath(source)
     kind = sniff(data[:4096])
@@ -211,6 +211,17 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
         model = _parse(data, kind, path, input_shapes, inputs, outputs, max_nodes)
     model.info = dataclasses.replace(model.info, digest=sha256 if sha256 is not None else _Digest(data))
     return model
+
+
+def _saved_model_dir(source: str | os.PathLike) -> str | None:
+    """The SavedModel directory ``source`` names: the directory itself, or the one holding ``source`` when it is
+    a SavedModel's ``saved_model.pb`` (TensorFlow reads a SavedModel only as a whole directory)."""
+    path = os.fspath(source)
+    if os.path.isdir(path):
+        return path
+    if os.path.basename(path) in ("saved_model.pb", "saved_model.pbtxt") and os.path.isfile(path):
+        return os.path.dirname(path) or "."
+    return None
 
 
 def _archive_kind(head: bytes) -> str | None:

@@ -304,11 +304,16 @@ def _raise_not_graphdef(data) -> None:
             fields.setdefault(number, wire)
     except LoadError:
         pass
-    if fields.get(1) == 0 and (7 in fields or 8 in fields):
+    if all(fields.get(n) == 0 for n in range(1, 6)) and fields.get(6) == 2:
+        raise LoadError("this is a SavedModel's fingerprint.pb, not a model; check the SavedModel directory that "
+                        "holds it", "unsupported")
+    # ONNX's ModelProto: ir_version, then strings (producer, version, domain), the graph and its opset imports
+    if fields.get(1) == 0 and (fields.get(8) == 2 or fields.get(7) == 2) and all(
+            fields.get(n, 2) == 2 for n in (2, 3, 4)):
         raise LoadError("this is an ONNX model, not a TensorFlow GraphDef", "unsupported")
     if fields.get(1) == 0 and fields.get(2) == 2:
-        raise LoadError("this is a SavedModel (saved_model.pb), not a frozen graph; freeze it with "
-                        "convert_variables_to_constants_v2 or convert it with from_saved_model", "unsupported")
+        raise LoadError("this is a SavedModel's saved_model.pb, not a frozen graph; check it as saved_model.pb "
+                        "in its directory, beside its variables/", "unsupported")
     raise LoadError("not a GraphDef")
 
 

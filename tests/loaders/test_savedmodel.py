@@ -207,6 +207,17 @@ def test_cli_checks_a_directory_and_a_signature(sm: Path) -> None:
     assert report["model"]["inputs"][0]["shape"] == [2, 3]
 
 
+def test_a_saved_model_pb_is_checked_as_its_directory(sm: Path) -> None:
+    # the file a user finds is saved_model.pb; TensorFlow reads it only with the directory around it
+    whole = load(sm / "cnn")
+    model = load(sm / "cnn" / "saved_model.pb")
+    assert model.info.format == "savedmodel" and model.info.path == str(sm / "cnn" / "saved_model.pb")
+    assert sorted(a["op"] for _, a in model.ops()) == sorted(a["op"] for _, a in whole.ops())
+    proc = subprocess.run([sys.executable, "-m", "graphlint", "check", str(sm / "cnn" / "fingerprint.pb")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "fingerprint.pb, not a model" in proc.stderr, proc.stderr
+
+
 def test_lint_never_imports_tensorflow(sm: Path) -> None:
     code = ("import sys; from graphlint.engine.runner import lint; "
             f"r = lint({str(sm / 'mobilenet')!r}, targets=['float', 'int8']); "
