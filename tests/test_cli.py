@@ -80,7 +80,7 @@ def test_json_report_follows_the_schema(broken_pb):
 
 def test_several_formats_each_to_its_path(broken_pb, tmp_path):
     sarif, junit, js = tmp_path / "out.sarif", tmp_path / "out.xml", tmp_path / "out.json"
-    proc = _run("check", str(broken_pb), "-o", "y", "-f", "text", "-f", f"sarif:{sarif}", "-f", f"junit:{junit}",
+    proc = _run("check", str(broken_pb), "--output", "y", "-f", "text", "-f", f"sarif:{sarif}", "-f", f"junit:{junit}",
                 "-f", f"json:{js}")
     assert proc.returncode == 1 and "GL101" in proc.stdout
     assert json.loads(js.read_text())["findings"][0]["code"] == "GL101"
@@ -93,12 +93,21 @@ def test_two_stdout_formats_is_a_usage_error(clean_pb):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "only one format" in proc.stderr
 
 
-@pytest.mark.parametrize("args", [["-t", "tpu"], ["-f", "yaml"], ["--input", "x:1,a"], ["--bogus"]])
+@pytest.mark.parametrize("args", [["-t", "tpu"], ["-f", "yaml"], ["--input", "x:1,a"], ["--bogus"], ["-o", "y"],
+                                  ["-oy"]])
 def test_usage_errors_exit_2_in_one_line(clean_pb, args):
     proc = _run("check", str(clean_pb), *args)
     assert proc.returncode == 2
     assert proc.stderr.startswith("graphlint: error:") and proc.stderr.count("\n") == 1
     assert "Traceback" not in proc.stderr
+
+
+def test_short_o_is_the_written_file_in_every_command(clean_pb):
+    # `-o` names the file convert and fix write; check writes files with -f FMT:PATH and takes --output NAME
+    proc = _run("check", str(clean_pb), "-o", "y")
+    assert "--output NAME" in proc.stderr and "-f FMT:PATH" in proc.stderr
+    assert _run("check", str(clean_pb), "--output", "y").returncode == 0
+    assert _run("check", "--", str(clean_pb)).returncode == 0
 
 
 def test_unreadable_model_exits_2_but_still_reports(tmp_path, clean_pb):
@@ -113,14 +122,15 @@ def test_unreadable_model_exits_2_but_still_reports(tmp_path, clean_pb):
 
 def test_config_in_pyproject_and_graphlint_toml(broken_pb, tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.graphlint]\nignore = ["GL102"]\ntargets = ["tflm"]\n')
-    report = json.loads(_run("check", str(broken_pb), "-o", "y", "-f", "json", cwd=tmp_path).stdout)
+    report = json.loads(_run("check", str(broken_pb), "--output", "y", "-f", "json", cwd=tmp_path).stdout)
     assert [f["code"] for f in report["findings"]] == ["GL101"] and list(report["targets"]) == ["tflm"]
     (tmp_path / "graphlint.toml").write_text('[per-node-ignores]\n"w" = ["GL101"]\n[severity]\nGL102 = "warning"\n')
-    proc = _run("check", str(broken_pb), "-o", "y", "-f", "json", cwd=tmp_path)
+    proc = _run("check", str(broken_pb), "--output", "y", "-f", "json", cwd=tmp_path)
     report = json.loads(proc.stdout)
     assert [(f["code"], f["severity"]) for f in report["findings"]] == [("GL102", "warning")]
     assert proc.returncode == 0
-    isolated = json.loads(_run("check", str(broken_pb), "-o", "y", "-f", "json", "--isolated", cwd=tmp_path).stdout)
+    isolated = json.loads(_run("check", str(broken_pb), "--output", "y", "-f", "json", "--isolated",
+                               cwd=tmp_path).stdout)
     assert [f["code"] for f in isolated["findings"]] == ["GL101", "GL102"]
 
 
