@@ -159,7 +159,7 @@ class GraphBuilder:
 
     def to_bytes(self) -> bytes:
         """Serialize as a binary frozen GraphDef."""
-        return self.graph.SerializeToString()
+        return self.graph.SerializeToString(deterministic=True)  # map fields (attrs) in key order
 
     def to_text(self) -> str:
         """Serialize as a text GraphDef (``.pbtxt``)."""
