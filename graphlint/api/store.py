@@ -29,6 +29,7 @@ import orjson
 from .blobs import BlobStore as BlobStore  # where model files live (imported from here before)
 
 SCHEMA_VERSION = 1
+_SCHEMA_LOCK = 0x676C7374  # pg_advisory_xact_lock key held while the tables are created
 _ID = re.compile(r"[0-9a-f]{32}")
 
 _TABLES = """
@@ -187,6 +188,10 @@ class _Dialect:
         """Start a write transaction."""
         conn.execute("BEGIN IMMEDIATE")
 
+    def lock_schema(self, cur) -> None:
+        """Serialize schema creation with other processes until the transaction ends (``BEGIN IMMEDIATE``
+        already does for SQLite)."""
+
     def add_column(self, cur, table: str, column: str, ddl: str) -> None:
         """Add a column to a table unless it has it (a database created by an older version)."""
         cur.execute(f"PRAGMA table_info({table})")
@@ -209,6 +214,11 @@ class _Postgres(_Dialect):
 
     def begin(self, conn) -> None:
         conn.execute("BEGIN")
+
+    def lock_schema(self, cur) -> None:
+        # CREATE TABLE IF NOT EXISTS is not safe against itself: two processes starting together on a new
+        # database both create the table's row type and one fails (pg_type_typname_nsp_index)
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
 
     def add_column(self, cur, table: str, column: str, ddl: str) -> None:
         cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {ddl}")
@@ -236,6 +246,7 @@ class Store:
         self._slots = threading.BoundedSemaphore(pool_size)
         self._closed = False
         with self._tx() as cur:
+            self.dialect.lock_schema(cur)
             for statement in _TABLES.format(serial=self.dialect.serial, blob=self.dialect.blob).split(";"):
                 if statement.strip():
                     cur.execute(statement)

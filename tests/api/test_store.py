@@ -70,6 +70,31 @@ def test_racing_inserts_make_one_report(store):
     assert len({row.id for row, _ in results}) == 1 and sum(created for _, created in results) == 1
 
 
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_stores_opened_together_on_a_new_database_all_open(dialect, tmp_path, request):
+    # replicas and workers started together (a compose deployment) create the tables at once; on PostgreSQL,
+    # CREATE TABLE IF NOT EXISTS racing itself failed ("pg_type_typname_nsp_index") for all but one of them
+    url = (f"sqlite:///{tmp_path / 'db' / 'graphlint.db'}" if dialect == "sqlite"
+           else request.getfixturevalue("postgres").new_database())
+    barrier, errors, stores = threading.Barrier(6), [], []
+
+    def open_store():
+        barrier.wait()
+        try:
+            stores.append(Store(url))
+        except Exception as err:  # noqa: BLE001 - collected and shown by the assertion
+            errors.append(repr(err))
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for s in stores:
+        s.close()
+    assert not errors and len(stores) == 6, errors
+
+
 def test_pagination_and_filters(store):
     ids = [_add(store, _report(), owner="o", cache_key=f"k{i}", sha256=("c" if i % 2 else "d") * 64,
                 name=f"n{i % 3}", graph=None)[0].id for i in range(7)]
