@@ -177,7 +177,8 @@ class JobRunner:
 
         A server without TensorFlow, or a full queue, gives ``verification.status: failed`` with the reason.
         """
-        with self._reports:
+        with self._reports, self.store.exclusive(f"verification:{row.id}"):
+            row = self.store.get_report(row.owner, row.id) or row  # as another replica may have left it
             data = unpack(row.report)
             state = data.get("verification") or {}
             if state.get("status") == "done" or (state.get("status") in ("queued", "running")
@@ -254,7 +255,7 @@ class JobRunner:
     def _verification_state(self, owner: str, report_id: str, job_id: str, status: str, message: str | None,
                             verified: dict | None = None) -> None:
         """Write a verification job's state (and results) into its report, unless a newer job owns it."""
-        with self._reports:
+        with self._reports, self.store.exclusive(f"verification:{report_id}"):
             row = self.store.get_report(owner, report_id)
             if row is None:
                 return

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import queue
 import re
@@ -192,6 +193,13 @@ class _Dialect:
         """Serialize schema creation with other processes until the transaction ends (``BEGIN IMMEDIATE``
         already does for SQLite)."""
 
+    def lock(self, conn, key: int) -> None:
+        """Take the lock ``key`` for this connection's session (SQLite: nothing; a SQLite store serves one
+        process, whose threads the caller serializes)."""
+
+    def unlock(self, conn, key: int) -> None:
+        """Release what :meth:`lock` took."""
+
     def add_column(self, cur, table: str, column: str, ddl: str) -> None:
         """Add a column to a table unless it has it (a database created by an older version)."""
         cur.execute(f"PRAGMA table_info({table})")
@@ -219,6 +227,12 @@ class _Postgres(_Dialect):
         # CREATE TABLE IF NOT EXISTS is not safe against itself: two processes starting together on a new
         # database both create the table's row type and one fails (pg_type_typname_nsp_index)
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+
+    def lock(self, conn, key: int) -> None:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+
+    def unlock(self, conn, key: int) -> None:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def add_column(self, cur, table: str, column: str, ddl: str) -> None:
         cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {ddl}")
@@ -287,6 +301,19 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock ``name`` against every process on this database while the block runs (a PostgreSQL
+        advisory lock): a read-check-write of one row by several replicas and workers. It holds one pooled
+        connection; callers take one such lock at a time."""
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        with self._conn() as conn:
+            self.dialect.lock(conn, key)
+            try:
+                yield
+            finally:
+                self.dialect.unlock(conn, key)
 
     def _query(self, query: str, params: tuple = ()) -> list[tuple]:
         with self._conn() as conn:

@@ -95,6 +95,28 @@ def test_stores_opened_together_on_a_new_database_all_open(dialect, tmp_path, re
     assert not errors and len(stores) == 6, errors
 
 
+def test_exclusive_holds_a_name_against_other_processes_connections(postgres):
+    # replicas and workers each have their own store: what one holds, another waits for
+    url = postgres.new_database()
+    mine, theirs = Store(url), Store(url)
+    entered = threading.Event()
+
+    def take():
+        with theirs.exclusive("verification:r1"):
+            entered.set()
+
+    waiter = threading.Thread(target=take)
+    with mine.exclusive("verification:r1"):
+        waiter.start()
+        assert not entered.wait(0.5)
+        with theirs.exclusive("verification:r2"):  # another name is free meanwhile
+            pass
+    assert entered.wait(10)
+    waiter.join()
+    mine.close()
+    theirs.close()
+
+
 def test_pagination_and_filters(store):
     ids = [_add(store, _report(), owner="o", cache_key=f"k{i}", sha256=("c" if i % 2 else "d") * 64,
                 name=f"n{i % 3}", graph=None)[0].id for i in range(7)]
