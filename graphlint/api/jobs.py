@@ -36,6 +36,7 @@ log = logging.getLogger("graphlint.api.jobs")
 # never be able to point at the server's filesystem.
 _CALIBRATION = re.compile(r"random(:[1-9][0-9]{0,3})?")
 _STOP = object()
+_QUEUE_SLACK = 4  # ids the in-process queue holds per queued job it admits (the rest: cancelled ones)
 ACTIVE = ("queued", "running")  # a job in these states can still run; done, failed and cancelled are final
 CANCELLED_MESSAGE = "cancelled by its owner"
 QUOTA_RETRY_AFTER_S = 30  # Retry-After of a 429 for a token over its quota of queued jobs
@@ -128,7 +129,8 @@ class JobRunner:
         self.capacity, self.per_owner = capacity, per_owner
         self.cancels = CancelWatch(store)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._queue: queue.Queue = queue.Queue(maxsize=capacity)
+        # Room for cancelled jobs a thread has yet to take and skip: ``capacity`` bounds the jobs queued
+        self._queue: queue.Queue = queue.Queue(maxsize=capacity * _QUEUE_SLACK)
         self._threads = [threading.Thread(target=self._loop, name=f"graphlint-job-{i}", daemon=True)
                          for i in range(workers)]
         self._reports = threading.Lock()  # read-modify-write of a report's verification state
@@ -204,8 +206,9 @@ class JobRunner:
         return row
 
     def _full(self) -> bool:
-        """No room for another job."""
-        return self._queue.full()
+        """No room for another job: ``capacity`` jobs are queued (a cancelled one no longer counts, though its id
+        waits in this process's queue until a thread skips it)."""
+        return self.store.count_jobs("queued") >= self.capacity
 
     def check_quota(self, owner: str) -> None:
         """Refuse a job of an owner who has its quota of jobs queued or running (on all replicas together).

@@ -76,7 +76,8 @@ def make_app(url: str) -> Any:
 class QueuedJobs(JobRunner):
     """The API side: jobs stored as before, deferred to procrastinate instead of this process's threads.
 
-    ``capacity`` bounds the jobs queued across all replicas (503 beyond it).
+    ``capacity`` bounds the jobs queued across all replicas (503 beyond it), counted in the database as for the
+    embedded queue.
     """
 
     def __init__(self, *args: Any, queue_url: str, **kwargs: Any) -> None:
@@ -95,9 +96,6 @@ class QueuedJobs(JobRunner):
         if self._app is not None:
             self._app.close()
             self._app = None
-
-    def _full(self) -> bool:
-        return self.store.count_jobs("queued") >= self.capacity
 
     def _enqueue(self, job_id: str) -> bool:
         try:

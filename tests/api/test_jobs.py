@@ -83,6 +83,23 @@ def test_a_token_over_its_quota_of_queued_jobs_gets_429(idle_runner):
     assert idle_runner.submit("alice", {"n": 3}).status == "queued"
 
 
+def test_a_cancelled_queued_job_frees_its_place_in_the_queue(tmp_path):
+    # its id waits in the in-process queue until a thread skips it, but it no longer counts against the capacity
+    store = Store(f"sqlite:///{tmp_path / 'graphlint.db'}")
+    blobs = BlobStore.in_dir(tmp_path)
+    runner = JobRunner(store, blobs, blobs.jobs, workers=0, capacity=2)
+    first, _ = (runner.submit("alice", {"n": i}) for i in range(2))
+    with pytest.raises(ProblemError) as full:
+        runner.submit("alice", {"n": 2})
+    assert full.value.status == 503 and full.value.headers["Retry-After"] == "30"
+    runner.cancel("alice", first.id)
+    assert runner.submit("alice", {"n": 3}).status == "queued"
+    with pytest.raises(ProblemError) as again:
+        runner.submit("alice", {"n": 4})
+    assert again.value.status == 503
+    store.close()
+
+
 def _tensorflow_libraries(pid: int) -> list[str]:
     maps = Path(f"/proc/{pid}/maps").read_text()
     return sorted({line.split()[-1] for line in maps.splitlines() if "tensorflow" in line.lower()})
