@@ -97,10 +97,15 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def viewer_built() -> None:
+    """The built viewer and the api extra a server needs to serve it."""
     require((WEB_DIR / "index.html").is_file(),
             f"the viewer is not built ({WEB_DIR}): cd web && npm ci && npm run build")
     require(importlib_ok("fastapi") and importlib_ok("uvicorn"), "the api extra is not installed")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, viewer_built):
     srv = Server(tmp_path_factory.mktemp("server"))
     yield srv
     srv.stop()

@@ -422,7 +422,7 @@ def test_oversized_file_is_refused_with_a_message(page, server):
     assert "#/report/" not in page.url
 
 
-def test_a_service_with_tokens_asks_for_one_and_then_works(browser, tmp_path):
+def test_a_service_with_tokens_asks_for_one_and_then_works(browser, viewer_built, tmp_path):
     from tests.web.conftest import Server
 
     token = "viewer-test-token-0123456789"
