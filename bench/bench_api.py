@@ -34,7 +34,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,9 +42,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import contextlib
 
 from bench_lint import ensure_keras
+from local_services import free_port
 
 GOAL_P50_MS = 150
 GOAL_RPS = 20
@@ -80,12 +81,6 @@ def weight_offset(data: bytes) -> int:
     if best is None or best_len < 8:
         raise SystemExit("no weight buffer found in the model")
     return best
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:

@@ -29,7 +29,6 @@ import queue
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import models
+from local_services import free_port
 
 GOAL_HEALTHZ_P99_MS = 100.0
 GOAL_RSS_GROWTH_MB = 50.0
@@ -78,12 +79,6 @@ class Minute:
     worker_max_mb: float = 0.0
     workers: int = 0
     store_mb: float = 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -7,12 +7,8 @@ Models are built in code (GraphDefs with :class:`graphlint.testing.GraphBuilder`
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,14 +18,10 @@ import pytest
 
 from graphlint.testing import GraphBuilder, TFLiteBuilder
 
-START_TIMEOUT = 90
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from local_services import START_TIMEOUT, Postgres, Unavailable, free_port, start_serve, start_worker, stop_process
 
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["Postgres", "free_port", "stop_process"]  # used by the tests of this package
 
 
 class Server:
@@ -46,25 +38,12 @@ class Server:
 
     def start(self) -> Server:
         """Start and wait until ``/readyz`` answers 200."""
-        self.port = free_port()
-        env = {**os.environ, "GRAPHLINT_LINT_WORKERS": "1", "GRAPHLINT_LOG_LEVEL": "warning",
-               "GRAPHLINT_WEB_DIR": str(self.data_dir / "no-web"), **self.env}
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "graphlint", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--data-dir", str(self.data_dir), *self.args], stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited with {self.proc.returncode}:\n{self.output()}", pytrace=False)
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.kill()
-        pytest.fail(f"server did not become ready:\n{self.output()}", pytrace=False)
+        env = {"GRAPHLINT_LINT_WORKERS": "1", "GRAPHLINT_WEB_DIR": str(self.data_dir / "no-web"), **self.env}
+        try:
+            self.proc, self.port = start_serve(self.data_dir, self.log, self.args, env, START_TIMEOUT)
+        except RuntimeError as err:
+            pytest.fail(str(err), pytrace=False)
+        return self
 
     def output(self) -> str:
         return self.log.read_text("utf-8", "replace")[-6000:]
@@ -131,100 +110,15 @@ def upload(client: httpx.Client, data: bytes, name: str = "model.pb", **params) 
                        headers={"Content-Type": "application/octet-stream"})
 
 
-class Postgres:
-    """A throwaway PostgreSQL server from the Debian packages, on loopback, trust authentication."""
-
-    def __init__(self) -> None:
-        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-        if not bins:
-            pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-        self.bin = bins[-1].parent
-        self.root = Path(tempfile.mkdtemp(prefix="graphlint-pg-"))
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        # initdb refuses to run as root: run the server as the `postgres` system user then.
-        self.prefix: list[str] = []
-        if os.geteuid() == 0:
-            runuser = shutil.which("runuser")
-            if runuser is None:
-                pytest.skip("running as root without runuser: cannot start PostgreSQL as another user")
-            self.prefix = [runuser, "-u", "postgres", "--"]
-            shutil.chown(self.root, "postgres", "postgres")
-        os.chmod(self.root, 0o755)
-
-    def start(self) -> Postgres:
-        data = self.root / "data"
-        subprocess.run([*self.prefix, str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "graphlint",
-                        "--no-sync", "-E", "UTF8"], check=True, capture_output=True, timeout=120)
-        return self.resume()
-
-    def halt(self) -> None:
-        """Stop the server, keeping its data (``resume`` starts it again): the database goes down."""
-        if self.proc is not None and self.proc.poll() is None:
-            # Fast shutdown (clients are disconnected at once); `runuser` does not pass SIGINT on, pg_ctl signals
-            # the postmaster itself.
-            subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "stop", "-m",
-                            "fast", "-w"], check=True, capture_output=True, timeout=60)
-            self.proc.wait(60)
-
-    def resume(self) -> Postgres:
-        """Start the server on the data directory ``start`` made and wait until it takes connections."""
-        data = self.root / "data"
-        self.proc = subprocess.Popen(
-            [*self.prefix, str(self.bin / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.root),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "log", "ab"))  # noqa: SIM115
-        import psycopg
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                psycopg.connect(self.url("postgres"), connect_timeout=2).close()
-                return self
-            except psycopg.OperationalError as err:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    log = (self.root / "log").read_text()[-2000:]
-                    raise RuntimeError(f"PostgreSQL did not start: {log}") from err
-                time.sleep(0.2)
-
-    def url(self, db: str) -> str:
-        return f"postgresql://graphlint@127.0.0.1:{self.port}/{db}"
-
-    def new_database(self) -> str:
-        """A fresh, empty database; its URL."""
-        import psycopg
-
-        name = f"t_{os.urandom(6).hex()}"
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return self.url(name)
-
-    def stop(self) -> None:
-        if self.proc is not None:  # smart shutdown; the `runuser` wrapper passes SIGTERM on
-            stop_process(self.proc, graceful=True, timeout=30)
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def postgres():
     """A PostgreSQL server for the session (skipped only when PostgreSQL is not installed)."""
-    server = Postgres().start()
+    try:
+        server = Postgres().start()
+    except Unavailable as err:
+        pytest.skip(str(err))
     yield server
     server.stop()
-
-
-def stop_process(proc: subprocess.Popen, *, graceful: bool = False, timeout: float = 60) -> int:
-    """End a child process and reap it: SIGKILL, or with ``graceful`` SIGTERM first (SIGKILL after ``timeout``)."""
-    if proc.poll() is None:
-        if graceful:
-            proc.terminate()
-            try:
-                return proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        proc.kill()
-        proc.wait(10)
-    return proc.returncode
 
 
 # A dead worker is noticed within a few seconds here (defaults: heartbeat 10 s, stalled after 30 s).
@@ -236,9 +130,7 @@ class Worker:
 
     def __init__(self, log: Path, *args: str) -> None:
         self.log = log
-        with open(log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "graphlint", "worker", *args], stdout=out,
-                                         stderr=subprocess.STDOUT, env={**os.environ, "GRAPHLINT_CONVERT_WORKERS": "1"})
+        self.proc = start_worker(log, args, {"GRAPHLINT_CONVERT_WORKERS": "1"})
 
     def output(self) -> str:
         return self.log.read_text("utf-8", "replace")[-6000:]

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,9 @@ from pathlib import Path
 import pytest
 
 import graphlint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from local_services import free_port
 
 WEB_DIR = Path(graphlint.__file__).parent / "_web"
 CHROMIUM = os.environ.get("GRAPHLINT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -34,12 +36,6 @@ def require(condition: bool, reason: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
