@@ -201,3 +201,47 @@ def test_a_verification_asked_of_both_replicas_at_once_queues_one_job(team):
                     and j["request"].get("report_id") == first.json()["id"]]
             assert len(mine) == 1, mine
             assert {r.json()["verification"]["job"] for r in answers} == {mine[0]["id"]}
+
+
+def test_a_replica_killed_mid_upload_loses_no_acknowledged_report(make_team):
+    # writers upload through replica A until it is killed with SIGKILL under them; every report A acknowledged
+    # is then served by replica B, with its model in the shared blob store
+    import threading
+
+    import httpx
+
+    team = make_team()
+    acknowledged: dict[str, dict] = {}
+    lock, stop = threading.Lock(), threading.Event()
+
+    def writer(k: int) -> None:
+        n = 0
+        with team.a.client(timeout=30) as a:
+            while not stop.is_set():
+                n += 1
+                try:
+                    answer = upload(a, graphdef(1000 * k + n), output="y")
+                except httpx.HTTPError:
+                    return  # A died under this request: it was never acknowledged
+                if answer.status_code == 201:
+                    with lock:
+                        acknowledged[answer.json()["id"]] = answer.json()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    team.a.kill()
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    assert len(acknowledged) >= 20
+    with team.b.client() as b:
+        for report_id, report in acknowledged.items():
+            served = b.get(f"/v1/reports/{report_id}")
+            assert served.status_code == 200, (report_id, served.text)
+            assert served.json()["model"]["sha256"] == report["model"]["sha256"]
+            sha256 = report["model"]["sha256"]
+            assert (team.blob_store / "models" / sha256[:2] / sha256).is_file()
