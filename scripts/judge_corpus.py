@@ -34,11 +34,11 @@ import time
 from pathlib import Path
 
 from graphlint.convert import settings
+from graphlint.engine.targets import CONVERTER_TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "tests" / "corpus" / "cases.py"
 OUT = ROOT / "tests" / "corpus" / "outcomes.json"
-CONVERTER_TARGETS = ("float", "dynamic", "int8", "int8-fallback", "uint8-qat", "int16x8", "float16")
 # corpus name -> (its cases module, the outcomes it writes, the converter targets judged)
 CORPORA = {
     "frozen": (MODELS, OUT, CONVERTER_TARGETS),

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphlint.convert import settings
-from graphlint.engine.targets import CONVERTER_TARGETS, REGISTRY
+from graphlint.engine.targets import CONVERTER_TARGETS, INTEGER_CONVERTER_TARGETS, REGISTRY
 from graphlint.ops import reads_unset_variables
 
 SCHEMA = 1
@@ -59,9 +59,8 @@ TFLM_ARENA_BYTES = 32 << 20
 # The converter targets and their recipes are graphlint's (graphlint.engine.targets); what the probe adds is
 # how it feeds them: calibration data and, for uint8-qat, the fake-quant variant of each case.
 _FEEDS = {
-    "int8": f" ({CALIBRATION_SAMPLES} random samples in each input's range)",
-    "int8-fallback": f" ({CALIBRATION_SAMPLES} random samples in each input's range)",
-    "int16x8": f" ({CALIBRATION_SAMPLES} random samples in each input's range)",
+    **{name: f" ({CALIBRATION_SAMPLES} random samples in each input's range)"
+       for name in CONVERTER_TARGETS if REGISTRY[name].recipe.calibrate},
     "uint8-qat": (
         " on the case's fake-quant variant (FakeQuantWithMinMaxVars on float inputs, weights and activations,"
         " ranges measured on the float graph with the sample data), stats from each float input's FakeQuant range"
@@ -73,10 +72,10 @@ TARGETS["uint8-qat-float"] = (
     " converted with inference_type=tf.uint8): quantized_input_stats from each float input's sample range"
 )
 # Targets that promise integer arithmetic: ops still computing in float are named in float_ops.
-INTEGER_TARGETS = ("int8", "int8-fallback", "int16x8", "uint8-qat", "uint8-qat-float")
+INTEGER_TARGETS = (*INTEGER_CONVERTER_TARGETS, "uint8-qat-float")
 # The converter's calibrated quantization is not deterministic (the same graph sometimes leaves an
 # op in float, sometimes not), so these targets are converted several times and compared.
-CALIBRATED_TARGETS = ("int8", "int8-fallback", "int16x8")
+CALIBRATED_TARGETS = tuple(name for name in CONVERTER_TARGETS if REGISTRY[name].recipe.calibrate)
 CONVERSION_ATTEMPTS = 5
 FLOAT_TENSOR_TYPES = ("FLOAT32", "FLOAT16", "FLOAT64")
 BOUNDARY_OPS = ("QUANTIZE", "DEQUANTIZE")

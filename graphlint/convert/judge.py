@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from graphlint.convert.errors import node_from_message, summarize
+from graphlint.engine.targets import INTEGER_CONVERTER_TARGETS
 from graphlint.ir import ModelGraph
 from graphlint.ops import reads_unset_variables
 
 # Targets whose float ops make a model that runs a ``warn`` (the judge's ``float_fallback``); tflm is judged by
 # TensorFlow Lite Micro alone.
-FLOAT_OPS_WARN = ("int8", "int8-fallback", "uint8-qat", "int16x8")
+FLOAT_OPS_WARN = INTEGER_CONVERTER_TARGETS
 MICRO_ARENA_BYTES = 32 << 20  # the arena the corpus judge gives TensorFlow Lite Micro
 RUN_TIMEOUT_S = 60.0
 _FLOAT_TYPES = ("float32", "float16", "float64")

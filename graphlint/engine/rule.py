@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from graphlint.ir import ModelGraph, TensorInfo
 
 from .finding import Finding, Fix, Severity
-from .targets import TARGETS
+from .targets import DEFAULT_TARGETS, TARGETS
 
 CODE_RE = re.compile(r"^[A-Z]{2,4}\d{3}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -42,7 +42,7 @@ class Category(enum.StrEnum):
 class RuleContext:
     """What a rule may know besides the model: the run's options. Rules never do I/O."""
 
-    targets: tuple[str, ...] = ("float", "int8")  # targets requested for this run
+    targets: tuple[str, ...] = DEFAULT_TARGETS  # targets requested for this run
     user_inputs: tuple[str, ...] = ()  # --input names as given
     user_outputs: tuple[str, ...] = ()  # --output names as given
     user_shapes: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # --input NAME:SHAPE

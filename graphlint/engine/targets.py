@@ -118,6 +118,8 @@ CONVERTER_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() 
 INTEGER_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() if t.integer)
 INTEGER_ONLY_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() if t.integer and not t.fallback)
 CALIBRATED_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() if t.recipe and t.recipe.calibrate)
+# Converter settings that promise integer arithmetic: an op a conversion leaves in float is worth naming there.
+INTEGER_CONVERTER_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() if t.integer and t.converter)
 
 
 def check_targets(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:

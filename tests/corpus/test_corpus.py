@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from graphlint.convert.verify import TFLITE_JUDGED
 from graphlint.engine.runner import lint
 from tests import corpus_agreement as agreement
 from tests.conftest import _cache_root, tensorflow_version
@@ -149,7 +150,6 @@ def test_every_rule_category_is_exercised(predictions):
 
 # -- .tflite files: what the converter wrote for the corpus, judged by LiteRT and TFLite Micro ------------------
 
-TFLITE_JUDGED = ("float", "int8", "tflm")
 # Required agreement on the .tflite files the converter wrote, per split of the model they came from.
 TFLITE_REQUIRED_DEV = 0.98
 TFLITE_REQUIRED_HELDOUT = 0.98

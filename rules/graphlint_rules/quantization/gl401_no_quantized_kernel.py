@@ -3,6 +3,7 @@
 from graphlint.engine.edits import Edit
 from graphlint.engine.finding import Applicability, Fix, Severity
 from graphlint.engine.rule import Category, Rule
+from graphlint.engine.targets import INTEGER_CONVERTER_TARGETS
 from graphlint.ops import is_fake_quant
 from graphlint_rules import support
 
@@ -52,7 +53,7 @@ class NoQuantizedKernel(Rule):
     category = Category.QUANTIZATION
     severity = Severity.WARNING
     formats = frozenset({"graphdef"})
-    targets = ("int8", "int8-fallback", "uint8-qat", "int16x8")
+    targets = INTEGER_CONVERTER_TARGETS
     fix_availability = "sometimes"
 
     def check(self, model, ctx):

@@ -2,9 +2,8 @@
 
 from graphlint.engine.finding import Fix, Severity
 from graphlint.engine.rule import Category, Rule
+from graphlint.engine.targets import INTEGER_CONVERTER_TARGETS
 from graphlint_rules.tflite._facts import computes_in_float, is_hybrid, quantization_kind
-
-_INTEGER_TARGETS = ("int8", "int8-fallback", "uint8-qat", "int16x8")
 
 
 class TfliteFloatOp(Rule):
@@ -31,7 +30,7 @@ class TfliteFloatOp(Rule):
     category = Category.QUANTIZATION
     severity = Severity.WARNING
     formats = frozenset({"tflite"})
-    targets = _INTEGER_TARGETS
+    targets = INTEGER_CONVERTER_TARGETS
     example_format = "tflite"
 
     def check(self, model, ctx):
