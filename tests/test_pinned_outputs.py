@@ -20,10 +20,6 @@ def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=repr).encode()).hexdigest()
 
 
-def _graphdef_bytes(b: GraphBuilder) -> bytes:
-    return b.graph.SerializeToString(deterministic=True)
-
-
 def _tflite() -> TFLiteBuilder:
     b = TFLiteBuilder()
     x = b.input("x", "int8", (1, 4), quant=([0.5], [3]), signature=(-1, 4))
@@ -55,7 +51,7 @@ def _ir(model) -> dict:
 
 def _graphdef_models():
     for b in (small_graphdef(), scoped_graphdef(2, branches=2, depth=9)):
-        yield load(_graphdef_bytes(b), name="m.pb", outputs=tuple(b.outputs))
+        yield load(b.to_bytes(), name="m.pb", outputs=tuple(b.outputs))
 
 
 def test_graphdef_ir():
@@ -99,7 +95,7 @@ def test_builder_bytes():
                                      "by": b"y", "shape": (1, None), "element_shape": None, "ints": [1, 2],
                                      "floats": [0.5, 1.5], "Tin": ["float32", "int32"], "strs": ["a", 1],
                                      "fn": {"func": "f"}})
-    assert hashlib.sha256(_graphdef_bytes(b)).hexdigest() == GRAPHDEF_BYTES
+    assert hashlib.sha256(b.to_bytes()).hexdigest() == GRAPHDEF_BYTES
     assert hashlib.sha256(_tflite().to_bytes()).hexdigest() == TFLITE_BYTES
 
 
