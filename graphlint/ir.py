@@ -112,7 +112,7 @@ class ModelInfo:
         return self.digest if isinstance(self.digest, str) else self.digest()
 
 
-Adjacency = dict[str, dict[str, dict[str, dict]]]
+Adjacency = dict[str, dict[str, dict[str, dict[str, Any]]]]
 """Successor adjacency, as networkx keeps it: ``src → dst → edge key → edge attrs``."""
 
 
@@ -125,7 +125,7 @@ class ModelGraph:
 
     __slots__ = ("_g", "_ops", "_pred", "_value_reader", "info", "nodes", "succ", "tensors")
 
-    def __init__(self, nodes: dict[str, dict], succ: Adjacency, tensors: Mapping[str, TensorInfo],
+    def __init__(self, nodes: dict[str, dict[str, Any]], succ: Adjacency, tensors: Mapping[str, TensorInfo],
                  info: ModelInfo, value_reader: Callable[[TensorInfo], Any] | None = None) -> None:
         self.nodes = nodes
         self.succ = succ
@@ -134,7 +134,7 @@ class ModelGraph:
         self._value_reader = value_reader
         self._g: nx.MultiDiGraph | None = None
         self._pred: dict[str, list[str]] | None = None
-        self._ops: list[tuple[str, dict]] | None = None
+        self._ops: list[tuple[str, dict[str, Any]]] | None = None
 
     @property
     def g(self) -> nx.MultiDiGraph:
@@ -149,17 +149,17 @@ class ModelGraph:
         return self._g
 
     # -- navigation -------------------------------------------------------------------------------------
-    def ops(self) -> Iterator[tuple[str, dict]]:
+    def ops(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield ``(node id, attrs)`` for every op node (not pseudo-nodes), in file order."""
         if self._ops is None:  # every rule walks the ops: list them once
             self._ops = [(n, a) for n, a in self.nodes.items() if a["kind"] == "op"]
         return iter(self._ops)
 
-    def node(self, node_id: str) -> dict:
+    def node(self, node_id: str) -> dict[str, Any]:
         """Return a node's attribute dict."""
         return self.nodes[node_id]
 
-    def edges(self) -> Iterator[tuple[str, str, str, dict]]:
+    def edges(self) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
         """Yield ``(src, dst, key, attrs)`` for every edge, in networkx's ``edges(keys=True, data=True)`` order."""
         for src, dsts in self.succ.items():
             for dst, keyed in dsts.items():
@@ -200,7 +200,7 @@ class ModelGraph:
         """The model's output tensors, in declared order."""
         return [self.tensors[t] for t in self.info.outputs]
 
-    def value(self, tensor: TensorInfo | str, max_bytes: int = 64 << 20):
+    def value(self, tensor: TensorInfo | str, max_bytes: int = 64 << 20) -> Any:
         """Read a constant tensor's value as a numpy array, or None when it is not a readable constant.
 
         Values are read from the model file on demand and never stored in the IR.

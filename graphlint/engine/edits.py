@@ -49,6 +49,6 @@ class Edit:
         """A parameter's value."""
         return dict(self.params).get(key, default)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"kind": self.kind, "node": self.node, "params": dict(self.params)}

@@ -39,7 +39,7 @@ class Fix:
     applicability: Applicability = Applicability.DISPLAY
     edits: tuple[Edit, ...] = ()  # graph edits from the closed set in graphlint.engine.edits; none = display-only
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form used in reports."""
         out: dict[str, Any] = {"title": self.title, "applicability": self.applicability.value}
         if self.edits:
@@ -78,7 +78,7 @@ class Finding:
         key = "\x1f".join((self.code, self.node or "", self.tensor or ""))
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON form (report schema 1)."""
         out = {
             "code": self.code, "rule": self.rule, "severity": self.severity.value, "message": self.message,

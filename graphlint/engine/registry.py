@@ -12,7 +12,9 @@ import importlib
 import os
 import re
 import sys
+from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from .codes import DELETED_CODES, canonical
 from .rule import CODE_RE, NAME_RE, Rule
@@ -50,7 +52,7 @@ class Registry:
         return None
 
 
-def _validate(prefix: str, rules: list, seen_codes: dict, seen_names: dict) -> str | None:
+def _validate(prefix: str, rules: list[Any], seen_codes: dict[str, str], seen_names: dict[str, str]) -> str | None:
     for rule in rules:
         if not (isinstance(rule, type) and issubclass(rule, Rule)):
             return f"{rule!r} is not a Rule subclass"
@@ -76,7 +78,7 @@ class EntryPoint:
     value: str
     group: str = GROUP
 
-    def load(self):
+    def load(self) -> Any:
         """Import the module and return the object the value names."""
         match = _VALUE.match(self.value)
         if match is None:
@@ -90,7 +92,7 @@ class EntryPoint:
 _VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
 
 
-def find_entry_points(group: str = GROUP) -> list:
+def find_entry_points(group: str = GROUP) -> list[Any]:
     """The entry points of ``group`` of every installed distribution, as ``importlib.metadata`` finds them.
 
     Importing ``importlib.metadata`` (it pulls in the ``email`` package) and letting it index every
@@ -144,13 +146,13 @@ def _section(text: str, group: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _metadata_entry_points(group: str) -> list:
+def _metadata_entry_points(group: str) -> list[Any]:
     from importlib import metadata
 
     return list(metadata.entry_points(group=group))
 
 
-def load_packs(entry_points=None) -> Registry:
+def load_packs(entry_points: Sequence[Any] | None = None) -> Registry:
     """Load every pack in the entry-point group (``entry_points``: default, every installed one)."""
     if entry_points is None:
         entry_points = find_entry_points(GROUP)

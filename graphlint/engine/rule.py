@@ -92,12 +92,12 @@ class Rule:
             index=attrs.get("index", -1))
 
     @staticmethod
-    def bad_example(b) -> None:
+    def bad_example(b: Any) -> None:
         """Build a model that triggers this rule (``b`` is a :class:`graphlint.testing.GraphBuilder`, or a
         :class:`graphlint.testing.TFLiteBuilder` when ``example_format`` is ``"tflite"``)."""
 
     @staticmethod
-    def good_example(b) -> None:
+    def good_example(b: Any) -> None:
         """Build the corrected model, which must not trigger this rule."""
 
     @classmethod
@@ -108,7 +108,7 @@ class Rule:
         return inspect.cleandoc(cls.__doc__ or "")
 
     @classmethod
-    def meta(cls) -> dict:
+    def meta(cls) -> dict[str, Any]:
         """Metadata as JSON (for ``graphlint rules --format json`` and ``GET /v1/rules``)."""
         return {
             "code": cls.code, "name": cls.name, "summary": cls.summary, "category": cls.category.value,

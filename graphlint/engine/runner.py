@@ -12,6 +12,7 @@ import os
 import time
 import traceback
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from graphlint._gc import gc_paused
 from graphlint.ir import ModelGraph, Shape
@@ -89,10 +90,10 @@ def parse_io(specs: Sequence[str]) -> tuple[tuple[str, ...], dict[str, Shape]]:
 _RULE_FORMAT = {"savedmodel": "graphdef"}
 
 
-def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[str] = DEFAULT_TARGETS,
+def lint(source: str | os.PathLike[str] | bytes | ModelGraph, *, targets: Sequence[str] = DEFAULT_TARGETS,
          inputs: Sequence[str] = (), outputs: Sequence[str] = (), selection: Selection | None = None,
          registry: Registry | None = None, name: str | None = None,
-         options: Mapping[str, Mapping] | None = None, sha256: str | None = None,
+         options: Mapping[str, Mapping[str, Any]] | None = None, sha256: str | None = None,
          budgets: Budgets | None = None, signature: str | None = None) -> Report:
     """Load a model (unless given one) and lint it for ``targets``.
 
@@ -118,11 +119,11 @@ def lint(source: str | os.PathLike | bytes | ModelGraph, *, targets: Sequence[st
                      signature=signature)
 
 
-def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Sequence[str],
-          selection: Selection | None, registry: Registry | None, name: str | None,
-          options: Mapping[str, Mapping] | None, sha256: str | None, budgets: Budgets,
+def _lint(source: str | os.PathLike[str] | bytes | ModelGraph, *, targets: Sequence[str], inputs: Sequence[str],
+          outputs: Sequence[str], selection: Selection | None, registry: Registry | None, name: str | None,
+          options: Mapping[str, Mapping[str, Any]] | None, sha256: str | None, budgets: Budgets,
           signature: str | None = None) -> Report:
-    chosen = set(check_targets(targets))
+    chosen = set(check_targets(list(targets)))
     targets = tuple(t for t in TARGETS if t in chosen)
     registry = registry or default_registry()
     selection = selection or Selection()
@@ -133,6 +134,8 @@ def _lint(source, *, targets: Sequence[str], inputs: Sequence[str], outputs: Seq
     start = time.perf_counter()
     findings: list[Finding] = []
     rules_run: list[str] = []
+    summary: Mapping[str, Any]
+    model: ModelGraph | None
     try:
         if isinstance(source, ModelGraph):
             model = source
@@ -175,7 +178,7 @@ def _applies(rule_cls: type[Rule], model: ModelGraph, selection: Selection) -> b
 
 
 def _run_rules(model: ModelGraph, ctx: RuleContext, registry: Registry, selection: Selection,
-               options: Mapping[str, Mapping], rules_run: list[str]) -> list[Finding]:
+               options: Mapping[str, Mapping[str, Any]], rules_run: list[str]) -> list[Finding]:
     """Every selected rule's findings (appending each code run to ``rules_run``); a rule over budget or out of
     memory leaves one fatal finding instead, and a rule that crashes leaves a GL900 warning."""
     findings: list[Finding] = []
@@ -226,9 +229,9 @@ def _kept(findings: list[Finding], targets: Sequence[str], selection: Selection)
     for finding in findings:
         if finding.targets and not set(finding.targets) & set(targets):
             continue
-        finding = selection.apply(finding)
-        if finding is not None:
-            kept.append(finding)
+        chosen = selection.apply(finding)
+        if chosen is not None:
+            kept.append(chosen)
     kept.sort(key=_sort_key)
     return kept
 
@@ -245,7 +248,7 @@ def _with_layers(findings: list[Finding], layers: frozenset[str]) -> list[Findin
     return out
 
 
-def _sort_key(f: Finding) -> tuple:
+def _sort_key(f: Finding) -> tuple[Any, ...]:
     return (f.node is not None, f.index, f.code, f.node or "", f.tensor or "", f.message)
 
 

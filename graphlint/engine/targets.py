@@ -10,6 +10,7 @@ report order.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 # Optimisation op sets a recipe can ask for (names of ``tf.lite.OpsSet`` members).
 BUILTINS_INT8 = "TFLITE_BUILTINS_INT8"
@@ -87,7 +88,7 @@ class Target:
         """The target is a setting of the converter itself (measured per op in the table)."""
         return self.recipe is not None and self.converts_as is None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         recipe = self.recipe.describe() if self.recipe else None
         return {"name": self.name, "description": self.description, "recipe": recipe,
                 "runtimes": list(self.runtimes), "integer": self.integer, "fallback": self.fallback,
