@@ -124,12 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store.close()
 
     app = FastAPI(title="graphlint", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  generate_unique_id_function=_operation_id, docs_url=None, redoc_url=None,
-                  openapi_tags=[{"name": "reports", "description": "lint a model, stored reports"},
-                                {"name": "rules", "description": "the rules and their documentation"},
-                                {"name": "targets", "description": "the conversion targets and their settings"},
-                                {"name": "jobs", "description": "fix-and-convert jobs"},
-                                {"name": "health", "description": "liveness, readiness, metrics"}])
+                  generate_unique_id_function=_operation_id, docs_url=None, redoc_url=None, openapi_tags=_TAGS)
     app.state.settings, app.state.tokens, app.state.store, app.state.blobs = settings, tokens, store, blobs
     app.state.registry, app.state.pool, app.state.jobs = registry, pool, runner
     app.state.reports = ReportService(store, blobs, pool, registry, retention)
@@ -139,6 +134,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.openapi = _openapi(app)
     docs.install(app)
+    _install_http(app, settings)
+    return app
+
+
+_TAGS = [{"name": "reports", "description": "lint a model, stored reports"},
+         {"name": "rules", "description": "the rules and their documentation"},
+         {"name": "targets", "description": "the conversion targets and their settings"},
+         {"name": "jobs", "description": "fix-and-convert jobs"},
+         {"name": "health", "description": "liveness, readiness, metrics"}]
+
+
+def _install_http(app: FastAPI, settings: Settings) -> None:
+    """The middleware (CORS when origins are given, the host and origin guard, metrics) and the viewer."""
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"], expose_headers=["Location"])
@@ -152,4 +160,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         @app.get("/", include_in_schema=False)
         async def _viewer_not_built() -> HTMLResponse:
             return HTMLResponse(_NOT_BUILT)
-    return app

@@ -64,6 +64,14 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
     for name, number in DATA_TYPES.items():
         enum.value.add(name=name, number=number)
 
+    _declare_tensors(f)
+    _declare_attrs(f)
+    _declare_graph(f)
+    return f
+
+
+def _declare_tensors(f: descriptor_pb2.FileDescriptorProto) -> None:
+    """TensorShapeProto and TensorProto."""
     _message(f, "TensorShapeProto", [
         _field("dim", 2, "message", _REP, "TensorShapeProto.Dim"),
         _field("unknown_rank", 3, "bool"),
@@ -85,6 +93,10 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
         _field("uint32_val", 16, "uint32", _REP, packed=True),
         _field("uint64_val", 17, "uint64", _REP, packed=True),
     ])
+
+
+def _declare_attrs(f: descriptor_pb2.FileDescriptorProto) -> None:
+    """AttrValue and the NameAttrList of its ``func`` values."""
     _message(f, "NameAttrList", [
         _field("name", 1, "string"),
         _field("attr", 2, "message", _REP, "NameAttrList.AttrEntry"),
@@ -110,6 +122,10 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
         _field("tensor", 8, "message", _REP, "TensorProto"),
         _field("func", 9, "message", _REP, "NameAttrList"),
     ])], oneofs={"value": ["list", "s", "i", "f", "b", "type", "shape", "tensor", "placeholder", "func"]})
+
+
+def _declare_graph(f: descriptor_pb2.FileDescriptorProto) -> None:
+    """NodeDef, the function library, GraphDef, and SavedModel's top level (to recognise one)."""
     _message(f, "NodeDef", [
         _field("name", 1, "string"),
         _field("op", 2, "string"),
@@ -151,7 +167,6 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
         _field("saved_model_schema_version", 1, "int64"),
         _field("meta_graphs", 2, "bytes", _REP),
     ])
-    return f
 
 
 def _classes() -> dict[str, type]:
