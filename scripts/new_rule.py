@@ -21,7 +21,9 @@ CATEGORIES = ("loading", "structure", "shapes", "compatibility", "quantization",
 
 RULE = '''"""{code} {name}."""
 
-from graphlint.engine import Category, Fix, Rule, Severity
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 
 
 class {cls}(Rule):
@@ -45,7 +47,7 @@ class {cls}(Rule):
     severity = Severity.ERROR
     formats = frozenset({{"graphdef"}})
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         for node, attrs in model.ops():
             if False:  # the condition this rule reports
                 yield self.report(model, node, f"`{{attrs['name']}}` ...", fix=Fix("..."))

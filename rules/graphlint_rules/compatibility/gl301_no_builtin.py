@@ -1,7 +1,8 @@
 """GL301 no-builtin."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 
 _CAUSES = {
@@ -51,7 +52,7 @@ class NoBuiltin(Rule):
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         analysis = support.analyze(model)
         for s in analysis.support.values():
             if s.kind("float") != support.NO_BUILTIN:

@@ -1,8 +1,8 @@
 """GL302 fails-after-conversion."""
 
-from graphlint.engine.edits import Edit
-from graphlint.engine.finding import Applicability, Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
 from graphlint_rules.loops import FREE_BATCH_LIST_CASE, UNSHAPED_LIST_CASE, UNSWITCHED_CASE
@@ -80,7 +80,7 @@ class FailsAfterConversion(Rule):
     formats = frozenset({"graphdef"})
     fix_availability = "sometimes"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         analysis = support.analyze(model)
         for s in analysis.support.values():
             if s.kind("float") == support.NO_BUILTIN:

@@ -1,7 +1,8 @@
 """GL303 converter-crash."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
 from graphlint_rules.loops import CAPTURED_CASES, FUNCTIONAL_LOOPS, PLAIN
@@ -66,7 +67,7 @@ class ConverterCrash(Rule):
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         analysis = support.analyze(model)
         for node, attrs in model.ops():
             if node not in analysis.live or attrs["subgraph"] != "main":

@@ -1,10 +1,9 @@
 """GL304 micro-unsupported."""
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 from graphlint_rules.tflite.gl604_tflite_micro_unsupported import string_interface, string_interface_fix
 
@@ -66,7 +65,7 @@ class MicroUnsupported(Rule):
     formats = frozenset({"graphdef"})
     targets = ("tflm",)
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if not ctx.wants("tflm"):
             return
         analysis = support.analyze(model)

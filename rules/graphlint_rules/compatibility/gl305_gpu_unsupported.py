@@ -1,7 +1,8 @@
 """GL305 gpu-unsupported."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import gpu, support
 
 
@@ -38,7 +39,7 @@ class GpuUnsupported(Rule):
     formats = frozenset({"graphdef"})
     targets = ("gpu",)
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if not ctx.wants("gpu"):
             return
         analysis = support.analyze(model)

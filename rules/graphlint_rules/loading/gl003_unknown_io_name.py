@@ -1,9 +1,9 @@
 """GL003 unknown-io-name."""
 
 import difflib
+from collections.abc import Iterable
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 
 
 class UnknownIoName(Rule):
@@ -31,7 +31,7 @@ class UnknownIoName(Rule):
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         names = None
         for kind, given, chosen in (("input", ctx.user_inputs, model.info.inputs),
                                     ("output", ctx.user_outputs, model.info.outputs)):

@@ -1,7 +1,8 @@
 """GL004 outputs-inferred."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 
 
 class OutputsInferred(Rule):
@@ -29,7 +30,7 @@ class OutputsInferred(Rule):
     severity = Severity.INFO
     formats = frozenset({"graphdef"})
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if not model.info.outputs_inferred:
             return
         names = [model.tensors[t].name for t in model.info.outputs]

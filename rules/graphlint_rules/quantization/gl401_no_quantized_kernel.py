@@ -1,8 +1,8 @@
 """GL401 no-quantized-kernel."""
 
-from graphlint.engine.edits import Edit
-from graphlint.engine.finding import Applicability, Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import INTEGER_CONVERTER_TARGETS
 from graphlint.ops import is_fake_quant
 from graphlint_rules import support
@@ -56,7 +56,7 @@ class NoQuantizedKernel(Rule):
     targets = INTEGER_CONVERTER_TARGETS
     fix_availability = "sometimes"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         analysis = support.analyze(model)
         for s in analysis.support.values():
             if s.kind("float") != support.OK:

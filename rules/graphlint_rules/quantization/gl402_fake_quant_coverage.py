@@ -1,8 +1,8 @@
 """GL402 fake-quant-coverage."""
 
-from graphlint.engine.edits import Edit
-from graphlint.engine.finding import Applicability, Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.ops import is_fake_quant
 from graphlint_rules import support
 
@@ -102,7 +102,7 @@ class FakeQuantCoverage(Rule):
     targets = ("uint8-qat",)
     fix_availability = "sometimes"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if not ctx.wants("uint8-qat"):
             return
         analysis = support.analyze(model)

@@ -1,8 +1,8 @@
 """GL403 batchnorm-unfolded."""
 
-from graphlint.engine.edits import Edit
-from graphlint.engine.finding import Applicability, Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 
 _BN = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
@@ -44,7 +44,7 @@ class BatchnormUnfolded(Rule):
     formats = frozenset({"graphdef"})
     fix_availability = "always"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         analysis = support.analyze(model)
         for node, attrs in model.ops():
             if node not in analysis.live or attrs["op"] not in _BN:

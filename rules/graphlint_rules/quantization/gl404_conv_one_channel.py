@@ -1,7 +1,8 @@
 """GL404 conv-one-channel."""
 
-from graphlint.engine.finding import Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 
 
@@ -37,7 +38,7 @@ class ConvOneChannel(Rule):
     category = Category.QUANTIZATION
     severity = Severity.INFO
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         graphdef = model.info.format in ("graphdef", "savedmodel")
         live = support.analyze(model).live if graphdef else None
         wanted = "Conv2D" if graphdef else "DEPTHWISE_CONV_2D"

@@ -1,7 +1,8 @@
 """GL405 concat-range-mismatch."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.ops import is_fake_quant
 from graphlint_rules import support
 
@@ -66,7 +67,7 @@ class ConcatRangeMismatch(Rule):
     formats = frozenset({"graphdef"})
     targets = ("uint8-qat",)
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if not ctx.wants("uint8-qat"):
             return
         analysis = support.analyze(model)

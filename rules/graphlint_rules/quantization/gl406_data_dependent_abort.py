@@ -1,7 +1,8 @@
 """GL406 data-dependent-abort."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 from graphlint_rules.magnitude import MARGIN, peak
 from graphlint_rules.patterns import uniform_value
@@ -91,7 +92,7 @@ class DataDependentAbort(Rule):
     formats = frozenset({"graphdef"})
     targets = (*_TARGETS, "tflm")
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         analysis = support.analyze(model)
         if ctx.wants("tflm"):
             yield from self._softmaxes(model, analysis)

@@ -1,7 +1,8 @@
 """GL407 vanishing-activations."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 from graphlint_rules.magnitude import MARGIN, peak
 
@@ -51,7 +52,7 @@ class VanishingActivations(Rule):
     formats = frozenset({"graphdef", "savedmodel"})
     targets = ("int16x8",)
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if not ctx.wants(*self.targets):
             return
         analysis = support.analyze(model)

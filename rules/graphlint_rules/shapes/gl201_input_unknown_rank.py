@@ -1,7 +1,8 @@
 """GL201 input-unknown-rank."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 
 # Families whose kernels need a known rank; an unknown-rank tensor reaching them makes the converter fail to
 # legalize them ("'tf.Conv2D' op is neither a custom op nor a flex op").
@@ -58,7 +59,7 @@ class InputUnknownRank(Rule):
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         for tensor in model.input_tensors():
             if tensor.shape is not None or tensor.producer is None:
                 continue

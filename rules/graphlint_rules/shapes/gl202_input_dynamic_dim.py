@@ -1,7 +1,8 @@
 """GL202 input-dynamic-dim."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 
 
 class InputDynamicDim(Rule):
@@ -33,7 +34,7 @@ class InputDynamicDim(Rule):
     category = Category.SHAPES
     severity = Severity.INFO
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         for tensor in model.input_tensors():
             shape = tensor.shape_signature if model.info.format == "tflite" else tensor.shape
             if shape is None or None not in shape:

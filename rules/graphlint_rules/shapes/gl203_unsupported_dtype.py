@@ -1,7 +1,8 @@
 """GL203 unsupported-dtype."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 from graphlint_rules.legalize import legalizes
 
@@ -45,7 +46,7 @@ class UnsupportedDtype(Rule):
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         analysis = support.analyze(model)
         for node, attrs in model.ops():
             if (node not in analysis.live or node in analysis.folded or node in analysis.support

@@ -1,7 +1,8 @@
 """GL101 unfrozen-variable."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 
 VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp", "TemporaryVariable", "_VarHandlesOp"})
 
@@ -33,7 +34,7 @@ class UnfrozenVariable(Rule):
     severity = Severity.ERROR
     formats = frozenset({"graphdef"})
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         unrestored = set(model.info.unrestored_variables)  # a SavedModel's: GL105 reports them
         for node, attrs in model.ops():
             if attrs["op"] not in VARIABLE_OPS or node in unrestored:

@@ -1,8 +1,8 @@
 """GL102 training-op."""
 
-from graphlint.engine.edits import Edit
-from graphlint.engine.finding import Applicability, Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.ops import is_training_op
 from graphlint_rules.structure.gl101_unfrozen_variable import VARIABLE_OPS
 
@@ -40,7 +40,7 @@ class TrainingOp(Rule):
     formats = frozenset({"graphdef"})
     fix_availability = "always"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         for node, attrs in model.ops():
             if attrs["subgraph"] != "main" or not is_training_op(attrs["op"]):
                 continue

@@ -1,8 +1,8 @@
 """GL104 debug-op."""
 
-from graphlint.engine.edits import Edit
-from graphlint.engine.finding import Applicability, Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 
 _BYPASSABLE = frozenset({"CheckNumerics", "StopGradient", "PreventGradient", "Snapshot"})
@@ -36,7 +36,7 @@ class DebugOp(Rule):
     formats = frozenset({"graphdef"})
     fix_availability = "always"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         analysis = support.analyze(model)
         for node, attrs in model.ops():
             if node not in analysis.live or attrs["subgraph"] != "main":

@@ -1,6 +1,8 @@
 """GL105 unrestored-variable."""
 
-from graphlint.engine import Category, Fix, Rule, Severity
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import CALIBRATED_TARGETS, LITERT, REGISTRY
 from graphlint.ops import reads_unset_variables
 
@@ -47,7 +49,7 @@ class UnrestoredVariable(Rule):
     formats = frozenset({"graphdef", "tflite"})
     example_format = "savedmodel"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if model.info.format == "tflite":
             yield from self._converted(model)
             return

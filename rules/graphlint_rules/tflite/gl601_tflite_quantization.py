@@ -1,7 +1,8 @@
 """GL601 tflite-quantization."""
 
-from graphlint.engine.finding import Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules.tflite._facts import quantization_kind
 
 _QRANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
@@ -46,7 +47,7 @@ class TfliteQuantization(Rule):
     formats = frozenset({"tflite"})
     example_format = "tflite"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if next(model.ops(), None) is None:
             return
         kind = quantization_kind(model)

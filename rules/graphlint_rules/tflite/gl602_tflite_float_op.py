@@ -1,7 +1,8 @@
 """GL602 tflite-float-op."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import INTEGER_CONVERTER_TARGETS
 from graphlint_rules.tflite._facts import computes_in_float, is_hybrid, quantization_kind
 
@@ -33,7 +34,7 @@ class TfliteFloatOp(Rule):
     targets = INTEGER_CONVERTER_TARGETS
     example_format = "tflite"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         kind = quantization_kind(model)
         floats = [n for n, _ in model.ops() if computes_in_float(model, n)]
         if not floats:

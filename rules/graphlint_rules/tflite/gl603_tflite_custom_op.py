@@ -1,7 +1,8 @@
 """GL603 tflite-custom-op."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 
 # Custom ops the standard LiteRT op resolver registers itself.
 REGISTERED_CUSTOM = frozenset({"TFLite_Detection_PostProcess", "Mfcc", "AudioSpectrogram"})
@@ -34,7 +35,7 @@ class TfliteCustomOp(Rule):
     formats = frozenset({"tflite"})
     example_format = "tflite"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         for node, attrs in model.ops():
             if not attrs.get("custom") or attrs["op"] in REGISTERED_CUSTOM:
                 continue

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
-from graphlint.ir import ModelGraph, TensorInfo
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+from graphlint.ir import TensorInfo
 from graphlint_rules import support
 from graphlint_rules.magnitude import PEAK_TO_RMS
 from graphlint_rules.tflite._facts import is_hybrid
@@ -202,7 +201,7 @@ class TfliteMicroUnsupported(Rule):
     targets = ("tflm",)
     example_format = "tflite"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if not ctx.wants("tflm"):
             return
         missing = support.micro_missing_builtins()

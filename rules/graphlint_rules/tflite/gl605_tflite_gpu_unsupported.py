@@ -1,7 +1,8 @@
 """GL605 tflite-gpu-unsupported."""
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import gpu
 
 
@@ -31,7 +32,7 @@ class TfliteGpuUnsupported(Rule):
     targets = ("gpu",)
     example_format = "tflite"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if not ctx.wants("gpu"):
             return
         for node, attrs in model.ops():

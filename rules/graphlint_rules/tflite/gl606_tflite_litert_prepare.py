@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from graphlint.engine.finding import Fix, Severity
-from graphlint.engine.rule import Category, Rule
+from collections.abc import Iterable
+
+from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import CONVERTER_TARGETS
-from graphlint.ir import ModelGraph, TensorInfo
+from graphlint.ir import TensorInfo
 
 MEASURED_WITH = {"ai-edge-litert": "2.3.0", "tensorflow-cpu": "2.21.0"}  # the runtimes the table below comes from
 _LITERT = "LiteRT " + MEASURED_WITH["ai-edge-litert"]
@@ -156,7 +157,7 @@ class TfliteLitertPrepareFails(Rule):
     targets = CONVERTER_TARGETS
     example_format = "tflite"
 
-    def check(self, model, ctx):
+    def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         for node, attrs in model.ops():
             key = cell(model, node)
             if key is None or (key not in LITERT_REFUSES and key not in TF_ONLY_REFUSES):
