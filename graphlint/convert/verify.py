@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from graphlint.engine.targets import JUDGED_TARGETS, REGISTRY
+
 from .pool import WorkerPool, default_pool
 
 INSTALL_HINT = "pip install 'graphlint[convert]'"
@@ -58,8 +60,8 @@ def judged(predicted: str, actual: str, message: str | None, reproduce: str | No
 
 
 def _not_run_reason(target: str, tflite: bool) -> str | None:
-    if target == "gpu":
-        return "the GPU delegate does not run here; only a device with a GPU can judge this target"
+    if target not in JUDGED_TARGETS:
+        return f"{REGISTRY[target].description} does not run here; only a device with it can judge this target"
     if tflite and target not in TFLITE_JUDGED:
         return (f"a .tflite is already converted; `{target}` is a converter setting, judged by converting the "
                 "GraphDef it came from")

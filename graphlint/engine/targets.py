@@ -119,6 +119,9 @@ CONVERTER_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() 
 INTEGER_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() if t.integer)
 INTEGER_ONLY_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() if t.integer and not t.fallback)
 CALIBRATED_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() if t.recipe and t.recipe.calibrate)
+# Targets a conversion here can judge: the converter's settings and what runs their output (``tflm``); not a
+# runtime with no recipe of its own (``gpu``), which needs a device.
+JUDGED_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() if t.recipe is not None)
 # Converter settings that promise integer arithmetic: an op a conversion leaves in float is worth naming there.
 INTEGER_CONVERTER_TARGETS: tuple[str, ...] = tuple(name for name, t in REGISTRY.items() if t.integer and t.converter)
 

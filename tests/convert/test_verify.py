@@ -68,7 +68,7 @@ def test_verify_confirms_and_contradicts_with_the_real_tools(tmp_path):
         assert verified["status"] == "confirmed" and verified["actual"] == "pass", (target, verified)
     assert dense_report["targets"]["gpu"]["verified"] == {
         "status": "not-run", "actual": None, "reproduce": None,
-        "message": "the GPU delegate does not run here; only a device with a GPU can judge this target"}
+        "message": "the TFLite GPU delegate does not run here; only a device with it can judge this target"}
     float_check = digamma_report["targets"]["float"]
     assert float_check["verdict"] == "pass"
     assert float_check["verified"]["status"] == "contradicted" and float_check["verified"]["actual"] == "fail"

@@ -22,13 +22,14 @@ import pytest
 
 from graphlint.convert.verify import TFLITE_JUDGED
 from graphlint.engine.runner import lint
+from graphlint.engine.targets import JUDGED_TARGETS
 from tests import corpus_agreement as agreement
 from tests.conftest import _cache_root, tensorflow_version
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 OUTCOMES = json.loads((HERE / "outcomes.json").read_text())
-JUDGED = ("float", "dynamic", "int8", "int8-fallback", "uint8-qat", "int16x8", "float16", "tflm")
+JUDGED = JUDGED_TARGETS
 SPLITS = ("dev", "heldout")
 # Required verdict agreement per target, on each split: 0.98 on both (what is left: the int8 gate split of unrolled
 # LSTMs, which calibration quantizes in some conversions and not in others, and softmax logits the weights leave

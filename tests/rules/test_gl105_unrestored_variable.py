@@ -38,7 +38,8 @@ def test_calibrated_targets_fail_and_float_ones_warn():
     (finding,) = _findings(b)
     assert finding.code == "GL105" and finding.node == "read"
     errors = {t for t in ALL if finding.severity_for(t) is Severity.ERROR}
-    assert errors == {"int8", "int8-fallback", "int16x8", "tflm"}
+    assert {"int8", "int8-fallback", "int16x8", "tflm"} <= errors  # calibration reads the unset variables
+    assert not errors & {"float", "dynamic", "float16"}
     assert finding.severity_for("float") is finding.severity_for("float16") is Severity.WARNING
     assert "without its weights" in finding.message
 
