@@ -78,6 +78,9 @@ def _build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     rules.add_argument("--all", action="store_true", help="include engine-emitted codes")
 
+    targets = sub.add_parser("targets", help="list the targets: converter settings and what runs the result")
+    targets.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+
     rule = sub.add_parser("rule", help="print a rule's documentation")
     rule.add_argument("code", metavar="CODE", help="rule code (GL101) or name (unfrozen-variable)")
 
@@ -280,6 +283,36 @@ def _rules(args) -> int:
     return EXIT_OK
 
 
+def _targets(args) -> int:
+    import json
+
+    from .engine.targets import REGISTRY
+
+    if args.format == "json":
+        print(json.dumps({"targets": [t.as_dict() for t in REGISTRY.values()]}, indent=2))
+    elif args.format == "markdown":
+        print(targets_table(), end="")
+    else:
+        for t in REGISTRY.values():
+            print(f"{t.name:<14} {t.description}")
+    return EXIT_OK
+
+
+def targets_table() -> str:
+    """The Markdown targets table (README's list of targets is generated from it)."""
+    from .engine.targets import REGISTRY
+
+    lines = ["| target | what it is | converter settings | run by | integer |", "|---|---|---|---|---|"]
+    for t in REGISTRY.values():
+        if t.converts_as:
+            settings = f"those of `{t.converts_as}`"
+        else:
+            settings = t.recipe.describe().replace("tf.", "") if t.recipe else "none (a runtime)"
+        lines.append(f"| `{t.name}` | {t.description} | {settings} | {', '.join(t.runtimes)} | "
+                     f"{'yes' if t.integer else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
 def rules_table(rules) -> str:
     """The Markdown rules table (README's list of rules is generated from it)."""
     lines = ["| code | name | severity | formats | fix | summary |", "|---|---|---|---|---|---|"]
@@ -329,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        return {"check": _check, "rules": _rules, "rule": _rule, **_RUNNERS}[args.command](args)
+        return {"check": _check, "rules": _rules, "targets": _targets, "rule": _rule, **_RUNNERS}[args.command](args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -140,6 +140,17 @@ def test_invalid_config_is_one_line(broken_pb, tmp_path):
     assert proc.returncode == 2 and "unknown setting `selct`" in proc.stderr and proc.stderr.count("\n") == 1
 
 
+def test_targets_lists_the_registry():
+    from graphlint.engine.targets import REGISTRY
+
+    listing = _run("targets")
+    assert listing.returncode == 0 and [line.split()[0] for line in listing.stdout.splitlines()] == list(REGISTRY)
+    targets = json.loads(_run("targets", "--format", "json").stdout)["targets"]
+    assert [t["name"] for t in targets] == list(REGISTRY)
+    tflm = next(t for t in targets if t["name"] == "tflm")
+    assert tflm["converts_as"] == "int8" and tflm["runtimes"] == ["tflite-micro"]
+
+
 def test_rules_and_rule_docs():
     listing = _run("rules")
     assert listing.returncode == 0 and "GL101  unfrozen-variable" in listing.stdout

@@ -1,10 +1,10 @@
-"""Docs are generated from the rules: the README's rules table must match what the registry says."""
+"""Docs are generated from the rules and the targets: the README's tables must match what the registries say."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from graphlint.cli import rules_table
+from graphlint.cli import rules_table, targets_table
 from graphlint.engine.registry import default_registry
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -16,6 +16,13 @@ def test_readme_rules_table_is_current():
     end = text.index("<!-- /rules-table -->")
     expected = rules_table(default_registry().rules)
     assert text[start:end] == expected, "regenerate with: graphlint rules --all --format markdown"
+
+
+def test_readme_targets_table_is_current():
+    text = README.read_text("utf-8")
+    start = text.index("<!-- targets-table -->\n") + len("<!-- targets-table -->\n")
+    end = text.index("<!-- /targets-table -->")
+    assert text[start:end] == targets_table(), "regenerate with: graphlint targets --format markdown"
 
 
 def test_readme_starts_with_the_two_commands():
