@@ -27,6 +27,14 @@ class _Parser(argparse.ArgumentParser):
                   if " " in self.prog else f"graphlint: error: {message}\n")
 
 
+class _NoShortO(argparse.Action):
+    """``check -o``: -o names the file ``convert`` and ``fix`` write, so ``check`` answers it with where to go."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error("`check` has no -o: an output tensor is --output NAME, a report file -f FMT:PATH (-o is the "
+                     "file written by convert and fix)")
+
+
 def _csv(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
 
@@ -53,6 +61,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="GraphDef input tensor, optionally with a shape: x:1,224,224,3 (? = unknown dim)")
     check.add_argument("--output", action="append", default=[], metavar="NAME",
                        help="GraphDef output tensor (default: tensors nothing consumes)")
+    check.add_argument("-o", nargs="?", action=_NoShortO, help=argparse.SUPPRESS)
     check.add_argument("--format", "-f", action="append", metavar="FMT[:PATH]",
                        help=f"output format ({', '.join(FORMATS)}), to stdout or to PATH; repeatable")
     check.add_argument("--select", action="append", metavar="CODES", help="run only these codes, prefixes or names")
@@ -344,19 +353,9 @@ def rule_page(rule) -> str:
             f"{rule.doc()}\n")
 
 
-def _short_o(argv: list[str]) -> bool:
-    """``-o`` (or ``-oNAME``) among the options, before any ``--``."""
-    options = argv[:argv.index("--")] if "--" in argv else argv
-    return any(a == "-o" or (a.startswith("-o") and not a.startswith("--")) for a in options)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``graphlint`` console script."""
     parser = _build_parser()
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["check"] and _short_o(argv):
-        parser.exit(EXIT_ERROR, "graphlint: error: `check` has no -o: an output tensor is --output NAME, a report "
-                                "file -f FMT:PATH (-o is the file written by convert and fix)\n")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
