@@ -30,7 +30,6 @@ import orjson
 from .blobs import BlobStore as BlobStore  # where model files live (imported from here before)
 
 SCHEMA_VERSION = 1
-_SCHEMA_LOCK = 0x676C7374  # pg_advisory_xact_lock key held while the tables are created
 _ID = re.compile(r"[0-9a-f]{32}")
 
 _TABLES = """
@@ -189,10 +188,6 @@ class _Dialect:
         """Start a write transaction."""
         conn.execute("BEGIN IMMEDIATE")
 
-    def lock_schema(self, cur) -> None:
-        """Serialize schema creation with other processes until the transaction ends (``BEGIN IMMEDIATE``
-        already does for SQLite)."""
-
     def lock(self, conn, key: int) -> None:
         """Take the lock ``key`` for this connection's session (SQLite: nothing; a SQLite store serves one
         process, whose threads the caller serializes)."""
@@ -222,11 +217,6 @@ class _Postgres(_Dialect):
 
     def begin(self, conn) -> None:
         conn.execute("BEGIN")
-
-    def lock_schema(self, cur) -> None:
-        # CREATE TABLE IF NOT EXISTS is not safe against itself: two processes starting together on a new
-        # database both create the table's row type and one fails (pg_type_typname_nsp_index)
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
 
     def lock(self, conn, key: int) -> None:
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
@@ -259,8 +249,9 @@ class Store:
         self._pool: queue.LifoQueue = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(pool_size)
         self._closed = False
-        with self._tx() as cur:
-            self.dialect.lock_schema(cur)
+        # CREATE TABLE IF NOT EXISTS is not safe against itself on PostgreSQL: two processes starting together on
+        # a new database both create a table's row type and one fails (pg_type_typname_nsp_index)
+        with self.exclusive("schema"), self._tx() as cur:
             for statement in _TABLES.format(serial=self.dialect.serial, blob=self.dialect.blob).split(";"):
                 if statement.strip():
                     cur.execute(statement)
