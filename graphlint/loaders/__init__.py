@@ -219,7 +219,7 @@ def _saved_model_dir(source: str | os.PathLike) -> str | None:
     path = os.fspath(source)
     if os.path.isdir(path):
         return path
-    if os.path.basename(path) in ("saved_model.pb", "saved_model.pbtxt") and os.path.isfile(path):
+    if os.path.basename(path) == "saved_model.pb" and os.path.isfile(path):
         return os.path.dirname(path) or "."
     return None
 
