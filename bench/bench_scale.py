@@ -200,14 +200,19 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, body: byt
     return response.status, json.loads(payload) if payload else {}
 
 
+def queue_job(conn: http.client.HTTPConnection, report_id: str, samples: int) -> tuple[int, dict]:
+    """Queue the int8 conversion of a stored report, calibrated on ``samples`` random inputs."""
+    return _request(conn, "POST", f"/v1/jobs?report_id={report_id}&target=int8&output=y&calibration=random:{samples}")
+
+
 def drive(ports: list[int], total: int, clients: int, every: int, samples: int, result: Result) -> None:
     """Send ``total`` lint requests from ``clients`` threads, round-robin over ``ports``; queue a convert job
     for every ``every``-th report."""
     counter = iter(range(total))
     lock = threading.Lock()
-    bodies = {}
+    bodies = [model_bytes(n) for n in range(total)]
 
-    def client(k: int) -> None:
+    def client() -> None:
         conns = {p: http.client.HTTPConnection("127.0.0.1", p, timeout=300) for p in ports}
         while True:
             with lock:
@@ -224,8 +229,7 @@ def drive(ports: list[int], total: int, clients: int, every: int, samples: int, 
                 if status not in (200, 201):
                     raise RuntimeError(f"lint answered {status}: {str(report)[:200]}")
                 if n % every == every - 1:
-                    status, job = _request(conn, "POST", f"/v1/jobs?report_id={report['id']}&target=int8&output=y"
-                                                f"&calibration=random:{samples}")
+                    status, job = queue_job(conn, report["id"], samples)
                     if status != 202:
                         raise RuntimeError(f"job answered {status}: {str(job)[:200]}")
                     with lock:
@@ -240,9 +244,7 @@ def drive(ports: list[int], total: int, clients: int, every: int, samples: int, 
         for conn in conns.values():
             conn.close()
 
-    for n in range(total):
-        bodies[n] = model_bytes(n)
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -266,13 +268,13 @@ def wait_for_jobs(port: int, jobs: dict[str, dict], timeout: float = JOB_TIMEOUT
     conn.close()
 
 
-def warm_up(port: int, count: int) -> None:
-    """Convert ``count`` jobs (one per worker) so the timed run finds TensorFlow loaded everywhere."""
+def warm_up(port: int, count: int, samples: int) -> None:
+    """Convert ``count`` jobs (one per worker), as the timed run does, so it finds TensorFlow loaded everywhere."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     jobs = {}
     for k in range(count):
         _, report = _request(conn, "POST", f"/v1/reports?name=warm{k}.pb", model_bytes(10**6 + k))
-        _, job = _request(conn, "POST", f"/v1/jobs?report_id={report['id']}&target=int8&output=y")
+        _, job = queue_job(conn, report["id"], samples)
         jobs[job["id"]] = job
     conn.close()
     wait_for_jobs(port, jobs)
@@ -283,7 +285,7 @@ def run_embedded(root: Path, args: argparse.Namespace) -> Result:
     result = Result("embedded", 1, 1)
     proc, port = start_serve(root / "embedded", root / "embedded.log", env=SERVE_ENV)
     try:
-        warm_up(port, 1)
+        warm_up(port, 1, args.calibration_samples)
         meter = CpuMeter([proc.pid], [], [])
         meter.start()
         drive([port], args.requests, args.clients, args.every, args.calibration_samples, result)
@@ -309,7 +311,7 @@ def run_team(root: Path, postgres: Postgres, replicas: int, workers: int, args: 
             ports.append(port)
         api = [p.pid for p in procs]
         procs += [start_worker(base / f"worker-{k}.log", (*shared, "--concurrency", "1")) for k in range(workers)]
-        warm_up(ports[0], workers)
+        warm_up(ports[0], workers, args.calibration_samples)
         meter = CpuMeter(api, [p.pid for p in procs[replicas:]], [postgres.proc.pid] if postgres.proc else [])
         meter.start()
         drive(ports, args.requests, args.clients, args.every, args.calibration_samples, result)
