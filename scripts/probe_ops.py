@@ -1158,14 +1158,20 @@ def _per_channel_fake_quant(b, tf):
     b.output(tf.quantization.fake_quant_with_min_max_vars(conv(tf, xq, wq), -6.0, 6.0))
 
 
+_PER_CHANNEL_SHAPES = {  # kind: (weight shape, input shape)
+    "conv": ((3, 3, 3, 4), (1, 8, 8, 3)), "matmul": ((8, 4), (1, 8)), "transpose_b": ((4, 8), (1, 8)),
+    "batch_matmul": ((8, 4), (1, 3, 8))}
+
+
 def _per_channel_fake_quant_matmul(kind):
     """Per-channel fake-quant weights of a MatMul (``kind`` "matmul"), of one with ``transpose_b``
     ("transpose_b": the weight is stored (out, in), as TFLite's FULLY_CONNECTED keeps it), or of a batched
     matmul on a 3-D input ("batch_matmul", as a Keras 3 Dense on a sequence writes it)."""
     def build(b, tf):
-        x = b.input((1, 3, 8) if kind == "batch_matmul" else (1, 8), "float32", -1.0, 1.0)
-        w = b.weight((4, 8) if kind == "transpose_b" else (8, 4))
-        channels = w.shape[-1]
+        w_shape, shape = _PER_CHANNEL_SHAPES[kind]
+        x = b.input(shape, "float32", -1.0, 1.0)
+        w = b.weight(w_shape)
+        channels = w_shape[-1]
         wq = tf.quantization.fake_quant_with_min_max_vars_per_channel(w, [-1.0] * channels, [1.0] * channels)
         xq = tf.quantization.fake_quant_with_min_max_vars(x, -1.0, 1.0)
         y = tf.matmul(xq, wq, transpose_b=kind == "transpose_b")
@@ -1419,11 +1425,6 @@ def _saved_fq_conv_weights(b, tf, out):
         return {"y": conv(tf, x, tf.quantization.fake_quant_with_min_max_vars(m.w, -1.0, 1.0))}
 
     _save_serving(b, tf, out, m, serve, [InputSpec("x", "float32", (1, 8, 8, 3), (1, 8, 8, 3), -1.0, 1.0)])
-
-
-_PER_CHANNEL_SHAPES = {  # kind: (weight shape, input shape)
-    "conv": ((3, 3, 3, 4), (1, 8, 8, 3)), "matmul": ((8, 4), (1, 8)), "transpose_b": ((4, 8), (1, 8)),
-    "batch_matmul": ((8, 4), (1, 3, 8))}
 
 
 def _saved_per_channel_fq(kind):
