@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from graphlint.cli import rule_page, rules_table
+from graphlint.engine.codes import REDIRECTS
 from graphlint.engine.registry import default_registry
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "rules"
@@ -22,8 +23,20 @@ def pages() -> dict[str, str]:
     out = {f"{r.code}-{r.name}.md": rule_page(r) for r in rules}
     links = "\n".join(f"- [{r.code} {r.name}]({r.code}-{r.name}.md): {r.summary}" for r in rules)
     header = "# Rules\n\nGenerated from the rules' docstrings by `scripts/gen_rule_docs.py`.\n\n"
-    out["README.md"] = f"{header}{links}\n\n{rules_table(rules)}"
+    out["README.md"] = f"{header}{links}\n\n{rules_table(rules)}{_merged(rules)}"
     return out
+
+
+def _merged(rules) -> str:
+    """The codes merged into another rule: they still select, ignore and look up the rule that replaced them."""
+    by_code = {r.code: r for r in rules}
+    lines = [f"- {old} → [{new} {by_code[new].name}]({new}-{by_code[new].name}.md)"
+             for old, new in sorted(REDIRECTS.items()) if new in by_code]
+    if not lines:
+        return ""
+    return ("\n## Merged codes\n\nThese codes were merged into the rule they point to. In `--select`, `--ignore`, "
+            "per-node ignores, severity overrides and `graphlint rule`, they stand for that rule.\n\n"
+            + "\n".join(lines) + "\n")
 
 
 def main(argv=None) -> int:

@@ -16,6 +16,8 @@ import re
 import sys
 from pathlib import Path
 
+from graphlint.engine import codes
+
 ROOT = Path(__file__).resolve().parents[1]
 CATEGORIES = ("loading", "structure", "shapes", "compatibility", "quantization", "performance", "tflite")
 
@@ -101,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     rule = args.root / "rules" / "graphlint_rules" / args.category / f"{names['module']}.py"
     test = args.root / "tests" / "rules" / f"test_{names['module']}.py"
     clash = [p for p in (rule, test) if p.exists()] + list(rule.parent.glob(f"{args.code.lower()}_*.py"))
+    retired = [k for k in (args.code, args.name) if k in codes.REDIRECTS or k in codes.DELETED_CODES]
+    if retired:
+        print(f"new_rule: {retired[0]} was retired (graphlint/engine/codes.py); codes are never reused",
+              file=sys.stderr)
+        return 2
     if clash:
         print(f"new_rule: {clash[0]} exists; codes are never reused", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from .codes import DELETED_CODES, canonical
+from .codes import DELETED_CODES, REDIRECTS, canonical
 from .rule import CODE_RE, NAME_RE, Rule
 
 GROUP = "graphlint.rules"
@@ -61,8 +61,8 @@ def _validate(prefix: str, rules: list[Any], seen_codes: dict[str, str], seen_na
             return f"{rule.__name__}: code {code!r} is not a prefix of 2-4 capitals and 3 digits"
         if not (code.startswith(prefix) and code[len(prefix):].isdigit()):
             return f"{rule.__name__}: code {code} is outside the pack's prefix {prefix}"
-        if code in DELETED_CODES:
-            return f"{rule.__name__}: code {code} was retired and cannot be reused"
+        if code in DELETED_CODES or code in REDIRECTS or name in REDIRECTS:
+            return f"{rule.__name__}: code {code} / name {name} was retired and cannot be reused"
         if not NAME_RE.match(name):
             return f"{rule.__name__}: name {name!r} is not kebab-case"
         if code in seen_codes or name in seen_names:

@@ -51,11 +51,17 @@ class Selection:
         if finding.node is not None:
             for glob, codes in self.per_node_ignores.items():
                 if fnmatch.fnmatchcase(finding.node, glob) and any(
-                        finding.code.startswith(c.upper()) or c.lower() == finding.rule for c in codes):
+                        finding.code.startswith(c.upper()) or c.lower() == finding.rule
+                        for c in map(canonical, codes)):
                     return None
-        override = self.severity.get(finding.code) or self.severity.get(finding.rule)
+        override = self._severity_for(finding)
         if override:
             sev = Severity(override)
             return dataclasses.replace(finding, severity=sev,
                                        target_severity=tuple((t, sev) for t, _ in finding.target_severity))
         return finding
+
+    def _severity_for(self, finding: Finding) -> str | None:
+        """The severity the user set for ``finding``'s rule, by code or name (a merged code counts as its rule)."""
+        by_rule = {canonical(key).upper(): level for key, level in self.severity.items()}
+        return by_rule.get(finding.code) or by_rule.get(finding.rule.upper())

@@ -158,7 +158,7 @@ def test_gl606_message_names_the_weights_and_the_condition(tmp_path):
 
 def test_tflm_verdict_follows_tflite_micro_on_the_grid(grid):
     """The same cells in TFLite Micro: it runs the integer ones whatever the zero points (GL606 is not a tflm
-    finding) and refuses hybrid and uint8 kernels, which GL604 reports."""
+    finding) and refuses hybrid and uint8 kernels, which GL304 reports."""
     from ._micro import run_micro_many
 
     micro = run_micro_many(list(grid))

@@ -1,6 +1,8 @@
 """GL305 gpu-unsupported."""
 
-from collections.abc import Iterable
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import gpu, support
@@ -36,27 +38,25 @@ class GpuUnsupported(Rule):
     summary = "The GPU delegate does not take this op or its rank: it falls back to the CPU"
     category = Category.COMPATIBILITY
     severity = Severity.ERROR
-    formats = frozenset({"graphdef"})
+    formats = frozenset({"graphdef", "tflite"})
     targets = ("gpu",)
 
     def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         if not ctx.wants("gpu"):
             return
-        analysis = support.analyze(model)
-        for s in analysis.support.values():
-            if s.kind("float") != support.OK:
-                continue
-            name = model.nodes[s.node]["name"]
-            missing = [o for o in s.tflite_ops if o not in gpu.GPU_OPS]
-            rank = max((t.rank or 0 for t in (*model.inputs_of(s.node), *model.outputs_of(s.node))), default=0)
+        for node, builtins in _builtins(model):
+            name, op = model.nodes[node]["name"], model.nodes[node]["op"]
+            missing = [b for b in builtins if b not in gpu.GPU_OPS]
+            rank = max((t.rank or 0 for t in (*model.inputs_of(node), *model.outputs_of(node))), default=0)
             if missing:
-                yield self.report(model, s.node, f"`{name}` ({s.op}) becomes {', '.join(missing)}, which the GPU "
-                                  "delegate does not take: it runs on the CPU", data={"builtins": missing},
+                becomes = "" if missing == [op] else f" becomes {', '.join(missing)}, which"
+                yield self.report(model, node, f"`{name}` ({op}){becomes} is not taken by the GPU delegate: it runs "
+                                  "on the CPU", data={"builtins": missing},
                                   fix=Fix(f"Move `{name}` out of the GPU part of the model"))
-            elif rank > gpu.GPU_MAX_RANK and s.tflite_ops:
-                yield self.report(model, s.node, f"`{name}` ({s.op}) works on a {rank}-D tensor; the GPU delegate "
-                                  f"takes at most {gpu.GPU_MAX_RANK}-D (BHWC): it runs on the CPU",
-                                  data={"rank": rank}, fix=Fix(f"Reshape `{name}`'s tensors to 4-D"))
+            elif rank > gpu.GPU_MAX_RANK and builtins:
+                yield self.report(model, node, f"`{name}` ({op}) works on a {rank}-D tensor; the GPU delegate takes at "
+                                  f"most {gpu.GPU_MAX_RANK}-D (BHWC): it runs on the CPU", data={"rank": rank},
+                                  fix=Fix(f"Reshape `{name}`'s tensors to 4-D"))
 
     @staticmethod
     def bad_example(b):
@@ -68,3 +68,15 @@ class GpuUnsupported(Rule):
     def good_example(b):
         x = b.placeholder("x", "float32", (1, 10))
         b.output(b.op("Softmax", [x], name="probs"))
+
+
+def _builtins(model: ModelGraph) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(node, the TFLite builtins it runs as) of each op: a `.tflite` op is its own builtin; an op of a `.pb` or
+    SavedModel runs as what the float conversion measured for its case (ops the float settings cannot convert are
+    GL301's)."""
+    if model.info.format == "tflite":
+        yield from ((node, (str(attrs["op"]),)) for node, attrs in model.ops())
+        return
+    for s in support.analyze(model).support.values():
+        if s.kind("float") == support.OK:
+            yield s.node, tuple(s.tflite_ops)

@@ -6,7 +6,7 @@ from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleConte
 from graphlint_rules import support
 from graphlint_rules.magnitude import MARGIN, peak
 from graphlint_rules.patterns import uniform_value
-from graphlint_rules.tflite.gl604_tflite_micro_unsupported import (
+from graphlint_rules.micro import (
     MICRO_SOFTMAX_MIN_RANGE,
     SOFTMAX_SUM_LIMIT,
     SPREAD_MARGIN,
@@ -58,7 +58,7 @@ class DataDependentAbort(Rule):
     int8-fallback fail; case `realdiv`, divisor in [0.5, 2]: both run).
 
     TFLite Micro's reference int8 `SOFTMAX` sums a row's exps in Q12.19 and aborts the program at invoke
-    once the sum reaches 512 (see GL604): a softmax over 512 classes or more aborts on every input whose
+    once the sum reaches 512 (see GL304): a softmax over 512 classes or more aborts on every input whose
     logits are flat, with hundreds of classes within ln(classes / 512) of the largest: inputs far from the
     training data, and every input of an untrained classifier. The rule estimates from the weights how far
     the logits spread across classes (see GL407: the mean square of each activation carried from an input

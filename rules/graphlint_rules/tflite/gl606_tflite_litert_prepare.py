@@ -132,7 +132,7 @@ class TfliteLitertPrepareFails(Rule):
     a hybrid FULLY_CONNECTED with per-tensor non-zero zero points and a float TRANSPOSE_CONV with per-axis
     uint8 weights; it refuses per-axis weights whose channel-0 zero point is not 0 in a hybrid CONV_2D and
     TRANSPOSE_CONV and an int8 DEPTHWISE_CONV_2D and TRANSPOSE_CONV, which LiteRT runs (reported at info
-    level: the verdict follows LiteRT). TFLite Micro is not concerned: it runs the integer cells, and GL604
+    level: the verdict follows LiteRT). TFLite Micro is not concerned: it runs the integer cells, and GL304
     covers its hybrid and uint8 refusals.
 
     ## Why is this bad?

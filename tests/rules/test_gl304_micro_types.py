@@ -1,4 +1,4 @@
-"""GL604's type checks follow what each TFLite Micro kernel takes: every signature graphlint lets through runs in
+"""GL304's type checks follow what each TFLite Micro kernel takes: every signature graphlint lets through runs in
 the real interpreter, and the refused neighbours fail there and are reported."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 
 from graphlint.engine.runner import lint
 from graphlint.testing import TFLiteBuilder
-from graphlint_rules.tflite.gl604_tflite_micro_unsupported import MICRO_TYPE_SIGNATURES
+from graphlint_rules.micro import MICRO_TYPE_SIGNATURES
 
 from ._micro import run_micro
 from .test_gl606_litert_prepare import weighted_op
@@ -81,9 +81,9 @@ REFUSED = {
 }
 
 
-def _gl604(path):
+def _gl304(path):
     report = lint(path, targets=["tflm"])
-    return [f for f in report.findings if f.code == "GL604"], report.verdicts()["tflm"]["verdict"]
+    return [f for f in report.findings if f.code == "GL304"], report.verdicts()["tflm"]["verdict"]
 
 
 def test_every_accepted_signature_is_measured():
@@ -96,7 +96,7 @@ def test_accepted_signature_runs_and_passes(tmp_path, signature):
     path.write_bytes(ACCEPTED[signature]())
     run = run_micro(path)
     assert run.ran, run.output
-    found, verdict = _gl604(path)
+    found, verdict = _gl304(path)
     assert not found, [f.message for f in found]
     assert verdict == "pass"
 
@@ -107,7 +107,7 @@ def test_refused_type_fails_and_is_reported(tmp_path, case):
     path.write_bytes(REFUSED[case]())
     run = run_micro(path)
     assert not run.ran, run.output
-    found, verdict = _gl604(path)
+    found, verdict = _gl304(path)
     assert verdict == "fail"
     op = case.split()[0]
     assert any(f.message.startswith(f"`y` ({op}): TFLite Micro's {op} kernel does not take") for f in found), \
@@ -119,7 +119,7 @@ def test_wake_word_model_with_uint8_output_runs_and_passes(tmp_path):
     path.write_bytes(_wake_word())
     run = run_micro(path)
     assert run.ran, run.output
-    found, verdict = _gl604(path)
+    found, verdict = _gl304(path)
     assert not found and verdict == "pass", [f.message for f in found]
 
 
@@ -134,7 +134,7 @@ def test_a_string_passed_through_the_model_fails_to_allocate_and_is_reported_onc
     path.write_bytes(b.to_bytes())
     run = run_micro(path)
     assert not run.ran and "failed to allocate" in run.output, run.output
-    found, verdict = _gl604(path)
+    found, verdict = _gl304(path)
     assert verdict == "fail"
     assert [f.message for f in found] == ["`key` is a string input and output: TFLite Micro has no string tensors "
                                           "(\"TFLM failed to allocate tensors\")"]

@@ -1,4 +1,4 @@
-"""GL604 on an int8 SOFTMAX whose input scale is too small for TFLite Micro, checked against the real interpreter
+"""GL304 on an int8 SOFTMAX whose input scale is too small for TFLite Micro, checked against the real interpreter
 (the ``tflite-micro`` package) in a child process: it aborts the program, so it never runs in the test's own."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_micro_softmax_prediction_matches_the_interpreter(tmp_path, scale, runs)
     micro = subprocess.run([sys.executable, "-c", _RUN_MICRO, str(path)], capture_output=True, timeout=120)
     assert (micro.returncode == 0) is runs, micro.stderr.decode()[-500:]
     report = lint(path, targets=["tflm"])
-    found = [f for f in report.findings if f.code == "GL604"]
+    found = [f for f in report.findings if f.code == "GL304"]
     assert bool(found) is not runs
     assert report.verdicts()["tflm"]["verdict"] == ("pass" if runs else "fail")
     if found:

@@ -1,4 +1,4 @@
-"""GL604 on a large int8 SOFTMAX: TFLite Micro's reference softmax aborts at invoke once a row's exps sum to 512
+"""GL304 on a large int8 SOFTMAX: TFLite Micro's reference softmax aborts at invoke once a row's exps sum to 512
 (Q12.19 sum of 2^28, exponent 32). Both sides of each line are run in the real interpreter."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from graphlint.engine.finding import Severity
 from graphlint.engine.runner import lint
 from graphlint.testing import TFLiteBuilder
-from graphlint_rules.tflite.gl604_tflite_micro_unsupported import SOFTMAX_SUM_LIMIT, softmax_min_sum
+from graphlint_rules.micro import SOFTMAX_SUM_LIMIT, softmax_min_sum
 
 from ._micro import run_micro
 
@@ -24,7 +24,7 @@ def _softmax(classes: int, scale: float) -> bytes:
 
 def _lint(path):
     report = lint(path, targets=["tflm"])
-    return [f for f in report.findings if f.code == "GL604"], report.verdicts()["tflm"]["verdict"]
+    return [f for f in report.findings if f.code == "GL304"], report.verdicts()["tflm"]["verdict"]
 
 
 def test_the_class_limit_is_512_equal_logits(tmp_path):

@@ -1,4 +1,4 @@
-"""GL604's note on a dynamic input prints the shape TFLite Micro really runs (the file's stored shape) beside the
+"""GL304's note on a dynamic input prints the shape TFLite Micro really runs (the file's stored shape) beside the
 ``shape_signature`` that makes it dynamic; an input whose signature has no -1 gets no note."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _audio(signature) -> bytes:
 
 def _notes(path) -> list[str]:
     report = lint(path, targets=["tflm"])
-    return [f.message for f in report.findings if f.code == "GL604"]
+    return [f.message for f in report.findings if f.code == "GL304"]
 
 
 def test_dynamic_batch_note_prints_the_stored_shape_micro_runs(tmp_path):
