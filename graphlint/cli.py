@@ -35,10 +35,6 @@ class _NoShortO(argparse.Action):
                      "file written by convert and fix)")
 
 
-def _csv(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
-
-
 def _build_parser() -> argparse.ArgumentParser:
     from .engine.targets import TARGETS
     from .formats import FORMATS
@@ -166,16 +162,17 @@ def _use_color(mode: str) -> bool:
 
 def _check(args) -> int:
     from .config import ConfigError, find_config, load_config
+    from .engine.options import OptionsError, split_csv
     from .engine.registry import default_registry
-    from .engine.runner import parse_io
-    from .engine.targets import check_targets
 
     try:
         config = load_config(None if args.isolated else Path(args.config) if args.config else find_config())
         outputs = _outputs(args.format)
-        targets = check_targets(_csv(args.target) or config.targets)
-        parse_io(args.input)
-    except (ConfigError, ValueError) as err:
+        options = config.options.override(
+            targets=split_csv(args.target), inputs=args.input or (), outputs=args.output or (),
+            select=split_csv(args.select), ignore=split_csv(args.ignore), extend_select=split_csv(args.extend_select),
+            preview=args.preview)
+    except (ConfigError, OptionsError, ValueError) as err:
         print(f"graphlint: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     if args.verify:
@@ -186,53 +183,39 @@ def _check(args) -> int:
             print(f"graphlint: error: {problem}", file=sys.stderr)
             return EXIT_ERROR
     registry = default_registry()
-    reports = _lint_all(args, config, targets, _selection(args, config.selection), registry)
+    reports = _lint_all(args, options, registry)
     if reports is None:
         return EXIT_ERROR
     if args.verify:
-        _verify(args, config, reports, outputs)
+        _verify(args, options, reports, outputs)
     status = _status(reports, args.exit_zero)
     if not _write(reports, outputs, registry, args.color):
         return EXIT_ERROR
     return status
 
 
-def _selection(args, base):
-    """The config's selection with the command line's on top."""
-    from .engine.select import Selection
-
-    return Selection(select=_csv(args.select) or base.select, ignore=base.ignore + _csv(args.ignore),
-                     extend_select=base.extend_select + _csv(args.extend_select),
-                     preview=args.preview or base.preview, severity=base.severity,
-                     per_node_ignores=base.per_node_ignores)
-
-
-def _lint_all(args, config, targets, selection, registry) -> list | None:
+def _lint_all(args, options, registry) -> list | None:
     """A report per model, linted here or on ``--server``; None (the error printed) when the server fails."""
     if args.server:
         from .client import ServerError, lint_remote
 
         try:
-            return [lint_remote(args.server, path, token=args.token, targets=targets,
-                                inputs=args.input or config.inputs, outputs=args.output or config.outputs,
-                                selection=selection) for path in args.models]
+            return [lint_remote(args.server, path, options, token=args.token) for path in args.models]
         except ServerError as err:
             print(f"graphlint: error: {err}", file=sys.stderr)
             return None
     from .engine.runner import lint
 
     budgets = _budgets(args)
-    return [lint(path, targets=targets, inputs=args.input or config.inputs,
-                 outputs=args.output or config.outputs, selection=selection, registry=registry,
-                 budgets=budgets, signature=args.signature)
+    return [lint(path, options, registry=registry, budgets=budgets, signature=args.signature)
             for path in args.models]
 
 
-def _verify(args, config, reports: list, outputs: list[tuple[str, str | None]]) -> None:
+def _verify(args, options, reports: list, outputs: list[tuple[str, str | None]]) -> None:
     """Run ``--verify`` on the reports; print the contradictions when no text report goes to stdout."""
     from .convert.verify import contradiction_lines, verify_cli
 
-    verify_cli(reports, args.models, inputs=args.input or config.inputs, outputs=args.output or config.outputs,
+    verify_cli(reports, args.models, inputs=list(options.inputs), outputs=list(options.outputs),
                tty=sys.stderr.isatty(), signature=args.signature)
     if not any(fmt == "text" and path is None for fmt, path in outputs):
         for line in contradiction_lines(reports):

@@ -11,9 +11,9 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
 from pathlib import Path
 
+from .engine.options import LintOptions
 from .report import Report, report_from_dict
 
 USER_AGENT = "graphlint-client"
@@ -23,24 +23,14 @@ class ServerError(Exception):
     """The server could not be reached or refused the request; ``str(err)`` is one line."""
 
 
-def upload(server: str, path: str | Path, *, token: str | None = None, name: str | None = None,
-           targets: Sequence[str] = (), inputs: Sequence[str] = (), outputs: Sequence[str] = (),
-           select: Sequence[str] = (), ignore: Sequence[str] = (), extend_select: Sequence[str] = (),
-           preview: bool = False, severity: dict | None = None, per_node_ignores: dict | None = None,
-           timeout: float = 600) -> dict:
+def upload(server: str, path: str | Path, options: LintOptions | None = None, *, token: str | None = None,
+           name: str | None = None, timeout: float = 600) -> dict:
     """Upload one model file to ``server`` (``POST /v1/reports``, raw body) and return the stored report.
 
     Raises:
         ServerError: the file cannot be read, the server is unreachable, or it answered with an error.
     """
-    params: list[tuple[str, str]] = [("name", str(name if name is not None else path))]
-    params += [("target", t) for t in targets] + [("input", i) for i in inputs] + [("output", o) for o in outputs]
-    params += [("select", s) for s in select] + [("ignore", s) for s in ignore]
-    params += [("extend_select", s) for s in extend_select]
-    params += [("severity", f"{k}={v}") for k, v in (severity or {}).items()]
-    params += [("per_node_ignore", f"{g}={','.join(c)}") for g, c in (per_node_ignores or {}).items()]
-    if preview:
-        params.append(("preview", "true"))
+    params = [("name", str(name if name is not None else path)), *(options or LintOptions()).to_query()]
     url = server.rstrip("/") + "/v1/reports?" + urllib.parse.urlencode(params)
     try:
         with open(path, "rb") as fh:
@@ -68,8 +58,7 @@ def _problem_detail(err: urllib.error.HTTPError) -> str:
         return str(err.reason)
 
 
-def lint_remote(server: str, path: str, *, token: str | None, targets: Sequence[str], inputs: Sequence[str],
-                outputs: Sequence[str], selection) -> Report:
+def lint_remote(server: str, path: str, options: LintOptions, *, token: str | None) -> Report:
     """What :func:`graphlint.lint` returns for ``path``, computed by the server.
 
     A path that is not a readable regular file is linted locally (that only reports it as unreadable), so
@@ -88,11 +77,7 @@ def lint_remote(server: str, path: str, *, token: str | None, targets: Sequence[
     if not readable:
         from .engine.runner import lint
 
-        return lint(path, targets=targets, inputs=inputs, outputs=outputs, selection=selection)
-    data = upload(server, path, token=token, name=path, targets=targets, inputs=inputs, outputs=outputs,
-                  select=selection.select, ignore=selection.ignore, extend_select=selection.extend_select,
-                  preview=selection.preview, severity=dict(selection.severity),
-                  per_node_ignores={k: tuple(v) for k, v in selection.per_node_ignores.items()})
-    report = report_from_dict(data)
+        return lint(path, options)
+    report = report_from_dict(upload(server, path, options, token=token, name=path))
     report.model = {**report.model, "path": path}
     return report

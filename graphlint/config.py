@@ -9,9 +9,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .engine.finding import Severity
+from .engine.options import LintOptions, OptionsError
 from .engine.select import Selection
-from .engine.targets import DEFAULT_TARGETS, check_targets
 
 
 class ConfigError(Exception):
@@ -23,10 +22,7 @@ class Config:
     """Settings from a config file."""
 
     path: str | None = None  # the file they came from
-    targets: tuple[str, ...] = DEFAULT_TARGETS
-    selection: Selection = dataclasses.field(default_factory=Selection)
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
+    options: LintOptions = dataclasses.field(default_factory=LintOptions)
 
 
 _KEYS = {"targets", "select", "ignore", "extend-select", "preview", "severity", "per-node-ignores", "inputs",
@@ -81,19 +77,20 @@ def load_config(path: Path | None) -> Config:
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown setting `{unknown[0]}` (known: {', '.join(sorted(_KEYS))})")
-    try:
-        targets = check_targets(_strings(table, "targets", str(path)) or DEFAULT_TARGETS)
-    except ValueError as err:
-        raise ConfigError(f"{path}: {err}") from None
+    where = str(path)
     severity = table.get("severity", {})
-    if not isinstance(severity, dict) or any(v not in {s.value for s in Severity} for v in severity.values()):
+    if not isinstance(severity, dict):
         raise ConfigError(f"{path}: `severity` maps codes to error, warning or info")
     ignores = table.get("per-node-ignores", {})
     if not isinstance(ignores, dict) or not all(isinstance(v, list) for v in ignores.values()):
         raise ConfigError(f"{path}: `per-node-ignores` maps node-name globs to lists of codes")
-    selection = Selection(
-        select=_strings(table, "select", str(path)), ignore=_strings(table, "ignore", str(path)),
-        extend_select=_strings(table, "extend-select", str(path)), preview=bool(table.get("preview", False)),
-        severity=dict(severity), per_node_ignores={k: tuple(v) for k, v in ignores.items()})
-    return Config(path=str(path), targets=targets, selection=selection,
-                  inputs=_strings(table, "inputs", str(path)), outputs=_strings(table, "outputs", str(path)))
+    try:
+        selection = Selection(
+            select=_strings(table, "select", where), ignore=_strings(table, "ignore", where),
+            extend_select=_strings(table, "extend-select", where), preview=bool(table.get("preview", False)),
+            severity=dict(severity), per_node_ignores={k: tuple(v) for k, v in ignores.items()})
+        options = LintOptions(targets=_strings(table, "targets", where), inputs=_strings(table, "inputs", where),
+                              outputs=_strings(table, "outputs", where), selection=selection)
+    except OptionsError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    return Config(path=where, options=options)

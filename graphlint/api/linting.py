@@ -30,24 +30,10 @@ from typing import Any
 
 from anyio import to_thread
 
+from graphlint.engine.options import LintOptions
 from graphlint.loaders import DEFAULT_MAX_NODES
 
 from .problems import ProblemError
-
-
-@dataclasses.dataclass(frozen=True)
-class LintOptions:
-    """What a lint run depends on besides the model (part of a report's content address)."""
-
-    targets: tuple[str, ...]
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    extend_select: tuple[str, ...] = ()
-    preview: bool = False
-    severity: tuple[tuple[str, str], ...] = ()  # code or name -> error | warning | info
-    per_node_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # node glob -> codes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,17 +170,11 @@ def _check_budget(report) -> None:
 def _lint_in_worker(path: str, sha256: str, name: str, options: LintOptions, max_graph_bytes: int,
                     max_nodes: int | None = DEFAULT_MAX_NODES) -> LintResult:
     from graphlint.engine.runner import Budgets, lint
-    from graphlint.engine.select import Selection
 
     from .store import pack
 
     start = time.perf_counter()
-    selection = Selection(select=options.select, ignore=options.ignore, extend_select=options.extend_select,
-                          preview=options.preview, severity=dict(options.severity),
-                          per_node_ignores=dict(options.per_node_ignores))
-    report = lint(path, targets=options.targets, inputs=options.inputs, outputs=options.outputs,
-                  selection=selection, registry=_REGISTRY, name=name, sha256=sha256,
-                  budgets=Budgets(max_nodes=max_nodes))
+    report = lint(path, options, registry=_REGISTRY, name=name, sha256=sha256, budgets=Budgets(max_nodes=max_nodes))
     _check_budget(report)
     data = report.to_dict()
     graph = _graph_in_worker(report, max_graph_bytes) if report.model_graph is not None else None

@@ -7,19 +7,17 @@ import json
 import re
 import unicodedata
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 from anyio import to_thread
 
 from graphlint import __version__
-from graphlint.engine.finding import Severity
+from graphlint.engine.options import LintOptions, OptionsError
 from graphlint.engine.registry import Registry
-from graphlint.engine.runner import parse_io
-from graphlint.engine.targets import DEFAULT_TARGETS, TARGETS
 
 from . import metrics
 from .blobs import BlobStore
-from .linting import LintOptions, LintPool, LintResult
+from .linting import LintPool, LintResult
 from .problems import ProblemError
 from .retention import Retention
 from .store import ReportRow, Store, is_id, packed_json
@@ -30,49 +28,16 @@ MAX_LIST = 200
 _SHA = re.compile(r"[0-9a-f]{64}")
 
 
-def _csv(values: list[str] | None) -> tuple[str, ...]:
-    """Repeatable and comma-separated values, flattened (``-t float,int8 -t tflm``)."""
-    return tuple(v.strip() for item in values or () for v in item.split(",") if v.strip())
-
-
-def _pairs(values: list[str] | None, what: str) -> list[tuple[str, str]]:
-    out = []
-    for value in values or ():
-        key, sep, rest = value.rpartition("=")
-        if not sep or not key.strip() or not rest.strip():
-            raise ProblemError(422, f"`{what}` takes KEY=VALUE, got `{value[:100]}`")
-        out.append((key.strip(), rest.strip()))
-    return out
-
-
-def lint_options(*, target: list[str] | None = None, input: list[str] | None = None,
-                 output: list[str] | None = None, select: list[str] | None = None, ignore: list[str] | None = None,
-                 extend_select: list[str] | None = None, preview: bool = False, severity: list[str] | None = None,
-                 per_node_ignore: list[str] | None = None) -> LintOptions:
-    """Validate the options of ``POST /v1/reports``.
+def lint_options(params: Mapping[str, Sequence[str] | None]) -> LintOptions:
+    """The options of ``POST /v1/reports`` from its query parameters and form fields (:meth:`LintOptions.from_query`).
 
     Raises:
         ProblemError: 422 naming the first bad value.
     """
-    targets = _csv(target) or DEFAULT_TARGETS
-    bad = [t for t in targets if t not in TARGETS]
-    if bad:
-        raise ProblemError(422, f"unknown target `{bad[0][:100]}` (known: {', '.join(TARGETS)})")
-    inputs = tuple(v for v in (input or ()) if v)
     try:
-        parse_io(inputs)
-    except ValueError as err:
-        raise ProblemError(422, f"input: {err}") from None
-    levels = {s.value for s in Severity}
-    severities = _pairs(severity, "severity")
-    for _, level in severities:
-        if level not in levels:
-            raise ProblemError(422, f"severity must be one of {', '.join(sorted(levels))}, got `{level[:100]}`")
-    per_node = tuple((glob, _csv([codes])) for glob, codes in _pairs(per_node_ignore, "per_node_ignore"))
-    return LintOptions(targets=tuple(t for t in TARGETS if t in set(targets)), inputs=inputs,
-                       outputs=tuple(v for v in (output or ()) if v), select=_csv(select), ignore=_csv(ignore),
-                       extend_select=_csv(extend_select), preview=preview, severity=tuple(severities),
-                       per_node_ignores=per_node)
+        return LintOptions.from_query({k: v for k, v in params.items() if v})
+    except OptionsError as err:
+        raise ProblemError(422, str(err)) from None
 
 
 def clean_name(name: str | None) -> str:
@@ -92,7 +57,7 @@ class ReportService:
 
     def cache_key(self, sha256: str, options: LintOptions) -> str:
         """The content address: the model's hash, the options, the graphlint version and the rule set."""
-        key = json.dumps({"model": sha256, "options": options.__dict__, "version": __version__,
+        key = json.dumps({"model": sha256, "options": options.to_dict(), "version": __version__,
                           "rules": self._rules_key}, sort_keys=True, default=list)
         return hashlib.sha256(key.encode()).hexdigest()
 

@@ -205,7 +205,7 @@ def _open_saved_model(data, kind: str, path: Path, pool: WorkerPool | None):
 def load_model(path: Path, request: ConvertRequest, name: str | None = None):
     """Load a GraphDef or a SavedModel directory (reported as ``name``) with the request's inputs, shapes,
     outputs and signature; InputError for anything unusable."""
-    from graphlint.engine.runner import parse_io
+    from graphlint.engine.options import parse_io
     from graphlint.loaders import LoadError, load
 
     try:

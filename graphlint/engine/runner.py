@@ -15,15 +15,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphlint._gc import gc_paused
-from graphlint.ir import ModelGraph, Shape
+from graphlint.ir import ModelGraph
 from graphlint.loaders import DEFAULT_MAX_NODES, BudgetExceeded, LoadError, check_memory, load
 from graphlint.report import Report, model_summary, unreadable_summary
 
 from .finding import Finding, Severity
+from .options import LintOptions
 from .registry import Registry, default_registry
 from .rule import Category, Rule, RuleContext
 from .select import Selection
-from .targets import DEFAULT_TARGETS, TARGETS, check_targets
 
 
 class _EngineRule(Rule):
@@ -52,83 +52,55 @@ def _engine_rule(registry: Registry, code: str, name: str) -> Rule:
     return rule()
 
 
-def parse_io(specs: Sequence[str]) -> tuple[tuple[str, ...], dict[str, Shape]]:
-    """Split ``NAME[:SHAPE]`` specs into names and shapes.
-
-    SHAPE is comma- or ``x``-separated dims, optionally in brackets; ``?``, ``-1`` or ``None`` is an unknown dim
-    and ``[]`` a scalar. ``NAME:0`` (a bare number) is a tensor slot, not a shape; write ``NAME:5,`` for a
-    one-dimensional shape.
-
-    Raises:
-        ValueError: a dim is not an integer or an unknown marker.
-    """
-    names: list[str] = []
-    shapes: dict[str, Shape] = {}
-    for spec in specs:
-        name, sep, rest = spec.rpartition(":")
-        if not sep or rest.isdigit() or not name:
-            names.append(spec)
-            continue
-        text = rest.strip().strip("[]()")
-        dims: list[int | None] = []
-        for part in (p.strip() for p in text.replace("x", ",").split(",")):
-            if not part:
-                continue
-            if part in ("?", "-1", "None", "none"):
-                dims.append(None)
-            elif part.isdigit():
-                dims.append(int(part))
-            else:
-                raise ValueError(f"bad shape `{rest}` for `{name}`: dims are integers or ?")
-        names.append(name)
-        shapes[name] = tuple(dims)
-    return tuple(names), shapes
-
-
 # A SavedModel (a Keras file is traced into one) is read as the frozen GraphDef the converter makes of it: the
 # GraphDef rules apply.
 _RULE_FORMAT = {"savedmodel": "graphdef"}
 
 
-def lint(source: str | os.PathLike[str] | bytes | ModelGraph, *, targets: Sequence[str] = DEFAULT_TARGETS,
-         inputs: Sequence[str] = (), outputs: Sequence[str] = (), selection: Selection | None = None,
-         registry: Registry | None = None, name: str | None = None,
-         options: Mapping[str, Mapping[str, Any]] | None = None, sha256: str | None = None,
-         budgets: Budgets | None = None, signature: str | None = None) -> Report:
-    """Load a model (unless given one) and lint it for ``targets``.
+def lint(source: str | os.PathLike[str] | bytes | ModelGraph, options: LintOptions | None = None, *,
+         targets: Sequence[str] | None = None, inputs: Sequence[str] | None = None,
+         outputs: Sequence[str] | None = None, selection: Selection | None = None, registry: Registry | None = None,
+         name: str | None = None, rule_options: Mapping[str, Mapping[str, Any]] | None = None,
+         sha256: str | None = None, budgets: Budgets | None = None, signature: str | None = None) -> Report:
+    """Load a model (unless given one) and lint it.
 
     Args:
         source: a path, the file's bytes, or an already loaded model.
-        targets: target names from :data:`graphlint.engine.targets.TARGETS`.
-        inputs: ``NAME[:SHAPE]`` specs for GraphDef inputs.
-        outputs: GraphDef output tensor names.
-        selection: which rules run and how findings are filtered.
+        options: the targets, inputs, outputs and rules (default: :class:`LintOptions`'s defaults).
+        targets, inputs, outputs, selection: instead of ``options``, its fields (the options are made of them).
         registry: the rule registry (default: the installed packs).
         name: the path to report for in-memory sources.
-        options: per-rule options, keyed by code.
+        rule_options: per-rule options, keyed by code (a rule reads its own as ``ctx.options``).
         sha256: the source's SHA-256 when the caller already computed it (see :func:`graphlint.loaders.load`).
         budgets: per-model limits (default: :class:`Budgets` defaults).
         signature: a SavedModel's signature (default ``serving_default``).
 
     Returns:
         The report. Never raises for a bad model: that becomes a fatal finding.
+
+    Raises:
+        OptionsError: the options (or the fields given instead) are invalid.
+        TypeError: both ``options`` and some of its fields were given.
     """
+    fields = {"targets": targets, "inputs": inputs, "outputs": outputs, "selection": selection}
+    if options is not None and any(v is not None for v in fields.values()):
+        given = ", ".join(k for k, v in fields.items() if v is not None)
+        raise TypeError(f"lint() takes either options or its fields, not both (got {given})")
+    if options is None:
+        options = LintOptions(targets=tuple(targets or ()), inputs=tuple(inputs or ()), outputs=tuple(outputs or ()),
+                              selection=selection or Selection())
     with gc_paused():
-        return _lint(source, targets=targets, inputs=inputs, outputs=outputs, selection=selection,
-                     registry=registry, name=name, options=options, sha256=sha256, budgets=budgets or Budgets(),
-                     signature=signature)
+        return _lint(source, options, registry=registry, name=name, rule_options=rule_options, sha256=sha256,
+                     budgets=budgets or Budgets(), signature=signature)
 
 
-def _lint(source: str | os.PathLike[str] | bytes | ModelGraph, *, targets: Sequence[str], inputs: Sequence[str],
-          outputs: Sequence[str], selection: Selection | None, registry: Registry | None, name: str | None,
-          options: Mapping[str, Mapping[str, Any]] | None, sha256: str | None, budgets: Budgets,
-          signature: str | None = None) -> Report:
-    chosen = set(check_targets(list(targets)))
-    targets = tuple(t for t in TARGETS if t in chosen)
+def _lint(source: str | os.PathLike[str] | bytes | ModelGraph, options: LintOptions, *, registry: Registry | None,
+          name: str | None, rule_options: Mapping[str, Mapping[str, Any]] | None, sha256: str | None,
+          budgets: Budgets, signature: str | None = None) -> Report:
+    targets, selection = options.targets, options.selection
     registry = registry or default_registry()
-    selection = selection or Selection()
-    input_names, shapes = parse_io(inputs)
-    output_names = tuple(outputs)
+    input_names, shapes = options.input_names, options.input_shapes
+    output_names = options.outputs
     ctx = RuleContext(targets=targets, user_inputs=input_names, user_outputs=output_names, user_shapes=shapes)
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -150,7 +122,7 @@ def _lint(source: str | os.PathLike[str] | bytes | ModelGraph, *, targets: Seque
     timings["load"] = (time.perf_counter() - start) * 1000
     lint_start = time.perf_counter()
     if model is not None:
-        findings = _run_rules(model, ctx, registry, selection, options or {}, rules_run)
+        findings = _run_rules(model, ctx, registry, selection, rule_options or {}, rules_run)
     findings.extend(_broken_packs(registry, selection))
     kept = _kept(findings, targets, selection)
     if model is not None and model.info.keras_layers:

@@ -114,7 +114,8 @@ def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str]
     Raises:
         FixError: the model cannot be read, or the fixed graph fails validation.
     """
-    from graphlint.engine.runner import lint, parse_io
+    from graphlint.engine.options import parse_io
+    from graphlint.engine.runner import lint
     from graphlint.engine.select import Selection
 
     shapes, graph_def, text = _read(data, inputs)
@@ -170,7 +171,7 @@ def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str]
 def _read(data: bytes, inputs: Sequence[str]) -> tuple[Mapping, pb.GraphDef, bool]:
     """The input shapes the user gave, the parsed GraphDef and whether it was text; FixError when either
     cannot be read or the graph is empty."""
-    from graphlint.engine.runner import parse_io
+    from graphlint.engine.options import parse_io
 
     try:
         _, shapes = parse_io(inputs)

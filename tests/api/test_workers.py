@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from graphlint.api import linting
-from graphlint.api.linting import LintOptions, LintPool, LintResult, cap_findings
+from graphlint.api.linting import LintPool, LintResult, cap_findings
 from graphlint.api.problems import ProblemError
+from graphlint.engine.options import LintOptions
 from graphlint.testing import GraphBuilder
 
 from .conftest import graphdef, upload

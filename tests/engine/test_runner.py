@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from graphlint.engine.finding import Severity
+from graphlint.engine.options import parse_io
 from graphlint.engine.registry import Registry, default_registry
 from graphlint.engine.rule import Category, Rule
-from graphlint.engine.runner import lint, parse_io
+from graphlint.engine.runner import lint
 from graphlint.engine.select import Selection
 from graphlint.testing import GraphBuilder
 

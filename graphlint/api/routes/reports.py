@@ -18,7 +18,8 @@ from . import problems
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 _LIST = Annotated[list[str] | None, Query()]
-_OPTION_FIELDS = ("target", "input", "output", "select", "ignore", "extend_select", "severity", "per_node_ignore")
+_OPTION_FIELDS = ("target", "input", "output", "select", "ignore", "extend_select", "severity", "per_node_ignore",
+                  "preview")
 
 
 def _array(description: str) -> dict:
@@ -76,17 +77,18 @@ async def create_report(request: Request, owner: OwnerDep,
     change. Asking again for a stored report starts a new verification only when none is queued, running or
     done."""
     state = request.app.state
-    values = {"target": target, "input": input, "output": output, "select": select, "ignore": ignore,
-              "extend_select": extend_select, "severity": severity, "per_node_ignore": per_node_ignore}
-    options = lint_options(**values, preview=preview)  # fail fast, before the body is read
+    values: dict[str, list[str] | None] = {
+        "target": target, "input": input, "output": output, "select": select, "ignore": ignore,
+        "extend_select": extend_select, "severity": severity, "per_node_ignore": per_node_ignore,
+        "preview": ["true"] if preview else None}
+    options = lint_options(values)  # fail fast, before the body is read
     upload = await receive_upload(request, state.blobs.tmp, state.settings.max_upload_bytes)
     try:
         if upload.fields:
             for key in _OPTION_FIELDS:
                 values[key] = [*(values[key] or ()), *upload.fields.get(key, ())]
-            preview = preview or any(v.lower() in ("1", "true", "yes") for v in upload.fields.get("preview", ()))
             verify = verify or any(v.lower() in ("1", "true", "yes") for v in upload.fields.get("verify", ()))
-            options = lint_options(**values, preview=preview)
+            options = lint_options(values)
         model_name = clean_name(name or (upload.fields.get("name") or [None])[0] or upload.filename)
         await refuse_bad_keras(upload, model_name)
     except BaseException:
