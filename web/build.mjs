@@ -15,8 +15,8 @@ await cp(join(here, 'index.html'), join(out, 'index.html'));
 
 const options = {
   entryPoints: {
-    app: join(here, 'src', 'main.js'),
-    'layout-worker': join(here, 'src', 'layout-worker.js'),
+    app: join(here, 'src', 'main.ts'),
+    'layout-worker': join(here, 'src', 'layout-worker.ts'),
     style: join(here, 'src', 'style.css'),
   },
   outdir: join(out, 'assets'),

@@ -91,3 +91,24 @@ def scoped_graphdef(blocks: int, branches: int = 4, depth: int = 4) -> GraphBuil
                  name=f"model/mixed_{i}/proj/Conv2D", attrs={"strides": [1, 1, 1, 1], "padding": "SAME"})
     b.output(b.op("Softmax", [x], name="model/logits/Softmax"))
     return b
+
+
+def wide_graphdef(branches: int = 300, failing: int | None = None, scoped: bool = False) -> GraphBuilder:
+    """One input fanned out to ``branches`` parallel ops side by side, concatenated: a graph far wider than any
+    pane. Branch ``failing`` (the middle one by default) adds an unfrozen variable (GL101, an error) to its Relu.
+    With ``scoped``, each branch is a name scope ``branch_<i>``: the failing one holds four nodes and is drawn
+    collapsed unless opened, the others one node each."""
+    failing = branches // 2 if failing is None else failing
+    b = GraphBuilder()
+    x = b.placeholder("input", "float32", (1, 8))
+    outs = []
+    for i in range(branches):
+        scope = f"branch_{i}/" if scoped else ""
+        h = b.op("Relu", [x], name=f"{scope}relu_{i}")
+        if i == failing:
+            var = b.node("VariableV2", name=f"{scope}unfrozen", attrs={"dtype": "float32", "shape": (1, 8)})
+            h = b.op("AddV2", [h, b.op("Identity", [var], name=f"{scope}unfrozen/read")], name=f"{scope}add_{i}")
+        outs.append(h)
+    axis = b.const(1, name="axis", dtype="int32")
+    b.output(b.op("ConcatV2", [*outs, axis], name="concat", attrs={"N": len(outs)}))
+    return b

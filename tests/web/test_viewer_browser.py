@@ -250,12 +250,23 @@ def test_search_opens_the_scopes_around_a_node(page, server):
     assert page.locator(".search-results .count").inner_text() == "30 matches"
 
 
+# The first collapsed scope whose box shows whole in the graph pane (a wide graph opens at a readable scale, so
+# some boxes lie outside the pane until it is panned).
+FIRST_SCOPE_IN_VIEW = """(svg) => {
+  const area = svg.getBoundingClientRect();
+  const inside = (r) => r.left >= area.left && r.right <= area.right && r.top >= area.top && r.bottom <= area.bottom;
+  const el = [...svg.querySelectorAll('.unit.scope')].find((e) => inside(e.getBoundingClientRect()));
+  return el ? el.dataset.scope : null;
+}"""
+
+
 def test_scopes_open_and_close_by_mouse_and_keyboard(page, server):
     b = scoped_graphdef(30)
     report = server.upload("inception_like.pb", b.to_bytes(), outputs=b.outputs)
     open_report(page, server, report)
-    scope = page.locator(".graph-svg .unit.scope").first
-    scope_id = scope.get_attribute("data-scope")
+    scope_id = page.locator(".report-layout .graph-svg").evaluate(FIRST_SCOPE_IN_VIEW)
+    assert scope_id, "a collapsed scope shows in the pane"
+    scope = page.locator(f'.graph-svg .unit.scope[data-scope="{scope_id}"]')
     before = page.locator(".graph-svg .unit").count()
     scope.click()
     page.wait_for_selector(f'.graph-svg .cluster-head[data-scope="{scope_id}"]')
