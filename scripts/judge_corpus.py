@@ -2,7 +2,7 @@
 
 The corpus has two splits: ``dev`` (tests/corpus/models.py) and ``heldout`` (tests/corpus/heldout.py, models the
 rules are never tuned on). Writes tests/corpus/outcomes.json: per model, its ``split`` and, per target, the
-verdict the real tools give (DESIGN.md §3):
+verdict the real tools give (docs/design.md §3):
 ``fail`` when the converter refuses or dies or the written model cannot be allocated and invoked, ``warn`` when
 it runs but ops stay float where the target promises integers or it reads variables none of its ops assigns (no
 weights in the file), ``pass`` otherwise. ``tflm`` is TFLite Micro
@@ -151,7 +151,7 @@ def load_cases(path: Path):
 
 
 def verdict(status: str | None) -> str:
-    """The DESIGN.md §3 verdict for one measured status."""
+    """The docs/design.md §3 verdict for one measured status."""
     if status == "ok":
         return "pass"
     if status in ("float_fallback", "unset_variables"):

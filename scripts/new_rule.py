@@ -23,9 +23,15 @@ CATEGORIES = ("loading", "structure", "shapes", "compatibility", "quantization",
 
 RULE = '''"""{code} {name}."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 
 class {cls}(Rule):
@@ -55,11 +61,11 @@ class {cls}(Rule):
                 yield self.report(model, node, f"`{{attrs['name']}}` ...", fix=Fix("..."))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         raise NotImplementedError("build the smallest model this rule reports")
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         raise NotImplementedError("build the nearest model this rule does not report")
 '''
 

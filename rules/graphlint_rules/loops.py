@@ -178,9 +178,9 @@ def _is_invariant(model: ModelGraph, enter: str) -> bool:
         return True
     merges = [c for t in nodes[enter]["outputs"] for c in tensors[t].consumers if nodes[c]["op"] in _MERGE]
     for merge in merges:
-        back = [t for t in model.inputs_of(merge) if t.producer and nodes[t.producer]["op"] in _NEXT]
-        for tensor in back:
-            inputs = model.inputs_of(tensor.producer)
+        back = [p for t in model.inputs_of(merge) if (p := t.producer) and nodes[p]["op"] in _NEXT]
+        for next_iteration in back:
+            inputs = model.inputs_of(next_iteration)
             source = _through_identity(model, inputs[0]) if inputs else None
             if source is None or source.producer is None or nodes[source.producer]["op"] not in _SWITCH:
                 continue

@@ -22,8 +22,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from graphlint.ir import ModelGraph, TensorInfo
+
+if TYPE_CHECKING:  # numpy is imported when a value is first needed: a lint that reads none never pays for it
+    import numpy as np
+    from numpy.typing import NDArray
+
+    FloatArray: TypeAlias = NDArray[np.floating[Any]]
+    """A constant's value or a folded one: float32 weights stay float32, the rest is float64."""
 
 INPUT_RMS = 0.5  # rms of a model input: uniform in [0, 1] is 0.58, in [-1, 1] also 0.58, N(0, 0.5) is 0.5
 PEAK_TO_RMS = 4.0  # the largest |value| calibration sees, over a batch of inputs, relative to the rms
@@ -47,10 +55,10 @@ _BATCH_MATMUL = frozenset({"BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
 _DIVISIONS = frozenset({"RealDiv", "Div"})
 _ELEMENTWISE_ADD = frozenset({"Add", "AddV2", "BiasAdd", "Sub"})
 _MOVES = frozenset({"Identity", "Cast", "Reshape", "ExpandDims", "Squeeze", "Transpose"})  # folded data movement
-_FOLD: dict[str, Callable] = {}  # op → numpy function over constant inputs, filled lazily
+_FOLD: dict[str, Callable[..., FloatArray]] = {}  # op → numpy function over constant inputs, filled lazily
 
 
-def _numpy_ops() -> dict[str, Callable]:
+def _numpy_ops() -> dict[str, Callable[..., FloatArray]]:
     import numpy as np
 
     if not _FOLD:
@@ -66,13 +74,13 @@ def _numpy_ops() -> dict[str, Callable]:
     return _FOLD
 
 
-def _too_large(args: list) -> bool:
+def _too_large(args: list[FloatArray]) -> bool:
     """Whether broadcasting ``args`` together (an elementwise op on constants) would exceed the element cap: two
     vectors of a million elements each broadcast to 10^12."""
     import numpy as np
 
     try:
-        shape = np.broadcast_shapes(*[a.shape for a in args])
+        shape: tuple[int, ...] = np.broadcast_shapes(*[a.shape for a in args])
     except ValueError:
         return False  # not an elementwise combination (a reshape's shape, an axis): the op checks it
     return math.prod(shape) > _MAX_ELEMENTS
@@ -86,10 +94,10 @@ class Magnitudes:
         self._live = live
         self._folded = folded
         self._rms: dict[str, float | None] = {}
-        self._values: dict[str, object] = {}
+        self._values: dict[str, FloatArray | None] = {}
 
     # -- constants ---------------------------------------------------------------------------------------
-    def value(self, tensor: TensorInfo):
+    def value(self, tensor: TensorInfo) -> FloatArray | None:
         """The value of a constant, or of a computation the converter folds (a batch norm's scale and shift, a
         reshaped bias), as a numpy array (float32 weights stay float32, the rest float64); None when it is not one
         or is too large."""
@@ -107,7 +115,8 @@ class Magnitudes:
     def _fold(self, tensor: TensorInfo) -> None:
         """Evaluate ``tensor`` and the folded tensors it reads, producers first, without recursion; keep only
         small results (a weight read through Identity is evaluated again when asked, not held)."""
-        stack, computed = [(tensor, False)], []
+        stack: list[tuple[TensorInfo, bool]] = [(tensor, False)]
+        computed: list[str] = []
         while stack:
             top, expanded = stack.pop()
             if top.is_const or top.id in self._values:
@@ -126,20 +135,24 @@ class Magnitudes:
             if tensor_id != tensor.id and value is not None and value.size > _CACHED_ELEMENTS:
                 del self._values[tensor_id]
 
-    def _constant(self, tensor: TensorInfo):
+    def _constant(self, tensor: TensorInfo) -> FloatArray | None:
         import numpy as np
 
         if tensor.dtype not in _NUMERIC or (tensor.nbytes is not None and tensor.nbytes > 8 * _MAX_ELEMENTS):
             return None
         try:
             raw = self._model.value(tensor)  # float weights keep their type: squares summed in float32 suffice
-            value = None if raw is None else np.asarray(raw, dtype=np.float32 if tensor.dtype == "float32"
-                                                         else np.float64)
+            if raw is None:
+                return None
+            if tensor.dtype == "float32":
+                value: FloatArray = np.asarray(raw, dtype=np.float32)
+            else:
+                value = np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError):
             return None
-        return value if value is not None and value.size <= _MAX_ELEMENTS else None
+        return value if value.size <= _MAX_ELEMENTS else None
 
-    def _evaluate(self, tensor: TensorInfo):
+    def _evaluate(self, tensor: TensorInfo) -> FloatArray | None:
         import numpy as np
 
         node = tensor.producer
@@ -150,8 +163,9 @@ class Magnitudes:
         inputs = self._model.inputs_of(node)
         if fn is None or not inputs:
             return None
-        args = [self._constant(t) if t.is_const else self._values.get(t.id) for t in inputs]
-        if any(a is None for a in args) or _too_large(args):
+        found = [self._constant(t) if t.is_const else self._values.get(t.id) for t in inputs]
+        args = [a for a in found if a is not None]
+        if len(args) != len(found) or _too_large(args):
             return None
         with np.errstate(all="ignore"):
             try:
@@ -244,7 +258,7 @@ class Magnitudes:
     def _linear(self, node: str, op: str, inputs: list[TensorInfo]) -> float | None:
         import numpy as np
 
-        if len(inputs) < 2:
+        if len(inputs) < (3 if op == "Conv2DBackpropInput" else 2):  # a malformed graph: an operand missing
             return None
         data, weights = (inputs[2], inputs[1]) if op == "Conv2DBackpropInput" else (inputs[0], inputs[1])
         w, x = self.value(weights), self._scale(data)
@@ -266,7 +280,8 @@ class Magnitudes:
 
     def _concat(self, inputs: list[TensorInfo]) -> float | None:
         scales = [self._scale(t) for t in inputs if t.dtype in ("float32", "float16")]
-        return max(scales) if scales and None not in scales else None
+        known = [s for s in scales if s is not None]
+        return max(known) if known and len(known) == len(scales) else None
 
     def _batch_matmul(self, node: str, inputs: list[TensorInfo]) -> float | None:
         """Two activations multiplied (attention scores): each output sums K products of independent terms."""
@@ -286,7 +301,7 @@ class Magnitudes:
             return None
         x = self._scale(inputs[0])
         scale, offset, mean, var = (self.value(t) for t in inputs[1:5])
-        if x is None or any(v is None for v in (scale, offset, mean, var)) or var.size == 0:
+        if x is None or scale is None or offset is None or mean is None or var is None or var.size == 0:
             return None
         factor = scale / np.sqrt(var + 1e-3)
         shift = offset - mean * factor
@@ -306,10 +321,10 @@ class Magnitudes:
     def _elementwise(self, op: str, inputs: list[TensorInfo]) -> float | None:
         if len(inputs) != 2:
             return None
-        scales = [self._scale(t) for t in inputs]
-        if None in scales:
+        a, b = self._scale(inputs[0]), self._scale(inputs[1])
+        if a is None or b is None:
             return None
-        squares = [float(x) * float(x) for x in scales]
+        squares = (float(a) * float(a), float(b) * float(b))
         if op == "Mul":
             return math.sqrt(squares[0] * squares[1])
         return math.sqrt(squares[0] + squares[1])

@@ -4,10 +4,11 @@ attributes that change what the converter does."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 
 from graphlint.ir import ModelGraph
 from graphlint_rules.loops import CHOSEN_CASES, is_loop_op
-from graphlint_rules.table import ATTR_WEIGHTS, cases_of, is_loop_case
+from graphlint_rules.table import ATTR_WEIGHTS, AttrValue, CaseToMatch, cases_of, is_loop_case
 
 # dtypes no measured case of an op stands for: the type rules speak for them instead.
 UNUSUAL_DTYPES = frozenset({"float16", "float64", "bfloat16", "complex64", "complex128", "string", "resource",
@@ -35,11 +36,10 @@ def _over_rank_transpose(model: ModelGraph, node: str) -> str | None:
 
 
 # Ops whose case follows from a limit the converter checks on the shape, not from rank buckets.
-_BY_LIMIT = {"Transpose": _over_rank_transpose}
+_BY_LIMIT: dict[str, Callable[[ModelGraph, str], str | None]] = {"Transpose": _over_rank_transpose}
 
 
-
-def _score(case: dict, dtypes: list[str | None], rank: int | None, attrs: dict) -> int:
+def _score(case: CaseToMatch, dtypes: list[str | None], rank: int | None, attrs: Mapping[str, AttrValue]) -> int:
     sig = case.get("signature", {}).get("op", {})
     inputs = sig.get("inputs") or []
     case_dtypes = [i.get("dtype") for i in inputs]
@@ -48,7 +48,8 @@ def _score(case: dict, dtypes: list[str | None], rank: int | None, attrs: dict) 
         score += 8
     if dtypes and dtypes == case_dtypes:
         score += 2
-    case_rank = len(inputs[0]["shape"]) if inputs and inputs[0].get("shape") is not None else None
+    case_shape = inputs[0].get("shape") if inputs else None
+    case_rank = len(case_shape) if case_shape is not None else None
     if rank != _ANY_RANK and _rank_bucket(rank) == _rank_bucket(case_rank):
         score += 2
     elif rank == _ANY_RANK and case_rank is None:
@@ -58,8 +59,6 @@ def _score(case: dict, dtypes: list[str | None], rank: int | None, attrs: dict) 
         if key in attrs and key in case_attrs and attrs[key] == case_attrs[key]:
             score += weight
     return score
-
-
 
 
 def match(model: ModelGraph, node: str) -> str | None:
@@ -90,7 +89,8 @@ def _input_ranks_known(model: ModelGraph) -> bool:
 
 
 @functools.lru_cache(maxsize=8192)
-def best_case(op: str, dtypes: tuple, rank: int | None, attrs: tuple) -> str | None:
+def best_case(op: str, dtypes: tuple[str | None, ...], rank: int | None,
+              attrs: tuple[tuple[str, AttrValue], ...]) -> str | None:
     """The case id for an op signature; memoized, since a model repeats a few signatures many times."""
     node_attrs = dict(attrs)
     cases = [c for c in cases_of(op) or () if c["id"] not in CHOSEN_CASES]

@@ -11,11 +11,13 @@ from graphlint.engine import Fix, ModelGraph, Severity
 from graphlint.ir import TensorInfo
 from graphlint_rules.magnitude import PEAK_TO_RMS
 
-TYPE_NAMES = {"uint8": "uint8", "int64": "int64", "float16": "float16", "float64": "float64", "string": "string"}
+# keyed by a tensor's dtype, which is None when unknown (never a key)
+TYPE_NAMES: dict[str | None, str] = {"uint8": "uint8", "int64": "int64", "float16": "float16", "float64": "float64",
+                                     "string": "string"}
 MAX_RANK = {"TRANSPOSE": 5, "STRIDED_SLICE": 5}
 
 # The kernels that do take a type the others refuse, as (op, input dtypes, output dtypes); measured with the
-# tflite-micro interpreter (tests/rules/test_gl604_micro_types.py runs each one and the refused neighbours):
+# tflite-micro interpreter (tests/rules/test_gl304_micro_types.py runs each one and the refused neighbours):
 # QUANTIZE converts int8 <-> uint8 (not float32, int16 or uint8 -> uint8, nor uint8 -> int16), DEQUANTIZE takes
 # uint8, RESHAPE and SQUEEZE copy any type (EXPAND_DIMS, TRANSPOSE, PAD, GATHER do not), and the 16x8 weighted
 # ops take their int64 bias.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from graphlint.ir import ModelGraph
+from graphlint.ir import ModelGraph, TensorInfo
 from graphlint.ops import is_fake_quant
 
 # Ops that keep a constant's values (only its shape changes), seen through when reading a constant.
@@ -13,7 +13,7 @@ _VALUE_PRESERVING = frozenset({"Identity", "Squeeze", "Reshape", "ExpandDims"})
 _CONST_STEPS = 32  # longest such chain seen through
 
 
-def uniform_value(model: ModelGraph, tensor) -> float | None:
+def uniform_value(model: ModelGraph, tensor: TensorInfo) -> float | None:
     """The value of a constant tensor whose elements are all equal (through Identity, Squeeze, Reshape and
     ExpandDims, as frozen variable reads write it), or None."""
     import numpy as np
@@ -38,23 +38,24 @@ _CONV_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative"})
 _MATMUL_OPS = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
 
 
-def _producer_op(model: ModelGraph, tensor) -> tuple[str | None, str | None]:
+def _producer_op(model: ModelGraph, tensor: TensorInfo) -> tuple[str | None, str | None]:
+    """The node that writes ``tensor`` and its op, or (None, None) when no node of the graph does."""
     node = tensor.producer
     return (node, model.nodes[node]["op"]) if node and node in model.nodes else (None, None)
 
 
-def _is_constant(model: ModelGraph, tensor) -> bool:
+def _is_constant(model: ModelGraph, tensor: TensorInfo) -> bool:
     """A constant, or something the converter folds into one (zeros_like, fill, ones_like of a known shape)."""
     _, op = _producer_op(model, tensor)
     return tensor.is_const or op in ("ZerosLike", "OnesLike", "Fill", "Const")
 
 
-def _upstream(model: ModelGraph, tensor, ops: tuple[str, ...], depth: int = 3) -> list[str]:
+def _upstream(model: ModelGraph, tensor: TensorInfo, ops: tuple[str, ...], depth: int = 3) -> list[str]:
     """Producer nodes of ``tensor`` through ops in ``ops`` (first input only), nearest first."""
-    found = []
+    found: list[str] = []
     for _ in range(depth):
         node, op = _producer_op(model, tensor)
-        if op not in ops:
+        if node is None or op not in ops:
             break
         found.append(node)
         inputs = model.inputs_of(node)
@@ -71,10 +72,13 @@ def _softmax_parts(model: ModelGraph, node: str) -> list[str]:
         return []
     num, op = _producer_op(model, inputs[0])
     den, den_op = _producer_op(model, inputs[1])
-    if op != "Exp" or den_op != "Sum":
+    if num is None or den is None or op != "Exp" or den_op != "Sum":
         return []
-    exps = [num, *_upstream(model, model.inputs_of(den)[0], ("Exp",))]
-    subs = [n for e in exps for n in _upstream(model, model.inputs_of(e)[0], ("Sub",), 1)]
+    den_inputs = model.inputs_of(den)
+    if not den_inputs:  # a malformed graph: a Sum of nothing
+        return []
+    exps = [num, *_upstream(model, den_inputs[0], ("Exp",))]
+    subs = [n for e in exps if (e_inputs := model.inputs_of(e)) for n in _upstream(model, e_inputs[0], ("Sub",), 1)]
     maxes = [p for sub in subs for t in model.inputs_of(sub)[1:] for p in _upstream(model, t, ("Max",), 1)]
     return [*exps, den, *subs, *maxes]
 

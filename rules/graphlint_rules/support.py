@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Protocol
 
-from graphlint.ir import ModelGraph
+from graphlint.ir import ModelGraph, TensorInfo
 from graphlint.ops import is_fake_quant, is_training_op
 from graphlint_rules.loops import (
     CAPTURED_CASES,
@@ -30,7 +31,7 @@ from graphlint_rules.loops import (
 from graphlint_rules.magnitude import Magnitudes
 from graphlint_rules.matching import match
 from graphlint_rules.patterns import fused_patterns
-from graphlint_rules.table import (  # noqa: F401 - the outcome kinds and table queries rules read from here
+from graphlint_rules.table import (
     CALIBRATION,
     CONVERT,
     CRASH,
@@ -54,6 +55,38 @@ from graphlint_rules.table import (  # noqa: F401 - the outcome kinds and table 
     outcomes_of_case,
     saved_model_twin,
 )
+
+# What rules read from here: the analysis, and the outcome kinds and table queries of graphlint_rules.table, which
+# this module passes on so that a rule imports one module.
+__all__ = [
+    "CALIBRATION",
+    "CONVERT",
+    "CRASH",
+    "MICRO",
+    "NO_16X8",
+    "NO_BUILTIN",
+    "OK",
+    "RUNTIME",
+    "STAYS_FLOAT",
+    "TRANSPARENT_OPS",
+    "UINT8_PLAIN",
+    "Analysis",
+    "NodeSupport",
+    "Outcome",
+    "analyze",
+    "cases_of",
+    "crashes",
+    "float_builtins",
+    "is_loop_case",
+    "live_nodes",
+    "measured_case",
+    "micro_float_only_builtins",
+    "micro_missing_builtins",
+    "outcomes_for",
+    "outcomes_of_case",
+    "owned_by_structure",
+    "saved_model_twin",
+]
 
 # Ops the converter never folds even when every input is constant.
 _NEVER_FOLDED = ("Random", "Multinomial", "TruncatedNormal", "Placeholder", "Variable", "VarHandle", "ReadVariable",
@@ -96,8 +129,7 @@ def owned_by_structure(op: str) -> bool:
 
 
 def _output_nodes(model: ModelGraph) -> list[str]:
-    return [model.tensors[t].producer for t in model.info.outputs
-            if t in model.tensors and model.tensors[t].producer is not None]
+    return [p for t in model.info.outputs if t in model.tensors and (p := model.tensors[t].producer) is not None]
 
 
 def live_nodes(model: ModelGraph) -> set[str]:
@@ -118,7 +150,8 @@ def live_nodes(model: ModelGraph) -> set[str]:
         seen.add(node)
         data = [t for t in nodes[node].get("inputs", ()) if t is not None]
         producers = {tensors[t].producer for t in data if t in tensors}
-        stack.extend([tensors[t].producer for t in data if t not in fed and t in tensors])
+        # a tensor without a producer (an input of a function body, a name no node writes) leads nowhere
+        stack.extend([p for t in data if t not in fed and t in tensors and (p := tensors[t].producer) is not None])
         stack.extend([p for p in model.predecessors(node) if p not in producers])  # control dependencies
     called = {fn for n in seen for fn in nodes[n].get("calls", ())}
     done: set[str] = set()
@@ -129,7 +162,6 @@ def live_nodes(model: ModelGraph) -> set[str]:
             if attrs["subgraph"] == fn:
                 seen.add(node)
                 called.update(attrs.get("calls", ()))
-    seen.discard(None)  # a tensor without a producer
     # The given inputs are kept even when unused; a fed op node is replaced by a placeholder, so it is no op.
     kept = [tensors[t].producer for t in fed if t in tensors]
     seen.update([p for p in kept if p in nodes and nodes[p]["kind"] == "input"])
@@ -227,6 +259,13 @@ def analyze(model: ModelGraph) -> Analysis:
     return result
 
 
+class OutcomesOf(Protocol):
+    """What each target did with a case, for a node of ``op`` (None: the case as a whole): :func:`_outcomes` with
+    what the model decides bound (see :func:`analyze`)."""
+
+    def __call__(self, case_id: str, op: str | None = None, /) -> dict[str, Outcome]: ...
+
+
 def _outcomes(case_id: str, op: str | None = None, *, plain: bool = False,
               present: frozenset[str] = frozenset()) -> dict[str, Outcome]:
     """What each target did with a case, for a node of ``op`` (None: the case as a whole, as a loop is judged) in
@@ -236,7 +275,7 @@ def _outcomes(case_id: str, op: str | None = None, *, plain: bool = False,
     return {**out, "uint8-qat": out[UINT8_PLAIN]} if plain and UINT8_PLAIN in out else out
 
 
-def _judge_as_saved_model(model: ModelGraph, support: dict[str, NodeSupport], outcomes) -> None:
+def _judge_as_saved_model(model: ModelGraph, support: dict[str, NodeSupport], outcomes: OutcomesOf) -> None:
     """A SavedModel is converted with ``from_saved_model``: a node whose case was measured again on that path takes
     that measurement (its twin), and a table or other handle whose every user is judged so is judged with them (the
     SavedModel's init op, which that path converts too, fills it)."""
@@ -253,18 +292,24 @@ def _handle_judged_with_users(model: ModelGraph, node: str, support: dict[str, N
     outputs = [model.tensors[t] for t in model.nodes[node]["outputs"]]
     users = {c for t in outputs for c in t.consumers}
     return bool(outputs and users and all(t.dtype == "resource" for t in outputs)
-                and all(u in support and (measured_case(support[u].case) or {}).get("saved_model") for u in users))
+                and all(u in support and _on_saved_model_path(support[u].case) for u in users))
+
+
+def _on_saved_model_path(case_id: str) -> bool:
+    """The measured case was converted with ``from_saved_model``."""
+    case = measured_case(case_id)
+    return case is not None and bool(case.get("saved_model"))
 
 
 def _judge_loops(model: ModelGraph, live: set[str], folded: set[str], support: dict[str, NodeSupport],
-                 outcomes) -> dict[str, Loop]:
+                 outcomes: OutcomesOf) -> dict[str, Loop]:
     """Judge every live loop as the converter does, as one WHILE (see :mod:`graphlint_rules.loops`): a v1
     frame's plumbing and list storage leave ``support`` and its ``LoopCond`` takes the measured case of its kind;
     a functional While that passes a computed tensor through its body takes the case measured for that, and one of
     a SavedModel fed a list whose element shape leaves the batch free the case measured for that."""
     loops: dict[str, Loop] = {}
 
-    def constant(tensor) -> bool:
+    def constant(tensor: TensorInfo) -> bool:
         return tensor.is_const or tensor.producer in folded
 
     for loop in find_loops(model, constant) if live else ():

@@ -11,7 +11,9 @@ import dataclasses
 import functools
 import json
 import re
+from collections.abc import Mapping, Sequence
 from importlib import resources
+from typing import Any, Literal, NotRequired, TypedDict
 
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules.loops import is_loop_op
@@ -52,18 +54,98 @@ class Outcome:
     varies: bool = False  # repeated conversions of the case disagreed (calibration decides it)
 
 
+# -- the rules' table as :func:`compact` writes it and the rules read it -------------------------------------------
+
+JSONObject = dict[str, Any]
+"""A JSON object as decoded, before anything checks its fields: the full ``op_support.json`` table and its
+entries, which :func:`compact` reads. The compact table the rules read is typed below."""
+
+AttrValue = str | bool | int
+"""The value of an attribute that matching weighs (:data:`ATTR_WEIGHTS`): a dtype or layout name, or a flag."""
+
+
+class ResultRow(TypedDict, total=False):
+    """What one target did with a case (``results[target]`` or ``tflm[target]``); empty fields are left out."""
+
+    status: str
+    error: str
+    needs_flex: list[str]
+    needs_custom: list[str]
+    signal: str
+    float_ops: list[str]
+    varies: bool  # repeated conversions disagreed
+
+
+class InputSignature(TypedDict):
+    """One input of a case's first ``tf_op`` node: its dtype and shape (None: unknown rank)."""
+
+    dtype: str | None
+    shape: list[int | None] | None
+
+
+class OpSignature(TypedDict):
+    inputs: list[InputSignature]
+    attrs: dict[str, AttrValue]  # only the attributes matching weighs
+
+
+class Signature(TypedDict):
+    op: OpSignature
+
+
+class CaseToMatch(TypedDict):
+    """The fields of a measured case that matching a node to it reads (:data:`_MATCH_FIELDS`)."""
+
+    id: str
+    tf_op: str
+    graph_ops: list[str]
+    signature: Signature
+    alone: bool  # the case is about its op alone, not a pattern around it
+
+
+class CaseOutcomes(TypedDict):
+    """The rest of a measured case: what every target did with it (decoded only for the cases nodes match)."""
+
+    results: dict[str, ResultRow]  # by converter target (and UINT8_PLAIN)
+    float_builtins: list[str]  # the builtins the float conversion wrote
+    tflm: dict[str, ResultRow]  # TFLite Micro running what each target wrote
+    saved_model: NotRequired[bool]  # converted with from_saved_model: chosen by a rule, never matched by op
+
+
+class MeasuredCase(CaseToMatch, CaseOutcomes):
+    """A whole measured case: what matching reads, then what every target did with it."""
+
+
+class TableHeader(TypedDict):
+    """The first line of the rules' table, without the case ids (:func:`_rules_table` takes them out)."""
+
+    tensorflow: str | None
+    source: str
+    index: dict[str, list[str]]  # case ids by op, in matching order (:func:`_case_index`)
+    twins: dict[str, str]  # frozen-graph case id -> the case measuring its graph again through from_saved_model
+
+
+class CompactTable(TableHeader):
+    """The rules' view of the measured table (:func:`compact`), with every case."""
+
+    cases: list[MeasuredCase]
+
+
 RULES_TABLE = "data/op_support.rules.jsonl"
 
 
 @functools.cache
-def _rules_table() -> tuple[dict, dict[str, bytes]]:
+def _rules_table() -> tuple[TableHeader, dict[str, bytes]]:
     """The rules' table as stored: its header (index and versions) and each case's still-encoded line by id."""
     header, *lines = resources.files("graphlint_rules").joinpath(RULES_TABLE).read_bytes().rstrip(b"\n").split(b"\n")
+    # The file is written by dumps_rules_table from a compact() table, and a test holds it equal to compact() of
+    # op_support.json: its lines are trusted to have the types above, not checked field by field on every lint.
     head = json.loads(header)
-    return head, dict(zip(head.pop("ids"), lines))
+    ids: list[str] = head.pop("ids")
+    stored: TableHeader = head
+    return stored, dict(zip(ids, lines))
 
 
-def table() -> dict:
+def table() -> CompactTable:
     """The measured table as the rules read it: ``data/op_support.rules.jsonl``, the part of ``op_support.json``
     the rules use (:func:`compact`), written beside it by ``scripts/probe_ops.py``; a test keeps the two in step.
 
@@ -72,7 +154,7 @@ def table() -> dict:
     model has (a third of them for MobileNetV2) and the second part only of the cases its nodes matched.
     """
     head, lines = _rules_table()
-    return {**head, "cases": [measured_case(case_id) for case_id in lines]}
+    return {**head, "cases": [case for case_id in lines if (case := measured_case(case_id)) is not None]}
 
 
 # Attributes that change what the converter does with an op, and how much a match on them counts.
@@ -80,61 +162,71 @@ ATTR_WEIGHTS = {"is_training": 9, "data_format": 3, "output_type": 3, "DstT": 5,
 _MATCH_FIELDS = ("id", "tf_op", "graph_ops", "signature", "alone")  # what matching a node to a case reads
 
 
-def dumps_rules_table(compacted: dict) -> str:
+def dumps_rules_table(compacted: CompactTable) -> str:
     """The text of ``op_support.rules.jsonl`` for a :func:`compact` table."""
-    head = {k: v for k, v in compacted.items() if k != "cases"}
-    head["ids"] = [case["id"] for case in compacted["cases"]]
+    head: dict[str, object] = {k: v for k, v in compacted.items() if k != "cases"}
+    cases: Sequence[Mapping[str, object]] = compacted["cases"]  # split by field name, below
+    head["ids"] = [case["id"] for case in cases]
 
-    def dumps(obj: dict) -> str:
+    def dumps(obj: Mapping[str, object]) -> str:
         return json.dumps(obj, sort_keys=True, separators=(",", ":"))  # escapes tabs: one separates the parts
 
     lines = [dumps(head)]
-    for case in compacted["cases"]:
+    for case in cases:
         lines.append(dumps({k: case[k] for k in _MATCH_FIELDS}) + "\t"
                      + dumps({k: v for k, v in case.items() if k not in _MATCH_FIELDS}))
     return "\n".join(lines) + "\n"
 
 
-_KEPT_RESULT_FIELDS = ("status", "error", "needs_flex", "needs_custom", "signal", "float_ops")
+_KeptField = Literal["status", "error", "needs_flex", "needs_custom", "signal", "float_ops"]
+_KEPT_RESULT_FIELDS: tuple[_KeptField, ...] = ("status", "error", "needs_flex", "needs_custom", "signal", "float_ops")
 
 
-def compact(full: dict) -> dict:
+def _result(r: JSONObject) -> ResultRow:
+    """The fields of one measured result the rules read, the empty ones left out."""
+    row: ResultRow = {}
+    for k in _KEPT_RESULT_FIELDS:
+        if r.get(k):
+            row[k] = r[k]
+    if r.get("stable") is False:  # repeated conversions disagreed
+        row["varies"] = True
+    return row
+
+
+def compact(full: JSONObject) -> CompactTable:
     """The rules' view of the full measured table: per case its op, graph ops, op signature (dtypes, shapes and
     the attributes matching weighs), every target's status, error and float ops, and the builtins the float
     conversion wrote."""
-
-    def result(r: dict) -> dict:
-        varies = {"varies": True} if r.get("stable") is False else {}  # repeated conversions disagreed
-        return {**{k: r[k] for k in _KEPT_RESULT_FIELDS if r.get(k)}, **varies}
-
-    cases = []
+    cases: list[MeasuredCase] = []
     for case in full["cases"]:
         ops = set(case.get("graph_ops", ())) - TRANSPARENT_OPS
         sig = case.get("signature", {}).get("op", {})
-        results = {t: result(r) for t, r in case.get("results", {}).items()}
+        results = {t: _result(r) for t, r in case.get("results", {}).items()}
         builtins = [o["op"] for o in (case.get("results", {}).get("float") or {}).get("tflite_ops") or ()]
-        cases.append({
+        row: MeasuredCase = {
             "id": case["id"], "tf_op": case["tf_op"], "graph_ops": case.get("graph_ops", []),
             "signature": {"op": {
                 "inputs": [{"dtype": i.get("dtype"), "shape": i.get("shape")} for i in sig.get("inputs") or []],
                 "attrs": {k: v for k, v in (sig.get("attrs") or {}).items() if k in ATTR_WEIGHTS}}},
             "results": results, "float_builtins": builtins,
-            "tflm": {t: result(r) for t, r in (case.get("tflm") or {}).items()},
+            "tflm": {t: _result(r) for t, r in (case.get("tflm") or {}).items()},
             "alone": ops <= {case["tf_op"]},  # the case is about its op alone, not a pattern around it
-            **({"saved_model": True} if case.get("saved_model") else {}),
-        })
+        }
+        if case.get("saved_model"):
+            row["saved_model"] = True
+        cases.append(row)
     twins = {case["twin"]: case["id"] for case in full["cases"] if case.get("saved_model") and case.get("twin")}
     return {"tensorflow": full.get("tensorflow"), "source": "op_support.json", "cases": cases,
             "index": _case_index(cases), "twins": dict(sorted(twins.items()))}
 
 
-def _case_index(cases: list[dict]) -> dict[str, list[str]]:
+def _case_index(cases: list[MeasuredCase]) -> dict[str, list[str]]:
     """Case ids by op: first the cases about the op alone, then patterns named after it, then cases containing
     it (fewest ops first). Cases measured on the SavedModel path are left out: the frozen-graph cases are what op
     matching compares a node with, and the loop analysis picks those by id."""
     alone: dict[str, list[str]] = {}
     named: dict[str, list[str]] = {}
-    containing: dict[str, list[dict]] = {}
+    containing: dict[str, list[MeasuredCase]] = {}
     for case in cases:
         if case.get("saved_model"):  # measured through from_saved_model: chosen by a rule, never matched by op
             continue
@@ -159,7 +251,7 @@ OP_ALIASES = {"While": "StatelessWhile", "If": "StatelessIf"}
 
 
 @functools.cache
-def cases_of(op: str) -> list[dict] | None:
+def cases_of(op: str) -> list[CaseToMatch] | None:
     """The cases of ``op`` in matching order (see :func:`_case_index`), or None when no case involves it. An op
     the converter imports as another (:data:`OP_ALIASES`) has the cases of both, those about either op first: a
     stateful ``If`` is judged as the ``StatelessIf`` it becomes, not by a case that merely contains one."""
@@ -200,7 +292,7 @@ def _ignored(error: str) -> bool:
     return any(s in error for s in _IGNORED_ERRORS)
 
 
-def classify(target: str, result: dict | None) -> Outcome:
+def classify(target: str, result: ResultRow | None) -> Outcome:
     """Turn one ``results[target]`` entry into an :class:`Outcome`."""
     if not result:
         return Outcome(OK, "unknown")
@@ -223,7 +315,7 @@ def classify(target: str, result: dict | None) -> Outcome:
     return Outcome(CONVERT, status, error)
 
 
-def case_outcomes(case: dict) -> dict[str, Outcome]:
+def case_outcomes(case: MeasuredCase) -> dict[str, Outcome]:
     """What every converter target and TFLite Micro did with a measured case."""
     results = case.get("results", {})
     out = {t: classify(t, results.get(t)) for t in (*CONVERTER_TARGETS, UINT8_PLAIN)}
@@ -256,7 +348,9 @@ def crashes(outcomes: dict[str, Outcome]) -> bool:
 
 @functools.cache
 def float_builtins(case_id: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys((measured_case(case_id) or {}).get("float_builtins") or ()))
+    """The builtins the float conversion of a measured case wrote, each once (none for an id the table lacks)."""
+    case = measured_case(case_id)
+    return tuple(dict.fromkeys(case.get("float_builtins") or ())) if case is not None else ()
 
 
 @functools.cache
@@ -267,23 +361,27 @@ def is_loop_case(case_id: str) -> bool:
 
 
 @functools.cache
-def case_to_match(case_id: str) -> dict:
+def case_to_match(case_id: str) -> CaseToMatch:
     """The fields of a measured case that matching reads (:data:`_MATCH_FIELDS`), decoded on first use."""
     line = _rules_table()[1][case_id]
-    return json.loads(line[:line.index(b"\t")])
+    fields: CaseToMatch = json.loads(line[:line.index(b"\t")])  # as compact() wrote it (see _rules_table)
+    return fields
 
 
 @functools.cache
-def measured_case(case_id: str) -> dict | None:
+def measured_case(case_id: str) -> MeasuredCase | None:
     """A whole measured case by id, decoded on first use (None for an id the table lacks)."""
     line = _rules_table()[1].get(case_id)
-    return None if line is None else {**case_to_match(case_id), **json.loads(line[line.index(b"\t") + 1:])}
+    if line is None:
+        return None
+    outcomes: CaseOutcomes = json.loads(line[line.index(b"\t") + 1:])  # as compact() wrote it (see _rules_table)
+    return {**case_to_match(case_id), **outcomes}
 
 
 @functools.cache
 def micro_missing_builtins() -> frozenset[str]:
     """Builtins TFLite Micro has no kernel for at all, as its interpreter said while running the measured cases."""
-    found = set()
+    found: set[str] = set()
     for case in table()["cases"]:
         for run in (case.get("tflm") or {}).values():
             found.update(re.findall(r"Didn't find op for builtin opcode '([A-Z0-9_]+)'", run.get("error") or ""))
@@ -294,7 +392,7 @@ def micro_missing_builtins() -> frozenset[str]:
 def micro_float_only_builtins() -> frozenset[str]:
     """Builtins whose TFLite Micro kernel takes float only: they fail on the int8 tensors the int8 settings give
     them ("input->type != expected_type (INT8 != FLOAT32)"), as measured."""
-    found = set()
+    found: set[str] = set()
     for case in table()["cases"]:
         for run in (case.get("tflm") or {}).values():
             error = run.get("error") or ""

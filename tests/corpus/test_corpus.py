@@ -158,7 +158,7 @@ TFLITE_REQUIRED = {"dev": TFLITE_REQUIRED_DEV, "heldout": TFLITE_REQUIRED_HELDOU
 
 
 def _tflite_expected(record: dict, target: str) -> str:
-    """DESIGN.md §3 for a .tflite input: fail when the runtime cannot allocate and invoke it, warn when it runs
+    """docs/design.md §3 for a .tflite input: fail when the runtime cannot allocate and invoke it, warn when it runs
     but computes in float where the target promises integers, pass otherwise."""
     if target == "tflm":
         return "fail" if record["tflm"] else "pass"

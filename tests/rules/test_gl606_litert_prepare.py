@@ -175,7 +175,7 @@ def test_the_table_names_the_installed_runtimes():
     """The grid tests rerun the installed runtimes: the versions the rule's messages name must be those."""
     from importlib import metadata
 
-    from graphlint_rules.tflite.gl606_tflite_litert_prepare import MEASURED_WITH
+    from graphlint_rules.tflite.gl606_tflite_litert_prepare_fails import MEASURED_WITH
 
     assert metadata.version("ai-edge-litert") == MEASURED_WITH["ai-edge-litert"]
     tf = [d.version for d in metadata.distributions()

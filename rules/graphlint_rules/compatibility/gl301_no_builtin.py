@@ -1,9 +1,15 @@
 """GL301 no-builtin."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 _CAUSES = {
     "float16": "its float16 input: the converter has builtins for float32 graphs only (float16 is a weight "
@@ -81,11 +87,11 @@ class NoBuiltin(Rule):
                 fix=Fix(f"Replace `{attrs['name']}` with supported ops, or convert with SELECT_TF_OPS"))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         b.output(b.op("Erf", [x], name="y"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         b.output(b.op("Tanh", [x], name="y"))

@@ -1,6 +1,9 @@
 """GL302 fails-after-conversion."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import CONVERTER_TARGETS
@@ -8,6 +11,9 @@ from graphlint_rules import support
 from graphlint_rules.loops import FREE_BATCH_LIST_CASE, UNSHAPED_LIST_CASE, UNSWITCHED_CASE
 from graphlint_rules.patterns import PER_CHANNEL_MATMUL_CASES
 from graphlint_rules.table import saved_model_twin
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 _KINDS = (support.RUNTIME, support.CONVERT, support.CALIBRATION)
 # When the int8 conversion itself fails, TFLite Micro (which runs the int8 model) has nothing to run.
@@ -121,13 +127,13 @@ class FailsAfterConversion(Rule):
                 + (f": {said}" if said else ""), targets=targets, data={"case": s.case}, fix=fix)
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         y = b.placeholder("y", "float32", (1, 8))
         b.output(b.op("SquaredDifference", [x, y], name="d"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         y = b.placeholder("y", "float32", (1, 8))
         d = b.op("Sub", [x, y], name="d")

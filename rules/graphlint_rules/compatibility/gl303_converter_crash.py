@@ -1,26 +1,32 @@
 """GL303 converter-crash."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import CONVERTER_TARGETS
 from graphlint_rules import support
 from graphlint_rules.loops import CAPTURED_CASES, FUNCTIONAL_LOOPS, PLAIN
 
-_MATMULS = frozenset({"MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"})
-_GATES = frozenset({"Sigmoid", "Tanh"})
-_RNN_CASE = "lstm_dynamic_rnn_cf_v2"
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
+
 _TENSOR_LIST_CASE = "tensor_array_v2"
 
 
-def _body_ops(model, node) -> set[str]:
+def _body_ops(model: ModelGraph, node: str) -> set[str]:
+    """The ops of the functions ``node`` calls (a functional loop's body and condition)."""
     calls = set(model.nodes[node].get("calls", ()))
     return {a["op"] for _, a in model.ops() if a["subgraph"] in calls}
 
 
-def _judged(model, node: str, analysis, s) -> tuple[dict, str]:
+def _judged(model: ModelGraph, node: str, analysis: support.Analysis,
+            s: support.NodeSupport | None) -> tuple[dict[str, support.Outcome], str]:
     """The outcomes that stand for ``node`` and the words that say what it is."""
-    outcomes, why = (s.outcomes if s else {}), "this op"
+    outcomes: dict[str, support.Outcome] = s.outcomes if s else {}
+    why = "an op whose int8 calibration was measured to crash"
     loop = analysis.loops.get(node)
     if s is not None and s.case in CAPTURED_CASES.values():
         why = "a loop whose body reads a tensor computed outside it, the same on every iteration"
@@ -31,9 +37,15 @@ def _judged(model, node: str, analysis, s) -> tuple[dict, str]:
     if any(op.startswith("TensorList") for op in body):
         outcomes = support.outcomes_of_case(_TENSOR_LIST_CASE)
         why = "a loop over a TensorList (TensorArray)"
-    elif body & _MATMULS and body >= _GATES:
-        outcomes, why = support.outcomes_of_case(_RNN_CASE), "a recurrent loop"
     return outcomes, why
+
+
+def _fix(name: str, *, loop: bool) -> Fix:
+    if loop:
+        return Fix("Unroll the loop (static_rnn, unroll=True) or use a fused Keras LSTM, and convert in a child "
+                   "process")
+    return Fix(f"Keep `{name}` out of the converted graph (feed the tensor after it with --input), and convert in a "
+               "child process")
 
 
 class ConverterCrash(Rule):
@@ -83,18 +95,17 @@ class ConverterCrash(Rule):
             yield self.report(
                 model, node, f"`{attrs['name']}` ({attrs['op']}) is {why}: {', '.join(targets)} conversion kills the "
                 "converter process (SIGSEGV during calibration in TF 2.21), and TFLite Micro has no model to run",
-                targets=[*targets, "tflm"],
-                fix=Fix("Unroll the loop (static_rnn, unroll=True) or use a fused Keras LSTM, and convert in a child "
-                        "process"))
+                targets=[*targets, "tflm"], fix=_fix(attrs["name"], loop=attrs["op"] in FUNCTIONAL_LOOPS
+                                                     or node in analysis.loops))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         from graphlint_rules.compatibility._examples import lstm_loop
 
         lstm_loop(b)
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         w = b.const([[0.5] * 4] * 4, name="w")
         b.output(b.op("Tanh", [b.op("MatMul", [x, w], name="mm")], name="y"))

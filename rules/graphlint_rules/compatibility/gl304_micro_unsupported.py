@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import micro, support
 from graphlint_rules.tflite._facts import is_hybrid
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 _FIX = Fix("Convert with the full-integer int8 settings and keep this op out of the model")
 _SOFTMAX_FIX = Fix("Calibrate on trained weights with real inputs, or apply the softmax in the application")
@@ -141,12 +145,12 @@ class MicroUnsupported(Rule):
                               severity=Severity.INFO, fix=Fix("Fix the input shape before converting"))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 10))
         b.output(b.op("TopKV2", [x, b.const(3, name="k", dtype="int32")], name="topk", attrs={"sorted": True}))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 10))
         b.output(b.op("Softmax", [x], name="probs"))
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import gpu, support
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 
 class GpuUnsupported(Rule):
@@ -59,13 +63,13 @@ class GpuUnsupported(Rule):
                                   fix=Fix(f"Reshape `{name}`'s tensors to 4-D"))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 10))
         b.output(b.op("ArgMax", [x, b.const(1, name="axis", dtype="int32")], name="label",
                       attrs={"output_type": "int64", "Tidx": "int32"}))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 10))
         b.output(b.op("Softmax", [x], name="probs"))
 

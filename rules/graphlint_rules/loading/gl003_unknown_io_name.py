@@ -1,9 +1,15 @@
 """GL003 unknown-io-name."""
 
+from __future__ import annotations
+
 import difflib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 
 class UnknownIoName(Rule):
@@ -51,13 +57,13 @@ class UnknownIoName(Rule):
                     fix=Fix(f"Use an existing {kind} name" + (f" such as `{close[0]}`" if close else "")))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         b.op("Softmax", [x], name="Softmax")
         b.output("softmax")
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         b.op("Softmax", [x], name="Softmax")
         b.output("Softmax")

@@ -1,8 +1,14 @@
 """GL004 outputs-inferred."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 
 class OutputsInferred(Rule):
@@ -43,12 +49,12 @@ class OutputsInferred(Rule):
                           fix=Fix("Pass the real outputs with --output" + (f" {names[0]}" if names else "")))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         b.op("Softmax", [x], name="probs")
         b.op("Sum", [x, b.const([1], dtype="int32")], name="loss", attrs={"Tidx": "int32"})
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         b.output(b.op("Softmax", [x], name="probs"))

@@ -1,11 +1,17 @@
 """GL401 no-quantized-kernel."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import INTEGER_CONVERTER_TARGETS
 from graphlint.ops import is_fake_quant
 from graphlint_rules import support
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 # Rewrites into ops that have integer kernels, by op (see graphlint.engine.edits).
 _REWRITES = {
@@ -91,11 +97,11 @@ class NoQuantizedKernel(Rule):
                 data={"case": s.case, "float_targets": floats}, fix=fix)
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         b.output(b.op("Neg", [x], name="y"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         b.output(b.op("Mul", [x, b.const(-1.0, name="minus_one")], name="y"))

@@ -1,10 +1,17 @@
 """GL402 fake-quant-coverage."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+from graphlint.ir import TensorInfo
 from graphlint.ops import is_fake_quant
 from graphlint_rules import support
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 # Ops whose output needs its own recorded range in the legacy uint8 path.
 # Ops whose output needs its own recorded range in the legacy uint8 path (measured: an unranged Mean, AvgPool,
@@ -23,7 +30,7 @@ _DEPTH = 6  # pass-through ops walked in either direction
 _OPERANDS = 64  # a concat's operands looked at for a range (bounds the work on a hostile concat)
 
 
-def _ranged(model, tensor, depth: int = _DEPTH) -> bool:
+def _ranged(model: ModelGraph, tensor: TensorInfo, depth: int = _DEPTH) -> bool:
     """A tensor with a range of its own: a fake-quant output or a model input (quantized_input_stats), through
     pass-through ops."""
     for _ in range(depth):
@@ -42,13 +49,13 @@ def _ranged(model, tensor, depth: int = _DEPTH) -> bool:
     return False
 
 
-def ranged_concats(model) -> frozenset[str]:
+def ranged_concats(model: ModelGraph) -> frozenset[str]:
     """The concats one of whose operands has a range of its own (one pass over the graph)."""
     return frozenset(node for node, attrs in model.ops() if attrs["op"] in _CONCATS
                      and [t for t in model.inputs_of(node)[:_OPERANDS] if _ranged(model, t)])
 
 
-def covered(model, node: str, concats: frozenset[str], depth: int = _DEPTH) -> bool:
+def covered(model: ModelGraph, node: str, concats: frozenset[str], depth: int = _DEPTH) -> bool:
     """True when every path from ``node``'s output reaches a fake-quant node through pass-through ops, or one of
     ``concats`` (:func:`ranged_concats`: the legacy path shares a concat's range with all its operands; measured,
     an unranged conv concatenated with a ranged tensor is quantized)."""
@@ -129,7 +136,7 @@ class FakeQuantCoverage(Rule):
                                                       Applicability.UNSAFE, (Edit.of("add-fake-quant", node),)))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         xq = b.node("FakeQuantWithMinMaxArgs", [x], name="x_fq", attrs={"min": -1.0, "max": 1.0, "num_bits": 8})
         w = b.node("FakeQuantWithMinMaxArgs", [b.const([[0.5] * 4] * 4, name="w")], name="w_fq",
@@ -139,7 +146,7 @@ class FakeQuantCoverage(Rule):
         b.output(b.op("AddV2", [yq, xq], name="residual"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         xq = b.node("FakeQuantWithMinMaxArgs", [x], name="x_fq", attrs={"min": -1.0, "max": 1.0, "num_bits": 8})
         w = b.node("FakeQuantWithMinMaxArgs", [b.const([[0.5] * 4] * 4, name="w")], name="w_fq",

@@ -1,12 +1,39 @@
 """GL403 batchnorm-unfolded."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+from graphlint.ir import TensorInfo
 from graphlint_rules import support
 
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
+
 _BN = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
-_FOLDS_INTO = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul", "Conv2DBackpropInput", "BiasAdd"})
+_FOLDS_INTO = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul", "Conv2DBackpropInput"})
+# Ops the converter removes before it folds, and adds of a constant it folds into the conv's bias first.
+_SEE_THROUGH = frozenset({"Identity", "IdentityN", "Snapshot", "StopGradient", "CheckNumerics"})
+_BIAS_ADDS = frozenset({"BiasAdd", "Add", "AddV2"})
+
+
+def _folds(model: ModelGraph, tensor: TensorInfo) -> bool:
+    """Whether the converter folds a batch norm that reads ``tensor`` into the weights of a conv or matmul: the
+    tensor comes from one through ops it removes and constant bias adds, and nothing else reads it on the way
+    (folding would change what that reader sees)."""
+    for _ in range(8):
+        node = tensor.producer
+        if node is None or len(tensor.consumers) > 1:
+            return False
+        op, inputs = model.nodes[node]["op"], model.inputs_of(node)
+        if op in _FOLDS_INTO:
+            return True
+        if not inputs or not (op in _SEE_THROUGH or (op in _BIAS_ADDS and len(inputs) == 2 and inputs[1].is_const)):
+            return False
+        tensor = inputs[0]
+    return False
 
 
 class BatchnormUnfolded(Rule):
@@ -58,7 +85,7 @@ class BatchnormUnfolded(Rule):
                     "own statistics and becomes MEAN, SQUARED_DIFFERENCE, ADD, RSQRT, MUL and SUB",
                     fix=Fix(f"Rewrite `{name}` with explicit batch statistics (or export with training=False)",
                             Applicability.SAFE, (Edit.of("decompose-batchnorm", node),)))
-            elif before not in _FOLDS_INTO:
+            elif not (inputs and _folds(model, inputs[0])):
                 yield self.report(
                     model, node, f"`{name}` ({attrs['op']}) follows {before or 'no op'}, not a conv or matmul: it "
                     "cannot fold into weights and becomes a MUL and an ADD",
@@ -66,14 +93,14 @@ class BatchnormUnfolded(Rule):
                             (Edit.of("fold-batchnorm", node),)))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4, 4, 2))
         c = [b.const([1.0, 1.0], name=n) for n in ("gamma", "beta", "mean", "var")]
         b.output(b.node("FusedBatchNormV3", [x, *c], name="bn", attrs={"T": "float32", "U": "float32",
                                                                          "is_training": False, "epsilon": 0.001}))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4, 4, 2))
         y = b.op("Conv2D", [x, b.const([[[[1.0, 0.0], [0.0, 1.0]]]], name="k")], name="conv",
                  attrs={"strides": [1, 1, 1, 1], "padding": "SAME"})

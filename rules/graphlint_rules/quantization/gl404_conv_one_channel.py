@@ -1,9 +1,15 @@
 """GL404 conv-one-channel."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 
 class ConvOneChannel(Rule):
@@ -61,13 +67,13 @@ class ConvOneChannel(Rule):
             yield self.report(model, node, message, tensor=inputs[0])
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8, 8, 1))
         b.output(b.op("Conv2D", [x, b.const([[[[1.0, 0.5]]]], name="k")], name="conv",
                       attrs={"strides": [1, 1, 1, 1], "padding": "SAME"}))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8, 8, 2))
         b.output(b.op("Conv2D", [x, b.const([[[[1.0], [0.5]]]], name="k")], name="conv",
                       attrs={"strides": [1, 1, 1, 1], "padding": "SAME"}))

@@ -1,15 +1,22 @@
 """GL405 concat-range-mismatch."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+from graphlint.ir import TensorInfo
 from graphlint.ops import is_fake_quant
 from graphlint_rules import support
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 _PASS_THROUGH = frozenset({"Identity", "Reshape", "Squeeze", "ExpandDims", "MaxPool", "Relu", "Relu6"})
 
 
-def fake_quant_range(model, node: str) -> tuple[float, float] | None:
+def fake_quant_range(model: ModelGraph, node: str) -> tuple[float, float] | None:
     """The (min, max) a FakeQuant node records, from its attributes or its constant min/max inputs."""
     attrs = model.nodes[node]
     a = attrs.get("attrs") or {}
@@ -25,7 +32,7 @@ def fake_quant_range(model, node: str) -> tuple[float, float] | None:
     return None
 
 
-def upstream_range(model, tensor, depth: int = 4) -> tuple[float, float] | None:
+def upstream_range(model: ModelGraph, tensor: TensorInfo, depth: int = 4) -> tuple[float, float] | None:
     """The range recorded for ``tensor``: its FakeQuant producer's, through ops that keep ranges."""
     for _ in range(depth):
         node = tensor.producer
@@ -90,7 +97,7 @@ class ConcatRangeMismatch(Rule):
                 fix=Fix(f"Give the inputs of `{attrs['name']}` one shared FakeQuant range"))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         a = b.node("FakeQuantWithMinMaxArgs", [x], name="a_fq", attrs={"min": -1.0, "max": 1.0, "num_bits": 8})
         wide = b.op("Mul", [x, b.const(3.0, name="three")], name="wide")
@@ -99,7 +106,7 @@ class ConcatRangeMismatch(Rule):
                         attrs={"T": "float32", "N": 2, "Tidx": "int32"}))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         a = b.node("FakeQuantWithMinMaxArgs", [x], name="a_fq", attrs={"min": -4.0, "max": 4.0, "num_bits": 8})
         wide = b.op("Mul", [x, b.const(3.0, name="three")], name="wide")

@@ -1,17 +1,24 @@
 """GL406 data-dependent-abort."""
 
-from collections.abc import Iterable
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+from graphlint.ir import TensorInfo
 from graphlint_rules import support
 from graphlint_rules.magnitude import MARGIN, peak
-from graphlint_rules.patterns import uniform_value
 from graphlint_rules.micro import (
     MICRO_SOFTMAX_MIN_RANGE,
     SOFTMAX_SUM_LIMIT,
     SPREAD_MARGIN,
     flat_row_sum,
 )
+from graphlint_rules.patterns import uniform_value
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 _DIVISIONS = frozenset({"RealDiv", "Div"})
 _TARGETS = ("int8", "int8-fallback")
@@ -20,18 +27,18 @@ _BIAS_ADDS = frozenset({"BiasAdd", "Add", "AddV2"})
 _LOOK_BACK = 4  # ops walked back from a softmax to its classifier's bias
 
 
-def _divisor(model, node):
+def _divisor(model: ModelGraph, node: str) -> TensorInfo | None:
     inputs = model.inputs_of(node)
     return inputs[1] if len(inputs) > 1 else None
 
 
-def _classes(model, node) -> int | None:
+def _classes(model: ModelGraph, node: str) -> int | None:
     inputs = model.inputs_of(node)
     shape = inputs[0].shape if inputs else None
     return shape[-1] if shape and isinstance(shape[-1], int) else None
 
 
-def _zero_bias(model, node) -> bool:
+def _zero_bias(model: ModelGraph, node: str) -> bool:
     """Whether the logits a softmax reads come from adding an all-zero constant bias: a classifier as Keras
     initializes it, never trained (a trained bias is not exactly zero)."""
     tensor = model.inputs_of(node)[0]
@@ -113,7 +120,7 @@ class DataDependentAbort(Rule):
                 fix=Fix(f"Keep `{divisor.name}` away from 0 by more than its quantization step, or compute the "
                         "division in float"))
 
-    def _softmaxes(self, model, analysis):
+    def _softmaxes(self, model: ModelGraph, analysis: support.Analysis) -> Iterator[Finding]:
         fix = Fix("Convert trained weights for TFLite Micro, or output the logits and apply the softmax in the "
                   "application")
         for node, attrs in model.ops():
@@ -137,7 +144,7 @@ class DataDependentAbort(Rule):
                 targets=["tflm"], severity=severity, fix=fix)
 
     @staticmethod
-    def _softmax_verdict(model, node, classes: int, rms: float | None) -> tuple[Severity | None, str]:
+    def _softmax_verdict(model: ModelGraph, node: str, classes: int, rms: float | None) -> tuple[Severity | None, str]:
         """ERROR with the reason when the weights make every row flat, else (WARNING or None, what it depends on)."""
         if rms is not None and flat_row_sum(classes, rms * SPREAD_MARGIN) >= SOFTMAX_SUM_LIMIT:
             return Severity.ERROR, (
@@ -150,12 +157,12 @@ class DataDependentAbort(Rule):
                       "unlike the training data)")
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         d = b.op("Relu", [b.placeholder("d", "float32", (1, 8))], name="d_relu")
         b.output(b.op("RealDiv", [x, d], name="y"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         b.output(b.op("RealDiv", [x, b.const([2.0] * 8, name="two")], name="y"))

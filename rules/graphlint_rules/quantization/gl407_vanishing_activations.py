@@ -1,10 +1,16 @@
 """GL407 vanishing-activations."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 from graphlint_rules.magnitude import MARGIN, peak
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 # A ReLU6 the converter fuses into the op that feeds it (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD).
 _FUSES_RELU6 = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul", "BiasAdd", "Add", "AddV2",
@@ -61,7 +67,7 @@ class VanishingActivations(Rule):
                 continue
             source = model.inputs_of(node)[0] if model.inputs_of(node) else None
             producer = source.producer if source is not None else None
-            if producer is None or model.nodes[producer].get("op") not in _FUSES_RELU6:
+            if source is None or producer is None or model.nodes[producer].get("op") not in _FUSES_RELU6:
                 continue
             rms = analysis.magnitudes.rms(source)
             if rms is None or peak(rms) * MARGIN >= INT16_RELU6_MIN_PEAK:
@@ -77,7 +83,7 @@ class VanishingActivations(Rule):
             return  # the first layer that fails is the one the interpreter names
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         h = b.placeholder("x", "float32", (1, 8))
         for i in range(6):
             h = b.op("Relu6", [b.op("MatMul", [h, b.const([[1e-3] * 8] * 8, name=f"w{i}")], name=f"fc{i}")],
@@ -85,7 +91,7 @@ class VanishingActivations(Rule):
         b.output(h)
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         h = b.placeholder("x", "float32", (1, 8))
         for i in range(6):
             h = b.op("Relu6", [b.op("MatMul", [h, b.const([[0.5] * 8] * 8, name=f"w{i}")], name=f"fc{i}")],

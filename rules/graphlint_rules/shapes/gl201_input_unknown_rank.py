@@ -1,8 +1,15 @@
 """GL201 input-unknown-rank."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+from graphlint.ir import TensorInfo
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 # Families whose kernels need a known rank; an unknown-rank tensor reaching them makes the converter fail to
 # legalize them ("'tf.Conv2D' op is neither a custom op nor a flex op").
@@ -16,9 +23,10 @@ _PASS_THROUGH = frozenset({"identity", "relu", "relu6", "tanh", "logistic", "add
                            "rsqrt", "check_numerics"})
 
 
-def rank_sensitive_consumer(model, tensor, limit: int = 64):
+def rank_sensitive_consumer(model: ModelGraph, tensor: TensorInfo, limit: int = 64) -> str | None:
     """The first op (node id) downstream of ``tensor`` through pass-through ops that needs a known rank."""
-    seen, todo = set(), list(tensor.consumers)
+    seen: set[str] = set()
+    todo = list(tensor.consumers)
     while todo and len(seen) < limit:
         node = todo.pop(0)
         if node in seen:
@@ -77,13 +85,13 @@ class InputUnknownRank(Rule):
                               fix=Fix(f"Give `{tensor.name}` a shape: --input {tensor.name}:1,..."))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", None)
         w = b.const([[[[1.0]]]], name="w")
         b.output(b.op("Conv2D", [x, w], name="y", attrs={"strides": [1, 1, 1, 1], "padding": "SAME"}))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8, 8, 1))
         w = b.const([[[[1.0]]]], name="w")
         b.output(b.op("Conv2D", [x, w], name="y", attrs={"strides": [1, 1, 1, 1], "padding": "SAME"}))

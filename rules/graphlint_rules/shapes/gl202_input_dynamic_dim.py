@@ -1,8 +1,14 @@
 """GL202 input-dynamic-dim."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 
 class InputDynamicDim(Rule):
@@ -56,11 +62,11 @@ class InputDynamicDim(Rule):
                 tensor=tensor, fix=fix, data={"dims": dynamic}, target_severity={"gpu": Severity.WARNING})
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("image", "float32", (1, None, None, 3))
         b.output(b.op("Relu", [x], name="y"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("image", "float32", (1, 224, 224, 3))
         b.output(b.op("Relu", [x], name="y"))

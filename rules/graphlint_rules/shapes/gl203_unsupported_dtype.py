@@ -1,13 +1,20 @@
 """GL203 unsupported-dtype."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
 from graphlint_rules.legalize import legalizes
 
-_BAD = {"float16": "float16", "float64": "float64", "bfloat16": "bfloat16", "complex64": "complex",
-        "complex128": "complex", "string": "string"}
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
+
+# keyed by a tensor's dtype, which is None when unknown (never a key)
+_BAD: dict[str | None, str] = {"float16": "float16", "float64": "float64", "bfloat16": "bfloat16",
+                               "complex64": "complex", "complex128": "complex", "string": "string"}
 _CONVERTING = frozenset({"Cast", "Bitcast"})
 
 
@@ -72,11 +79,11 @@ class UnsupportedDtype(Rule):
                     fix=Fix("Use the int8 targets for models with non-float inputs"))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float16", (1, 8))
         b.output(b.op("Softplus", [x], name="y", dtype="float16"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         b.output(b.op("Softplus", [x], name="y"))

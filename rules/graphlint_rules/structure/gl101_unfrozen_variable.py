@@ -1,8 +1,14 @@
 """GL101 unfrozen-variable."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 VARIABLE_OPS = frozenset({"VariableV2", "Variable", "VarHandleOp", "TemporaryVariable", "_VarHandlesOp"})
 
@@ -46,13 +52,13 @@ class UnfrozenVariable(Rule):
                 fix=Fix("Freeze the graph with convert_variables_to_constants(_v2)"), data={"used_by": users})
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         w = b.node("VariableV2", name="w", attrs={"dtype": "float32", "shape": (4, 2)})
         b.output(b.op("MatMul", [x, w], name="y"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         w = b.const([[1.0, 2.0]] * 4, name="w")
         b.output(b.op("MatMul", [x, w], name="y"))

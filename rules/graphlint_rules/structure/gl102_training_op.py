@@ -1,10 +1,16 @@
 """GL102 training-op."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.ops import is_training_op
 from graphlint_rules.structure.gl101_unfrozen_variable import VARIABLE_OPS
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 
 class TrainingOp(Rule):
@@ -53,7 +59,7 @@ class TrainingOp(Rule):
                         (Edit.of("prune"),)))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         w = b.const([[1.0, 2.0]] * 4, name="w")
         y = b.op("MatMul", [x, w], name="y")
@@ -62,7 +68,7 @@ class TrainingOp(Rule):
         b.output(y)
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 4))
         w = b.const([[1.0, 2.0]] * 4, name="w")
         b.output(b.op("MatMul", [x, w], name="y"))

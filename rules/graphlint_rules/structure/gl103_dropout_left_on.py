@@ -1,9 +1,15 @@
 """GL103 dropout-left-on."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 RANDOM_OPS = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal", "Multinomial",
                         "RandomUniformInt", "StatelessRandomUniformV2", "StatelessRandomNormalV2"})
@@ -11,7 +17,7 @@ _MASK_OPS = frozenset({"GreaterEqual", "Greater", "Less", "Floor", "Cast", "Add"
 _APPLY_OPS = frozenset({"SelectV2", "Select", "Mul"})
 
 
-def _dropout_end(model, node: str) -> str | None:
+def _dropout_end(model: ModelGraph, node: str) -> str | None:
     """The node where a dropout mask built from ``node`` is applied to the activations, or None."""
     frontier, seen = [node], {node}
     for _ in range(4):
@@ -84,7 +90,7 @@ class DropoutLeftOn(Rule):
                                   fix=Fix(f"Remove `{attrs['name']}` from the inference graph"))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         shape = b.const([1, 8], name="dropout/shape", dtype="int32")
         r = b.node("RandomUniform", [shape], name="dropout/random_uniform", attrs={"dtype": "float32",
@@ -95,6 +101,6 @@ class DropoutLeftOn(Rule):
         b.output(b.node("SelectV2", [keep, scaled, zero], name="dropout/SelectV2", attrs={"T": "float32"}))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         b.output(b.op("Mul", [x, b.const(1.0, name="scale")], name="y"))

@@ -1,9 +1,15 @@
 """GL104 debug-op."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Applicability, Category, Edit, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules import support
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 _BYPASSABLE = frozenset({"CheckNumerics", "StopGradient", "PreventGradient", "Snapshot"})
 
@@ -47,12 +53,12 @@ class DebugOp(Rule):
                                   fix=Fix(f"Remove `{attrs['name']}`", Applicability.SAFE, (Edit.of("bypass", node),)))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         checked = b.node("CheckNumerics", [x], name="check", attrs={"T": "float32", "message": "nan"})
         b.output(b.op("Relu", [checked], name="y"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("x", "float32", (1, 8))
         b.output(b.op("Relu", [x], name="y"))

@@ -1,10 +1,16 @@
 """GL105 unrestored-variable."""
 
-from collections.abc import Iterable
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import CALIBRATED_TARGETS, LITERT, REGISTRY
 from graphlint.ops import reads_unset_variables
+
+if TYPE_CHECKING:
+    from graphlint.testing import GraphBuilder
 
 # Control flow whose called functions read a variable handle they are given (inside a loop body or a branch).
 _CONTROL_FLOW = frozenset({"While", "StatelessWhile", "If", "StatelessIf"})
@@ -73,7 +79,7 @@ class UnrestoredVariable(Rule):
             fix=Fix("Export with Keras 3's model.export(path), or convert with TFLiteConverter.from_keras_model"),
             data={"variables": len(handles), "control_flow": in_flow})
 
-    def _converted(self, model):
+    def _converted(self, model: ModelGraph) -> Iterator[Finding]:
         ops = [(node, attrs["op"]) for node, attrs in model.ops()]
         if not reads_unset_variables(op for _, op in ops):
             return
@@ -87,7 +93,7 @@ class UnrestoredVariable(Rule):
                     "model.export), or with TFLiteConverter.from_keras_model"), data={"reads": len(reads)})
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: GraphBuilder) -> None:
         # the IR of such a SavedModel: the restored variables are constants, the unrestored ones handles
         x = b.placeholder("features", "float32", (1, 4))
         handle = b.node("VarHandleOp", name="var/dense/kernel", attrs={"dtype": "float32", "shape": (4, 2),
@@ -96,7 +102,7 @@ class UnrestoredVariable(Rule):
         b.output(b.op("MatMul", [x, kernel], name="output_0"))
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: GraphBuilder) -> None:
         x = b.placeholder("features", "float32", (1, 4))
         kernel = b.const([[0.5, -0.5]] * 4, name="dense/kernel")
         b.output(b.op("MatMul", [x, kernel], name="output_0"))

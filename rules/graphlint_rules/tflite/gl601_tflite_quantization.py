@@ -1,9 +1,15 @@
 """GL601 tflite-quantization."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, ModelGraph, Rule, RuleContext, Severity
 from graphlint_rules.tflite._facts import quantization_kind
+
+if TYPE_CHECKING:
+    from graphlint.testing import TFLiteBuilder
 
 _QRANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
 _KINDS = {
@@ -51,8 +57,10 @@ class TfliteQuantization(Rule):
         if next(model.ops(), None) is None:
             return
         kind = quantization_kind(model)
-        weights = [t for t in model.tensors.values() if t.is_const and t.quant is not None and t.dtype != "int32"]
-        per_axis = sum(1 for t in weights if t.quant.per_axis)
+        # the quantization of each quantized weight tensor (int32 biases aside)
+        weights = [q for t in model.tensors.values() if t.is_const and (q := t.quant) is not None
+                   and t.dtype != "int32"]
+        per_axis = sum(1 for q in weights if q.per_axis)
         detail = (f"; {per_axis} of {len(weights)} quantized weight tensors per axis, the rest per tensor"
                   if weights else "")
         yield self.report(None, None, f"Quantization: {_KINDS[kind]}{detail}",
@@ -76,7 +84,7 @@ class TfliteQuantization(Rule):
                           "max": high, "mean": zp, "std": std})
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: TFLiteBuilder) -> None:
         x = b.input("x", "int8", (1, 4), quant=([1 / 255], [-128]))
         y = b.tensor("y", "int8", (1, 4), quant=([1 / 255], [-128]))
         b.op("RELU", [x], [y])

@@ -1,10 +1,16 @@
 """GL602 tflite-float-op."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import INTEGER_CONVERTER_TARGETS
 from graphlint_rules.tflite._facts import computes_in_float, is_hybrid, quantization_kind
+
+if TYPE_CHECKING:
+    from graphlint.testing import TFLiteBuilder
 
 
 class TfliteFloatOp(Rule):
@@ -44,14 +50,16 @@ class TfliteFloatOp(Rule):
                               "the integers an integer target promises",
                               fix=Fix("Convert the source model with the int8 settings (representative dataset)"))
             return
+        where = ("in a dynamic-range model, whose activations stay float" if kind == "dynamic-range"
+                 else "in a model that is otherwise integer")
         for node in floats:
             attrs = model.nodes[node]
-            how = "a hybrid op (int8 weights, float activations)" if is_hybrid(model, node) else "computes in float"
-            yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}) {how} in a model that is otherwise "
-                              "integer", fix=Fix("Check the source graph for the op's integer rewrite"))
+            how = "is a hybrid op (int8 weights, float activations)" if is_hybrid(model, node) else "computes in float"
+            yield self.report(model, node, f"`{attrs['name']}` ({attrs['op']}) {how} {where}",
+                              fix=Fix("Check the source graph for the op's integer rewrite"))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: TFLiteBuilder) -> None:
         x = b.input("x", "int8", (1, 4), quant=([0.1], [0]))
         xf = b.tensor("xf", "float32", (1, 4))
         yf = b.tensor("yf", "float32", (1, 4))
@@ -62,7 +70,7 @@ class TfliteFloatOp(Rule):
         b.output(y)
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: TFLiteBuilder) -> None:
         x = b.input("x", "int8", (1, 4), quant=([0.1], [0]))
         y = b.tensor("y", "int8", (1, 4), quant=([0.1], [0]))
         b.op("RELU", [x], [y])

@@ -1,8 +1,14 @@
 """GL603 tflite-custom-op."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
+
+if TYPE_CHECKING:
+    from graphlint.testing import TFLiteBuilder
 
 # Custom ops the standard LiteRT op resolver registers itself.
 REGISTERED_CUSTOM = frozenset({"TFLite_Detection_PostProcess", "Mfcc", "AudioSpectrogram"})
@@ -47,14 +53,14 @@ class TfliteCustomOp(Rule):
                               fix=Fix("Rewrite the op in the source graph so it converts to a builtin"))
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: TFLiteBuilder) -> None:
         x = b.input("x", "float32", (1, 4))
         y = b.tensor("y", "float32", (1, 4))
         b.op("CUSTOM", [x], [y], custom="FlexErf")
         b.output(y)
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: TFLiteBuilder) -> None:
         x = b.input("x", "float32", (1, 4))
         y = b.tensor("y", "float32", (1, 4))
         b.op("TANH", [x], [y])

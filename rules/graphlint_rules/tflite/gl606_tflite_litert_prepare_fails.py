@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from graphlint.engine import Category, Finding, Fix, ModelGraph, Rule, RuleContext, Severity
 from graphlint.engine.targets import CONVERTER_TARGETS
-from graphlint.ir import TensorInfo
+from graphlint.ir import QuantParams, TensorInfo
+
+if TYPE_CHECKING:
+    from graphlint.testing import TFLiteBuilder
 
 MEASURED_WITH = {"ai-edge-litert": "2.3.0", "tensorflow-cpu": "2.21.0"}  # the runtimes the table below comes from
 _LITERT = "LiteRT " + MEASURED_WITH["ai-edge-litert"]
@@ -62,14 +66,17 @@ _MEASURED: tuple[tuple[str, str, str, bool, tuple[str, ...], str, str, bool], ..
      _XNNPACK.format(op="TRANSPOSE_CONV"), False),
 )
 
+Cell = tuple[str, str, str, bool, str]
+"""A weighted op's key in the tables below: (op, activation dtype, weight dtype, per-axis, zero-point class)."""
+
 # (op, activation dtype, weight dtype, per-axis, zero-point class) -> (why, LiteRT's error, TF's interpreter runs it)
-LITERT_REFUSES: dict[tuple[str, str, str, bool, str], tuple[str, str, bool]] = {
+LITERT_REFUSES: dict[Cell, tuple[str, str, bool]] = {
     (op, act, w, axis, zp): (why, error, tf_runs)
     for op, act, w, axis, zps, why, error, tf_runs in _MEASURED for zp in zps}
 
 # Cells LiteRT 2.3 runs but TF 2.21's bundled tf.lite.Interpreter refuses: its XNNPACK checks every channel's zero
 # point ("unsupported zero-point value (3) in channel 0"), LiteRT's only when channel 0's is 0. Measured as above.
-TF_ONLY_REFUSES = frozenset({
+TF_ONLY_REFUSES: frozenset[Cell] = frozenset({
     ("CONV_2D", "float32", "int8", True, "nonzero"),
     ("DEPTHWISE_CONV_2D", "int8", "int8", True, "nonzero"),
     ("TRANSPOSE_CONV", "int8", "int8", True, "nonzero"),
@@ -77,8 +84,9 @@ TF_ONLY_REFUSES = frozenset({
 })
 
 
-def activation_and_weights(model: ModelGraph, node: str) -> tuple[TensorInfo, TensorInfo] | None:
-    """The activation input and the constant quantized weights of a weighted op, or None."""
+def activation_and_weights(model: ModelGraph, node: str) -> tuple[TensorInfo, TensorInfo, QuantParams] | None:
+    """The activation input and the constant quantized weights of a weighted op, with the weights' quantization,
+    or None."""
     op = model.nodes[node]["op"]
     if op not in WEIGHTED_OPS:
         return None
@@ -89,7 +97,7 @@ def activation_and_weights(model: ModelGraph, node: str) -> tuple[TensorInfo, Te
     act, weights = model.tensors[inputs[slots[0]]], model.tensors[inputs[slots[1]]]
     if not weights.is_const or weights.quant is None or weights.dtype not in ("int8", "uint8"):
         return None
-    return act, weights
+    return act, weights, weights.quant
 
 
 def zero_point_class(zero_points: tuple[int, ...]) -> str:
@@ -99,14 +107,14 @@ def zero_point_class(zero_points: tuple[int, ...]) -> str:
     return "first-zero" if any(z != 0 for z in zero_points) else "zero"
 
 
-def cell(model: ModelGraph, node: str) -> tuple[str, str, str, bool, str] | None:
+def cell(model: ModelGraph, node: str) -> Cell | None:
     """The op's key in :data:`LITERT_REFUSES`: (op, activation dtype, weight dtype, per-axis, zero-point class)."""
     found = activation_and_weights(model, node)
-    if found is None:
-        return None
-    act, weights = found
-    return (model.nodes[node]["op"], act.dtype or "", weights.dtype or "", weights.quant.per_axis,
-            zero_point_class(weights.quant.zero_point))
+    return None if found is None else _cell(model.nodes[node]["op"], *found)
+
+
+def _cell(op: str, act: TensorInfo, weights: TensorInfo, quant: QuantParams) -> Cell:
+    return op, act.dtype or "", weights.dtype or "", quant.per_axis, zero_point_class(quant.zero_point)
 
 
 class TfliteLitertPrepareFails(Rule):
@@ -159,11 +167,14 @@ class TfliteLitertPrepareFails(Rule):
 
     def check(self, model: ModelGraph, ctx: RuleContext) -> Iterable[Finding]:
         for node, attrs in model.ops():
-            key = cell(model, node)
-            if key is None or (key not in LITERT_REFUSES and key not in TF_ONLY_REFUSES):
+            found = activation_and_weights(model, node)
+            if found is None:
                 continue
-            weights = activation_and_weights(model, node)[1]
-            zps = sorted(set(weights.quant.zero_point))
+            _, weights, quant = found
+            key = _cell(attrs["op"], *found)
+            if key not in LITERT_REFUSES and key not in TF_ONLY_REFUSES:
+                continue
+            zps = sorted(set(quant.zero_point))
             what = (f"{key[1]} activations with {'per-axis' if key[3] else 'per-tensor'} {key[2]} weights "
                     f"`{weights.name}` (zero points {zps[:4]}{' ...' if len(zps) > 4 else ''})")
             data = {"activations": key[1], "weights": key[2], "per_axis": key[3], "zero_points": key[4]}
@@ -182,7 +193,7 @@ class TfliteLitertPrepareFails(Rule):
                               data={**data, "tf_interpreter_runs": tf_runs})
 
     @staticmethod
-    def bad_example(b):
+    def bad_example(b: TFLiteBuilder) -> None:
         x = b.input("x", "int8", (1, 3, 3, 4), quant=([0.05], [0]))
         w = b.tensor("w", "int8", (2, 1, 1, 4), data=[[[[1] * 4]]] * 2, quant=([0.01, 0.01], [3, 3], 0))
         bias = b.tensor("bias", "int32", (2,), data=[0, 0], quant=([0.0005, 0.0005], [0, 0], 0))
@@ -191,7 +202,7 @@ class TfliteLitertPrepareFails(Rule):
         b.output(y)
 
     @staticmethod
-    def good_example(b):
+    def good_example(b: TFLiteBuilder) -> None:
         x = b.input("x", "int8", (1, 3, 3, 4), quant=([0.05], [0]))
         w = b.tensor("w", "int8", (2, 1, 1, 4), data=[[[[1] * 4]]] * 2, quant=([0.01, 0.01], [0, 0], 0))
         bias = b.tensor("bias", "int32", (2,), data=[0, 0], quant=([0.0005, 0.0005], [0, 0], 0))
