@@ -8,21 +8,33 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from .engine.options import LintOptions
+    from .engine.registry import Registry
+    from .engine.rule import Rule
+    from .engine.runner import Budgets
+    from .report import Report
+
+    Command = Callable[[argparse.Namespace], int]  # runs a subcommand and returns its exit code
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 # Modules that add subcommands: each has ``register(subparsers) -> {command: run(args) -> exit code}`` and keeps
 # its heavy imports inside ``run`` so that ``graphlint check`` stays fast.
 _COMMAND_MODULES: tuple[str, ...] = ("graphlint.api.commands", "graphlint.convert.commands")
-_RUNNERS: dict = {}
+_RUNNERS: dict[str, Command] = {}
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in one line and exits 2."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_ERROR, f"graphlint: error: {message} (see graphlint {self.prog.split()[-1]} --help)\n"
                   if " " in self.prog else f"graphlint: error: {message}\n")
 
@@ -30,7 +42,8 @@ class _Parser(argparse.ArgumentParser):
 class _NoShortO(argparse.Action):
     """``check -o``: -o names the file ``convert`` and ``fix`` write, so ``check`` answers it with where to go."""
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> NoReturn:
         parser.error("`check` has no -o: an output tensor is --output NAME, a report file -f FMT:PATH (-o is the "
                      "file written by convert and fix)")
 
@@ -90,8 +103,8 @@ def _build_parser() -> argparse.ArgumentParser:
     rule.add_argument("code", metavar="CODE", help="rule code (GL101) or name (unfrozen-variable)")
 
     for module in _COMMAND_MODULES:
-        for name, run in importlib.import_module(module).register(sub).items():
-            _RUNNERS[name] = run
+        commands: dict[str, Command] = importlib.import_module(module).register(sub)
+        _RUNNERS.update(commands)
     return parser
 
 
@@ -122,7 +135,7 @@ def _memory_mb(text: str) -> int:
     return value
 
 
-def _budgets(args):
+def _budgets(args: argparse.Namespace) -> Budgets:
     """The run's budgets; caps this process's address space to ``--max-memory`` (0 = no limit)."""
     import resource
 
@@ -160,7 +173,7 @@ def _use_color(mode: str) -> bool:
     return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()
 
 
-def _check(args) -> int:
+def _check(args: argparse.Namespace) -> int:
     from .config import ConfigError, find_config, load_config
     from .engine.options import OptionsError, split_csv
     from .engine.registry import default_registry
@@ -194,7 +207,7 @@ def _check(args) -> int:
     return status
 
 
-def _lint_all(args, options, registry) -> list | None:
+def _lint_all(args: argparse.Namespace, options: LintOptions, registry: Registry) -> list[Report] | None:
     """A report per model, linted here or on ``--server``; None (the error printed) when the server fails."""
     if args.server:
         from .client import ServerError, lint_remote
@@ -211,7 +224,8 @@ def _lint_all(args, options, registry) -> list | None:
             for path in args.models]
 
 
-def _verify(args, options, reports: list, outputs: list[tuple[str, str | None]]) -> None:
+def _verify(args: argparse.Namespace, options: LintOptions, reports: list[Report],
+            outputs: list[tuple[str, str | None]]) -> None:
     """Run ``--verify`` on the reports; print the contradictions when no text report goes to stdout."""
     from .convert.verify import contradiction_lines, verify_cli
 
@@ -222,19 +236,20 @@ def _verify(args, options, reports: list, outputs: list[tuple[str, str | None]])
             print(line, file=sys.stderr)
 
 
-def _status(reports: list, exit_zero: bool) -> int:
+def _status(reports: list[Report], exit_zero: bool) -> int:
     """The exit code the reports call for (printing each fatal error)."""
     status = EXIT_OK
     for report in reports:
-        if report.fatal:
-            print(f"graphlint: error: {report.fatal_finding.message}", file=sys.stderr)
+        fatal = report.fatal_finding
+        if fatal is not None:
+            print(f"graphlint: error: {fatal.message}", file=sys.stderr)
             status = EXIT_ERROR
         elif "fail" in report.effective_verdicts().values() and status == EXIT_OK and not exit_zero:
             status = EXIT_FINDINGS
     return status
 
 
-def _write(reports: list, outputs: list[tuple[str, str | None]], registry, color: str) -> bool:
+def _write(reports: list[Report], outputs: list[tuple[str, str | None]], registry: Registry, color: str) -> bool:
     """Render the reports in each format to stdout or its file; False (the error printed) when a file cannot
     be written."""
     from .formats import renderer
@@ -252,7 +267,7 @@ def _write(reports: list, outputs: list[tuple[str, str | None]], registry, color
     return True
 
 
-def _rules(args) -> int:
+def _rules(args: argparse.Namespace) -> int:
     import json
 
     from .engine.registry import default_registry
@@ -275,7 +290,7 @@ def _rules(args) -> int:
     return EXIT_OK
 
 
-def _targets(args) -> int:
+def _targets(args: argparse.Namespace) -> int:
     import json
 
     from .engine.targets import REGISTRY
@@ -305,7 +320,7 @@ def targets_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def rules_table(rules) -> str:
+def rules_table(rules: Sequence[type[Rule]]) -> str:
     """The Markdown rules table (README's list of rules is generated from it)."""
     lines = ["| code | name | severity | formats | fix | summary |", "|---|---|---|---|---|---|"]
     for r in rules:
@@ -315,7 +330,7 @@ def rules_table(rules) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _rule(args) -> int:
+def _rule(args: argparse.Namespace) -> int:
     from .engine.registry import default_registry
 
     rule = default_registry().find(args.code)
@@ -326,7 +341,7 @@ def _rule(args) -> int:
     return EXIT_OK
 
 
-def rule_page(rule) -> str:
+def rule_page(rule: type[Rule]) -> str:
     """A rule's documentation page in Markdown (``graphlint rule CODE`` and ``docs/rules/`` print it)."""
     meta = rule.meta()
     targets = ", ".join(meta["targets"]) or "all"
@@ -343,8 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    commands: dict[str, Command] = {"check": _check, "rules": _rules, "targets": _targets, "rule": _rule, **_RUNNERS}
     try:
-        return {"check": _check, "rules": _rules, "targets": _targets, "rule": _rule, **_RUNNERS}[args.command](args)
+        return commands[args.command](args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -12,11 +12,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from .engine.options import LintOptions
 from .report import Report, report_from_dict
 
 USER_AGENT = "graphlint-client"
+# A JSON object as the server sent it, decoded: its members are whatever the server wrote until
+# :func:`graphlint.report.report_from_dict` reads them.
+JSONObject = dict[str, Any]
 
 
 class ServerError(Exception):
@@ -24,7 +28,7 @@ class ServerError(Exception):
 
 
 def upload(server: str, path: str | Path, options: LintOptions | None = None, *, token: str | None = None,
-           name: str | None = None, timeout: float = 600) -> dict:
+           name: str | None = None, timeout: float = 600) -> JSONObject:
     """Upload one model file to ``server`` (``POST /v1/reports``, raw body) and return the stored report.
 
     Raises:
@@ -41,13 +45,16 @@ def upload(server: str, path: str | Path, options: LintOptions | None = None, *,
                 headers["Authorization"] = f"Bearer {token}"
             request = urllib.request.Request(url, data=fh, headers=headers, method="POST")
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                return json.loads(response.read())
+                data = json.loads(response.read())
     except urllib.error.HTTPError as err:
         raise ServerError(f"{server} answered {err.code}: {_problem_detail(err)}") from None
     except urllib.error.URLError as err:
         raise ServerError(f"cannot reach {server}: {err.reason}") from None
     except (OSError, ValueError) as err:
         raise ServerError(f"{path}: {getattr(err, 'strerror', None) or err}") from None
+    if not isinstance(data, dict):
+        raise ServerError(f"{server} did not answer with a report (its JSON is not an object)")
+    return data
 
 
 def _problem_detail(err: urllib.error.HTTPError) -> str:
@@ -78,6 +85,10 @@ def lint_remote(server: str, path: str, options: LintOptions, *, token: str | No
         from .engine.runner import lint
 
         return lint(path, options)
-    report = report_from_dict(upload(server, path, options, token=token, name=path))
-    report.model = {**report.model, "path": path}
+    data = upload(server, path, options, token=token, name=path)
+    try:
+        report = report_from_dict(data)
+        report.model = {**report.model, "path": path}
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ServerError(f"{server} did not answer with a report ({type(err).__name__}: {err})") from None
     return report

@@ -140,6 +140,23 @@ def test_invalid_config_is_one_line(broken_pb, tmp_path):
     assert proc.returncode == 2 and "unknown setting `selct`" in proc.stderr and proc.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("pyproject", ['[tool]\ngraphlint = 1\n', '[tool]\ngraphlint = "GL101"\n', 'tool = 1\n',
+                                       'tool = "graphlint"\n'])
+def test_a_tool_graphlint_that_is_not_a_table_is_one_line(clean_pb, tmp_path, pyproject):
+    config = tmp_path / "pyproject.toml"
+    config.write_text(pyproject)
+    proc = _run("check", str(clean_pb), "--output", "y", "--config", str(config))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "`tool.graphlint` must be a table" in proc.stderr and "Traceback" not in proc.stderr
+    # Found on the way up: a `tool.graphlint` that is not a table is refused the same way; a `tool` that is not a
+    # table has no graphlint settings, so the file is not this project's config.
+    found = _run("check", str(clean_pb), "--output", "y", cwd=tmp_path)
+    if pyproject.startswith("[tool]"):
+        assert found.returncode == 2 and "`tool.graphlint` must be a table" in found.stderr, found.stderr
+    else:
+        assert found.returncode == 0 and found.stderr == "", found.stderr
+
+
 def test_targets_lists_the_registry():
     from graphlint.engine.targets import REGISTRY
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from graphlint.engine.registry import default_registry
 from . import docs, metrics, problems
 from .auth import TokenStore
 from .blobs import BlobStore
+from .deps import ServiceState
 from .guard import GuardMiddleware
 from .jobs import JobRunner
 from .linting import LintPool
@@ -53,24 +55,23 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
-def _openapi(app: FastAPI):
-    """The OpenAPI document, with error responses typed ``application/problem+json``."""
+class GraphlintAPI(FastAPI):
+    """The service's FastAPI app: its OpenAPI document types error responses ``application/problem+json``."""
 
-    def build() -> dict:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, openapi_version=app.openapi_version,
-                             description=app.description, routes=app.routes, tags=app.openapi_tags)
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document, built once."""
+        if self.openapi_schema:
+            return self.openapi_schema
+        schema = get_openapi(title=self.title, version=self.version, openapi_version=self.openapi_version,
+                             description=self.description, routes=self.routes, tags=self.openapi_tags)
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
                     if status[:1] in "45" and "application/json" in content:
                         content[problems.MEDIA_TYPE] = content.pop("application/json")
-        app.openapi_schema = schema
+        self.openapi_schema = schema
         return schema
-
-    return build
 
 
 def _job_runner(settings: Settings, store: Store, blobs: BlobStore, tokens: TokenStore) -> JobRunner:
@@ -123,16 +124,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool.close()
             store.close()
 
-    app = FastAPI(title="graphlint", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  generate_unique_id_function=_operation_id, docs_url=None, redoc_url=None, openapi_tags=_TAGS)
-    app.state.settings, app.state.tokens, app.state.store, app.state.blobs = settings, tokens, store, blobs
-    app.state.registry, app.state.pool, app.state.jobs = registry, pool, runner
-    app.state.reports = ReportService(store, blobs, pool, registry, retention)
-    app.state.retention = retention
+    app = GraphlintAPI(title="graphlint", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                       generate_unique_id_function=_operation_id, docs_url=None, redoc_url=None, openapi_tags=_TAGS)
+    state = ServiceState()
+    app.state = state
+    state.settings, state.tokens, state.store, state.blobs = settings, tokens, store, blobs
+    state.registry, state.pool, state.jobs = registry, pool, runner
+    state.reports = ReportService(store, blobs, pool, registry, retention)
+    state.retention = retention
     problems.install(app)
     for router in (reports.router, rules.router, targets.router, jobs.router, health.router):
         app.include_router(router)
-    app.openapi = _openapi(app)
     docs.install(app)
     _install_http(app, settings)
     return app

@@ -64,6 +64,8 @@ class TokenStore:
         return self.path is not None
 
     def _reload(self, force: bool = False) -> None:
+        if self.path is None:  # no token file: nothing to read
+            return
         try:
             st = os.stat(self.path)
             stamp = (st.st_mtime_ns, st.st_size)

@@ -4,12 +4,15 @@ Heavy imports stay inside the commands."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 EXIT_OK, EXIT_ERROR = 0, 2
+_V = TypeVar("_V")
+Command = Callable[[argparse.Namespace], int]  # runs a subcommand and returns its exit code
 
 # flag -> (settings field, help)
 _FLAGS = {
@@ -38,15 +41,15 @@ _FLAGS = {
 }
 
 
-def register(subparsers) -> dict:
-    """Add ``serve`` to the CLI."""
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Command]:
+    """Add ``serve``, ``gc`` and ``worker`` to the CLI."""
     parser = subparsers.add_parser("serve", help="run the REST service (needs the `api` extra)",
                                    description="Run the graphlint service. Every option can also be set through "
                                                "its GRAPHLINT_* environment variable (GRAPHLINT_DATA_DIR, ...).")
     for flag, (field, text) in _FLAGS.items():
         env = "GRAPHLINT_" + field.upper()
-        kwargs = {"action": "append"} if field in ("cors_origins", "allowed_hosts") else {}
-        parser.add_argument(flag, dest=field, default=None, help=f"{text} [{env}]", **kwargs)
+        action = "append" if field in ("cors_origins", "allowed_hosts") else "store"
+        parser.add_argument(flag, dest=field, default=None, action=action, help=f"{text} [{env}]")
     gc = subparsers.add_parser("gc", help="evict model files and job files from the service's store (reports stay)",
                                description="Delete stored model files and job folders (conversion outputs) over the "
                                            "store's size cap or age limit, least recently used first. Reports, "
@@ -62,45 +65,65 @@ def register(subparsers) -> dict:
     return {"serve": serve, "gc": collect, "worker": work}
 
 
-# flag -> (environment variable, type, default, help) of `graphlint worker`
-_WORKER_FLAGS = {
-    "--database-url": ("DATABASE_URL", str, None, "postgresql://user@host/db: the service's database (required)"),
-    "--queue-url": ("QUEUE_URL", str, None, "PostgreSQL database of the job queue (default: --database-url)"),
-    "--blob-store": ("BLOB_STORE", str, None, "the directory of model files and job files the replicas use "
-                                              "(required)"),
-    "--concurrency": ("WORKER_CONCURRENCY", int, 1, "jobs this worker runs at the same time (default 1; each "
-                                                    "conversion takes about 1 GB)"),
-    "--heartbeat-s": ("WORKER_HEARTBEAT_S", float, 10.0, "seconds between this worker's heartbeats (default 10)"),
-    "--stalled-s": ("WORKER_STALLED_S", float, 30.0, "a worker silent this long is dead and its job is queued "
-                                                     "again (default 30)"),
-    "--max-attempts": ("WORKER_MAX_ATTEMPTS", int, 2, "runs of a job whose worker dies before it fails (default 2)"),
-}
+class _WorkerFlag(Generic[_V]):
+    """A flag of ``graphlint worker``, its ``GRAPHLINT_`` environment variable, its type and its default.
+
+    A plain class, not a dataclass: this module is imported by every ``graphlint`` command, and making a dataclass
+    costs more start-up time than all the rest of the module.
+    """
+
+    __slots__ = ("default", "env", "flag", "kind", "text")
+
+    def __init__(self, flag: str, env: str, kind: Callable[[str], _V], default: _V, text: str) -> None:
+        self.flag, self.env, self.kind, self.default = flag, env, kind, default  # the variable is GRAPHLINT_<env>
+        self.text = text  # the help
+
+    @property
+    def dest(self) -> str:
+        """The attribute of the parsed arguments that holds the flag's value."""
+        return self.flag[2:].replace("-", "_")
+
+    def value(self, args: argparse.Namespace) -> _V:
+        """The flag's value: the flag, else its GRAPHLINT_ variable, else its default.
+
+        Raises:
+            ValueError: the variable does not parse as the flag's type.
+        """
+        given: _V | None = getattr(args, self.dest, None)
+        if given is not None:
+            return given
+        text = os.environ.get("GRAPHLINT_" + self.env)
+        return self.kind(text) if text else self.default
 
 
-def _register_worker(subparsers) -> None:
+_DATABASE_URL: _WorkerFlag[str | None] = _WorkerFlag(
+    "--database-url", "DATABASE_URL", str, None, "postgresql://user@host/db: the service's database (required)")
+_QUEUE_URL: _WorkerFlag[str | None] = _WorkerFlag(
+    "--queue-url", "QUEUE_URL", str, None, "PostgreSQL database of the job queue (default: --database-url)")
+_BLOB_STORE: _WorkerFlag[str | None] = _WorkerFlag(
+    "--blob-store", "BLOB_STORE", str, None, "the directory of model files and job files the replicas use (required)")
+_CONCURRENCY = _WorkerFlag("--concurrency", "WORKER_CONCURRENCY", int, 1,
+                           "jobs this worker runs at the same time (default 1; each conversion takes about 1 GB)")
+_HEARTBEAT_S = _WorkerFlag("--heartbeat-s", "WORKER_HEARTBEAT_S", float, 10.0,
+                           "seconds between this worker's heartbeats (default 10)")
+_STALLED_S = _WorkerFlag("--stalled-s", "WORKER_STALLED_S", float, 30.0,
+                         "a worker silent this long is dead and its job is queued again (default 30)")
+_MAX_ATTEMPTS = _WorkerFlag("--max-attempts", "WORKER_MAX_ATTEMPTS", int, 2,
+                            "runs of a job whose worker dies before it fails (default 2)")
+_WORKER_FLAGS: tuple[_WorkerFlag[str | None] | _WorkerFlag[int] | _WorkerFlag[float], ...] = (
+    _DATABASE_URL, _QUEUE_URL, _BLOB_STORE, _CONCURRENCY, _HEARTBEAT_S, _STALLED_S, _MAX_ATTEMPTS)
+
+
+def _register_worker(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = subparsers.add_parser("worker", help="run fix-and-convert and verify jobs of team-mode servers",
                                    description="Take jobs from the PostgreSQL job queue of `graphlint serve "
                                                "--database-url` replicas and run them (TensorFlow runs here, in "
                                                "child processes). Run any number, on any machine that reaches the "
                                                "database and mounts the blob store. SIGTERM stops after the "
                                                "current jobs.")
-    for flag, (env, kind, _, text) in _WORKER_FLAGS.items():
-        worker.add_argument(flag, dest=flag[2:].replace("-", "_"), type=kind, default=None,
-                            help=f"{text} [GRAPHLINT_{env}]")
-
-
-def _worker_value(args: argparse.Namespace, flag: str):
-    """A worker flag's value: the flag, else its GRAPHLINT_ variable, else its default.
-
-    Raises:
-        ValueError: the variable does not parse as the flag's type.
-    """
-    env, kind, default, _ = _WORKER_FLAGS[flag]
-    value = getattr(args, flag[2:].replace("-", "_"), None)
-    if value is not None:
-        return value
-    text = os.environ.get("GRAPHLINT_" + env)
-    return kind(text) if text else default
+    for spec in _WORKER_FLAGS:
+        worker.add_argument(spec.flag, dest=spec.dest, type=spec.kind, default=None,
+                            help=f"{spec.text} [GRAPHLINT_{spec.env}]")
 
 
 def _missing_extra(what: str, extra: str, err: ImportError) -> int:
@@ -112,6 +135,8 @@ def _missing_extra(what: str, extra: str, err: ImportError) -> int:
 
 def work(args: argparse.Namespace) -> int:
     """``graphlint worker``: run queued jobs until interrupted."""
+    import logging  # here, not at the top: every `graphlint` command imports this module, only this one logs
+
     try:
         from .blobs import BlobStore
         from .jobs import JobRunner
@@ -120,14 +145,15 @@ def work(args: argparse.Namespace) -> int:
     except ImportError as err:
         return _missing_extra("the worker", "team", err)
     try:
-        values = {flag: _worker_value(args, flag) for flag in _WORKER_FLAGS}
-        if not values["--database-url"] or not values["--blob-store"]:
+        # Every value is read before any is checked, so a variable that does not parse is named first.
+        database_url, queue_url, blob_store = _DATABASE_URL.value(args), _QUEUE_URL.value(args), _BLOB_STORE.value(args)
+        options = WorkerOptions(concurrency=max(1, _CONCURRENCY.value(args)), heartbeat_s=_HEARTBEAT_S.value(args),
+                                stalled_s=_STALLED_S.value(args), max_attempts=max(1, _MAX_ATTEMPTS.value(args)))
+        if not database_url or not blob_store:
             raise ValueError("give --database-url and --blob-store (or GRAPHLINT_DATABASE_URL, GRAPHLINT_BLOB_STORE)")
-        conninfo(values["--database-url"])
-        options = WorkerOptions(concurrency=max(1, values["--concurrency"]), heartbeat_s=values["--heartbeat-s"],
-                                stalled_s=values["--stalled-s"], max_attempts=max(1, values["--max-attempts"]))
-        blobs = BlobStore.in_dir(Path(values["--blob-store"]), shared=True)
-        store = Store(values["--database-url"])
+        conninfo(database_url)
+        blobs = BlobStore.in_dir(Path(blob_store), shared=True)
+        store = Store(database_url)
     except ValueError as err:
         print(f"graphlint: error: {err}", file=sys.stderr)
         return EXIT_ERROR
@@ -138,7 +164,7 @@ def work(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runner = JobRunner(store, blobs, blobs.jobs, workers=0)
     try:
-        run_worker(values["--queue-url"] or values["--database-url"], runner, options)
+        run_worker(queue_url or database_url, runner, options)
     finally:
         store.close()
     return EXIT_OK
@@ -185,14 +211,15 @@ def collect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _active_jobs(db_url: str):
+def _active_jobs(db_url: str) -> Callable[[], set[str]] | None:
     """``Store.active_job_ids`` of the server's database (job folders are collected only when it answers)."""
     from .problems import database_errors
     from .store import Store
 
+    refusals: tuple[type[Exception], ...] = (*database_errors(), ValueError)
     try:
         return Store(db_url).active_job_ids
-    except (*database_errors(), ValueError) as err:
+    except refusals as err:
         print(f"graphlint: warning: job folders kept: the database does not answer ({type(err).__name__})",
               file=sys.stderr)
         return None

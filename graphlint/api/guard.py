@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import json
 import socket
+from typing import TYPE_CHECKING
 
 from .problems import MEDIA_TYPE, PROBLEM_TYPE_BASE
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _WILDCARDS = {"0.0.0.0", "::", ""}  # the wildcard addresses, as `--host` may name them
@@ -60,14 +64,14 @@ def _problem(status: int, slug: str, title: str, detail: str) -> tuple[int, list
 class GuardMiddleware:
     """Pure ASGI middleware: refuses foreign hosts and cross-site writes, adds the security headers."""
 
-    def __init__(self, app, *, allowed_hosts: list[str], trusted_origins: list[str]) -> None:
+    def __init__(self, app: ASGIApp, *, allowed_hosts: list[str], trusted_origins: list[str]) -> None:
         self.app = app
         self.any_host = "*" in allowed_hosts
         self.hosts = frozenset(host_name(h) for h in allowed_hosts)
         self.any_origin = "*" in trusted_origins
         self.origins = frozenset(o.rstrip("/").lower() for o in trusted_origins)
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -79,7 +83,7 @@ class GuardMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
 
-        async def _send(message):
+        async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", ())}
                 extra = [h for h in SECURITY_HEADERS if h[0] not in present]
@@ -88,9 +92,11 @@ class GuardMiddleware:
 
         await self.app(scope, receive, _send)
 
-    def _refusal(self, scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    def _refusal(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """A problem response for a request that must not be served, else None."""
-        host = origin = fetch_site = None
+        host: str | None = None
+        origin: str | None = None
+        fetch_site: str | None = None
         for name, value in scope.get("headers", ()):
             if name == b"host":
                 host = value.decode("latin-1")

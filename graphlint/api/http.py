@@ -13,8 +13,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from .problems import MEDIA_TYPE, PROBLEM_TYPE_BASE
+
+if TYPE_CHECKING:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    # The mixin only ever runs mixed into uvicorn's protocol (:func:`protocol_class`): checked as its subclass, it
+    # may call the protocol's methods through super() and read its attributes.
+    _MixinBase = HttpToolsProtocol
+else:
+    _MixinBase = object  # uvicorn's protocol imports httptools, which is imported only when a server starts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,33 +48,34 @@ class _HeadTooLarge(Exception):
     """Raised from a parser callback to stop parsing a head over the field-count limit."""
 
 
-class _HeadLimitsMixin:
+class _HeadLimitsMixin(_MixinBase):
     """Counts the bytes and fields of each head, and times it; mixed into uvicorn's httptools protocol by
     :func:`protocol_class`, which sets the class attributes."""
 
     _limits: HeadLimits
     _too_large: bytes  # the 431 response
     _too_slow: bytes  # the 408 response
+    # Each connection's state starts from these class values (immutable, so the first assignment makes them the
+    # instance's own): no __init__ is needed, which would have to repeat the signature of uvicorn's.
+    _in_head = True  # until the first request's headers are complete
+    _head_bytes = 0
+    _fields = 0
+    _over = False
+    _head_timer: asyncio.TimerHandle | None = None
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._in_head = True  # until the first request's headers are complete
-        self._head_bytes = 0
-        self._fields = 0
-        self._over = False
-        self._head_timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
+    # uvicorn's protocol takes an asyncio.Transport where asyncio's declares the wider BaseTransport; this takes
+    # what uvicorn's takes.
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)  # type: ignore[misc]
+        super().connection_lost(exc)
 
     def _arm(self) -> None:
         self._disarm()
-        self._head_timer = self.loop.call_later(self._limits.timeout_s, self._head_timeout)  # type: ignore[attr-defined]
+        self._head_timer = self.loop.call_later(self._limits.timeout_s, self._head_timeout)
 
     def _disarm(self) -> None:
         if self._head_timer is not None:
@@ -73,20 +84,20 @@ class _HeadLimitsMixin:
 
     def _refuse(self, response: bytes) -> None:
         self._disarm()
-        transport = self.transport  # type: ignore[attr-defined]
+        transport = self.transport
         if not transport.is_closing():
             transport.write(response)
             transport.close()
 
     def _head_timeout(self) -> None:
         self._head_timer = None
-        cycle = self.cycle  # type: ignore[attr-defined]
+        cycle = self.cycle
         if self._in_head and (cycle is None or cycle.response_complete):
             self._refuse(self._too_slow)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)  # type: ignore[misc]
-        if self._in_head and not self.transport.is_closing():  # type: ignore[attr-defined]
+        super().data_received(data)
+        if self._in_head and not self.transport.is_closing():
             self._head_bytes += len(data)
             if self._head_bytes > self._limits.max_bytes:
                 self._refuse(self._too_large)
@@ -95,10 +106,10 @@ class _HeadLimitsMixin:
         if self._over:
             self._refuse(self._too_large)
         else:
-            super().send_400_response(msg)  # type: ignore[misc]
+            super().send_400_response(msg)
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()  # type: ignore[misc]
+        super().on_message_begin()
         self._in_head, self._head_bytes, self._fields = True, 0, 0
         if self._head_timer is None:
             self._arm()
@@ -108,15 +119,15 @@ class _HeadLimitsMixin:
         if self._fields > self._limits.max_headers:
             self._over = True
             raise _HeadTooLarge
-        super().on_header(name, value)  # type: ignore[misc]
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._disarm()
-        super().on_headers_complete()  # type: ignore[misc]
+        super().on_headers_complete()
 
 
-def protocol_class(limits: HeadLimits) -> type:
+def protocol_class(limits: HeadLimits) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol with ``limits`` on each request's head."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -129,7 +140,14 @@ def protocol_class(limits: HeadLimits) -> type:
                 {"_limits": limits, "_too_large": too_large, "_too_slow": too_slow})
 
 
-def uvicorn_options(limits: HeadLimits) -> dict:
+class UvicornOptions(TypedDict):
+    """The keyword arguments of ``uvicorn.run`` that bound request heads."""
+
+    http: type[asyncio.Protocol] | Literal["h11"]
+    h11_max_incomplete_event_size: int
+
+
+def uvicorn_options(limits: HeadLimits) -> UvicornOptions:
     """``uvicorn.run`` keyword arguments that put ``limits`` on request heads."""
     try:
         import httptools  # noqa: F401

@@ -20,31 +20,50 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from graphlint.engine.targets import TARGETS
 
 from . import metrics
 from .blobs import BlobStore
 from .problems import ProblemError
-from .store import JobRow, ReportRow, Store, is_id, pack, unpack
+from .store import (
+    ConvertJobRequest,
+    JobRequest,
+    JobRow,
+    JobStatus,
+    JSONObject,
+    ReportRow,
+    Store,
+    VerificationState,
+    VerificationStatus,
+    VerifyJobRequest,
+    is_id,
+    is_verify,
+    pack,
+    unpack,
+)
+
+if TYPE_CHECKING:
+    from graphlint.report import Verified
 
 log = logging.getLogger("graphlint.api.jobs")
 # Calibration data over the API is generated only: the conversion service also takes a path, which a client must
 # never be able to point at the server's filesystem.
 _CALIBRATION = re.compile(r"random(:[1-9][0-9]{0,3})?")
-_STOP = object()
 _QUEUE_SLACK = 4  # ids the in-process queue holds per queued job it admits (the rest: cancelled ones)
-ACTIVE = ("queued", "running")  # a job in these states can still run; done, failed and cancelled are final
+# A job in these states can still run; done, failed and cancelled are final.
+ACTIVE: tuple[JobStatus, ...] = ("queued", "running")
 CANCELLED_MESSAGE = "cancelled by its owner"
 QUOTA_RETRY_AFTER_S = 30  # Retry-After of a 429 for a token over its quota of queued jobs
 
 
 def job_request(*, sha256: str, name: str, report_id: str | None, target: str | None, fix: bool,
                 unsafe_fixes: bool, inputs: list[str], outputs: list[str], calibration: str | None,
-                input_ranges: list[str]) -> dict:
+                input_ranges: list[str]) -> ConvertJobRequest:
     """Validate a job's parameters into the JSON stored with it.
 
     Raises:
@@ -56,16 +75,17 @@ def job_request(*, sha256: str, name: str, report_id: str | None, target: str | 
     calibration = calibration or "random"
     if not _CALIBRATION.fullmatch(calibration):
         raise ProblemError(422, f"calibration is `random` or `random:N` (N samples), got `{calibration[:100]}`")
-    ranges = []
+    ranges: list[tuple[str, float, float]] = []
     for spec in input_ranges:
         name_part, _, rest = spec.partition(":")
         low, _, high = rest.partition(":")
         try:
-            ranges.append([name_part, float(low), float(high)])
+            bounds = float(low), float(high)
         except ValueError:
             raise ProblemError(422, f"input_range takes NAME:MIN:MAX, got `{spec[:100]}`") from None
-        if not name_part or not ranges[-1][1] < ranges[-1][2]:
+        if not name_part or not bounds[0] < bounds[1]:
             raise ProblemError(422, f"input_range takes NAME:MIN:MAX with MIN < MAX, got `{spec[:100]}`")
+        ranges.append((name_part, *bounds))
     return {"sha256": sha256, "name": name, "report_id": report_id, "target": target, "fix": fix,
             "unsafe_fixes": unsafe_fixes, "inputs": inputs, "outputs": outputs,
             "calibration": calibration, "input_ranges": ranges}
@@ -129,8 +149,9 @@ class JobRunner:
         self.capacity, self.per_owner = capacity, per_owner
         self.cancels = CancelWatch(store)
         self.root.mkdir(parents=True, exist_ok=True)
-        # Room for cancelled jobs a thread has yet to take and skip: ``capacity`` bounds the jobs queued
-        self._queue: queue.Queue = queue.Queue(maxsize=capacity * _QUEUE_SLACK)
+        # Room for cancelled jobs a thread has yet to take and skip: ``capacity`` bounds the jobs queued. None asks
+        # the thread that takes it to stop.
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=capacity * _QUEUE_SLACK)
         self._threads = [threading.Thread(target=self._loop, name=f"graphlint-job-{i}", daemon=True)
                          for i in range(workers)]
         self._reports = threading.Lock()  # read-modify-write of a report's verification state
@@ -149,7 +170,7 @@ class JobRunner:
         """Ask the threads to stop after their current job."""
         for _ in self._threads:
             try:
-                self._queue.put_nowait(_STOP)
+                self._queue.put_nowait(None)
             except queue.Full:
                 break
         deadline = time.monotonic() + timeout
@@ -157,7 +178,7 @@ class JobRunner:
             if thread.is_alive():
                 thread.join(max(0.0, deadline - time.monotonic()))
 
-    def submit(self, owner: str, request: dict) -> JobRow:
+    def submit(self, owner: str, request: JobRequest) -> JobRow:
         """Store a job and queue it.
 
         Raises:
@@ -181,7 +202,7 @@ class JobRunner:
         """
         with self._reports, self.store.exclusive(f"verification:{row.id}"):
             row = self.store.get_report(row.owner, row.id) or row  # as another replica may have left it
-            data = unpack(row.report)
+            data: JSONObject = unpack(row.report)
             state = data.get("verification") or {}
             if state.get("status") == "done" or (state.get("status") in ("queued", "running")
                                                  and self._alive(state.get("job"))):
@@ -189,8 +210,8 @@ class JobRunner:
             problem = self._tools_problem()
             if problem:
                 return self._set_verification(row, data, {"job": None, "status": "failed", "message": problem})
-            request = {"kind": "verify", "report_id": row.id, "sha256": row.sha256, "name": row.name,
-                       "inputs": list(inputs), "outputs": list(outputs)}
+            request = VerifyJobRequest(kind="verify", report_id=row.id, sha256=row.sha256, name=row.name,
+                                       inputs=list(inputs), outputs=list(outputs))
             try:
                 self.check_quota(row.owner)
             except ProblemError as over:
@@ -246,7 +267,8 @@ class JobRunner:
         job = self.store.get_job(None, job_id) if job_id else None
         return job is not None and job.status in ("queued", "running")
 
-    def _set_verification(self, row: ReportRow, data: dict, state: dict, verified: dict | None = None) -> ReportRow:
+    def _set_verification(self, row: ReportRow, data: JSONObject, state: VerificationState,
+                          verified: Mapping[str, Verified] | None = None) -> ReportRow:
         data["verification"] = state
         for target, entry in (verified or {}).items():
             if target in data.get("targets", {}):
@@ -255,17 +277,17 @@ class JobRunner:
         self.store.replace_report(row.id, packed)
         return dataclasses.replace(row, report=packed)
 
-    def _verification_state(self, owner: str, report_id: str, job_id: str, status: str, message: str | None,
-                            verified: dict | None = None) -> None:
+    def _verification_state(self, owner: str, report_id: str, job_id: str, status: VerificationStatus,
+                            message: str | None, verified: Mapping[str, Verified] | None = None) -> None:
         """Write a verification job's state (and results) into its report, unless a newer job owns it."""
         with self._reports, self.store.exclusive(f"verification:{report_id}"):
             row = self.store.get_report(owner, report_id)
             if row is None:
                 return
-            data = unpack(row.report)
+            data: JSONObject = unpack(row.report)
             if (data.get("verification") or {}).get("job") not in (job_id, None):
                 return
-            state = {"job": job_id, "status": status, "message": message}
+            state = VerificationState(job=job_id, status=status, message=message)
             if verified is not None:
                 from graphlint.convert.verify import summary
 
@@ -297,7 +319,7 @@ class JobRunner:
             raise ProblemError(409, f"job `{job_id}` has already ended ({job.status}): there is nothing to cancel",
                                slug="job-ended", title="Job already ended", extra={"job_status": job.status})
         metrics.JOBS.labels("cancelled").inc()
-        if job.request.get("kind") == "verify":
+        if is_verify(job.request):
             self._verification_state(owner, job.request["report_id"], job.id, "failed",
                                      "the verification job was cancelled")
         return job
@@ -320,7 +342,7 @@ class JobRunner:
     def _loop(self) -> None:
         while True:
             job_id = self._queue.get()
-            if job_id is _STOP:
+            if job_id is None:
                 return
             self.run_one(job_id)
 
@@ -340,7 +362,7 @@ class JobRunner:
             shutil.rmtree(self.root / job_id, ignore_errors=True)
             shutil.rmtree(self.root / f"{job_id}.input", ignore_errors=True)
 
-    def _finish(self, job_id: str, status: str, message: str, result: dict | None) -> None:
+    def _finish(self, job_id: str, status: Literal["done", "failed"], message: str, result: JSONObject | None) -> None:
         """Store a job's end, unless it already ended (cancelled meanwhile)."""
         if self.store.update_job(job_id, status=status, message=message, result=result,
                                  progress=1.0 if status == "done" else None, only_if=ACTIVE):
@@ -372,12 +394,12 @@ class JobRunner:
         model = self.blobs.get(req["sha256"])
         if model is None:
             self._finish(job_id, "failed", "the model of this job is no longer stored", None)
-            if req.get("kind") == "verify":
+            if is_verify(req):
                 self._verification_state(job.owner, req["report_id"], job_id, "failed",
                                          "the model of this report is no longer stored")
             return
-        if req.get("kind") == "verify":
-            self._run_verify(job, model)
+        if is_verify(req):
+            self._run_verify(job, req, model)
             return
         try:
             from graphlint.convert.service import ConvertRequest, convert_model
@@ -410,16 +432,15 @@ class JobRunner:
             message = f"done; {result['fix']['reason']}"
         self._finish(job_id, "done" if ok else "failed", message[:500], result)
 
-    def _run_verify(self, job: JobRow, model: Path) -> None:
+    def _run_verify(self, job: JobRow, req: VerifyJobRequest, model: Path) -> None:
         """Judge every target of the job's report with the real tools and store the results in the report."""
         from graphlint.convert.verify import verify_targets
 
-        req = job.request
         row = self.store.get_report(job.owner, req["report_id"])
         if row is None:
             self._finish(job.id, "failed", "the report was deleted", None)
             return
-        data = unpack(row.report)
+        data: JSONObject = unpack(row.report)
         predicted = {t: v["verdict"] for t, v in data["targets"].items()}
         self._verification_state(job.owner, row.id, job.id, "running", None)
 

@@ -25,8 +25,8 @@ import queue
 import threading
 import time
 import zlib
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from anyio import to_thread
 
@@ -34,6 +34,23 @@ from graphlint.engine.options import LintOptions
 from graphlint.loaders import DEFAULT_MAX_NODES
 
 from .problems import ProblemError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import SpawnContext
+
+    from graphlint.engine.registry import Registry
+    from graphlint.report import Report
+
+    from .store import JSONObject
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+# What a worker sends back, unpickled from its pipe: what the call returned, the name of a budget, an error
+# message or nothing, as the status beside it says. Only that status tells which, so the value stays open.
+_Payload = Any
+_Answer = tuple[str, _Payload]  # (status, payload); the worker's first message is ("ready", its pid)
+_Call = tuple[Callable[..., object], tuple[object, ...]]  # (function, its arguments), run by the worker
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +68,7 @@ class LintResult:
 
 # -- in the worker process -------------------------------------------------------------------------------------
 
-_REGISTRY = None
+_REGISTRY: Registry | None = None
 _RECYCLE = False  # set when this worker should be replaced after its answer (its memory ran out mid-way)
 
 
@@ -95,7 +112,7 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _worker_main(conn, memory_mb: int) -> None:
+def _worker_main(conn: Connection[_Answer, _Call], memory_mb: int) -> None:
     """Answer ``(fn, args)`` calls on ``conn`` with ``(status, payload)`` until the server closes it.
 
     Statuses: ``ok`` (payload: the result), ``ok-last`` (the same, and this worker exits: the memory cap was
@@ -110,7 +127,7 @@ def _worker_main(conn, memory_mb: int) -> None:
             fn, args = conn.recv()
         except (EOFError, OSError):
             return
-        answer: tuple[str, Any]
+        answer: _Answer
         try:
             answer = ("ok", fn(*args))
             if _RECYCLE:  # the memory cap was hit in a part the answer can do without: answer, then exit
@@ -132,7 +149,7 @@ def _worker_main(conn, memory_mb: int) -> None:
             os._exit(0)
 
 
-def _pack_graph(graph: dict, max_bytes: int) -> bytes | None:
+def _pack_graph(graph: Mapping[str, object], max_bytes: int) -> bytes | None:
     """The graph as :func:`~graphlint.api.store.pack` stores it, or None when its JSON is over ``max_bytes``."""
     import json
 
@@ -145,13 +162,15 @@ def _pack_graph(graph: dict, max_bytes: int) -> bytes | None:
     return zlib.compress(text, 1) if len(text) <= max_bytes else None
 
 
-def _graph_in_worker(report, max_bytes: int) -> bytes | None:
+def _graph_in_worker(report: Report, max_bytes: int) -> bytes | None:
     """The packed viewer graph; None when it is over ``max_bytes`` or does not fit the worker's memory (the
     report is kept all the same, and the worker is replaced after answering)."""
     global _RECYCLE
     try:
         from graphlint.viewer import graph_json
     except ImportError:  # pragma: no cover - an install without the viewer module
+        return None
+    if report.model_graph is None:
         return None
     try:
         return _pack_graph(graph_json(report.model_graph, report), max_bytes)
@@ -160,7 +179,7 @@ def _graph_in_worker(report, max_bytes: int) -> bytes | None:
         return None
 
 
-def _check_budget(report) -> None:
+def _check_budget(report: Report) -> None:
     """Raise :class:`OverBudget` when the lint stopped at a budget (its one finding is a fatal GL005)."""
     fatal = report.fatal_finding if report.fatal else None
     if fatal is not None and fatal.code == "GL005":
@@ -177,18 +196,18 @@ def _lint_in_worker(path: str, sha256: str, name: str, options: LintOptions, max
     report = lint(path, options, registry=_REGISTRY, name=name, sha256=sha256, budgets=Budgets(max_nodes=max_nodes))
     _check_budget(report)
     data = report.to_dict()
-    graph = _graph_in_worker(report, max_graph_bytes) if report.model_graph is not None else None
+    graph = _graph_in_worker(report, max_graph_bytes)
     return LintResult(report=pack(data, strict=True), format=data.get("model", {}).get("format"),
                       verdicts={t: v["verdict"] for t, v in data.get("targets", {}).items()},
                       findings=len(data.get("findings", ())), graph=graph, seconds=time.perf_counter() - start)
 
 
-def cap_findings(data: dict, per_rule: int) -> dict:
+def cap_findings(data: JSONObject, per_rule: int) -> JSONObject:
     """The report dict with at most ``per_rule`` findings of each rule; the rest of a rule's findings become one
     summary finding that says how many were left out (on the targets they concerned, at their worst severity)."""
-    kept: list[dict] = []
+    kept: list[JSONObject] = []
     counts: dict[str, int] = {}
-    dropped: dict[str, list[dict]] = {}
+    dropped: dict[str, list[JSONObject]] = {}
     for finding in data.get("findings", ()):
         code = finding["code"]
         counts[code] = counts.get(code, 0) + 1
@@ -237,7 +256,8 @@ _ATTEMPTS = 2  # a call whose worker dies without answering is tried once more, 
 class _Worker:
     """One worker process and the server's end of its pipe."""
 
-    def __init__(self, ctx, memory_mb: int) -> None:
+    def __init__(self, ctx: SpawnContext, memory_mb: int) -> None:
+        self.conn: Connection[_Call, _Answer]
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child, memory_mb), name="graphlint-lint", daemon=True)
         self.process.start()
@@ -326,7 +346,7 @@ class LintPool:
         """True when the pool can take work."""
         return self._started and not self._closed
 
-    def _call(self, worker: _Worker, fn: Callable, args: tuple) -> tuple[str, Any]:
+    def _call(self, worker: _Worker, fn: Callable[..., object], args: tuple[object, ...]) -> _Answer:
         """Send one call and wait for its answer within the time limit; ``("died", None)`` when the worker died
         without answering."""
         try:
@@ -349,7 +369,7 @@ class LintPool:
             raise ProblemError(503, "the lint workers are restarting; try again", headers={"Retry-After": "5"}) \
                 from None
 
-    def _exchange(self, fn: Callable, args: tuple) -> Any:
+    def _exchange(self, fn: Callable[[*_Ts], _T], args: tuple[*_Ts]) -> _T:
         """Run ``fn(*args)`` on an idle worker (runs in a thread). A worker that dies without answering is
         replaced and the call runs once more on another: a worker killed from outside (or by the kernel) fails
         no request; a model that kills two workers gets 422 ``lint-crashed``."""
@@ -364,8 +384,11 @@ class LintPool:
                 self._idle.put(worker)
             else:
                 self._replace(worker)  # it has exited (memory, died) or will (ok-last), or an error left it unwell
+            if status in ("ok", "ok-last"):
+                result: _T = payload  # the worker answers a call with what the function returned
+                return result
             if status != "died":
-                return self._outcome(status, payload)
+                raise self._failure(status, payload)
             log.warning("a lint worker died without answering (attempt %d of %d)", attempt, _ATTEMPTS)
         raise ProblemError(422, f"the lint worker died {_ATTEMPTS} times while reading this model (the system may have "
                                 "killed it for its memory); nothing was stored", slug="lint-crashed",
@@ -383,26 +406,25 @@ class LintPool:
         member = {key: value for key, value in member.items() if value is not None}
         return ProblemError(422, detail, slug=slug, title=title, extra={"budget": member})
 
-    def _outcome(self, status: str, payload: Any) -> Any:
-        if status in ("ok", "ok-last"):
-            return payload
+    def _failure(self, status: str, payload: _Payload) -> ProblemError:
+        """The problem a call that did not succeed answers with."""
         if status == "memory":
-            raise self._over("max-memory", "too-large", "Model too large",
-                             f"this model needs more memory than the lint memory cap of {self.memory_mb} MB "
-                             "(GRAPHLINT_LINT_MEMORY_MB); nothing was stored")
+            return self._over("max-memory", "too-large", "Model too large",
+                              f"this model needs more memory than the lint memory cap of {self.memory_mb} MB "
+                              "(GRAPHLINT_LINT_MEMORY_MB); nothing was stored")
         if status == "budget" and payload == "max-nodes":
-            raise self._over("max-nodes", "too-large", "Model too large",
-                             f"this model has more nodes than the {self.max_nodes:,} this server lints "
-                             "(GRAPHLINT_MAX_NODES); nothing was stored")
+            return self._over("max-nodes", "too-large", "Model too large",
+                              f"this model has more nodes than the {self.max_nodes:,} this server lints "
+                              "(GRAPHLINT_MAX_NODES); nothing was stored")
         if status == "recursion":
-            raise self._over("depth", "too-large", "Model too large",
-                             "this model nests deeper than the lint stack allows; nothing was stored")
+            return self._over("depth", "too-large", "Model too large",
+                              "this model nests deeper than the lint stack allows; nothing was stored")
         if status == "budget":
-            raise self._over(str(payload), "too-large", "Model too large",
-                             f"this model is over the lint budget `{payload}`; nothing was stored")
-        raise ProblemError(422, f"linting this model failed: {payload}", slug="lint-failed", title="Lint failed")
+            return self._over(str(payload), "too-large", "Model too large",
+                              f"this model is over the lint budget `{payload}`; nothing was stored")
+        return ProblemError(422, f"linting this model failed: {payload}", slug="lint-failed", title="Lint failed")
 
-    async def _run(self, fn: Callable, *args: Any) -> Any:
+    async def _run(self, fn: Callable[[*_Ts], _T], *args: *_Ts) -> _T:
         if self._closed:
             raise ProblemError(503, "the server is stopping", headers={"Retry-After": "5"})
         if self._slots is None:

@@ -8,6 +8,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from typing import TypedDict
 
 from anyio import to_thread
 
@@ -20,12 +21,19 @@ from .blobs import BlobStore
 from .linting import LintPool, LintResult
 from .problems import ProblemError
 from .retention import Retention
-from .store import ReportRow, Store, is_id, packed_json
+from .store import ReportRow, ReportSummary, Store, is_id, packed_json
 from .uploads import Upload
 
 MAX_NAME = 255
 MAX_LIST = 200
 _SHA = re.compile(r"[0-9a-f]{64}")
+
+
+class ReportPage(TypedDict):
+    """A page of the report list (``GET /v1/reports``)."""
+
+    items: list[ReportSummary]
+    next: str | None  # the cursor of the next page; None on the last one
 
 
 def lint_options(params: Mapping[str, Sequence[str] | None]) -> LintOptions:
@@ -136,7 +144,7 @@ class ReportService:
         return graph
 
     async def list(self, owner: str, *, limit: int, cursor: str | None, sha256: str | None,
-                   name: str | None) -> dict:
+                   name: str | None) -> ReportPage:
         """A page of report summaries, newest first.
 
         Raises:

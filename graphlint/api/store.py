@@ -21,13 +21,16 @@ import secrets
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, Protocol, TypedDict
 
 import orjson
 
 from .blobs import BlobStore as BlobStore  # where model files live (imported from here before)
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 SCHEMA_VERSION = 1
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -73,6 +76,98 @@ CREATE INDEX IF NOT EXISTS jobs_owner_status ON jobs (owner, status);
 _ADDED_COLUMNS = (("jobs", "attempts", "INTEGER NOT NULL DEFAULT 0"), ("jobs", "earlier_attempts", "TEXT"))
 
 
+# Decoded JSON before anything has checked its shape: a stored report, what a conversion returned. Only the code
+# that reads a member knows what it should hold, so the values stay open until then.
+JSONValue = Any
+JSONObject = dict[str, JSONValue]
+# A database row as the driver returns it: its column values, whose types the SELECT that read them fixes.
+Row = tuple[Any, ...]
+# The values a query binds to its parameter markers.
+Params = Sequence[str | int | float | bytes | None]
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+VerificationStatus = Literal["queued", "running", "done", "failed"]  # of a report's verification job
+
+
+class EarlierAttempt(TypedDict):
+    """A run of a job that ended without a result (its worker died), as ``jobs.earlier_attempts`` stores it."""
+
+    attempt: int
+    ended_at: str
+    reason: str
+
+
+class ConvertJobRequest(TypedDict):
+    """The stored request of a fix-and-convert job (:func:`graphlint.api.jobs.job_request` writes it)."""
+
+    sha256: str
+    name: str
+    report_id: str | None
+    target: str
+    fix: bool
+    unsafe_fixes: bool
+    inputs: list[str]
+    outputs: list[str]
+    calibration: str
+    input_ranges: list[tuple[str, float, float]]  # JSON arrays [name, min, max]
+
+
+class VerifyJobRequest(TypedDict):
+    """The stored request of a job that verifies a report's verdicts with the real tools."""
+
+    kind: Literal["verify"]
+    report_id: str
+    sha256: str
+    name: str
+    inputs: list[str]
+    outputs: list[str]
+
+
+# Jobs of both kinds share the table; only a verify job's request has a ``kind`` (convert jobs predate it).
+JobRequest = ConvertJobRequest | VerifyJobRequest
+
+
+def is_verify(request: JobRequest) -> TypeIs[VerifyJobRequest]:
+    """True for the request of a verify job."""
+    return request.get("kind") == "verify"
+
+
+class ReportSummary(TypedDict):
+    """A report in the list (``GET /v1/reports``)."""
+
+    id: str
+    name: str
+    sha256: str
+    created_at: str
+    format: str | None
+    targets: dict[str, str]
+    findings: int
+
+
+class VerificationState(TypedDict):
+    """A report's ``verification`` member: the verification job and how it stands."""
+
+    job: str | None
+    status: VerificationStatus
+    message: str | None
+    summary: NotRequired[dict[str, int]]  # confirmed, contradicted and not_run counts once done
+
+
+class JobJSON(TypedDict):
+    """A job as the API returns it (``GET /v1/jobs/{id}``)."""
+
+    id: str
+    status: JobStatus
+    progress: float
+    message: str
+    attempts: int
+    earlier_attempts: list[EarlierAttempt]
+    request: JobRequest
+    result: JSONObject | None
+    created_at: str
+    updated_at: str
+
+
 def now() -> str:
     """The current UTC time as ISO 8601 with microseconds (sorts as text)."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -88,7 +183,7 @@ def is_id(value: str) -> bool:
     return bool(_ID.fullmatch(value))
 
 
-def pack(obj: Any, *, strict: bool = False) -> bytes:
+def pack(obj: object, *, strict: bool = False) -> bytes:
     """Compact UTF-8 JSON, compressed (reports and graphs are stored this way).
 
     By default it is written with orjson, several times faster than :mod:`json` on a graph of thousands of nodes
@@ -105,7 +200,7 @@ def pack(obj: Any, *, strict: bool = False) -> bytes:
     return zlib.compress(text.encode(), 1)
 
 
-def unpack(blob: bytes | memoryview | None) -> Any:
+def unpack(blob: bytes | memoryview | None) -> JSONValue:
     """The inverse of :func:`pack`."""
     return None if blob is None else json.loads(packed_json(blob))
 
@@ -131,7 +226,7 @@ class ReportRow:
     report: bytes  # pack(report dict)
     has_graph: bool = False
 
-    def summary(self) -> dict:
+    def summary(self) -> ReportSummary:
         """The list-item form (``GET /v1/reports``)."""
         return {"id": self.id, "name": self.name, "sha256": self.sha256, "created_at": self.created_at,
                 "format": self.format, "targets": self.verdicts, "findings": self.findings}
@@ -143,22 +238,43 @@ class JobRow:
 
     id: str
     owner: str
-    status: str  # queued | running | done | failed | cancelled
+    status: JobStatus
     progress: float
     message: str
-    request: dict
-    result: dict | None
+    request: JobRequest
+    result: JSONObject | None
     created_at: str
     updated_at: str
     attempts: int = 0  # how many times a worker started it
-    earlier_attempts: tuple[dict, ...] = ()  # {attempt, ended_at, reason} of each run that ended without a result
+    earlier_attempts: tuple[EarlierAttempt, ...] = ()  # each run that ended without a result
 
-    def public(self) -> dict:
+    def public(self) -> JobJSON:
         """The JSON form (``GET /v1/jobs/{id}``)."""
         return {"id": self.id, "status": self.status, "progress": self.progress, "message": self.message,
                 "attempts": self.attempts, "earlier_attempts": list(self.earlier_attempts),
                 "request": self.request, "result": self.result, "created_at": self.created_at,
                 "updated_at": self.updated_at}
+
+
+class Cursor(Protocol):
+    """What the store uses of a DB-API cursor; :mod:`sqlite3`'s and psycopg's both have it."""
+
+    def execute(self, query: str, params: Params = ..., /) -> object: ...
+
+    def fetchall(self) -> list[Row]: ...
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Connection(Protocol):
+    """What the store uses of a DB-API connection; :mod:`sqlite3`'s and psycopg's both have it."""
+
+    def execute(self, query: str, params: Params = ..., /) -> object: ...
+
+    def cursor(self) -> Cursor: ...
+
+    def close(self) -> None: ...
 
 
 class _Dialect:
@@ -170,7 +286,7 @@ class _Dialect:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def connect(self):
+    def connect(self) -> Connection:
         """A new connection, set up for this store."""
         path = self.url.removeprefix("sqlite:///").removeprefix("sqlite://")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -184,18 +300,18 @@ class _Dialect:
         """The query with this driver's parameter marker."""
         return query
 
-    def begin(self, conn) -> None:
+    def begin(self, conn: Connection) -> None:
         """Start a write transaction."""
         conn.execute("BEGIN IMMEDIATE")
 
-    def lock(self, conn, key: int) -> None:
+    def lock(self, conn: Connection, key: int) -> None:
         """Take the lock ``key`` for this connection's session (SQLite: nothing; a SQLite store serves one
         process, whose threads the caller serializes)."""
 
-    def unlock(self, conn, key: int) -> None:
+    def unlock(self, conn: Connection, key: int) -> None:
         """Release what :meth:`lock` took."""
 
-    def add_column(self, cur, table: str, column: str, ddl: str) -> None:
+    def add_column(self, cur: Cursor, table: str, column: str, ddl: str) -> None:
         """Add a column to a table unless it has it (a database created by an older version)."""
         cur.execute(f"PRAGMA table_info({table})")
         if column not in {row[1] for row in cur.fetchall()}:
@@ -206,7 +322,7 @@ class _Postgres(_Dialect):
     name = "postgresql"
     serial, blob = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BYTEA"
 
-    def connect(self):
+    def connect(self) -> Connection:
         import psycopg
 
         url = self.url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -215,16 +331,16 @@ class _Postgres(_Dialect):
     def sql(self, query: str) -> str:
         return query.replace("?", "%s")
 
-    def begin(self, conn) -> None:
+    def begin(self, conn: Connection) -> None:
         conn.execute("BEGIN")
 
-    def lock(self, conn, key: int) -> None:
+    def lock(self, conn: Connection, key: int) -> None:
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
 
-    def unlock(self, conn, key: int) -> None:
+    def unlock(self, conn: Connection, key: int) -> None:
         conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
-    def add_column(self, cur, table: str, column: str, ddl: str) -> None:
+    def add_column(self, cur: Cursor, table: str, column: str, ddl: str) -> None:
         cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {ddl}")
 
 
@@ -246,7 +362,7 @@ class Store:
 
     def __init__(self, url: str, pool_size: int = 8) -> None:
         self.dialect = dialect_for(url)
-        self._pool: queue.LifoQueue = queue.LifoQueue()
+        self._pool: queue.LifoQueue[Connection] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(pool_size)
         self._closed = False
         # CREATE TABLE IF NOT EXISTS is not safe against itself on PostgreSQL: two processes starting together on
@@ -261,7 +377,7 @@ class Store:
                                          "ON CONFLICT (key) DO NOTHING"), ("schema_version", str(SCHEMA_VERSION)))
 
     @contextlib.contextmanager
-    def _conn(self) -> Iterator[Any]:
+    def _conn(self) -> Iterator[Connection]:
         self._slots.acquire()
         try:
             try:
@@ -281,7 +397,7 @@ class Store:
             self._slots.release()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[Any]:
+    def _tx(self) -> Iterator[Cursor]:
         """A cursor inside one transaction: committed on success, rolled back on any error."""
         with self._conn() as conn:
             self.dialect.begin(conn)
@@ -306,7 +422,7 @@ class Store:
             finally:
                 self.dialect.unlock(conn, key)
 
-    def _query(self, query: str, params: tuple = ()) -> list[tuple]:
+    def _query(self, query: str, params: Params = ()) -> list[Row]:
         with self._conn() as conn:
             cur = conn.cursor()
             cur.execute(self.dialect.sql(query), params)
@@ -330,7 +446,7 @@ class Store:
     _REPORT_COLS = "id, owner, sha256, name, format, created_at, verdicts, findings, report, graph IS NOT NULL"
 
     @staticmethod
-    def _report(row: tuple) -> ReportRow:
+    def _report(row: Row) -> ReportRow:
         return ReportRow(id=row[0], owner=row[1], sha256=row[2], name=row[3], format=row[4], created_at=row[5],
                          verdicts=json.loads(row[6]), findings=int(row[7]), report=bytes(row[8]),
                          has_graph=bool(row[9]))
@@ -394,6 +510,7 @@ class Store:
         Returns:
             The page and the cursor of the next page (None on the last one).
         """
+        params: list[str | int]
         where, params = ["owner = ?"], [owner]
         if sha256 is not None:
             where.append("sha256 = ?")
@@ -419,13 +536,13 @@ class Store:
                 "earlier_attempts"
 
     @staticmethod
-    def _job(row: tuple) -> JobRow:
+    def _job(row: Row) -> JobRow:
         return JobRow(id=row[0], owner=row[1], status=row[2], progress=float(row[3]), message=row[4],
                       request=json.loads(row[5]), result=json.loads(row[6]) if row[6] else None,
                       created_at=row[7], updated_at=row[8], attempts=int(row[9]),
                       earlier_attempts=tuple(json.loads(row[10])) if row[10] else ())
 
-    def add_job(self, owner: str, request: dict) -> JobRow:
+    def add_job(self, owner: str, request: JobRequest) -> JobRow:
         """Store a new queued job."""
         job_id, stamp = new_id(), now()
         with self._tx() as cur:
@@ -433,7 +550,10 @@ class Store:
                 "INSERT INTO jobs (id, owner, status, progress, message, request, result, created_at, updated_at) "
                 "VALUES (?, ?, 'queued', 0, 'queued', ?, NULL, ?, ?)"), (job_id, owner, json.dumps(request), stamp,
                                                                          stamp))
-        return self.get_job(owner, job_id)
+        job = self.get_job(owner, job_id)
+        if job is None:  # pragma: no cover - the row was committed above and jobs are never deleted
+            raise RuntimeError("job vanished after insert")
+        return job
 
     def get_job(self, owner: str | None, job_id: str) -> JobRow | None:
         """A job by id (only ``owner``'s unless owner is None)."""
@@ -448,11 +568,12 @@ class Store:
         return [self._job(r) for r in self._query(
             f"SELECT {self._JOB_COLS} FROM jobs WHERE owner = ? ORDER BY seq DESC LIMIT ?", (owner, limit))]
 
-    def update_job(self, job_id: str, *, status: str | None = None, progress: float | None = None,
-                   message: str | None = None, result: dict | None = None,
-                   only_if: tuple[str, ...] | None = None) -> bool:
+    def update_job(self, job_id: str, *, status: JobStatus | None = None, progress: float | None = None,
+                   message: str | None = None, result: JSONObject | None = None,
+                   only_if: tuple[JobStatus, ...] | None = None) -> bool:
         """Change some fields of a job; with ``only_if``, only while its status is one of those (a job cancelled
         meanwhile keeps its state). True when the job was changed."""
+        params: list[str | float]
         sets, params = ["updated_at = ?"], [now()]
         for column, value in (("status", status), ("progress", progress), ("message", message)):
             if value is not None:
@@ -487,7 +608,7 @@ class Store:
         job = self.get_job(None, job_id)
         if job is None or job.status != "running" or job.attempts != attempt:
             return False
-        history = [*job.earlier_attempts, {"attempt": attempt, "ended_at": now(), "reason": reason}]
+        history = [*job.earlier_attempts, EarlierAttempt(attempt=attempt, ended_at=now(), reason=reason)]
         with self._tx() as cur:
             cur.execute(self.dialect.sql(
                 "UPDATE jobs SET status = 'queued', progress = 0, message = ?, earlier_attempts = ?, updated_at = ? "
@@ -515,7 +636,7 @@ class Store:
         marks = ", ".join("?" * len(job_ids))
         return {r[0]: r[1] for r in self._query(f"SELECT id, status FROM jobs WHERE id IN ({marks})", tuple(job_ids))}
 
-    def count_jobs(self, status: str) -> int:
+    def count_jobs(self, status: JobStatus) -> int:
         """How many jobs of all owners have this status."""
         return int(self._query("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,))[0][0])
 

@@ -22,11 +22,20 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .jobs import ACTIVE, JobRunner
 from .problems import ProblemError
-from .store import JobRow
+from .store import JobRow, JobStatus
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from procrastinate import App, JobContext
+    from procrastinate.jobs import Job, Status
+
+    from .blobs import BlobStore
+    from .store import Store
 
 log = logging.getLogger("graphlint.api.taskqueue")
 QUEUE = "graphlint-jobs"
@@ -66,7 +75,7 @@ def ensure_schema(url: str) -> None:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
 
 
-def make_app(url: str) -> Any:
+def make_app(url: str) -> App:
     """A procrastinate app on the queue database (not opened)."""
     import procrastinate
 
@@ -80,11 +89,11 @@ class QueuedJobs(JobRunner):
     embedded queue.
     """
 
-    def __init__(self, *args: Any, queue_url: str, **kwargs: Any) -> None:
-        kwargs["workers"] = 0
-        super().__init__(*args, **kwargs)
+    def __init__(self, store: Store, blobs: BlobStore, root: Path, *, capacity: int = 16,
+                 per_owner: int | None = None, queue_url: str) -> None:
+        super().__init__(store, blobs, root, workers=0, capacity=capacity, per_owner=per_owner)
         self.queue_url = queue_url
-        self._app: Any = None
+        self._app: App | None = None
 
     def start(self) -> None:
         """Create the queue's schema if needed and open the connection pool (no threads: workers run jobs)."""
@@ -99,6 +108,8 @@ class QueuedJobs(JobRunner):
 
     def _enqueue(self, job_id: str) -> bool:
         try:
+            if self._app is None:
+                raise RuntimeError("the job queue is not open")
             self._app.configure_task(TASK, queue=QUEUE).defer(job_id=job_id)
         except Exception as err:
             # The stored job would wait for ever: fail it (if the database takes that) and answer 503.
@@ -130,7 +141,7 @@ def run_worker(url: str, runner: JobRunner, options: WorkerOptions) -> None:
     app = make_app(url)
 
     @app.task(name=TASK, queue=QUEUE, pass_context=True)
-    def run_job(context: Any, job_id: str) -> None:
+    def run_job(context: JobContext, job_id: str) -> None:
         attempt = context.job.attempts + 1
         log.info("job %s: attempt %d", job_id, attempt)
         runner.run_one(job_id)
@@ -138,7 +149,7 @@ def run_worker(url: str, runner: JobRunner, options: WorkerOptions) -> None:
     asyncio.run(_work(app, runner, options))
 
 
-async def _work(app: Any, runner: JobRunner, options: WorkerOptions) -> None:
+async def _work(app: App, runner: JobRunner, options: WorkerOptions) -> None:
     async with app.open_async():
         recovery = asyncio.create_task(_recover_stalled(app, runner, options))
         try:
@@ -149,7 +160,7 @@ async def _work(app: Any, runner: JobRunner, options: WorkerOptions) -> None:
             recovery.cancel()
 
 
-async def _recover_stalled(app: Any, runner: JobRunner, options: WorkerOptions) -> None:
+async def _recover_stalled(app: App, runner: JobRunner, options: WorkerOptions) -> None:
     """Every few seconds: queue again (or fail) the jobs of workers that stopped sending heartbeats."""
     while True:
         try:
@@ -162,7 +173,7 @@ async def _recover_stalled(app: Any, runner: JobRunner, options: WorkerOptions) 
         await asyncio.sleep(max(0.5, options.heartbeat_s))
 
 
-async def _recover(app: Any, runner: JobRunner, job: Any, max_attempts: int) -> None:
+async def _recover(app: App, runner: JobRunner, job: Job, max_attempts: int) -> None:
     """Queue one stalled job again, or fail it once it has had ``max_attempts`` runs; the task of a job that has
     ended meanwhile (cancelled, say) is closed."""
     job_id = str(job.task_kwargs.get("job_id", ""))
@@ -185,7 +196,7 @@ async def _recover(app: Any, runner: JobRunner, job: Any, max_attempts: int) -> 
     await asyncio.to_thread(runner.store.update_job, job_id, status="failed", message=message, only_if=ACTIVE)
 
 
-async def _requeue(app: Any, runner: JobRunner, job: Any, row: JobRow, message: str) -> None:
+async def _requeue(app: App, runner: JobRunner, job: Job, row: JobRow, message: str) -> None:
     """Queue a stalled job again: first in the ``jobs`` table, recording why its run ended (one worker wins
     that), then in procrastinate, so that the worker taking the task finds the job queued."""
     if row.status == "running" and not await asyncio.to_thread(runner.store.requeue_job, row.id, row.attempts,
@@ -195,7 +206,7 @@ async def _requeue(app: Any, runner: JobRunner, job: Any, row: JobRow, message: 
     await app.job_manager.retry_job(job)
 
 
-def _task_status(status: str) -> Any:
+def _task_status(status: JobStatus) -> Status:
     """The final procrastinate status of a task whose job ended with ``status``."""
     from procrastinate.jobs import Status
 

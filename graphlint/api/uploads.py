@@ -15,12 +15,16 @@ import mmap
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from .problems import ProblemError
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FIELDS = 256  # non-file multipart fields
 MAX_FIELD_BYTES = 16 << 10  # each of them
@@ -36,6 +40,11 @@ class Upload:
     filename: str | None  # the client's file name (multipart), used only as text
     fields: dict[str, list[str]]
     has_file: bool = True  # False when a body without the model was allowed (require_file=False)
+
+    def first(self, field: str) -> str | None:
+        """The first value of a form field, or None when the form had none."""
+        values = self.fields.get(field)
+        return values[0] if values else None
 
     def discard(self) -> None:
         """Delete the temporary file (when it was not moved into the store)."""
@@ -104,7 +113,7 @@ class _Form:
         self.error: str | None = None
         self.ended = False
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> MultipartCallbacks:
         return {"on_part_begin": self._part_begin, "on_header_field": self._header_field,
                 "on_header_value": self._header_value, "on_header_end": self._header_end,
                 "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
@@ -179,8 +188,8 @@ async def receive_upload(request: Request, tmp_dir: Path, cap: int, *, require_f
             raise ProblemError(400, "invalid Content-Length header")
         if int(length) > cap:
             raise _too_large(cap)
-    ctype, params = parse_options_header(request.headers.get("content-type", ""))
-    ctype = ctype.decode("latin-1").lower()
+    raw_type, params = parse_options_header(request.headers.get("content-type", ""))
+    ctype = raw_type.decode("latin-1").lower()
     if ctype == "application/x-www-form-urlencoded" and not require_file:
         return await _urlencoded(request, tmp_dir)
     if ctype not in ("", "application/octet-stream", "multipart/form-data"):

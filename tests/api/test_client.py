@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -69,3 +71,31 @@ def test_server_errors_are_one_line_and_exit_2(secured, tmp_path):
     down = _check("m.pb", "--server", secured.url, "--token", TOKEN, cwd=tmp_path)
     assert down.returncode == 2 and down.stderr.startswith("graphlint: error: cannot reach")
     assert "Traceback" not in down.stderr
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"a report"', b"{}", b'{"model": 1, "targets": {}}',
+                                  b'{"model": {}, "targets": []}'])
+def test_an_answer_that_is_not_a_report_is_one_line_and_exits_2(tmp_path, body):
+    # A proxy or another service on the port may answer 200 with JSON that is no report: one line, never a traceback.
+    class NotGraphlint(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotGraphlint)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    (tmp_path / "m.pb").write_bytes(graphdef())
+    try:
+        proc = _check("m.pb", "--server", f"http://127.0.0.1:{other.server_port}", cwd=tmp_path)
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "did not answer with a report" in proc.stderr and "Traceback" not in proc.stderr

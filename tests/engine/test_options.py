@@ -84,6 +84,9 @@ def test_a_bad_config_value_names_the_file(tmp_path):
     path.write_text('[severity]\nGL101 = "loud"\n')
     with pytest.raises(ConfigError, match=r"graphlint.toml: severity must be one of"):
         load_config(path)
+    path.write_text('preview = "false"\n')
+    with pytest.raises(ConfigError, match=r"graphlint.toml: `preview` is true or false"):
+        load_config(path)
 
 
 def test_lint_takes_the_options_or_their_fields_not_both():

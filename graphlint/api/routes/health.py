@@ -8,6 +8,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Request, Response
 
 from graphlint.api import metrics
+from graphlint.api.deps import app_state
 from graphlint.api.problems import ProblemError
 from graphlint.api.schemas import Health
 
@@ -17,15 +18,15 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", name="live", response_model=Health)
-async def healthz() -> dict:
+async def healthz() -> dict[str, str]:
     """Liveness: the server process answers."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", name="ready", response_model=Health, responses=problems(503))
-async def readyz(request: Request) -> dict:
+async def readyz(request: Request) -> dict[str, str | int]:
     """Readiness: the database answers, the data dir is writable and the lint workers are up."""
-    state = request.app.state
+    state = app_state(request)
     try:
         await to_thread.run_sync(state.store.ping)
     except Exception as err:  # noqa: BLE001 - any database failure means not ready
@@ -41,7 +42,7 @@ async def readyz(request: Request) -> dict:
             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus exposition format"}})
 async def prometheus(request: Request) -> Response:
     """Prometheus metrics."""
-    pool = request.app.state.pool
+    pool = app_state(request).pool
     metrics.LINT_WORKERS_BUSY.set(pool.busy)
     metrics.LINT_POOL_RESTARTS.set(pool.restarts)
     body, content_type = metrics.render()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from graphlint.api.deps import OwnerDep
+from graphlint.api.deps import OwnerDep, app_state
 from graphlint.api.jobs import job_request
 from graphlint.api.problems import ProblemError
 from graphlint.api.schemas import Job, JobList
@@ -38,6 +38,18 @@ _JOB_BODY = {
 }
 
 
+class _JobOptions(TypedDict):
+    """The parameters of a job besides its model, from the query and the form (as :func:`job_request` takes them)."""
+
+    target: str | None
+    fix: bool
+    unsafe_fixes: bool
+    inputs: list[str]
+    outputs: list[str]
+    calibration: str | None
+    input_ranges: list[str]
+
+
 def _truthy(values: list[str]) -> bool:
     return any(v.strip().lower() in ("1", "true", "yes", "on") for v in values)
 
@@ -56,20 +68,20 @@ async def create_job(request: Request, owner: OwnerDep,
     """Queue a fix-and-convert job for an uploaded model or a stored report's model. With a token file, a token
     has at most `GRAPHLINT_MAX_QUEUED_PER_TOKEN` jobs queued or running: beyond that, 429 with `Retry-After`
     and a `quota` member (`limit`, `active`, `setting`)."""
-    state = request.app.state
+    state = app_state(request)
     await to_thread.run_sync(state.jobs.check_quota, owner)  # before a large upload is read; submit checks again
     upload = await receive_upload(request, state.blobs.tmp, state.settings.max_upload_bytes, require_file=False)
     try:
         f = upload.fields
-        report_id = report_id or (f.get("report_id") or [None])[0]
+        report_id = report_id or upload.first("report_id")
         if upload.has_file and report_id:
             raise ProblemError(422, "give either a model file or a report_id, not both")
-        values = {"target": target or (f.get("target") or [None])[0], "fix": fix or _truthy(f.get("fix", [])),
-                  "unsafe_fixes": unsafe_fixes or _truthy(f.get("unsafe_fixes", [])),
-                  "inputs": [*(input or ()), *f.get("input", ())],
-                  "outputs": [*(output or ()), *f.get("output", ())],
-                  "calibration": calibration or (f.get("calibration") or [None])[0],
-                  "input_ranges": [*(input_range or ()), *f.get("input_range", ())]}
+        values: _JobOptions = {
+            "target": target or upload.first("target"), "fix": fix or _truthy(f.get("fix", [])),
+            "unsafe_fixes": unsafe_fixes or _truthy(f.get("unsafe_fixes", [])),
+            "inputs": [*(input or ()), *f.get("input", ())], "outputs": [*(output or ()), *f.get("output", ())],
+            "calibration": calibration or upload.first("calibration"),
+            "input_ranges": [*(input_range or ()), *f.get("input_range", ())]}
         if report_id:
             row = await state.reports.get(owner, report_id)
             if state.blobs.get(row.sha256) is None:
@@ -91,14 +103,14 @@ async def create_job(request: Request, owner: OwnerDep,
 @router.get("", name="list", response_model=JobList, responses=problems(401, 422))
 async def list_jobs(request: Request, owner: OwnerDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     """The caller's most recent jobs, newest first."""
-    jobs = await to_thread.run_sync(request.app.state.store.list_jobs, owner, limit)
+    jobs = await to_thread.run_sync(app_state(request).store.list_jobs, owner, limit)
     return JSONResponse({"items": [j.public() for j in jobs]})
 
 
 @router.get("/{job_id}", name="get", response_model=Job, responses=problems(401, 404))
 async def get_job(request: Request, owner: OwnerDep, job_id: str) -> Response:
     """A job's status, progress and (once finished) result."""
-    job = await to_thread.run_sync(request.app.state.jobs.get, owner, job_id)
+    job = await to_thread.run_sync(app_state(request).jobs.get, owner, job_id)
     return JSONResponse(job.public())
 
 
@@ -107,7 +119,7 @@ async def cancel_job(request: Request, owner: OwnerDep, job_id: str) -> Response
     """Cancel a queued or running job: a queued job never runs, a running one is stopped (its conversion
     process is killed) within about a second. The job's status becomes `cancelled` on every replica. 409 when
     the job has already ended."""
-    job = await to_thread.run_sync(request.app.state.jobs.cancel, owner, job_id)
+    job = await to_thread.run_sync(app_state(request).jobs.cancel, owner, job_id)
     return JSONResponse(job.public())
 
 
@@ -116,5 +128,5 @@ async def cancel_job(request: Request, owner: OwnerDep, job_id: str) -> Response
                        **problems(401, 404)})
 async def get_job_file(request: Request, owner: OwnerDep, job_id: str, name: str) -> Response:
     """Download a file the job wrote; `name` must be one its result lists."""
-    path = await to_thread.run_sync(request.app.state.jobs.file, owner, job_id, name)
+    path = await to_thread.run_sync(app_state(request).jobs.file, owner, job_id, name)
     return FileResponse(path, filename=path.name, media_type="application/octet-stream")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from graphlint.api.deps import OwnerDep
+from graphlint.api.deps import OwnerDep, app_state
 from graphlint.api.schemas import ReportList, StoredReport
 from graphlint.api.service import MAX_LIST, accepts_encoding, clean_name, inflate, lint_options, stored_report
 from graphlint.api.uploads import receive_upload, refuse_bad_keras
@@ -22,7 +22,7 @@ _OPTION_FIELDS = ("target", "input", "output", "select", "ignore", "extend_selec
                   "preview")
 
 
-def _array(description: str) -> dict:
+def _array(description: str) -> dict[str, Any]:
     return {"type": "array", "items": {"type": "string"}, "description": description}
 
 
@@ -76,7 +76,7 @@ async def create_report(request: Request, owner: OwnerDep,
     is `{status: confirmed | contradicted | not-run, actual, message, reproduce}`. The predicted verdicts never
     change. Asking again for a stored report starts a new verification only when none is queued, running or
     done."""
-    state = request.app.state
+    state = app_state(request)
     values: dict[str, list[str] | None] = {
         "target": target, "input": input, "output": output, "select": select, "ignore": ignore,
         "extend_select": extend_select, "severity": severity, "per_node_ignore": per_node_ignore,
@@ -89,7 +89,7 @@ async def create_report(request: Request, owner: OwnerDep,
                 values[key] = [*(values[key] or ()), *upload.fields.get(key, ())]
             verify = verify or any(v.lower() in ("1", "true", "yes") for v in upload.fields.get("verify", ()))
             options = lint_options(values)
-        model_name = clean_name(name or (upload.fields.get("name") or [None])[0] or upload.filename)
+        model_name = clean_name(name or upload.first("name") or upload.filename)
         await refuse_bad_keras(upload, model_name)
     except BaseException:
         upload.discard()
@@ -109,14 +109,14 @@ async def list_reports(request: Request, owner: OwnerDep,
                        sha256: Annotated[str | None, Query(max_length=64)] = None,
                        name: Annotated[str | None, Query(max_length=1024)] = None) -> Response:
     """Stored reports of the caller, newest first, optionally only those of one model (`sha256`) or `name`."""
-    page = await request.app.state.reports.list(owner, limit=limit, cursor=cursor, sha256=sha256, name=name)
+    page = await app_state(request).reports.list(owner, limit=limit, cursor=cursor, sha256=sha256, name=name)
     return JSONResponse(page)
 
 
 @router.get("/{report_id}", name="get", response_model=StoredReport, responses=problems(401, 404))
 async def get_report(request: Request, owner: OwnerDep, report_id: str) -> Response:
     """A stored report."""
-    row = await request.app.state.reports.get(owner, report_id)
+    row = await app_state(request).reports.get(owner, report_id)
     return Response(stored_report(row), media_type="application/json")
 
 
@@ -125,7 +125,7 @@ async def get_report(request: Request, owner: OwnerDep, report_id: str) -> Respo
                        **problems(401, 404)})
 async def get_graph(request: Request, owner: OwnerDep, report_id: str) -> Response:
     """The model graph with the report's findings on its nodes, as the web viewer draws it."""
-    packed = await request.app.state.reports.graph(owner, report_id)
+    packed = await app_state(request).reports.graph(owner, report_id)
     # A packed graph is its JSON in HTTP's `deflate` coding: sent as stored when the client accepts that.
     return _packed_response(request, packed, "application/json")
 
@@ -148,7 +148,7 @@ def _packed_response(request: Request, packed: bytes, media_type: str) -> Respon
 async def get_sarif(request: Request, owner: OwnerDep, report_id: str) -> Response:
     """The report as SARIF 2.1.0, as `graphlint check --format sarif` writes it, listing at most
     `GRAPHLINT_MAX_FINDINGS_PER_RULE` findings of a rule (then one finding that counts the rest)."""
-    row = await request.app.state.reports.get(owner, report_id)
+    row = await app_state(request).reports.get(owner, report_id)
     # Decoding and rendering a report of 10^5 findings takes seconds and hundreds of MB: a lint worker does it.
-    packed = await request.app.state.pool.sarif(row.report)
+    packed = await app_state(request).pool.sarif(row.report)
     return _packed_response(request, packed, "application/sarif+json")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from graphlint.api.deps import OwnerDep
+from graphlint.api.deps import OwnerDep, app_state
 from graphlint.api.problems import ProblemError
 from graphlint.api.schemas import RuleDoc, RuleMeta
 
@@ -18,15 +18,15 @@ router = APIRouter(prefix="/v1/rules", tags=["rules"])
 @router.get("", name="list", response_model=list[RuleMeta], responses=problems(401, 422))
 def list_rules(request: Request, _: OwnerDep,
                all: Annotated[bool, Query(description="include codes the engine emits itself")] = False,
-               ) -> list[dict]:
+               ) -> list[dict[str, Any]]:
     """Every rule's metadata, by code (as `graphlint rules --format json`)."""
-    return [r.meta() for r in request.app.state.registry.rules if all or not r.engine_emitted]
+    return [r.meta() for r in app_state(request).registry.rules if all or not r.engine_emitted]
 
 
 @router.get("/{code}", name="get", response_model=RuleDoc, responses=problems(401, 404))
-def get_rule(request: Request, _: OwnerDep, code: str) -> dict:
+def get_rule(request: Request, _: OwnerDep, code: str) -> dict[str, Any]:
     """A rule's metadata and its documentation (Markdown), by code (`GL101`) or name (`unfrozen-variable`)."""
-    rule = request.app.state.registry.find(code)
+    rule = app_state(request).registry.find(code)
     if rule is None:
         raise ProblemError(404, f"no rule `{code[:64]}`")
     return {**rule.meta(), "doc": rule.doc()}

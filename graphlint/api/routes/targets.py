@@ -3,6 +3,8 @@ defines them (name, description, converter settings, runtimes that judge them)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from graphlint.api.schemas import TargetInfo
@@ -12,6 +14,6 @@ router = APIRouter(prefix="/v1/targets", tags=["targets"])
 
 
 @router.get("", name="list", response_model=list[TargetInfo])
-def list_targets() -> list[dict]:
+def list_targets() -> list[dict[str, Any]]:
     """Every target in report order; `default` marks those checked when a request names none."""
     return [{**t.as_dict(), "default": name in DEFAULT_TARGETS} for name, t in REGISTRY.items()]
