@@ -83,7 +83,7 @@ def raw_parse(path, schema):
     return count
 '''
 # The whole-process pb baseline loads the schema module by file path: importing it as
-# ``graphlint.loaders._graphdef_schema`` would also import the loaders package and the IR, which are not
+# ``graphlint.loaders.graphdef_schema`` would also import the loaders package and the IR, which are not
 # part of a raw parse.
 _RAW_MAIN = {
     "pb": _RAW_PB + '''
@@ -156,11 +156,11 @@ def _worker_core(path: str, fmt: str, output: str) -> None:
     """Time ``graphlint.lint`` and the raw parse in one process, after warming up every import."""
     from graphlint.engine.registry import default_registry
     from graphlint.engine.runner import lint
-    from graphlint.loaders import _graphdef_schema, graphdef, tflite  # noqa: F401 - warm-up imports
+    from graphlint.loaders import graphdef, graphdef_schema, tflite  # noqa: F401 - warm-up imports
 
     default_registry()
     if fmt == "pb":
-        schema, source = _graphdef_schema, _RAW_PB
+        schema, source = graphdef_schema, _RAW_PB
     else:
         from ai_edge_litert import schema_py_generated as schema
 
@@ -249,7 +249,7 @@ def _graphlint_exe() -> str:
 def _schema_path() -> str:
     """Path of graphlint's GraphDef schema module, found without importing graphlint's packages."""
     spec = importlib.util.find_spec("graphlint")
-    return str(Path(spec.submodule_search_locations[0]) / "loaders" / "_graphdef_schema.py")
+    return str(Path(spec.submodule_search_locations[0]) / "loaders" / "graphdef_schema.py")
 
 
 def _tf_version() -> str:

@@ -11,19 +11,87 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from . import __version__
 from .engine.edits import Edit
 from .engine.finding import Applicability, Finding, Fix, Severity
-from .ir import ModelGraph, TensorInfo
+from .ir import ModelGraph, ModelInfo, TensorInfo
 
 SCHEMA_VERSION = 1
 FATAL_CODES = ("GL001", "GL002", "GL005")  # the model could not be read: unreadable, empty, over budget
 
+# JSON as it is decoded from a stored or received report, or built to be encoded: only the code that reads a
+# member knows what it should hold, so the values stay open.
+JSONObject = dict[str, Any]
+# A path to a model file or its bytes, as the loaders take them.
+FileSource = str | os.PathLike[str] | bytes | bytearray | memoryview
 
-def _tensor_json(t: TensorInfo) -> dict:
-    out: dict[str, Any] = {"name": t.name, "dtype": t.dtype, "shape": list(t.shape) if t.shape is not None else None}
+VerdictName = Literal["pass", "warn", "fail"]
+VerifiedStatus = Literal["confirmed", "contradicted", "not-run"]
+
+
+class Verified(TypedDict):
+    """One target's ``verified`` object after ``--verify``: what the real tools said of the predicted verdict."""
+
+    status: VerifiedStatus
+    actual: str | None  # the real verdict (pass | warn | fail); None when not run
+    message: str | None
+    reproduce: str | None  # a command line that shows what the real tools do
+
+
+class Verdict(TypedDict):
+    """One target's entry in the report's ``targets``."""
+
+    verdict: VerdictName
+    blocking: list[str]  # codes of the error-level findings
+    warnings: list[str]  # codes of the warning-level findings
+    verified: NotRequired[Verified | None]  # only in the JSON report, once ``--verify`` ran
+
+
+class Stats(TypedDict):
+    """The report's ``stats``."""
+
+    by_severity: dict[str, int]
+    by_code: dict[str, int]
+    findings: int
+
+
+class QuantJSON(TypedDict):
+    """A tensor's quantization in the report's ``model`` object."""
+
+    scale: list[float]
+    zero_point: list[int]
+    axis: int | None
+
+
+class TensorJSON(TypedDict):
+    """An input or output tensor in the report's ``model`` object."""
+
+    name: str
+    dtype: str | None
+    shape: list[int | None] | None
+    quantization: NotRequired[QuantJSON]
+
+
+class UnreadableModel(TypedDict):
+    """The report's ``model`` object for a file that could not be loaded."""
+
+    path: str
+    format: None
+    sha256: str | None
+    size_bytes: int | None
+    nodes: int
+    ops: int
+    tensors: int
+    inputs: list[TensorJSON]
+    outputs: list[TensorJSON]
+    outputs_inferred: bool
+    subgraphs: list[str]
+
+
+def _tensor_json(t: TensorInfo) -> TensorJSON:
+    out: TensorJSON = {"name": t.name, "dtype": t.dtype, "shape": list(t.shape) if t.shape is not None else None}
     if t.quant is not None:
         out["quantization"] = {"scale": list(t.quant.scale), "zero_point": list(t.quant.zero_point),
                                "axis": t.quant.axis}
@@ -34,7 +102,7 @@ class ModelSummary(Mapping[str, Any]):
     """The ``model`` object of a report: a read-only mapping whose ``sha256`` is read from the model when first
     asked for, so a report rendered as text, JUnit or GitHub annotations never hashes the file."""
 
-    def __init__(self, fields: dict, info: Any) -> None:
+    def __init__(self, fields: dict[str, Any], info: ModelInfo) -> None:
         self._fields = fields  # "sha256" maps to _PENDING: ModelInfo.sha256 computes it once and keeps it
         self._info = info
 
@@ -68,11 +136,15 @@ def model_summary(model: ModelGraph) -> ModelSummary:
     }, info)
 
 
-def unreadable_summary(source, name: str | None, sha256: str | None = None) -> dict:
+def unreadable_summary(source: FileSource | ModelGraph, name: str | None,
+                       sha256: str | None = None) -> UnreadableModel:
     """The ``model`` object for a file that could not be loaded (hash and size when it can be read; ``sha256``
     when the caller already has the hash)."""
-    digest = size = None
-    if isinstance(source, (bytes, bytearray, memoryview)):
+    digest: str | None = None
+    size: int | None = None
+    if isinstance(source, ModelGraph):  # already loaded: there is no file left to read
+        path = name or source.info.path
+    elif isinstance(source, (bytes, bytearray, memoryview)):
         digest, size, path = sha256 or hashlib.sha256(source).hexdigest(), len(source), name or "<bytes>"
     else:
         path = name or os.fspath(source)
@@ -111,15 +183,15 @@ class Report:
     targets: tuple[str, ...]  # requested targets, in canonical order
     findings: list[Finding]  # sorted: model-level first, then by node position and code
     rules_run: list[str] = dataclasses.field(default_factory=list)
-    broken_packs: list[dict] = dataclasses.field(default_factory=list)
+    broken_packs: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # BrokenPack fields
     timings_ms: dict[str, float] = dataclasses.field(default_factory=dict)
     model_graph: ModelGraph | None = dataclasses.field(default=None, repr=False)  # not serialized
     # ``--verify``: per target {status: confirmed | contradicted | not-run, actual, message, reproduce}
-    verified: dict[str, dict] | None = None
+    verified: dict[str, Verified] | None = None
 
-    def verdicts(self) -> dict[str, dict]:
+    def verdicts(self) -> dict[str, Verdict]:
         """Per target: ``verdict`` pass | warn | fail, ``blocking`` error codes and ``warnings`` codes."""
-        out = {}
+        out: dict[str, Verdict] = {}
         for target in self.targets:
             errors: dict[str, None] = {}
             warnings: dict[str, None] = {}
@@ -129,11 +201,11 @@ class Report:
                     errors[f.code] = None
                 elif sev is Severity.WARNING:
                     warnings[f.code] = None
-            verdict = "fail" if errors else "warn" if warnings else "pass"
+            verdict: VerdictName = "fail" if errors else "warn" if warnings else "pass"
             out[target] = {"verdict": verdict, "blocking": sorted(errors), "warnings": sorted(warnings)}
         return out
 
-    def targets_json(self) -> dict[str, dict]:
+    def targets_json(self) -> dict[str, Verdict]:
         """``targets`` of the JSON report: the verdicts, each with its ``verified`` object after ``--verify``."""
         out = self.verdicts()
         if self.verified is not None:
@@ -141,12 +213,15 @@ class Report:
                 verdict["verified"] = self.verified.get(target)
         return out
 
-    def effective_verdicts(self) -> dict[str, str]:
+    def effective_verdicts(self) -> dict[str, str | None]:
         """Per target: what the real tools did where ``--verify`` judged it, else the predicted verdict."""
-        out = {}
+        out: dict[str, str | None] = {}
         for target, v in self.verdicts().items():
-            real = (self.verified or {}).get(target) or {}
-            out[target] = real["actual"] if real.get("status") in ("confirmed", "contradicted") else v["verdict"]
+            real = (self.verified or {}).get(target)
+            if real is not None and real.get("status") in ("confirmed", "contradicted"):
+                out[target] = real["actual"]
+            else:
+                out[target] = v["verdict"]
         return out
 
     @property
@@ -164,24 +239,25 @@ class Report:
         """True when the model could not be read at all."""
         return self.fatal_finding is not None
 
-    def stats(self) -> dict:
+    def stats(self) -> Stats:
         """Counts by severity and by code."""
         return {"by_severity": {s.value: sum(1 for f in self.findings if f.severity is s) for s in Severity},
                 "by_code": dict(sorted(Counter(f.code for f in self.findings).items())),
                 "findings": len(self.findings)}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSONObject:
         """The JSON report (schema_version 1). Strict JSON: a NaN or infinite float (a corrupt scale, a range
         attribute) is written as the string ``"nan"``, ``"inf"`` or ``"-inf"``, as the viewer shows it."""
-        return json_safe({
+        data: JSONObject = json_safe({
             "schema_version": SCHEMA_VERSION, "graphlint_version": __version__, "model": dict(self.model),
             "targets": self.targets_json(), "findings": [f.to_dict() for f in self.findings], "stats": self.stats(),
             "rules_run": self.rules_run, "broken_packs": self.broken_packs,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         })
+        return data
 
 
-def finding_from_dict(data: dict) -> Finding:
+def finding_from_dict(data: JSONObject) -> Finding:
     """The inverse of :meth:`Finding.to_dict`."""
     fix = data.get("fix")
     return Finding(
@@ -194,7 +270,7 @@ def finding_from_dict(data: dict) -> Finding:
         confidence=data.get("confidence", "certain"), data=tuple((data.get("data") or {}).items()))
 
 
-def report_from_dict(data: dict) -> Report:
+def report_from_dict(data: JSONObject) -> Report:
     """A :class:`Report` from its JSON form (``Report.to_dict()``, or an API response with extra fields).
 
     ``to_dict()`` of the result gives back the report's fields; verdicts are recomputed from the findings.

@@ -10,23 +10,39 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, SupportsInt, TypedDict, cast
 
 from .ir import ModelGraph
-from .loaders import _graphdef_schema as pb
-from .loaders.graphdef import DTYPES
+from .loaders import graphdef_schema as pb
+from .loaders.tensors import DTYPES
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 _TYPE_IDS = {name: num for num, name in DTYPES.items()}
 _TYPE_ATTRS = {"T", "dtype", "DstT", "SrcT", "out_type", "Tidx", "Tshape", "Tpaddings", "Index", "Tmultiples",
                "Taxis", "Tparams", "Tindices", "U", "output_type", "Tperm", "Tblock_shape", "Tcrops", "Tdim",
                "Tcomplex", "TI", "Tlen", "Tout", "Tsplits", "out_idx", "Tsegmentids", "Tnumsegments"}
 
+# An attr value as the builder writes it: a scalar; a dtype name (under a type attr's key, or as a DType); a shape
+# (dims with None for an unknown one, or None for an unknown rank, under a shape key); a list of ints, floats or
+# strings; or ``{"func": name}`` for a function attr.
+AttrSpec = str | bytes | bool | int | float | Sequence[int | float | str | None] | Mapping[str, str] | None
+Dims = Iterable[SupportsInt | None]  # a shape's dims; None is an unknown dim
+# The quantization of a TFLiteBuilder tensor: (scales, zero points), and the quantized axis when per channel.
+Quant = tuple[Sequence[float], Sequence[int]] | tuple[Sequence[float], Sequence[int], int]
+OpOptions = tuple[str, Mapping[str, Any]]  # (options table name, its fields, whose types the schema gives)
+# LiteRT's flatbuffers schema module (the generated object API) and its objects ship no type information.
+Schema = Any
+SchemaObject = Any
+
 
 class DType(str):
     """Marks a string attr value as a dtype (for attrs whose key is not a known type attr)."""
 
 
-def _attr(key: str, value) -> pb.AttrValue:
+def _attr(key: str, value: AttrSpec) -> pb.Message:
     attr = pb.AttrValue()
     if isinstance(value, DType) or (key in _TYPE_ATTRS and isinstance(value, str)):
         attr.type = _TYPE_IDS[str(value)]
@@ -41,7 +57,7 @@ def _attr(key: str, value) -> pb.AttrValue:
     elif isinstance(value, bytes):
         attr.s = value
     elif key in ("shape", "element_shape") or (isinstance(value, tuple) and key.endswith("shape")):
-        _set_shape(attr.shape, value)
+        _set_shape(attr.shape, cast("Dims | None", value))  # a shape key: the caller gives dims
     elif isinstance(value, (list, tuple)):
         _set_list(attr.list, key, value)
     elif isinstance(value, dict) and "func" in value:
@@ -51,19 +67,19 @@ def _attr(key: str, value) -> pb.AttrValue:
     return attr
 
 
-def _set_list(proto, key: str, value: list | tuple) -> None:
+def _set_list(proto: pb.Message, key: str, value: Sequence[int | float | str | None]) -> None:
     """Fill a list attr: ints, floats, dtypes (for the type-list attrs) or else strings."""
     if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         proto.i.extend(value)
     elif all(isinstance(v, float) for v in value):
         proto.f.extend(value)
     elif all(isinstance(v, str) for v in value) and key in ("T", "Tin", "Tout", "dtypes"):
-        proto.type.extend(_TYPE_IDS[v] for v in value)
+        proto.type.extend(_TYPE_IDS[str(v)] for v in value)
     else:
         proto.s.extend(str(v).encode() for v in value)
 
 
-def _set_shape(proto, shape) -> None:
+def _set_shape(proto: pb.Message, shape: Dims | None) -> None:
     proto.SetInParent()  # a scalar has no dims: without this its shape attr would be left unset
     if shape is None:
         proto.unknown_rank = True
@@ -90,7 +106,7 @@ class GraphBuilder:
         return name
 
     def node(self, op: str, inputs: Sequence[str] = (), *, name: str | None = None,
-             attrs: Mapping | None = None, control: Iterable[str] = (), device: str = "") -> str:
+             attrs: Mapping[str, AttrSpec] | None = None, control: Iterable[str] = (), device: str = "") -> str:
         """Add a node and return its name (which is also its first output tensor)."""
         name = self._unique(name or op)
         node = self.graph.node.add(name=name, op=op, device=device)
@@ -100,7 +116,7 @@ class GraphBuilder:
         return name
 
     def op(self, op: str, inputs: Sequence[str] = (), *, name: str | None = None, dtype: str = "float32",
-           attrs: Mapping | None = None, control: Iterable[str] = ()) -> str:
+           attrs: Mapping[str, AttrSpec] | None = None, control: Iterable[str] = ()) -> str:
         """Add a typed compute op (attr ``T`` = ``dtype`` unless given)."""
         return self.node(op, inputs, name=name, attrs={"T": dtype, **(attrs or {})}, control=control)
 
@@ -109,7 +125,7 @@ class GraphBuilder:
         return self.node("Placeholder", name=name, attrs={"dtype": dtype, "shape": None if shape is None
                                                                         else tuple(shape)})
 
-    def const(self, value, *, name: str | None = None, dtype: str | None = None) -> str:
+    def const(self, value: npt.ArrayLike, *, name: str | None = None, dtype: str | None = None) -> str:
         """Add a Const node holding ``value`` (anything numpy can turn into an array)."""
         import numpy as np
 
@@ -133,7 +149,8 @@ class GraphBuilder:
         tensor.tensor_content = arr.tobytes()
         return name
 
-    def function(self, name: str, args: Sequence[tuple[str, str]], body) -> str:
+    def function(self, name: str, args: Sequence[tuple[str, str]], body: Callable[[GraphBuilder], Iterable[str]]
+                 ) -> str:
         """Add a function to the graph's library and return its name.
 
         ``args`` are ``(name, dtype)`` pairs; ``body(fb)`` builds the function's nodes with a fresh builder
@@ -159,15 +176,17 @@ class GraphBuilder:
 
     def to_bytes(self) -> bytes:
         """Serialize as a binary frozen GraphDef."""
-        return self.graph.SerializeToString(deterministic=True)  # map fields (attrs) in key order
+        data: bytes = self.graph.SerializeToString(deterministic=True)  # map fields (attrs) in key order
+        return data
 
     def to_text(self) -> str:
         """Serialize as a text GraphDef (``.pbtxt``)."""
         from google.protobuf import text_format
 
-        return text_format.MessageToString(self.graph)
+        text: str = text_format.MessageToString(self.graph)
+        return text
 
-    def build(self, **load_kwargs) -> ModelGraph:
+    def build(self, **load_kwargs: Any) -> ModelGraph:
         """Load the graph through graphlint's GraphDef loader."""
         from .loaders import load
 
@@ -187,6 +206,21 @@ def savedmodel_view(b: GraphBuilder) -> ModelGraph:
     return ModelGraph(model.nodes, model.succ, model.tensors, info, model._value_reader)
 
 
+class _TensorSpec(TypedDict):
+    """A tensor as :meth:`TFLiteBuilder.tensor` records it."""
+
+    name: str
+    dtype: str
+    shape: list[int]
+    data: npt.ArrayLike | None
+    quant: Quant | None
+    signature: list[int] | None
+
+
+# An operator as TFLiteBuilder.op records it: (builtin, inputs, outputs, custom code, options).
+_OpSpec = tuple[str, list[str], list[str], str | None, OpOptions | None]
+
+
 class TFLiteBuilder:
     """Assemble a small ``.tflite`` flatbuffer tensor by tensor and op by op (LiteRT's schema object API).
 
@@ -197,25 +231,28 @@ class TFLiteBuilder:
     fmt = "tflite"
 
     def __init__(self) -> None:
-        self._tensors: list[dict] = []
-        self._ops: list[tuple[str, list[str], list[str], str | None, tuple | None]] = []
+        self._tensors: list[_TensorSpec] = []
+        self._ops: list[_OpSpec] = []
         self._inputs: list[str] = []
         self.outputs: list[str] = []
 
-    def tensor(self, name: str, dtype: str = "float32", shape: Sequence[int] = (1, 4), *, data=None,
-               quant: tuple | None = None, signature: Sequence[int] | None = None) -> str:
+    def tensor(self, name: str, dtype: str = "float32", shape: Sequence[int] = (1, 4), *,
+               data: npt.ArrayLike | None = None, quant: Quant | None = None,
+               signature: Sequence[int] | None = None) -> str:
         """Add a tensor; ``signature`` is its ``shape_signature`` (-1 for dynamic dims)."""
         self._tensors.append({"name": name, "dtype": dtype, "shape": list(shape), "data": data, "quant": quant,
                               "signature": list(signature) if signature is not None else None})
         return name
 
-    def input(self, name: str, dtype: str = "float32", shape: Sequence[int] = (1, 4), **kwargs) -> str:
+    def input(self, name: str, dtype: str = "float32", shape: Sequence[int] = (1, 4), *,
+              data: npt.ArrayLike | None = None, quant: Quant | None = None,
+              signature: Sequence[int] | None = None) -> str:
         """Add a model input tensor."""
-        self._inputs.append(self.tensor(name, dtype, shape, **kwargs))
+        self._inputs.append(self.tensor(name, dtype, shape, data=data, quant=quant, signature=signature))
         return name
 
     def op(self, builtin: str, inputs: Sequence[str], outputs: Sequence[str], *, custom: str | None = None,
-           options: tuple[str, dict] | None = None) -> None:
+           options: OpOptions | None = None) -> None:
         """Add an operator (``builtin`` is a BuiltinOperator name such as ``CONV_2D``; ``CUSTOM`` with ``custom``).
         ``options`` is ``(options table name, fields)``, e.g. ``("SoftmaxOptions", {"beta": 1.0})``."""
         self._ops.append((builtin, list(inputs), list(outputs), custom, options))
@@ -255,7 +292,7 @@ class TFLiteBuilder:
         return bytes(fb.Output())
 
     @staticmethod
-    def _tensor_t(s, t: dict, type_ids: dict[str, int], buffers: list):
+    def _tensor_t(s: Schema, t: _TensorSpec, type_ids: dict[str, int], buffers: list[SchemaObject]) -> SchemaObject:
         """A tensor of LiteRT's object API; its data, if any, goes to a new buffer appended to ``buffers``."""
         import numpy as np
 
@@ -267,15 +304,17 @@ class TFLiteBuilder:
             buf.data = np.asarray(t["data"], dtype=t["dtype"]).tobytes()
             buffers.append(buf)
             tt.buffer = len(buffers) - 1
-        if t["quant"] is not None:
+        quant = t["quant"]
+        if quant is not None:
             q = s.QuantizationParametersT()
-            q.scale, q.zeroPoint = list(t["quant"][0]), list(t["quant"][1])
-            q.quantizedDimension = t["quant"][2] if len(t["quant"]) > 2 else 0
+            q.scale, q.zeroPoint = list(quant[0]), list(quant[1])
+            q.quantizedDimension = quant[2] if len(quant) > 2 else 0
             tt.quantization = q
         return tt
 
     @staticmethod
-    def _operator_t(s, spec: tuple, index: dict[str, int], codes: list[tuple[str, str | None]]):
+    def _operator_t(s: Schema, spec: _OpSpec, index: dict[str, int], codes: list[tuple[str, str | None]]
+                    ) -> SchemaObject:
         """An operator of LiteRT's object API; its (builtin, custom) code is added to ``codes`` when new."""
         builtin, inputs, outputs, custom, options = spec
         key = (builtin, custom)

@@ -14,11 +14,14 @@ Both are pure and deterministic (same input, same output, in file order) and imp
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from ._gc import gc_paused
-from .ir import ModelGraph, QuantParams
+from .ir import ModelGraph, ModelInfo, QuantParams, TensorInfo
+
+if TYPE_CHECKING:
+    from .report import Report
 
 GRAPH_SCHEMA_VERSION = 1
 SEVERITY_RANK = {"info": 1, "warning": 2, "error": 3}  # 0 = no finding
@@ -35,16 +38,138 @@ MAX_SCOPE_DEPTH = 64
 
 _SCALARS = (bool, int, str, type(None))
 
+# An attribute value made JSON: scalars, and lists and objects of them to any depth; what it holds is the node's.
+JSONValue = Any
+FloatJSON = float | str  # a float, or "nan" / "inf" / "-inf": strict JSON has no non-finite numbers
+SubgraphId = str | int  # GraphDef: "main" or the function's name; TFLite: the subgraph's index
 
-def _attrs_json(attrs: Mapping) -> dict:
+
+class QuantJSON(TypedDict):
+    """A tensor's quantization, with the float range its integers represent (see :func:`quant_json`)."""
+
+    scale: list[FloatJSON]
+    zero_point: list[int]
+    axis: int | None
+    channels: int
+    per_axis: bool
+    truncated: bool
+    range: list[FloatJSON] | None
+    recorded_range: NotRequired[list[FloatJSON]]
+    channel_ranges: NotRequired[list[list[FloatJSON]]]
+
+
+class NodeJSON(TypedDict):
+    """A node of the viewer's graph (see :func:`graph_json`)."""
+
+    id: str
+    name: str
+    label: str
+    op: str | None
+    family: str | None
+    kind: str
+    subgraph: SubgraphId
+    scope: str | None
+    index: int
+    attrs: dict[str, JSONValue]
+    inputs: list[str]
+    outputs: list[str]
+    calls: list[SubgraphId]
+    severity: str | None
+    findings: list[int]
+    version: NotRequired[int]
+    device: NotRequired[str]
+    custom: NotRequired[bool]
+
+
+class EdgeJSON(TypedDict):
+    """One use of a tensor, or a control edge (``tensor`` None)."""
+
+    tensor: str | None
+    src: str
+    dst: str
+    src_slot: int
+    dst_slot: int
+    control: bool
+
+
+# The functional form: "class" is a keyword.
+TensorJSON = TypedDict("TensorJSON", {
+    "name": str, "dtype": str | None, "shape": list[int | None] | None, "producer": str | None, "consumers": int,
+    "const": bool, "subgraph": SubgraphId, "class": str, "quant": QuantJSON | None,
+    "shape_signature": NotRequired[list[int | None]], "nbytes": NotRequired[int],
+})
+
+
+class ScopeJSON(TypedDict):
+    """A name scope: what lies below it and the worst finding there."""
+
+    id: str
+    path: str
+    name: str
+    parent: str | None
+    subgraph: SubgraphId
+    depth: int
+    nodes: int
+    severity: str | None
+    findings: int
+
+
+class SubgraphJSON(TypedDict):
+    """A subgraph (TFLite) or function (GraphDef), main first."""
+
+    id: SubgraphId
+    name: str
+    main: bool
+
+
+class GraphJSON(TypedDict):
+    """The model graph as the viewer draws it (see :func:`graph_json`)."""
+
+    schema_version: int
+    format: str
+    subgraphs: list[SubgraphJSON]
+    nodes: list[NodeJSON]
+    edges: list[EdgeJSON]
+    tensors: dict[str, TensorJSON]
+    scopes: list[ScopeJSON]
+    inputs: list[str]
+    outputs: list[str]
+    model_findings: list[int]
+    unplaced_findings: list[int]
+    counts: dict[str, int]
+
+
+class NodeResult(TypedDict):
+    """Model Explorer's data for one node."""
+
+    value: int
+    bgColor: str
+
+
+class Threshold(TypedDict):
+    """One of Model Explorer's colour levels."""
+
+    value: int
+    bgColor: str
+    textColor: str
+
+
+class GraphNodeData(TypedDict):
+    """Model Explorer's ``GraphNodeData``: the results by node key and the colour levels."""
+
+    results: dict[str, NodeResult]
+    thresholds: list[Threshold]
+
+
+def _attrs_json(attrs: Mapping[str, Any]) -> dict[str, JSONValue]:
     """A node's attributes as JSON (the common case, scalars only, without recursion)."""
-    out = {}
+    out: dict[str, JSONValue] = {}
     for k, v in attrs.items():
         out[k] = v if type(v) in _SCALARS else _plain(v)
     return out
 
 
-def _plain(value: Any, depth: int = 0) -> Any:
+def _plain(value: Any, depth: int = 0) -> JSONValue:
     """An attribute value as JSON: tuples become lists, bytes text, non-finite floats strings; bounded size."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
@@ -74,7 +199,7 @@ def _float(x: float) -> float | str:
     return x if math.isfinite(x) else str(x)
 
 
-def quant_json(dtype: str | None, quant: QuantParams) -> dict:
+def quant_json(dtype: str | None, quant: QuantParams) -> QuantJSON:
     """Quantization of a tensor as JSON, with the float range its integers represent.
 
     ``range`` is ``[lo, hi]`` = ``scale * (qmin - zero_point)``, ``scale * (qmax - zero_point)`` for a
@@ -82,7 +207,7 @@ def quant_json(dtype: str | None, quant: QuantParams) -> dict:
     :data:`MAX_CHANNELS`). It is None when the storage type has no known integer range.
     """
     n = len(quant.scale)
-    out: dict[str, Any] = {
+    out: QuantJSON = {
         "scale": [_float(s) for s in quant.scale[:MAX_CHANNELS]],
         "zero_point": list(quant.zero_point[:MAX_CHANNELS]),
         "axis": quant.axis, "channels": n, "per_axis": n > 1, "truncated": n > MAX_CHANNELS,
@@ -113,15 +238,15 @@ def dtype_class(dtype: str | None, quantized: bool) -> str:
     return "other"
 
 
-def _display_name(attrs: dict, node_id: str) -> str:
+def _display_name(attrs: Mapping[str, Any], node_id: str) -> str:
     """The name whose ``/`` parts are the node's name scopes (TFLite names list fused ops joined by ``;``)."""
-    name = attrs.get("name") or node_id
+    name: str = attrs.get("name") or node_id
     if "::" in node_id and attrs.get("subgraph") not in (None, 0, "main"):
         name = node_id.split("::", 1)[1]
     return name.split(";", 1)[0]
 
 
-def _finding_rows(report) -> list[tuple[str | None, str]]:
+def _finding_rows(report: Report | Mapping[str, Any] | None) -> list[tuple[str | None, str]]:
     """``(node id, severity)`` per finding of a Report, a report dict or None."""
     if report is None:
         return []
@@ -130,7 +255,7 @@ def _finding_rows(report) -> list[tuple[str | None, str]]:
     return [(f.node, f.severity.value) for f in report.findings]
 
 
-def graph_json(model: ModelGraph, report=None) -> dict:
+def graph_json(model: ModelGraph, report: Report | Mapping[str, Any] | None = None) -> GraphJSON:
     """The model graph for the viewer, with the report's findings attached to their nodes.
 
     Args:
@@ -152,8 +277,8 @@ def graph_json(model: ModelGraph, report=None) -> dict:
         return _graph_json(model, report)
 
 
-def _place_findings(rows: list[tuple[str | None, str]], table: Mapping) -> tuple[dict[str, list[int]], list[int],
-                                                                                   list[int]]:
+def _place_findings(rows: list[tuple[str | None, str]], table: Mapping[str, object]
+                    ) -> tuple[dict[str, list[int]], list[int], list[int]]:
     """Finding indices by node, at model level (no node) and unplaced (a node the model lacks)."""
     by_node: dict[str, list[int]] = {}
     model_level: list[int] = []
@@ -168,7 +293,7 @@ def _place_findings(rows: list[tuple[str | None, str]], table: Mapping) -> tuple
     return by_node, model_level, unplaced
 
 
-def _add_scopes(scopes: dict[str, dict], parts: list[str], subgraph) -> str | None:
+def _add_scopes(scopes: dict[str, ScopeJSON], parts: list[str], subgraph: SubgraphId) -> str | None:
     """Count a node in each scope its name passes through (creating them); return its innermost scope id."""
     if len(parts) <= 1:
         return None
@@ -186,42 +311,45 @@ def _add_scopes(scopes: dict[str, dict], parts: list[str], subgraph) -> str | No
     return parent
 
 
-def _worst(severities) -> str | None:
-    worst = None
+def _worst(severities: Iterable[str]) -> str | None:
+    worst: str | None = None
     for sev in severities:
         if worst is None or SEVERITY_RANK.get(sev, 0) > SEVERITY_RANK.get(worst, 0):
             worst = sev
     return worst
 
 
-def _count_in_scopes(scopes: dict[str, dict], scope_id: str | None, count: int, worst: str | None) -> None:
+def _count_in_scopes(scopes: dict[str, ScopeJSON], scope_id: str | None, count: int, worst: str | None) -> None:
     """Add a node's ``count`` findings of severity up to ``worst`` to its scope and every scope above it."""
     sid = scope_id
     while sid is not None:
         sc = scopes[sid]
         sc["findings"] += count
-        if sc["severity"] is None or SEVERITY_RANK.get(worst, 0) > SEVERITY_RANK.get(sc["severity"], 0):
+        if sc["severity"] is None or SEVERITY_RANK.get(worst or "", 0) > SEVERITY_RANK.get(sc["severity"], 0):
             sc["severity"] = worst
         sid = sc["parent"]
 
 
-def _node_json(node_id: str, a: Mapping, parts: list[str], scope_id: str | None, worst: str | None,
-               idx: list[int]) -> dict:
-    node = {
+_NODE_EXTRAS: tuple[Literal["version", "device", "custom"], ...] = ("version", "device", "custom")
+
+
+def _node_json(node_id: str, a: Mapping[str, Any], parts: list[str], scope_id: str | None, worst: str | None,
+               idx: list[int]) -> NodeJSON:
+    node: NodeJSON = {
         "id": node_id, "name": a.get("name") or node_id, "label": parts[-1] if parts else node_id,
         "op": a.get("op"), "family": a.get("family"), "kind": a.get("kind", "op"), "subgraph": a.get("subgraph", 0),
         "scope": scope_id, "index": a.get("index", 0), "attrs": _attrs_json(a.get("attrs") or {}),
         "inputs": list(a.get("inputs", ())), "outputs": list(a.get("outputs", ())),
         "calls": list(a.get("calls", ())), "severity": worst, "findings": idx,
     }
-    for extra in ("version", "device", "custom"):
+    for extra in _NODE_EXTRAS:
         if a.get(extra) not in (None, "", False):
             node[extra] = a[extra]
     return node
 
 
-def _tensor_json(t) -> dict:
-    entry: dict[str, Any] = {
+def _tensor_json(t: TensorInfo) -> TensorJSON:
+    entry: TensorJSON = {
         "name": t.name, "dtype": t.dtype, "shape": list(t.shape) if t.shape is not None else None,
         "producer": t.producer, "consumers": len(t.consumers), "const": t.is_const, "subgraph": t.subgraph,
         "class": dtype_class(t.dtype, t.quant is not None), "quant": None,
@@ -235,20 +363,20 @@ def _tensor_json(t) -> dict:
     return entry
 
 
-def _subgraphs_json(nodes: list[dict], info) -> list[dict]:
+def _subgraphs_json(nodes: list[NodeJSON], info: ModelInfo) -> list[SubgraphJSON]:
     # Subgraph ids are the values nodes carry (TFLite: the index; GraphDef: "main" or the function name), in
     # file order, main first; names are the ones the file gives.
-    seen: dict[Any, None] = dict.fromkeys(n["subgraph"] for n in nodes)
+    seen: dict[SubgraphId, None] = dict.fromkeys(n["subgraph"] for n in nodes)
     names = list(info.subgraphs)
     return [{"id": s, "name": names[s] if isinstance(s, int) and 0 <= s < len(names) and names[s] else str(s),
              "main": i == 0} for i, s in enumerate(seen)]
 
 
 def _nodes_and_scopes(model: ModelGraph, rows: list[tuple[str | None, str]],
-                      by_node: dict[str, list[int]]) -> tuple[list[dict], dict[str, dict], int]:
+                      by_node: dict[str, list[int]]) -> tuple[list[NodeJSON], dict[str, ScopeJSON], int]:
     """The viewer's nodes, the scopes their names make, and how many names were deeper than MAX_SCOPE_DEPTH."""
-    scopes: dict[str, dict] = {}
-    nodes = []
+    scopes: dict[str, ScopeJSON] = {}
+    nodes: list[NodeJSON] = []
     cut = 0  # nodes deeper than MAX_SCOPE_DEPTH
     for node_id, a in model.nodes.items():
         parts = [p for p in _display_name(a, node_id).split("/") if p]
@@ -263,13 +391,13 @@ def _nodes_and_scopes(model: ModelGraph, rows: list[tuple[str | None, str]],
     return nodes, scopes, cut
 
 
-def _graph_json(model: ModelGraph, report) -> dict:
+def _graph_json(model: ModelGraph, report: Report | Mapping[str, Any] | None) -> GraphJSON:
     rows = _finding_rows(report)
     by_node, model_level, unplaced = _place_findings(rows, model.nodes)
     nodes, scopes, cut = _nodes_and_scopes(model, rows, by_node)
-    edges = [{"tensor": d.get("tensor"), "src": u, "dst": v, "src_slot": d.get("src_slot", 0),
-              "dst_slot": d.get("dst_slot", 0), "control": bool(d.get("control"))}
-             for u, v, _key, d in model.edges()]
+    edges: list[EdgeJSON] = [{"tensor": d.get("tensor"), "src": u, "dst": v, "src_slot": d.get("src_slot", 0),
+                               "dst_slot": d.get("dst_slot", 0), "control": bool(d.get("control"))}
+                              for u, v, _key, d in model.edges()]
     tensors = {tid: _tensor_json(t) for tid, t in model.tensors.items()}
     info = model.info
     counts: dict[str, int] = {}
@@ -288,7 +416,7 @@ def _graph_json(model: ModelGraph, report) -> dict:
     }
 
 
-def _node_key(node: Mapping, graph: Mapping) -> str:
+def _node_key(node: NodeJSON, graph: GraphJSON) -> str:
     """The key Model Explorer matches a node by: for TFLite ops, the name of its first output tensor (Model
     Explorer's own TFLite node ids are its own numbering); for GraphDef, the node name, which is its node id."""
     if graph.get("format") == "tflite" and node.get("outputs"):
@@ -300,7 +428,7 @@ def _node_key(node: Mapping, graph: Mapping) -> str:
     return node["id"].split("::", 1)[1]
 
 
-def model_explorer_node_data(report_dict: dict, graph: dict) -> dict:
+def model_explorer_node_data(report_dict: Mapping[str, Any], graph: GraphJSON) -> dict[str, GraphNodeData]:
     """The report's findings as Model Explorer node data (``ModelNodeData``: graph id → ``GraphNodeData``).
 
     Each node with findings gets ``value`` = the rank of its worst severity (1 info, 2 warning, 3 error) and
@@ -319,10 +447,11 @@ def model_explorer_node_data(report_dict: dict, graph: dict) -> dict:
         node, sev = f.get("node"), f.get("severity", "info")
         if node is not None and SEVERITY_RANK.get(sev, 0) > SEVERITY_RANK.get(worst.get(node, ""), 0):
             worst[node] = sev
-    thresholds = [{"value": rank, "bgColor": SEVERITY_COLOR[sev], "textColor": "#ffffff" if rank > 1 else "#000000"}
-                  for sev, rank in SEVERITY_RANK.items()]
+    thresholds: list[Threshold] = [{"value": rank, "bgColor": SEVERITY_COLOR[sev],
+                                    "textColor": "#ffffff" if rank > 1 else "#000000"}
+                                   for sev, rank in SEVERITY_RANK.items()]
     names = {str(s["id"]): s["name"] for s in graph.get("subgraphs", [])}
-    out: dict[str, dict] = {}
+    out: dict[str, GraphNodeData] = {}
     for node in graph.get("nodes", []):
         sev = worst.get(node["id"])
         if sev is None:

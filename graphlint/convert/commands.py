@@ -9,15 +9,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from graphlint.fix.engine import Measure
+
+    from .service import ConvertReport
+
+Command = Callable[[argparse.Namespace], int]  # runs a subcommand and returns its exit code
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # What ``graphlint convert`` takes.
 CONVERTED = ("frozen GraphDef (.pb or .pbtxt), SavedModel directory (or a .zip / .tar / .tar.gz of one) or Keras "
              ".keras / .h5 file")
 
 
-def register(sub) -> dict:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Command]:
     """Add the ``fix`` and ``convert`` subcommands; return their run functions."""
     from graphlint.engine.targets import TARGETS
 
@@ -114,9 +122,9 @@ def run_fix(args: argparse.Namespace) -> int:
         sys.stdout.write(result.diff(args.model, str(out)))
     for item in result.applied:
         print(f"fixed  {item['code']:<6} {item['what']}")
-    for item in result.skipped:
-        where = f" `{item['node']}`" if item["node"] else ""
-        print(f"skip   {item['code']:<6} {item['kind']}{where}: {item['reason']}")
+    for skip in result.skipped:
+        where = f" `{skip['node']}`" if skip["node"] else ""
+        print(f"skip   {skip['code']:<6} {skip['kind']}{where}: {skip['reason']}")
     errors = [f for f in result.remaining if f["severity"] == "error"]
     state = "stable" if result.converged else f"stopped ({result.stop_reason})"
     print(f"{len(result.applied)} edit(s) in {result.passes} pass(es), {state}; wrote {out}; "
@@ -134,6 +142,7 @@ def _not_a_graphdef(path: Path) -> str | None:
     from graphlint.loaders._archive import archive_kind
     from graphlint.loaders.keras import keras_kind
 
+    what: str | None
     if path.is_dir():
         what = "a SavedModel directory"
     else:
@@ -149,9 +158,9 @@ def _not_a_graphdef(path: Path) -> str | None:
             "converts it as it is")
 
 
-def _measure_with_workers(input_specs: list[str]):
+def _measure_with_workers(input_specs: list[str]) -> Measure:
     """A range-measuring callback for add-fake-quant edits: random inputs in a conversion worker."""
-    def measure(graph_bytes: bytes, tensors: list[str]) -> dict:
+    def measure(graph_bytes: bytes, tensors: list[str]) -> dict[str, tuple[float, float]]:
         import tempfile
 
         from graphlint.convert.pool import default_pool
@@ -254,7 +263,7 @@ def run_convert(args: argparse.Namespace) -> int:
     return EXIT_OK if report.get("verdict") == "pass" else EXIT_FINDINGS
 
 
-def _print_summary(report: dict, out: Path, args: argparse.Namespace) -> None:
+def _print_summary(report: ConvertReport, out: Path, args: argparse.Namespace) -> None:
     fix = report.get("fix")
     if fix and fix.get("status") == "not-applied":
         print(f"fix: {fix['reason']}")

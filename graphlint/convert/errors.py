@@ -24,9 +24,9 @@ def node_from_message(message: str) -> str | None:
     Knows the TensorFlow importer's "Input 0 of node X was passed ...", MLIR diagnostics with a location
     (``loc("X")``, ``loc(fused["Conv2D:", "X"])``, ``loc(callsite("X" at ...))``) and "node 'X'" forms.
     """
-    for match in _LOC.finditer(message):
-        for name in _QUOTED.findall(match.group(1)):
-            name = name.split("@", 1)[0]
+    for located in _LOC.finditer(message):
+        for quoted in _QUOTED.findall(located.group(1)):
+            name: str = quoted.split("@", 1)[0]
             if name and not name.endswith(":") and not name.startswith(("<", "/")):
                 return name
     for pattern in _NODE_PATTERNS:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,13 @@ from graphlint.convert.errors import node_from_message, summarize
 from graphlint.engine.targets import INTEGER_CONVERTER_TARGETS
 from graphlint.ir import ModelGraph
 from graphlint.ops import reads_unset_variables
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+    from multiprocessing.queues import Queue
+
+    from .protocol import Job, Result
+    from .worker import Samples
 
 # Targets whose float ops make a model that runs a ``warn`` (the judge's ``float_fallback``); tflm is judged by
 # TensorFlow Lite Micro alone.
@@ -37,7 +44,8 @@ _STARTED = "\0started"
 STARTUP_TIMEOUT_S = 300.0  # starting Python and importing a runtime, on a machine that may be busy
 
 
-def _child(queue, fn: Callable[..., None], args: tuple, modules: tuple[str, ...]) -> None:
+def _child(queue: Queue[str | None], fn: Callable[..., object], args: tuple[Any, ...],
+           modules: tuple[str, ...]) -> None:
     import importlib
 
     for module in modules:  # imported before the clock starts: a slow start is not a hang
@@ -50,7 +58,7 @@ def _child(queue, fn: Callable[..., None], args: tuple, modules: tuple[str, ...]
         queue.put(f"{type(exc).__name__}: {exc}"[-4000:])
 
 
-def _answer(proc, queue, deadline: float) -> tuple[bool, str | None]:
+def _answer(proc: BaseProcess, queue: Queue[str | None], deadline: float) -> tuple[bool, str | None]:
     """(answered, message) once the child answers, dies or reaches ``deadline`` (monotonic)."""
     import queue as queues
     import time
@@ -68,7 +76,7 @@ def _answer(proc, queue, deadline: float) -> tuple[bool, str | None]:
     return False, None
 
 
-def in_child(fn: Callable[..., None], *args: Any, modules: tuple[str, ...] = (),
+def in_child(fn: Callable[..., object], *args: Any, modules: tuple[str, ...] = (),
              timeout: float = RUN_TIMEOUT_S) -> str | None:
     """Run ``fn(*args)`` in a child process: None when it returns, else what went wrong (crash and hang too).
     ``timeout`` counts from when the child has imported ``modules``.
@@ -79,7 +87,7 @@ def in_child(fn: Callable[..., None], *args: Any, modules: tuple[str, ...] = (),
     import time
 
     ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
+    queue: Queue[str | None] = ctx.Queue()
     proc = ctx.Process(target=_child, args=(queue, fn, args, modules))
     proc.start()
     try:
@@ -97,7 +105,7 @@ def in_child(fn: Callable[..., None], *args: Any, modules: tuple[str, ...] = (),
         proc.join()
 
 
-def run_micro(model: bytes, samples: list[list[np.ndarray]]) -> None:
+def run_micro(model: bytes, samples: Samples) -> None:
     """Allocate and invoke ``model`` in TensorFlow Lite Micro on the first sample (inputs quantized by its own
     input details)."""
     from tflite_micro.python.tflite_micro import runtime
@@ -115,7 +123,7 @@ def run_micro(model: bytes, samples: list[list[np.ndarray]]) -> None:
     interp.invoke()
 
 
-def run_litert(model: bytes, samples: list[list[np.ndarray]], inputs: list[str], outputs: list[str]) -> None:
+def run_litert(model: bytes, samples: Samples, inputs: list[str], outputs: list[str]) -> None:
     """Allocate and invoke ``model`` in LiteRT on every sample."""
     from .worker import run_tflite
 
@@ -141,27 +149,27 @@ def float_ops(model: bytes | ModelGraph) -> list[str]:
     return names
 
 
-def _verdict(stage: str, actual: str, message: str | None = None, **extra: Any) -> dict:
+def _verdict(stage: str, actual: str, message: str | None = None, **extra: Any) -> Result:
     return {"status": "ok", "error": None, "stage": stage, "actual": actual, "message": message, **extra}
 
 
-def _convert(job: dict, samples: list[list[np.ndarray]]) -> tuple[bytes | None, dict | None]:
+def _convert(job: Job, samples: Samples) -> bytes | Result:
     """The converted model, or the ``fail`` verdict of a converter that refuses."""
     from .worker import _tf, make_converter, representative
 
     tf = _tf()
     try:
-        model = make_converter(tf, job, representative(job, samples)).convert()
+        model: bytes = make_converter(tf, job, representative(job, samples)).convert()
     except Exception as err:  # noqa: BLE001 - the converter's refusal is the verdict
         text = str(err) or type(err).__name__
-        return None, _verdict("convert", "fail", f"the converter refused: {summarize(text)}",
-                              node=node_from_message(text), detail=text[-4000:])
+        return _verdict("convert", "fail", f"the converter refused: {summarize(text)}",
+                        node=node_from_message(text), detail=text[-4000:])
     if job.get("out"):
         Path(job["out"]).write_bytes(model)
-    return model, None
+    return model
 
 
-def verify_job(job: dict) -> dict:
+def verify_job(job: Job) -> Result:
     """Judge ``job["target"]`` for ``job["model"]`` (``job["tflite"]``: the file is already converted)."""
     from .worker import calibration_samples
 
@@ -172,9 +180,10 @@ def verify_job(job: dict) -> dict:
     if job.get("tflite"):
         model = Path(job["model"]).read_bytes()
     else:
-        model, refused = _convert(job, samples)
-        if refused is not None:
-            return refused
+        converted = _convert(job, samples)
+        if isinstance(converted, dict):  # the converter refused: that is the verdict
+            return converted
+        model = converted
     if target == "tflm":
         error = in_child(run_micro, model, samples, modules=("tflite_micro.python.tflite_micro.runtime",),
                          timeout=float(job.get("run_timeout", RUN_TIMEOUT_S)))

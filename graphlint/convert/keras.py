@@ -12,10 +12,14 @@ import importlib.util
 import os
 import shutil
 import tempfile
+from typing import TYPE_CHECKING
 
 from graphlint.loaders import LoadError
 
 from .verify import INSTALL_HINT
+
+if TYPE_CHECKING:
+    from .pool import WorkerPool
 
 SUFFIX = {"keras": ".keras", "keras-h5": ".h5"}  # Keras chooses its reader by the file's suffix
 
@@ -26,7 +30,7 @@ class Traced:
 
     root: str  # the SavedModel directory
     layers: tuple[str, ...]  # the Keras layer names, outermost first
-    _tmp: tempfile.TemporaryDirectory
+    _tmp: tempfile.TemporaryDirectory[str]
 
     def close(self) -> None:
         self._tmp.cleanup()
@@ -44,7 +48,7 @@ def tensorflow_missing(path: str) -> str | None:
             f"{INSTALL_HINT}")
 
 
-def _place(source: str | os.PathLike | bytes, target: str) -> None:
+def _place(source: str | os.PathLike[str] | bytes, target: str) -> None:
     if isinstance(source, (bytes, bytearray, memoryview)):
         with open(target, "wb") as fh:
             fh.write(source)
@@ -55,7 +59,7 @@ def _place(source: str | os.PathLike | bytes, target: str) -> None:
         shutil.copyfile(source, target)
 
 
-def trace(source: str | os.PathLike | bytes, kind: str, path: str, pool=None) -> Traced:
+def trace(source: str | os.PathLike[str] | bytes, kind: str, path: str, pool: WorkerPool | None = None) -> Traced:
     """Trace the Keras file ``source`` (a path or its bytes; ``kind`` ``keras`` or ``keras-h5``; reported as
     ``path``) into a SavedModel in a conversion worker.
 

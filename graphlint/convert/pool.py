@@ -31,8 +31,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, TypedDict
 
 from .errors import crash_message, node_from_message
+
+if TYPE_CHECKING:
+    from .protocol import Job, Result
 
 Progress = Callable[[float, str], None]
 _TAIL = 64 << 10
@@ -64,13 +68,40 @@ def cancel_on(event: threading.Event) -> Iterator[None]:
         _CANCEL.reset(token)
 
 
-def _cancelled_result(info: dict | None = None) -> dict:
+class WorkerInfo(TypedDict):
+    """Which worker ran a job (a result's ``worker``, with ``replaced``)."""
+
+    pid: int
+    warm: bool  # it had served or was ready before this job
+    job: int  # how many jobs it has had, this one included
+
+
+class PoolStats(TypedDict):
+    """The pool's counts, for health checks."""
+
+    size: int
+    idle: int
+    busy: int
+    started: int
+    replaced: int
+    timeout_s: float
+    memory_mb: int
+
+
+def _cancelled_result(info: WorkerInfo | None = None) -> Result:
     """The failure a cancelled job returns."""
-    result: dict = {"status": "failed", "error": {"kind": "cancelled", "node": None,
-                                                  "message": "the job was cancelled; its conversion was stopped"}}
+    result: Result = {"status": "failed", "error": {"kind": "cancelled", "node": None,
+                                                    "message": "the job was cancelled; its conversion was stopped"}}
     if info is not None:
         result["worker"] = {**info, "replaced": True}
     return result
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    """A pipe ``Popen`` opened (it opens one for every stream given ``PIPE``, so there always is one)."""
+    if stream is None:
+        raise WorkerGone("the worker process has no pipe")
+    return stream
 
 
 class Worker:
@@ -84,16 +115,18 @@ class Worker:
         # Its own session: a Ctrl-C in the caller's terminal reaches the caller, which then closes the pool.
         self.proc = subprocess.Popen([sys.executable, "-m", "graphlint.convert.worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.stderr, env=env, start_new_session=True)
+        self._to_worker: IO[bytes] = _pipe(self.proc.stdin)
+        self._from_worker: IO[bytes] = _pipe(self.proc.stdout)
         self._buf = b""
         self.jobs = 0
-        self.ready: dict | None = None
+        self.ready: Result | None = None
 
     @property
     def pid(self) -> int:
         """Process id."""
         return self.proc.pid
 
-    def wait_ready(self, timeout: float, cancel: threading.Event | None = None) -> dict:
+    def wait_ready(self, timeout: float, cancel: threading.Event | None = None) -> Result:
         """Wait until TensorFlow is imported; raise WorkerGone, _Timeout or _Cancelled."""
         message = self._read(time.monotonic() + timeout, cancel)
         if message.get("type") != "ready":
@@ -101,32 +134,33 @@ class Worker:
         self.ready = message
         return message
 
-    def _read(self, deadline: float, cancel: threading.Event | None = None) -> dict:
+    def _read(self, deadline: float, cancel: threading.Event | None = None) -> Result:
         while b"\n" not in self._buf:
             if cancel is not None and cancel.is_set():
                 raise _Cancelled
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _Timeout
-            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 1.0))
+            ready, _, _ = select.select([self._from_worker], [], [], min(left, 1.0))
             if not ready:
                 if self.proc.poll() is not None:
                     raise WorkerGone
                 continue
-            chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+            chunk = os.read(self._from_worker.fileno(), 1 << 16)
             if not chunk:
                 raise WorkerGone
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
-        return json.loads(line)
+        message: Result = json.loads(line)
+        return message
 
-    def request(self, job: dict, timeout: float, progress: Progress | None,
-                cancel: threading.Event | None = None) -> dict:
+    def request(self, job: Job, timeout: float, progress: Progress | None,
+                cancel: threading.Event | None = None) -> Result:
         """Send a job and wait for its result; raise WorkerGone, _Timeout or _Cancelled."""
         deadline = time.monotonic() + timeout
         try:
-            self.proc.stdin.write((json.dumps(job) + "\n").encode())
-            self.proc.stdin.flush()
+            self._to_worker.write((json.dumps(job) + "\n").encode())
+            self._to_worker.flush()
         except (BrokenPipeError, OSError):
             raise WorkerGone from None
         self.jobs += 1
@@ -136,7 +170,8 @@ class Worker:
                 with contextlib.suppress(Exception):  # a broken callback must not break the job
                     progress(float(message["fraction"]), str(message["stage"]))
             elif message.get("type") == "result":
-                return message["result"]
+                result: Result = message["result"]
+                return result
 
     def stderr_tail(self, since: int = 0) -> str:
         """What the worker wrote to stderr since offset ``since`` (at most the last 64 KB)."""
@@ -154,7 +189,7 @@ class Worker:
         """Stop the process (SIGKILL if it does not leave on its own) and reap it."""
         if self.proc.poll() is None:
             with contextlib.suppress(OSError):
-                self.proc.stdin.close()
+                self._to_worker.close()
             try:
                 self.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
@@ -162,7 +197,7 @@ class Worker:
                     self.proc.kill()
                 self.proc.wait()
         with contextlib.suppress(OSError):
-            self.proc.stdout.close()
+            self._from_worker.close()
         with contextlib.suppress(OSError):
             self.stderr.close()
 
@@ -257,15 +292,15 @@ class WorkerPool:
         with self._lock:
             return sorted(w.pid for w in [*self._idle, *self._busy])
 
-    def stats(self) -> dict:
+    def stats(self) -> PoolStats:
         """Counts for health checks."""
         with self._lock:
             return {"size": self.size, "idle": len(self._idle), "busy": len(self._busy), "started": self.started,
                     "replaced": self.replaced, "timeout_s": self.timeout, "memory_mb": self.memory_mb}
 
     # -- jobs --------------------------------------------------------------------------------------------
-    def run(self, job: dict, *, timeout: float | None = None, progress: Progress | None = None,
-            on_worker: Callable[[int], None] | None = None) -> dict:
+    def run(self, job: Job, *, timeout: float | None = None, progress: Progress | None = None,
+            on_worker: Callable[[int], None] | None = None) -> Result:
         """Run a job in a worker; never raises for what happens in the worker.
 
         Args:
@@ -294,7 +329,7 @@ class WorkerPool:
             if on_worker is not None:
                 on_worker(worker.pid)
             since = worker.stderr_size()
-            info = {"pid": worker.pid, "warm": warm, "job": worker.jobs + 1}
+            info: WorkerInfo = {"pid": worker.pid, "warm": warm, "job": worker.jobs + 1}
             try:
                 result = worker.request(job, timeout, progress, cancel)
             except _Cancelled:
@@ -321,7 +356,8 @@ class WorkerPool:
             result["worker"] = {**info, "replaced": restart}
             return result
 
-    def _wait_started(self, worker: Worker, progress: Progress | None, cancel: threading.Event | None) -> dict | None:
+    def _wait_started(self, worker: Worker, progress: Progress | None, cancel: threading.Event | None
+                      ) -> Result | None:
         """Wait until a starting worker is ready; None when it is, else (the worker released) the job's result:
         cancelled, or a ``worker`` failure saying why it did not start."""
         if progress is not None:

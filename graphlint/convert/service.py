@@ -14,18 +14,69 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import mmap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict
 
 from graphlint.engine.targets import CALIBRATED_TARGETS, INTEGER_ONLY_TARGETS, check_targets
 
 from .pool import WorkerPool, default_pool
 
+if TYPE_CHECKING:
+    from graphlint.engine.registry import Registry
+    from graphlint.ir import ModelGraph
+    from graphlint.report import VerdictName
+
+    from .protocol import CalibrationSpec, InputSpec, Job, Result
+
 Progress = Callable[[float, str], None]
 COSINE_MIN = 0.99
 REPORT_VERSION = 1
+Ranges = Mapping[str, tuple[float, float]]  # input name -> the float range (min, max) the user gave it
+# The conversion report (``report.json``, a service job's result): the request, then what each stage found, much of
+# it the worker's answer as it came back over the pipe (see convert_model for its members).
+ConvertReport = dict[str, Any]
+
+
+class RequestJSON(TypedDict):
+    """The request as the conversion report states it."""
+
+    model: str  # the file's name, not its path
+    target: str
+    signature: str | None
+    fix: bool
+    unsafe_fixes: bool
+    inputs: list[str]
+    outputs: list[str]
+    calibration: str  # random, random:N, or the file or directory's name
+    input_ranges: list[list[str | float]]  # [name, min, max]
+
+
+class Promises(TypedDict):
+    """The promises of a conversion and whether each is kept."""
+
+    allocates_and_runs: bool
+    integer_only: NotRequired[bool]  # integer targets: no op computes in float
+    float_fallback_ops: NotRequired[int]  # int8-fallback: how many ops stayed float
+    agrees: NotRequired[bool | None]  # with the original graph, to cosine COSINE_MIN; None: the check failed
+    min_cosine: NotRequired[float]
+
+
+class Checks(Promises):
+    """The report's ``checks``: the promises, then why any is not kept."""
+
+    why_not: list[str]
+
+
+class HeldSavedModel(Protocol):
+    """A SavedModel directory that exists until :meth:`close`: an unpacked archive, a traced Keras file."""
+
+    @property
+    def root(self) -> str: ...
+
+    def close(self) -> None: ...
 
 
 @dataclasses.dataclass
@@ -42,7 +93,7 @@ class ConvertRequest:
     input_ranges: tuple[tuple[str, float, float], ...] = ()  # (input name, float min, float max)
     signature: str | None = None  # a SavedModel's signature (default serving_default)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> RequestJSON:
         """JSON form (for the report)."""
         return {"model": Path(self.model_path).name, "target": self.target, "signature": self.signature,
                 "fix": self.fix, "unsafe_fixes": self.unsafe_fixes, "inputs": list(self.inputs),
@@ -74,7 +125,7 @@ def parse_range(spec: str) -> tuple[str, float, float]:
     return name.strip(), lo, hi
 
 
-def calibration_spec(text: str) -> dict:
+def calibration_spec(text: str) -> CalibrationSpec:
     """The worker's calibration spec for ``random``, ``random:N``, a directory or an ``.npz`` file.
 
     Raises:
@@ -98,13 +149,13 @@ def _bare(tensor_id: str) -> str:
     return head if head and tail == "0" else tensor_id
 
 
-def resolve_io(model, ranges: dict[str, tuple[float, float]]) -> tuple[list[dict], list[str]]:
+def resolve_io(model: ModelGraph, ranges: Ranges) -> tuple[list[InputSpec], list[str]]:
     """Converter inputs (name, fixed shape, dtype, range) and output names of a loaded GraphDef.
 
     Raises:
         InputError: an input has unknown dims, a range names no input, or there are no outputs.
     """
-    inputs = []
+    inputs: list[InputSpec] = []
     for tensor in model.input_tensors():
         name = _bare(tensor.id)
         if tensor.shape is None:
@@ -117,7 +168,8 @@ def resolve_io(model, ranges: dict[str, tuple[float, float]]) -> tuple[list[dict
             fix = "" if model.info.format == "savedmodel" else " (and --fix --unsafe-fixes to write it into the graph)"
             raise InputError(f"input `{name}` has unknown dims ({dims}); give its shape with --input {name}:SHAPE"
                              f"{fix}")
-        inputs.append({"name": name, "shape": shape, "dtype": tensor.dtype or "float32",
+        fixed = [d for d in shape if d is not None]  # every dim: the unknown ones were refused above
+        inputs.append({"name": name, "shape": fixed, "dtype": tensor.dtype or "float32",
                        "range": list(ranges[name]) if name in ranges else None})
     unknown = sorted(set(ranges) - {i["name"] for i in inputs})
     if unknown:
@@ -180,7 +232,7 @@ def model_source(path: Path, pool: WorkerPool | None = None, target: str | None 
         held.close()
 
 
-def _kind(data, path: Path) -> str:
+def _kind(data: bytes | mmap.mmap, path: Path) -> str:
     """``keras`` or ``keras-h5`` (a Keras file), ``savedmodel`` (an archive) or ``file``."""
     from graphlint.loaders._archive import archive_kind
     from graphlint.loaders.keras import keras_kind
@@ -188,12 +240,16 @@ def _kind(data, path: Path) -> str:
     return keras_kind(data, str(path)) or ("savedmodel" if archive_kind(bytes(data[:4096])) else "file")
 
 
-def _open_saved_model(data, kind: str, path: Path, pool: WorkerPool | None):
+def _open_saved_model(data: bytes | mmap.mmap, kind: str, path: Path, pool: WorkerPool | None) -> HeldSavedModel:
     """What holds the SavedModel directory (``.root``, ``.close()``) of an archive or a Keras file."""
     if kind == "savedmodel":
+        from graphlint.loaders import LoadError
         from graphlint.loaders._archive import Unpacked, archive_kind
 
-        return Unpacked(data, archive_kind(bytes(data[:4096])), str(path))
+        archive = archive_kind(bytes(data[:4096]))
+        if archive is None:  # _kind found one in these same bytes
+            raise LoadError(f"{path}: not an archive")
+        return Unpacked(data, archive, str(path))
     from graphlint.loaders.keras import check_keras
 
     from .keras import trace
@@ -202,7 +258,7 @@ def _open_saved_model(data, kind: str, path: Path, pool: WorkerPool | None):
     return trace(path, kind, str(path), pool)
 
 
-def load_model(path: Path, request: ConvertRequest, name: str | None = None):
+def load_model(path: Path, request: ConvertRequest, name: str | None = None) -> ModelGraph:
     """Load a GraphDef or a SavedModel directory (reported as ``name``) with the request's inputs, shapes,
     outputs and signature; InputError for anything unusable."""
     from graphlint.engine.options import parse_io
@@ -233,13 +289,13 @@ def load_model(path: Path, request: ConvertRequest, name: str | None = None):
     return model
 
 
-def _failed(report: dict, kind: str, message: str, node: str | None = None) -> dict:
+def _failed(report: ConvertReport, kind: str, message: str, node: str | None = None) -> ConvertReport:
     report.update(status="failed", error={"kind": kind, "message": message, "node": node})
     return report
 
 
 def convert_model(request: ConvertRequest, out_dir: Path, progress: Progress | None = None,
-                  pool: WorkerPool | None = None, registry=None) -> dict:
+                  pool: WorkerPool | None = None, registry: Registry | None = None) -> ConvertReport:
     """Fix (optionally), convert, run and check a model; write the results into ``out_dir``.
 
     Args:
@@ -258,10 +314,10 @@ def convert_model(request: ConvertRequest, out_dir: Path, progress: Progress | N
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     say = progress or (lambda fraction, stage: None)
-    report: dict[str, Any] = {"schema_version": REPORT_VERSION, "status": "ok", "error": None,
-                              "request": request.to_dict(), "files": [], "fix": None, "conversion": None,
-                              "numeric": None, "layers": None, "io_recipe": None, "float_ops": None,
-                              "checks": None, "verdict": None, "timings_ms": {}}
+    report: ConvertReport = {"schema_version": REPORT_VERSION, "status": "ok", "error": None,
+                             "request": request.to_dict(), "files": [], "fix": None, "conversion": None,
+                             "numeric": None, "layers": None, "io_recipe": None, "float_ops": None,
+                             "checks": None, "verdict": None, "timings_ms": {}}
     try:
         _run(request, out_dir, report, say, pool or default_pool(), registry)
     except InputError as err:
@@ -276,13 +332,14 @@ def convert_model(request: ConvertRequest, out_dir: Path, progress: Progress | N
     return report
 
 
-def _run(request: ConvertRequest, out_dir: Path, report: dict, say: Progress, pool: WorkerPool, registry) -> None:
+def _run(request: ConvertRequest, out_dir: Path, report: ConvertReport, say: Progress, pool: WorkerPool,
+         registry: Registry | None) -> None:
     try:
         check_targets([request.target])
     except ValueError as err:
         raise InputError(str(err)) from None
     source = Path(request.model_path)
-    ranges = {}
+    ranges: dict[str, tuple[float, float]] = {}
     for name, lo, hi in request.input_ranges:
         if not hi > lo:
             raise InputError(f"input range of `{name}` is empty ({lo}..{hi})")
@@ -297,14 +354,14 @@ def _run(request: ConvertRequest, out_dir: Path, report: dict, say: Progress, po
         else:
             job, share = _graphdef_job(request, source, out_dir, report, inputs, outputs, calibration, ranges,
                                        say, pool, registry)
-        job.update(calibration=calibration, out=str((out_dir / "model.tflite").resolve()), numeric=True,
-                   debugger=request.target in CALIBRATED_TARGETS)
+        job.update({"calibration": calibration, "out": str((out_dir / "model.tflite").resolve()), "numeric": True,
+                    "debugger": request.target in CALIBRATED_TARGETS})
         _convert(job, request, out_dir, report, ranges, say, share, pool)
 
 
-def _graphdef_job(request: ConvertRequest, source: Path, out_dir: Path, report: dict, inputs: list[dict],
-                  outputs: list[str], calibration: dict, ranges: dict, say: Progress, pool: WorkerPool,
-                  registry) -> tuple[dict, float]:
+def _graphdef_job(request: ConvertRequest, source: Path, out_dir: Path, report: ConvertReport,
+                  inputs: list[InputSpec], outputs: list[str], calibration: CalibrationSpec, ranges: Ranges,
+                  say: Progress, pool: WorkerPool, registry: Registry | None) -> tuple[Job, float]:
     """The worker job converting a frozen GraphDef (fixed first when asked), and the progress share used."""
     convert_path = source
     share = 0.0
@@ -325,8 +382,8 @@ def fixes_not_applied(kind: str) -> str:
             "by TFLiteConverter.from_saved_model")
 
 
-def _saved_model_job(request: ConvertRequest, src: ModelSource, report: dict, inputs: list[dict],
-                     outputs: list[str]) -> dict:
+def _saved_model_job(request: ConvertRequest, src: ModelSource, report: ConvertReport, inputs: list[InputSpec],
+                     outputs: list[str]) -> Job:
     """The worker job converting a SavedModel directory with ``from_saved_model``; the fixes it leaves out are
     said in ``report["fix"]``."""
     from graphlint.loaders.savedmodel import DEFAULT_SIGNATURE
@@ -338,8 +395,8 @@ def _saved_model_job(request: ConvertRequest, src: ModelSource, report: dict, in
             "inputs": inputs, "outputs": outputs, "target": request.target}
 
 
-def _convert(job: dict, request: ConvertRequest, out_dir: Path, report: dict, ranges: dict, say: Progress,
-             share: float, pool: WorkerPool) -> None:
+def _convert(job: Job, request: ConvertRequest, out_dir: Path, report: ConvertReport, ranges: Ranges,
+             say: Progress, share: float, pool: WorkerPool) -> None:
     say(share, "convert")
     result = pool.run(job, progress=lambda f, stage: say(share + (0.95 - share) * f, stage))
     report["conversion"] = {k: result.get(k) for k in ("tflite_bytes", "worker", "timings_ms") if k in result}
@@ -359,8 +416,9 @@ def _convert(job: dict, request: ConvertRequest, out_dir: Path, report: dict, ra
     report["checks"], report["verdict"] = checks(request.target, report)
 
 
-def _apply_fixes(request: ConvertRequest, source: Path, out_dir: Path, report: dict, inputs: list[dict],
-                 outputs: list[str], calibration: dict, pool: WorkerPool, registry) -> Path:
+def _apply_fixes(request: ConvertRequest, source: Path, out_dir: Path, report: ConvertReport,
+                 inputs: list[InputSpec], outputs: list[str], calibration: CalibrationSpec, pool: WorkerPool,
+                 registry: Registry | None) -> Path:
     from graphlint.fix import FixError, fix_graph
 
     def measure(graph_bytes: bytes, tensors: list[str]) -> dict[str, tuple[float, float]]:
@@ -388,7 +446,7 @@ def _apply_fixes(request: ConvertRequest, source: Path, out_dir: Path, report: d
     return out_dir / name
 
 
-def _signature_names(job: dict, result: dict) -> dict[str, str]:
+def _signature_names(job: Job, result: Result) -> dict[str, str]:
     """The converted model's tensor name → its signature's name, for a SavedModel's conversion that ran (the
     worker's ``io`` lists the tensors it fed and read, in the job's order)."""
     io = result.get("io") or {}
@@ -399,7 +457,7 @@ def _signature_names(job: dict, result: dict) -> dict[str, str]:
     return {detail["name"]: name for detail, name in pairs}
 
 
-def _inspect(path: Path, request: ConvertRequest, report: dict, ranges: dict,
+def _inspect(path: Path, request: ConvertRequest, report: ConvertReport, ranges: Ranges,
              names: dict[str, str] | None = None) -> None:
     from graphlint.loaders import LoadError, load
 
@@ -418,12 +476,11 @@ def _inspect(path: Path, request: ConvertRequest, report: dict, ranges: dict,
     report["float_ops"] = float_ops(model)
 
 
-def checks(target: str, report: dict) -> tuple[dict, str]:
+def checks(target: str, report: ConvertReport) -> tuple[Checks, VerdictName]:
     """The three promises of a conversion and why each is or is not kept; and a verdict pass | warn | fail."""
-    result: dict[str, Any] = {}
     why: list[str] = []
     ran = report["status"] == "ok"
-    result["allocates_and_runs"] = ran
+    result: Promises = {"allocates_and_runs": ran}
     if not ran:
         error = report.get("error") or {}
         where = f" at `{error['node']}`" if error.get("node") else ""
@@ -439,17 +496,16 @@ def checks(target: str, report: dict) -> tuple[dict, str]:
         result["float_fallback_ops"] = len(floats)
     if ran:
         _numeric_checks(report, result, why)
-    result["why_not"] = why
     if not ran:
-        verdict = "fail"
+        verdict: VerdictName = "fail"
     elif why or result.get("float_fallback_ops"):
         verdict = "warn"
     else:
         verdict = "pass"
-    return result, verdict
+    return {**result, "why_not": why}, verdict
 
 
-def _numeric_checks(report: dict, result: dict[str, Any], why: list[str]) -> None:
+def _numeric_checks(report: ConvertReport, result: Promises, why: list[str]) -> None:
     """Whether the converted model agrees with the original graph (``agrees``, ``min_cosine``) and, when it
     does not, why."""
     numeric = report.get("numeric") or {}

@@ -8,21 +8,32 @@ settings ``graphlint convert`` runs. TensorFlow is passed in, never imported: th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from graphlint.engine.targets import REGISTRY, legacy_input_stats
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+# TensorFlow is imported lazily (in a conversion worker, or by the caller) and ships no type information: the
+# module and the converters it makes are typed by these names alone.
+TFModule = Any
+Converter = Any
+# One sample of a representative dataset: the arrays in input order (a frozen graph's converter), or keyed by the
+# signature's input names (a SavedModel's, which feeds them by name).
+Sample: TypeAlias = "list[npt.NDArray[Any]] | dict[str, npt.NDArray[Any]]"
 
 DEFAULT_RANGE = (-1.0, 1.0)
 
 
-def from_frozen_graph(tf: Any, path: str, inputs: Sequence[str], outputs: Sequence[str],
-                      shapes: Mapping[str, Sequence[int]] | None) -> Any:
+def from_frozen_graph(tf: TFModule, path: str, inputs: Sequence[str], outputs: Sequence[str],
+                      shapes: Mapping[str, Sequence[int]] | None) -> Converter:
     """``tf.compat.v1.lite.TFLiteConverter.from_frozen_graph`` as every graphlint conversion calls it."""
     return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(path, list(inputs), list(outputs),
                                                                dict(shapes) if shapes else None)
 
 
-def from_saved_model(tf: Any, path: str, signature: str) -> Any:
+def from_saved_model(tf: TFModule, path: str, signature: str) -> Converter:
     """``tf.lite.TFLiteConverter.from_saved_model`` for one signature, as every graphlint conversion of a
     SavedModel (a directory, an unpacked archive or a traced Keras file) calls it."""
     return tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=[signature])
@@ -42,8 +53,8 @@ def saved_model_refusal(target: str) -> str | None:
     return None
 
 
-def configure(tf: Any, converter: Any, target: str, *, dataset: Callable[[], Iterable[list]] | None = None,
-              float_inputs: Mapping[str, tuple[float, float] | None] | None = None) -> Any:
+def configure(tf: TFModule, converter: Converter, target: str, *, dataset: Callable[[], Iterable[Sample]] | None = None,
+              float_inputs: Mapping[str, Sequence[float] | None] | None = None) -> Converter:
     """Apply ``target``'s recipe to ``converter`` and return it.
 
     Args:

@@ -16,20 +16,25 @@ from __future__ import annotations
 import importlib.util
 import shlex
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphlint.engine.targets import JUDGED_TARGETS, REGISTRY
 
 from .pool import WorkerPool, default_pool
+
+if TYPE_CHECKING:
+    from graphlint.report import Report, Verified, VerifiedStatus
+
+    from .protocol import CalibrationSpec, InputSpec, Job, Result
 
 INSTALL_HINT = "pip install 'graphlint[convert]'"
 TFLITE_JUDGED = ("float", "int8", "tflm")  # what a finished .tflite can be judged for by running it
 SAVED_MODEL_FORMATS = ("savedmodel", "keras", "keras-h5")  # converted with from_saved_model
 _JUDGED_FORMATS = ("graphdef", "tflite", *SAVED_MODEL_FORMATS)
 _NEEDED = ("tensorflow", "ai_edge_litert", "tflite_micro")
-_CALIBRATION = {"kind": "random", "samples": 8, "seed": 0}
+_CALIBRATION: CalibrationSpec = {"kind": "random", "samples": 8, "seed": 0}
 _FAILED_RUNS = ("crash", "memory", "timeout")  # a worker that died or hung on the model: the judge's "fail"
 Progress = Callable[[int, int, str], None]
 
@@ -48,13 +53,13 @@ def missing_tools(what: str) -> str | None:
     return None
 
 
-def entry(status: str, actual: str | None = None, message: str | None = None,
-          reproduce: str | None = None) -> dict:
+def entry(status: VerifiedStatus, actual: str | None = None, message: str | None = None,
+          reproduce: str | None = None) -> Verified:
     """One target's ``verified`` object of the JSON report."""
     return {"status": status, "actual": actual, "message": message, "reproduce": reproduce}
 
 
-def judged(predicted: str, actual: str, message: str | None, reproduce: str | None) -> dict:
+def judged(predicted: str, actual: str, message: str | None, reproduce: str | None) -> Verified:
     """``confirmed`` or ``contradicted``, comparing the predicted verdict with the real one."""
     return entry("confirmed" if actual == predicted else "contradicted", actual, message, reproduce)
 
@@ -68,11 +73,11 @@ def _not_run_reason(target: str, tflite: bool) -> str | None:
     return None
 
 
-def _unjudged(fmt: str) -> str:
+def _unjudged(fmt: str | None) -> str:
     return f"verification converts frozen GraphDefs, SavedModels and Keras files and runs .tflite files, not a {fmt}"
 
 
-def _reproduce_convert(source: str, target: str, inputs: list[dict], outputs: list[str],
+def _reproduce_convert(source: str, target: str, inputs: list[InputSpec], outputs: list[str],
                        signature: str | None = None) -> str:
     words = ["graphlint", "convert", source, "--target", target, "-o", f"{Path(source).stem}.{target}.tflite"]
     if signature:
@@ -80,8 +85,8 @@ def _reproduce_convert(source: str, target: str, inputs: list[dict], outputs: li
     for spec in inputs:
         words += ["--input", f"{spec['name']}:" + ",".join(str(d) for d in spec["shape"])]
     for spec in inputs:
-        if spec.get("range"):
-            words += ["--input-range", f"{spec['name']}=" + ",".join(f"{v:g}" for v in spec["range"])]
+        if spec_range := spec.get("range"):
+            words += ["--input-range", f"{spec['name']}=" + ",".join(f"{v:g}" for v in spec_range)]
     for name in outputs:
         words += ["--output", name]
     return shlex.join(words)
@@ -98,7 +103,7 @@ def _reproduce_run(path: str, target: str) -> str:
     return shlex.join(["python", "-c", code])
 
 
-def _from_result(result: dict) -> tuple[str | None, str | None]:
+def _from_result(result: Result) -> tuple[str | None, str | None]:
     """(actual verdict or None when the job could not judge, message) of a worker's answer."""
     if result.get("status") == "ok" and result.get("actual"):
         return result["actual"], result.get("message")
@@ -114,7 +119,7 @@ _INTEGER_TYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64"
 
 
 def _graphdef_io(source: Path, inputs: Sequence[str], outputs: Sequence[str], signature: str | None = None
-                 ) -> tuple[list[dict], list[str]]:
+                 ) -> tuple[list[InputSpec], list[str]]:
     """The converter's inputs (fixed shapes) and outputs of a frozen GraphDef or a SavedModel directory;
     InputError when they cannot be fed."""
     from .service import ConvertRequest, load_model, resolve_io
@@ -128,12 +133,12 @@ def _graphdef_io(source: Path, inputs: Sequence[str], outputs: Sequence[str], si
     return feeds, names
 
 
-def _tflite_io(source: Path) -> tuple[list[dict], list[str]]:
+def _tflite_io(source: Path) -> tuple[list[InputSpec], list[str]]:
     """Inputs of a ``.tflite`` to feed: quantized ones get float samples (the runners quantize them)."""
     from graphlint.loaders import load
 
     model = load(source)
-    inputs = []
+    inputs: list[InputSpec] = []
     for tensor in model.input_tensors():
         quantized = tensor.quant is not None and tensor.dtype not in ("float32", "float16")
         dtype = "float32" if quantized else (tensor.dtype or "float32")
@@ -155,7 +160,7 @@ class Verifier:
         self.signature = signature
         self.spec_inputs, self.spec_outputs = tuple(inputs), tuple(outputs)
         self.pool, self.timeout = pool, timeout
-        self.io: tuple[list[dict], list[str]] | None = None
+        self.io: tuple[list[InputSpec], list[str]] | None = None
         self.io_error: str | None = None
         self.int8_model: Path | None = None
 
@@ -175,19 +180,18 @@ class Verifier:
         except (InputError, LoadError, OSError) as err:
             self.io_error = str(err)
 
-    def job(self, target: str, tmp: Path) -> dict:
+    def job(self, target: str, tmp: Path) -> Job:
         """The worker job judging ``target``."""
         inputs, outputs = self.io or ([], [])
-        job: dict[str, Any] = {"kind": "verify", "target": target, "inputs": inputs, "outputs": outputs,
-                               "calibration": _CALIBRATION, "model": str(Path(self.source).resolve()),
-                               "tflite": self.tflite}
+        job: Job = {"kind": "verify", "target": target, "inputs": inputs, "outputs": outputs,
+                    "calibration": _CALIBRATION, "model": str(Path(self.source).resolve()), "tflite": self.tflite}
         if self.saved_model:
             from graphlint.loaders.savedmodel import DEFAULT_SIGNATURE
 
             job["signature"] = self.signature or DEFAULT_SIGNATURE
         if not self.tflite:
-            if target == "tflm" and self.int8_model is not None:
-                job.update(model=str(self.int8_model), tflite=True, converted=True)  # TFLite Micro runs what int8 wrote
+            if target == "tflm" and self.int8_model is not None:  # TFLite Micro runs what int8 wrote
+                job.update({"model": str(self.int8_model), "tflite": True, "converted": True})
             else:
                 job["out"] = str(tmp / f"{target}.tflite")
         return job
@@ -199,7 +203,7 @@ class Verifier:
         inputs, outputs = self.io or ([], [])
         return _reproduce_convert(self.name, target, inputs, outputs, self.signature)
 
-    def one(self, target: str, predicted: str, tmp: Path) -> dict:
+    def one(self, target: str, predicted: str, tmp: Path) -> Verified:
         """The ``verified`` object of one target."""
         reason = _not_run_reason(target, self.tflite)
         if reason is None and self.saved_model:
@@ -224,7 +228,7 @@ class Verifier:
 def verify_targets(predicted: dict[str, str], source: str, fmt: str | None, *, name: str | None = None,
                    inputs: Sequence[str] = (), outputs: Sequence[str] = (), pool: WorkerPool | None = None,
                    timeout: float | None = None, progress: Progress | None = None,
-                   signature: str | None = None) -> dict[str, dict]:
+                   signature: str | None = None) -> dict[str, Verified]:
     """Judge the predicted verdict of each target (``{target: verdict}``) for the model ``source`` (a file, or a
     SavedModel directory; ``fmt``: its ``model.format``, None when unreadable) with the real tools; ``name`` is
     the model's path as the user knows it, for the reproduction commands. Returns ``{target: {status, actual,
@@ -235,7 +239,7 @@ def verify_targets(predicted: dict[str, str], source: str, fmt: str | None, *, n
         return {t: entry("not-run", message="the model could not be read") for t in predicted}
     if fmt not in _JUDGED_FORMATS:
         return {t: entry("not-run", message=_not_run_reason(t, False) or _unjudged(fmt)) for t in predicted}
-    verified: dict[str, dict] = {}
+    verified: dict[str, Verified] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="graphlint-verify-") as tmp, model_source(Path(source), pool) as src:
             verifier = Verifier(str(src.path), fmt, name=name or source, inputs=inputs, outputs=outputs, pool=pool,
@@ -253,22 +257,22 @@ def verify_targets(predicted: dict[str, str], source: str, fmt: str | None, *, n
     return verified
 
 
-def verify_report(report, source: str, **options: Any) -> dict[str, dict]:
+def verify_report(report: Report, source: str, **options: Any) -> dict[str, Verified]:
     """Judge every target of ``report`` (a :class:`graphlint.report.Report` of ``source``) with the real tools
     (options as :func:`verify_targets`); set and return ``report.verified``."""
-    predicted = {t: v["verdict"] for t, v in report.verdicts().items()}
+    predicted: dict[str, str] = {t: v["verdict"] for t, v in report.verdicts().items()}
     fmt = None if report.fatal else report.model["format"]
-    report.verified = verify_targets(predicted, source, fmt, **options)
-    return report.verified
+    verified = report.verified = verify_targets(predicted, source, fmt, **options)
+    return verified
 
 
-def summary(verified: dict[str, dict]) -> dict[str, int]:
+def summary(verified: Mapping[str, Verified]) -> dict[str, int]:
     """How many targets were confirmed, contradicted and not run."""
     return {status.replace("-", "_"): sum(1 for v in verified.values() if v["status"] == status)
             for status in ("confirmed", "contradicted", "not-run")}
 
 
-def contradictions(report) -> list[tuple[str, dict]]:
+def contradictions(report: Report) -> list[tuple[str, Verified]]:
     """The contradicted targets of a verified report, in target order."""
     return [(t, v) for t, v in (getattr(report, "verified", None) or {}).items() if v["status"] == "contradicted"]
 
@@ -288,14 +292,14 @@ def _say(enabled: bool) -> Progress | None:
     return show
 
 
-def verify_cli(reports: list, paths: Sequence[str], *, inputs: Sequence[str], outputs: Sequence[str],
+def verify_cli(reports: Sequence[Report], paths: Sequence[str], *, inputs: Sequence[str], outputs: Sequence[str],
                tty: bool = False, signature: str | None = None) -> None:
     """``graphlint check --verify``: verify every readable report in place (TensorFlow only in the workers)."""
     for report, path in zip(reports, paths):
         verify_report(report, str(path), inputs=inputs, outputs=outputs, progress=_say(tty), signature=signature)
 
 
-def contradiction_lines(reports: list) -> list[str]:
+def contradiction_lines(reports: Sequence[Report]) -> list[str]:
     """One line per contradicted target and the command that reproduces it (for stderr)."""
     lines = []
     for report in reports:

@@ -30,21 +30,58 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 
 from graphlint.convert import settings
 from graphlint.convert.errors import node_from_message, summarize
+from graphlint.convert.settings import Converter, Sample, TFModule
 from graphlint.engine.targets import CALIBRATED_TARGETS
+
+if TYPE_CHECKING:
+    from graphlint.convert.protocol import (
+        CalibrationSpec,
+        InputSpec,
+        IODetail,
+        Job,
+        LayerError,
+        LayersCheck,
+        NumericCheck,
+        OutputError,
+        Result,
+    )
 
 _DEFAULT_RANGE = settings.DEFAULT_RANGE
 _TOP_LAYERS = 3
 
 Progress = Callable[[float, str], None]
+Array = npt.NDArray[Any]
+Samples = list[list[Array]]  # one list of arrays per sample, in input order
+Dataset = Callable[[], Iterator[Sample]]  # a representative dataset, as the converter calls it
+# LiteRT, TensorFlow Lite Micro and Keras are imported lazily, here only, and ship no type information: their
+# interpreters and models are typed by these names alone.
+Interpreter = Any
+KerasModel = Any
 
 
-def _tf():
+class QuantDetail(TypedDict):
+    """What (de)quantizing a tensor reads of LiteRT's tensor details."""
+
+    dtype: npt.DTypeLike
+    quantization: tuple[float, int]  # (scale, zero point); scale 0 when the tensor is not quantized
+
+
+class TensorDetail(QuantDetail):
+    """An entry of LiteRT's ``get_input_details()`` / ``get_output_details()``: the members graphlint reads."""
+
+    name: str
+    index: int
+    shape: Array
+
+
+def _tf() -> TFModule:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore")
     import tensorflow as tf
@@ -59,7 +96,7 @@ def _bare(name: str) -> str:
     return head if head and tail.isdigit() else name
 
 
-def _samples_for(arr: np.ndarray, shape: tuple[int, ...], name: str) -> list[np.ndarray]:
+def _samples_for(arr: Array, shape: tuple[int, ...], name: str) -> list[Array]:
     if tuple(arr.shape) == shape:
         return [arr]
     if arr.ndim == len(shape) + 1 and tuple(arr.shape[1:]) == shape:
@@ -70,7 +107,7 @@ def _samples_for(arr: np.ndarray, shape: tuple[int, ...], name: str) -> list[np.
                      f"[N, {', '.join(map(str, shape))}]")
 
 
-def _random_input(rng: np.random.Generator, inp: dict) -> np.ndarray:
+def _random_input(rng: np.random.Generator, inp: InputSpec) -> Array:
     """One seeded sample of an input, uniform in its range (0 or 1 for a bool)."""
     lo, hi = inp.get("range") or _DEFAULT_RANGE
     dtype = np.dtype(inp["dtype"])
@@ -81,7 +118,7 @@ def _random_input(rng: np.random.Generator, inp: dict) -> np.ndarray:
     return rng.integers(int(lo), int(hi) + 1, inp["shape"]).astype(dtype)
 
 
-def _read_samples(file: Path, inputs: list[dict], per_input: list[list[np.ndarray]]) -> None:
+def _read_samples(file: Path, inputs: list[InputSpec], per_input: list[list[Array]]) -> None:
     """Add the samples of one ``.npz`` (an array per input name) or ``.npy`` (single input) file to
     ``per_input``."""
     if file.suffix == ".npy":
@@ -98,7 +135,7 @@ def _read_samples(file: Path, inputs: list[dict], per_input: list[list[np.ndarra
         per_input[i].extend(_samples_for(arrays[inp["name"]], tuple(inp["shape"]), inp["name"]))
 
 
-def calibration_samples(spec: dict, inputs: list[dict]) -> list[list[np.ndarray]]:
+def calibration_samples(spec: CalibrationSpec, inputs: list[InputSpec]) -> Samples:
     """The calibration / test samples: one list of arrays (in input order) per sample.
 
     ``spec``: ``{"kind": "random", "samples": N}`` (seeded, uniform in each input's range), ``{"kind": "npz",
@@ -113,7 +150,7 @@ def calibration_samples(spec: dict, inputs: list[dict]) -> list[list[np.ndarray]
     files = [path] if kind == "npz" else sorted(path.glob("*.npz")) or sorted(path.glob("*.npy"))
     if not files:
         raise ValueError(f"{path}: no .npz or .npy files")
-    per_input: list[list[np.ndarray]] = [[] for _ in inputs]
+    per_input: list[list[Array]] = [[] for _ in inputs]
     for file in files:
         _read_samples(file, inputs, per_input)
     counts = {len(p) for p in per_input}
@@ -125,7 +162,7 @@ def calibration_samples(spec: dict, inputs: list[dict]) -> list[list[np.ndarray]
 
 # -- conversion --------------------------------------------------------------------------------------------
 
-def make_converter(tf, job: dict, dataset: Callable[[], Iterator[list]] | None):
+def make_converter(tf: TFModule, job: Job, dataset: Dataset | None) -> Converter:
     """A TF 2.21 converter for the job's model and target, with the target's recipe (graphlint.engine.targets):
     ``from_saved_model`` with the job's signature when ``job["signature"]`` is set (a SavedModel directory),
     else ``from_frozen_graph``."""
@@ -139,12 +176,12 @@ def make_converter(tf, job: dict, dataset: Callable[[], Iterator[list]] | None):
     return settings.configure(tf, conv, job["target"], dataset=dataset, float_inputs=floats)
 
 
-def representative(job: dict, samples: list[list[np.ndarray]]) -> Callable[[], Iterator]:
+def representative(job: Job, samples: Samples) -> Dataset:
     """The representative dataset of the job's samples: lists in input order for a frozen graph, dicts keyed by
     the signature's input names for a SavedModel (the converter feeds those by name)."""
     names = [i["name"] for i in job["inputs"]]
 
-    def dataset():
+    def dataset() -> Iterator[Sample]:
         for sample in samples:
             arrays = [np.asarray(a) for a in sample]
             yield dict(zip(names, arrays)) if job.get("signature") else arrays
@@ -152,7 +189,7 @@ def representative(job: dict, samples: list[list[np.ndarray]]) -> Callable[[], I
     return dataset
 
 
-def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+def _quantize(x: Array, detail: QuantDetail) -> Array:
     dtype = np.dtype(detail["dtype"])
     scale, zero = detail["quantization"]
     if not np.issubdtype(dtype, np.integer) or not scale or not np.issubdtype(x.dtype, np.floating):
@@ -161,14 +198,14 @@ def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
     return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
 
 
-def _dequantize(q: np.ndarray, detail: dict) -> np.ndarray:
+def _dequantize(q: Array, detail: QuantDetail) -> Array:
     scale, zero = detail["quantization"]
     if scale and np.issubdtype(q.dtype, np.integer):
         return (q.astype(np.float32) - zero) * np.float32(scale)
     return q.astype(np.float32) if q.dtype != np.float32 and np.issubdtype(q.dtype, np.number) else q
 
 
-def _match(details: list[dict], names: list[str], by_signature: dict[str, int] | None = None) -> list[int]:
+def _match(details: list[TensorDetail], names: list[str], by_signature: dict[str, int] | None = None) -> list[int]:
     """Index into ``details`` for each graph tensor name (by name, else through the model's signature, else by
     position)."""
     by_name = {_bare(d["name"]): i for i, d in enumerate(details)}
@@ -180,7 +217,7 @@ def _match(details: list[dict], names: list[str], by_signature: dict[str, int] |
     return list(range(len(details)))
 
 
-def _signature_indices(interp) -> tuple[dict[str, int], dict[str, int]]:
+def _signature_indices(interp: Interpreter) -> tuple[dict[str, int], dict[str, int]]:
     """Tensor index of each input and output name of the model's only signature (a model converted from a
     SavedModel names them as the signature does); empty without exactly one signature."""
     signatures = interp.get_signature_list()
@@ -191,7 +228,7 @@ def _signature_indices(interp) -> tuple[dict[str, int], dict[str, int]]:
             {name: d["index"] for name, d in runner.get_output_details().items()})
 
 
-def _positional(model: bytes, job: dict, samples: list[list[np.ndarray]]) -> Callable[[], Iterator[list]]:
+def _positional(model: bytes, job: Job, samples: Samples) -> Dataset:
     """The samples as lists in the converted model's input order (the QuantizationDebugger feeds them by
     position, not by the signature's names)."""
     from ai_edge_litert.interpreter import Interpreter
@@ -200,15 +237,15 @@ def _positional(model: bytes, job: dict, samples: list[list[np.ndarray]]) -> Cal
     order = _match(interp.get_input_details(), [i["name"] for i in job["inputs"]], _signature_indices(interp)[0])
     slot = {position: k for k, position in enumerate(order)}
 
-    def dataset():
+    def dataset() -> Iterator[Sample]:
         for sample in samples:
             yield [np.asarray(sample[slot[p]]) for p in range(len(order))]
 
     return dataset
 
 
-def run_tflite(model: bytes, samples: list[list[np.ndarray]], input_names: list[str], output_names: list[str]
-               ) -> tuple[list[list[np.ndarray]], list[dict], list[dict]]:
+def run_tflite(model: bytes, samples: Samples, input_names: list[str], output_names: list[str]
+               ) -> tuple[Samples, list[TensorDetail], list[TensorDetail]]:
     """Allocate and invoke the model on every sample with LiteRT; float (dequantized) outputs per sample.
 
     An input whose shape the model leaves open (a SavedModel's unknown batch) is resized to the sample's."""
@@ -224,7 +261,7 @@ def run_tflite(model: bytes, samples: list[list[np.ndarray]], input_names: list[
             interp.resize_tensor_input(ins[idx]["index"], list(arr.shape))
         interp.allocate_tensors()
         ins, outs = interp.get_input_details(), interp.get_output_details()
-    results = []
+    results: Samples = []
     for sample in samples:
         for arr, idx in zip(sample, in_order):
             interp.set_tensor(ins[idx]["index"], _quantize(arr, ins[idx]))
@@ -233,7 +270,7 @@ def run_tflite(model: bytes, samples: list[list[np.ndarray]], input_names: list[
     return results, [ins[i] for i in in_order], [outs[i] for i in out_order]
 
 
-def run_micro(model: bytes, samples: list[list[np.ndarray]], ins: list[dict]) -> None:
+def run_micro(model: bytes, samples: Samples, ins: list[TensorDetail]) -> None:
     """Allocate and invoke the model with TensorFlow Lite Micro's interpreter (raises what it raises)."""
     from tflite_micro.python.tflite_micro import runtime
 
@@ -244,8 +281,8 @@ def run_micro(model: bytes, samples: list[list[np.ndarray]], ins: list[dict]) ->
         interp.invoke()
 
 
-def run_reference(tf, path: str, samples: list[list[np.ndarray]], input_names: list[str],
-                  output_names: list[str], repeats: list | None = None) -> list[list[np.ndarray]]:
+def run_reference(tf: TFModule, path: str, samples: Samples, input_names: list[str], output_names: list[str],
+                  repeats: list[bool] | None = None) -> Samples:
     """Run a frozen GraphDef with TensorFlow on every sample.
 
     With ``repeats`` (a list), the first sample runs once more and whether the outputs repeat is appended.
@@ -267,7 +304,7 @@ def run_reference(tf, path: str, samples: list[list[np.ndarray]], input_names: l
     fetches = [_tensor(n) for n in output_names]
     present = {op.name for op in graph.get_operations()}
     with tf.compat.v1.Session(graph=graph) as sess:
-        def run(sample: list[np.ndarray]) -> list[np.ndarray]:
+        def run(sample: list[Array]) -> list[Array]:
             feed = {_tensor(n): a for n, a in zip(input_names, sample) if _bare(n) in present}
             return [np.asarray(v) for v in sess.run(fetches, feed)]
 
@@ -277,13 +314,13 @@ def run_reference(tf, path: str, samples: list[list[np.ndarray]], input_names: l
         return outputs
 
 
-def run_saved_model(tf, path: str, signature: str, samples: list[list[np.ndarray]], input_names: list[str],
-                    output_names: list[str], repeats: list | None = None) -> list[list[np.ndarray]]:
+def run_saved_model(tf: TFModule, path: str, signature: str, samples: Samples, input_names: list[str],
+                    output_names: list[str], repeats: list[bool] | None = None) -> Samples:
     """Run a SavedModel's signature with TensorFlow on every sample (inputs and outputs by the signature's
     names); ``repeats`` as :func:`run_reference`."""
     function = tf.saved_model.load(path).signatures[signature]
 
-    def run(sample: list[np.ndarray]) -> list[np.ndarray]:
+    def run(sample: list[Array]) -> list[Array]:
         result = function(**{name: tf.constant(a) for name, a in zip(input_names, sample)})
         return [np.asarray(result[_bare(n)]) for n in output_names]
 
@@ -297,9 +334,9 @@ def _tensor(name: str) -> str:
     return name if _bare(name) != name else f"{name}:0"
 
 
-def compare(reference: list[list[np.ndarray]], converted: list[list[np.ndarray]], names: list[str]) -> list[dict]:
+def compare(reference: Samples, converted: Samples, names: list[str]) -> list[OutputError]:
     """Per output: max abs error, mean abs error, cosine similarity and (for [N, C] outputs) top-1 agreement."""
-    out = []
+    out: list[OutputError] = []
     for k, name in enumerate(names):
         ref = np.stack([np.asarray(s[k], dtype=np.float64) for s in reference])
         got = np.stack([np.asarray(s[k], dtype=np.float64).reshape(np.shape(s_ref[k]))
@@ -308,7 +345,7 @@ def compare(reference: list[list[np.ndarray]], converted: list[list[np.ndarray]]
         a, b = ref.ravel(), got.ravel()
         na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
         cosine = 1.0 if na == nb == 0 else float(a @ b / (na * nb)) if na and nb else 0.0
-        item: dict[str, Any] = {
+        item: OutputError = {
             "name": name, "shape": list(ref.shape[1:]), "max_abs_error": float(diff.max()) if diff.size else 0.0,
             "mean_abs_error": float(diff.mean()) if diff.size else 0.0, "cosine": round(cosine, 6),
             "reference_range": [float(ref.min()), float(ref.max())] if ref.size else None,
@@ -320,14 +357,14 @@ def compare(reference: list[list[np.ndarray]], converted: list[list[np.ndarray]]
     return out
 
 
-def debug_layers(tf, job: dict, dataset) -> list[dict]:
+def debug_layers(tf: TFModule, job: Job, dataset: Dataset) -> list[LayerError]:
     """Per-layer error of the integer model against float, in the QuantizationDebugger's terms, worst first."""
     conv = make_converter(tf, job, dataset)
     debugger = tf.lite.experimental.QuantizationDebugger(converter=conv, debug_dataset=dataset)
     debugger.run()
     buf = io.StringIO()
     debugger.layer_statistics_dump(buf)
-    layers = []
+    layers: list[LayerError] = []
     for row in csv.DictReader(io.StringIO(buf.getvalue())):
         try:
             mse, scale = float(row["mean_squared_error"]), _first_float(row.get("scale") or row.get("scales"))
@@ -353,7 +390,7 @@ def _first_float(text: str | None) -> float:
     return float(cleaned[0]) if cleaned else 0.0
 
 
-def explain_layer(layer: dict) -> str:
+def explain_layer(layer: LayerError) -> str:
     """One plain sentence about how much a layer loses to quantization."""
     ratio = layer["rmse_per_scale"]
     text = (f"`{layer['tensor']}` ({layer['op']}) is off by {layer['rmse']:.3g} on average (RMS) against float, "
@@ -369,11 +406,11 @@ def explain_layer(layer: dict) -> str:
 
 # -- the job -------------------------------------------------------------------------------------------------
 
-def _failure(kind: str, message: str, node: str | None = None, **extra) -> dict:
+def _failure(kind: str, message: str, node: str | None = None, **extra: Any) -> Result:
     return {"status": "failed", "error": {"kind": kind, "message": message, "node": node, **extra}}
 
 
-def run_job(job: dict, progress: Progress | None = None) -> dict:
+def run_job(job: Job, progress: Progress | None = None) -> Result:
     """Run one job; never raises (every failure is a structured result)."""
     progress = progress or (lambda fraction, stage: None)
     try:
@@ -393,7 +430,7 @@ def run_job(job: dict, progress: Progress | None = None) -> dict:
         return _failure("internal", f"{type(err).__name__}: {summarize(str(err))}", traceback="".join(tb[-4:]))
 
 
-def _convert(job: dict, progress: Progress) -> dict:
+def _convert(job: Job, progress: Progress) -> Result:
     tf = _tf()
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -414,7 +451,7 @@ def _convert(job: dict, progress: Progress) -> dict:
                         timings_ms={"convert": (time.perf_counter() - start) * 1000})
     timings["convert"] = (time.perf_counter() - start) * 1000
     Path(job["out"]).write_bytes(model)
-    result: dict[str, Any] = {"status": "ok", "error": None, "tflite_bytes": len(model), "timings_ms": timings}
+    result: Result = {"status": "ok", "error": None, "tflite_bytes": len(model), "timings_ms": timings}
     if not job.get("run", True):
         return result
     progress(0.45, "run")
@@ -444,7 +481,7 @@ def _convert(job: dict, progress: Progress) -> dict:
     return result
 
 
-def _numeric(tf, job: dict, samples: list, names: list[str], converted) -> dict:
+def _numeric(tf: TFModule, job: Job, samples: Samples, names: list[str], converted: Samples) -> NumericCheck:
     """How the converted model's outputs compare with the original graph's on ``samples``."""
     try:
         repeats: list[bool] = []
@@ -462,7 +499,7 @@ def _numeric(tf, job: dict, samples: list, names: list[str], converted) -> dict:
         return {"samples": len(samples), "error": summarize(str(err))}
 
 
-def _layers(tf, job: dict, model: bytes, samples: list, dataset) -> dict:
+def _layers(tf: TFModule, job: Job, model: bytes, samples: Samples, dataset: Dataset) -> LayersCheck:
     """The quantization debugger's per-layer error: the layer count and the worst layers."""
     try:
         layers = debug_layers(tf, job, _positional(model, job, samples) if job.get("signature") else dataset)
@@ -471,7 +508,7 @@ def _layers(tf, job: dict, model: bytes, samples: list, dataset) -> dict:
         return {"error": summarize(str(err))}
 
 
-def export_keras(job: dict) -> dict:
+def export_keras(job: Job) -> Result:
     """Trace the Keras file ``job["model"]`` (``.keras`` or ``.h5``) into a SavedModel at ``job["out"]`` with
     ``model.export``, as Keras writes one for TFLite; the result names its layers, outermost first."""
     tf = _tf()
@@ -487,7 +524,7 @@ def export_keras(job: dict) -> dict:
     return {"status": "ok", "error": None, "layers": _layer_names(model)}
 
 
-def _layer_names(model) -> list[str]:
+def _layer_names(model: KerasModel) -> list[str]:
     names: list[str] = []
     for layer in getattr(model, "layers", ()):
         names.append(layer.name)
@@ -495,18 +532,18 @@ def _layer_names(model) -> list[str]:
     return names
 
 
-def _detail_json(d: dict) -> dict:
+def _detail_json(d: TensorDetail) -> IODetail:
     scale, zero = d["quantization"]
     return {"name": d["name"], "dtype": np.dtype(d["dtype"]).name, "shape": [int(x) for x in d["shape"]],
             "scale": float(scale), "zero_point": int(zero)}
 
 
-def measure_ranges(job: dict) -> dict:
+def measure_ranges(job: Job) -> Result:
     """Min and max of the named tensors of a GraphDef over the calibration samples (for add-fake-quant)."""
     tf = _tf()
     samples = calibration_samples(job.get("calibration") or {"kind": "random"}, job["inputs"])
     values = run_reference(tf, job["model"], samples, [i["name"] for i in job["inputs"]], job["tensors"])
-    ranges = {}
+    ranges: dict[str, list[float]] = {}
     for k, name in enumerate(job["tensors"]):
         arrays = [np.asarray(s[k], dtype=np.float64) for s in values]
         ranges[name] = [min(float(a.min()) for a in arrays), max(float(a.max()) for a in arrays)]
@@ -530,7 +567,7 @@ def main() -> int:
     os.dup2(2, 1)  # whatever the converter's C++ code prints goes to stderr, never into the protocol
     sys.stdout = sys.stderr
 
-    def send(message: dict) -> None:
+    def send(message: dict[str, Any]) -> None:
         proto.write(json.dumps(message) + "\n")
         proto.flush()
 
@@ -540,10 +577,13 @@ def main() -> int:
     for line in sys.stdin:
         if not line.strip():
             continue
-        job = json.loads(line)
+        job: Job = json.loads(line)
         job_id = job.get("id")
-        result = run_job(job, lambda fraction, stage, job_id=job_id: send(
-            {"type": "progress", "id": job_id, "fraction": fraction, "stage": stage}))
+
+        def progress(fraction: float, stage: str, job_id: str | None = job_id) -> None:
+            send({"type": "progress", "id": job_id, "fraction": fraction, "stage": stage})
+
+        result = run_job(job, progress)
         send({"type": "result", "id": job_id, "result": result})
         if result.get("restart"):
             return 3

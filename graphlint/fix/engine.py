@@ -20,17 +20,57 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 from graphlint.engine.edits import Edit
 from graphlint.engine.finding import Applicability, Finding
 from graphlint.engine.targets import DEFAULT_TARGETS
-from graphlint.loaders import _graphdef_schema as pb
+from graphlint.loaders import graphdef_schema as pb
 
 from .graph import FixError, Graph, canonical, node_of
 from .handlers import HANDLERS, Context
 
+if TYPE_CHECKING:
+    from graphlint.engine.registry import Registry
+    from graphlint.engine.select import Selection
+    from graphlint.ir import ModelGraph, Shape
+    from graphlint.report import JSONObject, Report
+
 Measure = Callable[[bytes, list[str]], Mapping[str, tuple[float, float]]]
 MAX_PASSES = 8
+Todo = tuple[str, str, str, Edit]  # (code of the finding or "engine", fix title, applicability, edit)
+
+# What the engine did with one edit. "pass" is a keyword, so the base uses the functional form.
+EditRecord = TypedDict("EditRecord", {"pass": int, "code": str, "node": str | None, "kind": str})
+
+
+class Applied(EditRecord):
+    """An edit the engine applied."""
+
+    title: str
+    applicability: str
+    what: str  # what the handler did, in one line
+
+
+class Skipped(EditRecord):
+    """An edit the engine left out, and why."""
+
+    reason: str
+
+
+class FixJSON(TypedDict):
+    """A fix run as the conversion report states it (:meth:`FixResult.to_dict`)."""
+
+    passes: int
+    converged: bool
+    stop_reason: str
+    applied: list[Applied]
+    skipped: list[Skipped]
+    remaining: list[JSONObject]
+    inputs: list[str]
+    outputs: list[str]
+    nodes_before: int | None
+    nodes_after: int | None
 
 
 @dataclasses.dataclass
@@ -39,18 +79,18 @@ class FixResult:
 
     data: bytes  # the fixed GraphDef, serialized (binary, or text when the source was text)
     text: bool  # the source was a text GraphDef (.pbtxt)
-    applied: list[dict]  # {pass, code, node, kind, title, applicability, what}
-    skipped: list[dict]  # {pass, code, node, kind, reason}
+    applied: list[Applied]
+    skipped: list[Skipped]
     passes: int
     converged: bool
     stop_reason: str  # converged | oscillation | max-passes
-    remaining: list[dict]  # findings of the final lint (JSON form)
+    remaining: list[JSONObject]  # findings of the final lint (JSON form)
     inputs: tuple[str, ...]  # the input names the caller gave
     outputs: tuple[str, ...]  # the outputs, as given or inferred at the first pass
-    before: object = dataclasses.field(repr=False, default=None)  # the original GraphDef message
-    after: object = dataclasses.field(repr=False, default=None)  # the fixed GraphDef message
+    before: pb.Message | None = dataclasses.field(repr=False, default=None)  # the original GraphDef message
+    after: pb.Message | None = dataclasses.field(repr=False, default=None)  # the fixed GraphDef message
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> FixJSON:
         """JSON form (without the graphs)."""
         return {"passes": self.passes, "converged": self.converged, "stop_reason": self.stop_reason,
                 "applied": self.applied, "skipped": self.skipped, "remaining": self.remaining,
@@ -63,7 +103,7 @@ class FixResult:
         return graph_diff(self.before, self.after, a_name, b_name)
 
 
-def _parse(data: bytes) -> tuple[object, bool]:
+def _parse(data: bytes) -> tuple[pb.Message, bool]:
     from graphlint.loaders import sniff
 
     graph_def = pb.GraphDef()
@@ -82,12 +122,14 @@ def _parse(data: bytes) -> tuple[object, bool]:
     return graph_def, False
 
 
-def _serialize(graph_def, text: bool) -> bytes:
+def _serialize(graph_def: pb.Message, text: bool) -> bytes:
     if text:
         from google.protobuf import text_format
 
-        return text_format.MessageToString(graph_def).encode()
-    return graph_def.SerializeToString(deterministic=True)
+        data: bytes = text_format.MessageToString(graph_def).encode()
+    else:
+        data = graph_def.SerializeToString(deterministic=True)
+    return data
 
 
 def _allowed(applicability: Applicability, unsafe: bool) -> bool:
@@ -95,7 +137,8 @@ def _allowed(applicability: Applicability, unsafe: bool) -> bool:
 
 
 def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str] = (), unsafe: bool = False,
-              targets: Sequence[str] = DEFAULT_TARGETS, registry=None, selection=None, measure: Measure | None = None,
+              targets: Sequence[str] = DEFAULT_TARGETS, registry: Registry | None = None,
+              selection: Selection | None = None, measure: Measure | None = None,
               max_passes: int = MAX_PASSES) -> FixResult:
     """Apply the fixes the rules attach until the graph is stable; validate and return the fixed graph.
 
@@ -114,7 +157,6 @@ def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str]
     Raises:
         FixError: the model cannot be read, or the fixed graph fails validation.
     """
-    from graphlint.engine.options import parse_io
     from graphlint.engine.runner import lint
     from graphlint.engine.select import Selection
 
@@ -123,8 +165,8 @@ def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str]
     before.CopyFrom(graph_def)
     graph = Graph(graph_def)
     selection = selection or Selection(preview=True)
-    applied: list[dict] = []
-    skipped: list[dict] = []
+    applied: list[Applied] = []
+    skipped: list[Skipped] = []
     seen: set[str] = set()
     ctx: Context | None = None
     stop, passes = "max-passes", 0
@@ -138,12 +180,9 @@ def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str]
         seen.add(digest)
         report = lint(current, targets=targets, inputs=inputs, outputs=user_outputs, selection=selection,
                       registry=registry, name="<fix>")
-        if report.fatal:
-            raise FixError(report.fatal_finding.message)
-        model = report.model_graph
+        model = _loaded(report)
         if ctx is None:  # pin inputs and outputs at the first pass so that every later pass agrees
-            ctx = Context(inputs=tuple(node_of(n) for n in parse_io(inputs)[0]),
-                          outputs=tuple(canonical(t) for t in model.info.outputs))
+            ctx = _context(inputs, model)
             user_outputs = tuple(ctx.outputs)
         todo = _collect(report.findings, unsafe)
         todo += _engine_edits(graph, ctx, outputs, shapes if unsafe else {}, number)
@@ -162,13 +201,33 @@ def fix_graph(data: bytes, *, inputs: Sequence[str] = (), outputs: Sequence[str]
     problems = _validate(report, ctx)
     if problems:
         raise FixError("the fixed graph is not valid: " + "; ".join(problems[:3]))
+    if ctx is None:  # no pass ran (max_passes < 1): the graph is as it came, and so are its inputs and outputs
+        ctx = _context(inputs, _loaded(report))
     return FixResult(data=_serialize(graph_def, text), text=text, applied=applied, skipped=skipped, passes=passes,
                      converged=stop == "converged", stop_reason=stop,
                      remaining=[f.to_dict() for f in report.findings], inputs=ctx.inputs, outputs=ctx.outputs,
                      before=before, after=graph_def)
 
 
-def _read(data: bytes, inputs: Sequence[str]) -> tuple[Mapping, pb.GraphDef, bool]:
+def _loaded(report: Report) -> ModelGraph:
+    """The model a lint loaded; FixError saying why when it could not read it."""
+    fatal, model = report.fatal_finding, report.model_graph
+    if fatal is not None:
+        raise FixError(fatal.message)
+    if model is None:  # the runner reports every model it cannot read with a fatal finding
+        raise FixError("the graph cannot be read")
+    return model
+
+
+def _context(inputs: Sequence[str], model: ModelGraph) -> Context:
+    """The inputs the caller named and the outputs of ``model``, as the handlers keep them."""
+    from graphlint.engine.options import parse_io
+
+    return Context(inputs=tuple(node_of(n) for n in parse_io(inputs)[0]),
+                   outputs=tuple(canonical(t) for t in model.info.outputs))
+
+
+def _read(data: bytes, inputs: Sequence[str]) -> tuple[Mapping[str, Shape], pb.Message, bool]:
     """The input shapes the user gave, the parsed GraphDef and whether it was text; FixError when either
     cannot be read or the graph is empty."""
     from graphlint.engine.options import parse_io
@@ -183,12 +242,12 @@ def _read(data: bytes, inputs: Sequence[str]) -> tuple[Mapping, pb.GraphDef, boo
     return shapes, graph_def, text
 
 
-def _apply(graph: Graph, todo: list[tuple[str, str, str, Edit]], ctx: Context, number: int, applied: list[dict],
-           skipped: list[dict]) -> bool:
+def _apply(graph: Graph, todo: list[Todo], ctx: Context, number: int, applied: list[Applied],
+           skipped: list[Skipped]) -> bool:
     """Apply pass ``number``'s edits, recording each in ``applied`` or ``skipped``; True when any applied."""
     any_applied = False
     for finding_code, title, applicability, edit in todo:
-        record = {"pass": number, "code": finding_code, "node": edit.node, "kind": edit.kind}
+        record: EditRecord = {"pass": number, "code": finding_code, "node": edit.node, "kind": edit.kind}
         if edit.node is not None and edit.node not in graph:
             skipped.append({**record, "reason": "the node is gone (an earlier edit removed it)"})
             continue
@@ -203,8 +262,8 @@ def _apply(graph: Graph, todo: list[tuple[str, str, str, Edit]], ctx: Context, n
     return any_applied
 
 
-def _collect(findings: Sequence[Finding], unsafe: bool) -> list[tuple[str, str, str, Edit]]:
-    todo = []
+def _collect(findings: Sequence[Finding], unsafe: bool) -> list[Todo]:
+    todo: list[Todo] = []
     for finding in findings:
         fix = finding.fix
         if fix is None or not fix.edits or not _allowed(fix.applicability, unsafe):
@@ -213,13 +272,13 @@ def _collect(findings: Sequence[Finding], unsafe: bool) -> list[tuple[str, str, 
     return todo
 
 
-def _engine_edits(graph: Graph, ctx: Context, user_outputs: Sequence[str], shapes: Mapping,
-                  number: int) -> list[tuple[str, str, str, Edit]]:
+def _engine_edits(graph: Graph, ctx: Context, user_outputs: Sequence[str], shapes: Mapping[str, Shape],
+                  number: int) -> list[Todo]:
     """The engine's own passes: prune when outputs were given; input shapes the user gave (unsafe)."""
-    todo = []
+    todo: list[Todo] = []
     for name, shape in sorted(shapes.items()):
         node = node_of(name)
-        if node in graph and graph.node(node).op.startswith("Placeholder"):
+        if shape is not None and node in graph and graph.node(node).op.startswith("Placeholder"):
             declared = graph.node(node).attr["shape"].shape
             current = None if declared.unknown_rank else tuple(None if d.size < 0 else d.size for d in declared.dim)
             if current != tuple(shape) and None not in shape:
@@ -230,8 +289,9 @@ def _engine_edits(graph: Graph, ctx: Context, user_outputs: Sequence[str], shape
     return todo
 
 
-def _dedupe(todo: list) -> list:
-    seen, out = set(), []
+def _dedupe(todo: list[Todo]) -> list[Todo]:
+    seen: set[str] = set()
+    out: list[Todo] = []
     for item in todo:
         key = json.dumps(item[3].to_dict(), sort_keys=True, default=str)  # params may hold lists
         if key not in seen:
@@ -240,11 +300,10 @@ def _dedupe(todo: list) -> list:
     return out
 
 
-def _measure(graph_def, todo: list, ctx: Context, measure: Measure | None, skipped: list, number: int) -> None:
+def _measure(graph_def: pb.Message, todo: list[Todo], ctx: Context, measure: Measure | None, skipped: list[Skipped],
+             number: int) -> None:
     """Measure the ranges add-fake-quant edits leave open, once per pass."""
-    wanted = sorted({canonical(e.param("tensor") or e.node) for *_, e in todo
-                     if e.kind == "add-fake-quant" and (e.param("min") is None or e.param("max") is None)})
-    wanted = [t for t in wanted if t not in ctx.ranges]
+    wanted = sorted({t for *_, e in todo if (t := _open_range(e)) is not None and t not in ctx.ranges})
     if not wanted or measure is None:
         return
     try:
@@ -256,12 +315,22 @@ def _measure(graph_def, todo: list, ctx: Context, measure: Measure | None, skipp
     ctx.ranges = {**ctx.ranges, **{canonical(k): v for k, v in ranges.items()}}
 
 
-def _validate(report, ctx: Context | None) -> list[str]:
+def _open_range(edit: Edit) -> str | None:
+    """The tensor whose range an add-fake-quant edit leaves to be measured; None for any other edit, one that gives
+    its range, or one that names no tensor (its handler refuses it: there is nothing to measure)."""
+    if edit.kind != "add-fake-quant" or (edit.param("min") is not None and edit.param("max") is not None):
+        return None
+    tensor: str | None = edit.param("tensor") or edit.node
+    return canonical(tensor) if tensor is not None else None
+
+
+def _validate(report: Report, ctx: Context | None) -> list[str]:
     from graphlint.ir import validate
 
-    if report.fatal:
-        return [report.fatal_finding.message]
-    model = report.model_graph
+    try:
+        model = _loaded(report)
+    except FixError as err:
+        return [str(err)]
     problems = validate(model)
     for tid, tensor in sorted(model.tensors.items()):
         if tensor.producer is None and tensor.consumers and tensor.subgraph == "main":
@@ -276,7 +345,7 @@ def _validate(report, ctx: Context | None) -> list[str]:
     return problems
 
 
-def graph_diff(before, after, a_name: str = "a", b_name: str = "b") -> str:
+def graph_diff(before: pb.Message, after: pb.Message, a_name: str = "a", b_name: str = "b") -> str:
     """Node-level diff: ``-`` removed nodes, ``+`` added nodes, ``~`` nodes whose op, inputs or attrs changed."""
     old = {n.name: n for n in before.node}
     new = {n.name: n for n in after.node}

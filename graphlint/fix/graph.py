@@ -7,14 +7,23 @@ it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from graphlint.loaders import _graphdef_schema as pb
-from graphlint.loaders.graphdef import DTYPES, tensor_value
+from graphlint.loaders import graphdef_schema as pb
+from graphlint.loaders.tensors import DTYPES, tensor_value
 
 _TYPE_IDS = {name: num for num, name in DTYPES.items() if num < 100}
+
+Array = npt.NDArray[Any]
+# What :meth:`Graph.attr` gives: an int, float, bool, str (bytes decoded), dtype name, list or message, by the
+# attr's kind; which one a key holds is the op's to say, so the handler that reads it knows.
+PlainAttr = Any
+# What :func:`set_attr` writes: an AttrValue message as it is, a ``("type", dtype name)`` pair, or a scalar.
+AttrInput = pb.Message | tuple[str, str] | bool | int | float | str
 
 
 class FixError(Exception):
@@ -42,7 +51,7 @@ def short(tensor: str) -> str:
 class Graph:
     """A mutable view of a GraphDef with name lookups, rewiring and constant helpers."""
 
-    def __init__(self, graph_def) -> None:
+    def __init__(self, graph_def: pb.Message) -> None:
         self.gd = graph_def
         self._index: dict[str, int] | None = None
 
@@ -55,33 +64,33 @@ class Graph:
     def __contains__(self, name: str) -> bool:
         return name in self._names()
 
-    def node(self, name: str):
-        """The NodeDef named ``name``; FixError when there is none."""
-        pos = self._names().get(name)
+    def node(self, name: str | None) -> pb.Message:
+        """The NodeDef named ``name``; FixError when there is none (None, an edit's missing node, names none)."""
+        pos = self._names().get(name) if name is not None else None
         if pos is None:
             raise FixError(f"no node `{name}` in the graph")
         return self.gd.node[pos]
 
-    def nodes(self):
+    def nodes(self) -> list[pb.Message]:
         """All NodeDefs, in file order."""
         return list(self.gd.node)
 
     @staticmethod
-    def data_inputs(node) -> list[str]:
+    def data_inputs(node: pb.Message) -> list[str]:
         """A node's data inputs (control inputs left out)."""
         return [i for i in node.input if not i.startswith("^")]
 
-    def consumers(self, tensor: str) -> list[tuple[object, int]]:
+    def consumers(self, tensor: str) -> list[tuple[pb.Message, int]]:
         """(node, input position) of every data read of ``tensor``."""
         want = canonical(tensor)
         return [(n, i) for n in self.gd.node for i, inp in enumerate(n.input)
                 if not inp.startswith("^") and canonical(inp) == want]
 
-    def readers(self, name: str) -> list[object]:
+    def readers(self, name: str) -> list[pb.Message]:
         """Nodes that read any output of ``name`` or depend on it by control."""
         return [n for n in self.gd.node if any(node_of(i) == name for i in n.input)]
 
-    def attr(self, node, key: str, default=None):
+    def attr(self, node: pb.Message, key: str, default: PlainAttr = None) -> PlainAttr:
         """A plain attr value: int, float, bool, bytes→str, type→dtype name, shape→tuple."""
         if key not in node.attr:
             return default
@@ -97,7 +106,7 @@ class Graph:
             return default
         return getattr(value, which)
 
-    def const_value(self, tensor: str) -> np.ndarray | None:
+    def const_value(self, tensor: str) -> Array | None:
         """The value of a Const node's output (through Identity chains), or None."""
         node = self.node(node_of(tensor))
         seen = 0
@@ -107,6 +116,13 @@ class Graph:
         if node.op != "Const":
             return None
         return np.array(tensor_value(node.attr["value"].tensor))
+
+    def constant(self, tensor: str) -> Array:
+        """:meth:`const_value` of a tensor the caller found constant already; FixError if it is not."""
+        value = self.const_value(tensor)
+        if value is None:
+            raise FixError(f"`{short(tensor)}` is not a constant")
+        return value
 
     # -- changes ---------------------------------------------------------------------------------------
     def unique(self, base: str) -> str:
@@ -118,8 +134,8 @@ class Graph:
             name = f"{base}_{i}"
         return name
 
-    def add(self, op: str, name: str, inputs: Iterable[str] = (), attrs: dict | None = None, *,
-            dtype: str | None = None, device: str = ""):
+    def add(self, op: str, name: str, inputs: Iterable[str] = (), attrs: Mapping[str, AttrInput] | None = None, *,
+            dtype: str | None = None, device: str = "") -> pb.Message:
         """Append a node. ``attrs`` values: AttrValue, bool, int, float, str, or ``("type", name)``."""
         node = self.gd.node.add(name=self.unique(name), op=op, device=device)
         node.input.extend(inputs)
@@ -130,7 +146,7 @@ class Graph:
         self._index = None
         return node
 
-    def const(self, name: str, value, dtype: str = "float32") -> str:
+    def const(self, name: str, value: npt.ArrayLike, dtype: str = "float32") -> str:
         """Add a Const node holding ``value``; returns its name."""
         arr = np.array(value, dtype=np.dtype(dtype), order="C")  # keeps 0-d scalars 0-d
         node = self.add("Const", name)
@@ -140,7 +156,8 @@ class Graph:
         for dim in arr.shape:
             tensor.tensor_shape.dim.add(size=int(dim))
         tensor.tensor_content = arr.tobytes()
-        return node.name
+        added: str = node.name
+        return added
 
     def rewire(self, old: str, new: str, skip: Iterable[str] = ()) -> int:
         """Make every data read of tensor ``old`` read ``new`` instead (except nodes in ``skip``)."""
@@ -207,7 +224,7 @@ class Graph:
         return sorted(removed)
 
 
-def set_attr(node, key: str, value) -> None:
+def set_attr(node: pb.Message, key: str, value: AttrInput) -> None:
     """Set a NodeDef attr from a plain value."""
     if isinstance(value, pb.AttrValue):
         node.attr[key].CopyFrom(value)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from graphlint.engine.edits import KINDS, Edit
 from graphlint.ops import is_fake_quant
 
-from .graph import FixError, Graph, canonical, node_of, short
+from .graph import Array, AttrInput, FixError, Graph, canonical, node_of, short
+
+if TYPE_CHECKING:
+    from graphlint.loaders.graphdef_schema import Message
 
 _BATCHNORM = ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
 _PLACEHOLDERS = ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
@@ -143,14 +147,15 @@ def remove_dropout(g: Graph, edit: Edit, ctx: Context) -> str:
     return f"removed dropout `{edit.node}` ({len(removed) + 1} node(s)), reading `{short(src)}` directly"
 
 
-def _batchnorm_params(g: Graph, node) -> tuple[np.ndarray, np.ndarray, str]:
+def _batchnorm_params(g: Graph, node: Message) -> tuple[Array, Array, str]:
     data = g.data_inputs(node)
     if len(data) < 5:
         raise FixError(f"`{node.name}` has {len(data)} inputs; a batch norm has 5")
     values = [g.const_value(t) for t in data[1:5]]
-    if any(v is None for v in values):
+    consts = [v for v in values if v is not None]
+    if len(consts) < len(values):
         raise FixError(f"`{node.name}`: scale, offset, mean and variance must be constants")
-    scale, offset, mean, var = (v.astype(np.float64).reshape(-1) for v in values)
+    scale, offset, mean, var = (v.astype(np.float64).reshape(-1) for v in consts)
     eps = float(g.attr(node, "epsilon", 1e-4))
     if np.any(var + eps <= 0):
         raise FixError(f"`{node.name}` has a variance + epsilon that is not positive")
@@ -166,7 +171,7 @@ def _sole_reader(g: Graph, name: str, reader: str) -> bool:
     return len(readers) == 1 and readers[0].name == reader
 
 
-def _scaled_weights(g: Graph, conv, a: np.ndarray) -> tuple[str, np.ndarray]:
+def _scaled_weights(g: Graph, conv: Message, a: Array) -> tuple[str, Array]:
     """The weights of ``conv`` with output channel k multiplied by a[k], checked against the originals."""
     w_tensor = g.data_inputs(conv)[1]
     w = g.const_value(w_tensor)
@@ -223,7 +228,7 @@ def fold_batchnorm(g: Graph, edit: Edit, ctx: Context) -> str:
         new_w = g.const(f"{conv.name}/folded_weights", folded, "float32")
         conv.input[1] = new_w
         if bias_add is not None:
-            bias = g.const_value(g.data_inputs(bias_add)[1]).astype(np.float64).reshape(-1)
+            bias = g.constant(g.data_inputs(bias_add)[1]).astype(np.float64).reshape(-1)
             old_bias = g.data_inputs(bias_add)[1]
             bias_add.input[1] = g.const(f"{bias_add.name}/folded_bias", (bias * a + b).astype(np.float32))
             _replace(g, ctx, node.name, bias_add.name)
@@ -242,7 +247,7 @@ def fold_batchnorm(g: Graph, edit: Edit, ctx: Context) -> str:
     return f"rewrote batch norm `{edit.node}` as one Mul and one Add with constants"
 
 
-def _retype(node, op: str, inputs: list[str], attrs: dict) -> None:
+def _retype(node: Message, op: str, inputs: list[str], attrs: Mapping[str, AttrInput]) -> None:
     """Turn ``node`` in place into ``op`` with new data inputs (control inputs kept) and only ``attrs``."""
     from .graph import set_attr
 
@@ -270,16 +275,17 @@ def decompose_batchnorm(g: Graph, edit: Edit, ctx: Context) -> str:
     base = node.name
     old_inputs = [node_of(i) for i in data[3:]]
     if fmt == "NCHW":
-        values = [g.const_value(t) for t in (scale, offset)]
-        if any(v is None for v in values):
+        gamma, beta = g.const_value(scale), g.const_value(offset)
+        if gamma is None or beta is None:
             raise FixError(f"`{node.name}` (NCHW): scale and offset must be constants")
-        scale = g.const(f"{base}/gamma", values[0].reshape(-1, 1, 1))
-        offset = g.const(f"{base}/beta", values[1].reshape(-1, 1, 1))
+        scale = g.const(f"{base}/gamma", gamma.reshape(-1, 1, 1))
+        offset = g.const(f"{base}/beta", beta.reshape(-1, 1, 1))
         old_inputs += [node_of(i) for i in data[1:3]]
     axes_c = g.const(f"{base}/axes", np.array(axes, np.int32), "int32")
 
-    def add(op: str, suffix: str, inputs: list[str], **attrs) -> str:
-        return g.add(op, f"{base}/{suffix}", inputs, {"T": ("type", dtype), **attrs}).name
+    def add(op: str, suffix: str, inputs: list[str], **attrs: AttrInput) -> str:
+        added: str = g.add(op, f"{base}/{suffix}", inputs, {"T": ("type", dtype), **attrs}).name
+        return added
 
     mean = add("Mean", "mean", [x, axes_c], keep_dims=True, Tidx=("type", "int32"))
     centered = add("Sub", "centered", [x, mean])

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from graphlint.report import Report
+
 _LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
@@ -10,7 +16,7 @@ def _escape(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def render(reports, **_) -> str:
+def render(reports: Sequence[Report], **_: object) -> str:
     """``::error file=model.pb,title=GL101 unfrozen-variable::message`` lines."""
     lines = []
     for report in reports:

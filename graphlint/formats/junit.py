@@ -6,10 +6,15 @@ After ``--verify`` a judged target's case fails when the real tools failed it (w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
+if TYPE_CHECKING:
+    from graphlint.report import Report, Verified
 
-def _verification(case: ET.Element, target: str, verified: dict | None, predicted: str) -> None:
+
+def _verification(case: ET.Element, target: str, verified: Verified | None, predicted: str) -> None:
     if not verified:
         return
     props = ET.SubElement(case, "properties")
@@ -21,7 +26,7 @@ def _verification(case: ET.Element, target: str, verified: dict | None, predicte
                     f"{verified.get('message') or ''}\nreproduce: {verified.get('reproduce') or '-'}")
 
 
-def render(reports, **_) -> str:
+def render(reports: Sequence[Report], **_: object) -> str:
     """Render as a ``<testsuites>`` document."""
     root = ET.Element("testsuites", name="graphlint")
     total = failures = 0
@@ -34,20 +39,20 @@ def render(reports, **_) -> str:
             case = ET.SubElement(suite, "testcase", classname=report.model["path"], name=f"target {target}")
             verified = (report.verified or {}).get(target)
             _verification(case, target, verified, v["verdict"])
-            relevant = [f for f in report.findings if f.severity_for(target) is not None]
+            relevant = [(f, sev) for f in report.findings if (sev := f.severity_for(target)) is not None]
             if effective[target] == "fail":
                 suite_failures += 1
-                errors = [f for f in relevant if f.severity_for(target).value == "error"]
+                errors = [f for f, sev in relevant if sev.value == "error"]
                 if v["verdict"] == "fail":
                     message = f"{target}: {len(errors)} blocking finding(s): " + ", ".join(v["blocking"])
-                else:
-                    message = f"{target}: the real tools fail it: {verified.get('message') or ''}"
+                else:  # only the real tools' verdict fails it, so it was verified
+                    said = verified.get("message") if verified is not None else None
+                    message = f"{target}: the real tools fail it: {said or ''}"
                 failure = ET.SubElement(case, "failure", type="error", message=message)
                 failure.text = "\n".join(f"{f.code} {f.node or '-'}: {f.message}" for f in errors)
             if relevant and effective[target] != "fail":
                 out = ET.SubElement(case, "system-out")
-                out.text = "\n".join(f"{f.severity_for(target).value} {f.code} {f.node or '-'}: {f.message}"
-                                     for f in relevant)
+                out.text = "\n".join(f"{sev.value} {f.code} {f.node or '-'}: {f.message}" for f, sev in relevant)
         suite.set("failures", str(suite_failures))
         suite.set("errors", "0")
         total += len(verdicts)

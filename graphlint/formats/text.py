@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from graphlint.loaders import FORMAT_NAMES
+
+if TYPE_CHECKING:
+    from graphlint.report import Report, Verified
+
+Paint = Callable[[str, str], str]  # (colour kind, text) -> the text, coloured when colour is on
 
 _COLORS = {"error": "31", "warning": "33", "info": "36", "pass": "32", "warn": "33", "fail": "31", "dim": "2",
            "bold": "1"}
@@ -13,14 +20,15 @@ _COLORS = {"error": "31", "warning": "33", "info": "36", "pass": "32", "warn": "
 def _size(n: int | None) -> str:
     if n is None:
         return "?"
+    size: float = n
     for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
 
 
-def _verified_text(verified: dict | None, c) -> str:
+def _verified_text(verified: Verified | None, c: Paint) -> str:
     """`` · confirmed`` / `` · CONTRADICTED: the real tools say fail: ...`` / `` · not run: ...``."""
     if not verified:
         return ""
@@ -32,13 +40,13 @@ def _verified_text(verified: dict | None, c) -> str:
     return c("dim", f"  not run: {verified.get('message') or 'not judged here'}")
 
 
-def _reproductions(report, c) -> list[str]:
+def _reproductions(report: Report, c: Paint) -> list[str]:
     """A one-command reproduction under the verdicts for each contradicted target."""
-    return [c("dim", f"    reproduce {target}: ") + v["reproduce"]
-            for target, v in (report.verified or {}).items() if v["status"] == "contradicted" and v.get("reproduce")]
+    return [c("dim", f"    reproduce {target}: ") + reproduce for target, v in (report.verified or {}).items()
+            if v["status"] == "contradicted" and (reproduce := v.get("reproduce"))]
 
 
-def render(reports, color: bool = False, **_) -> str:
+def render(reports: Sequence[Report], color: bool = False, **_: object) -> str:
     """Render reports as text; ``color`` adds ANSI colours (the CLI sets it only on a TTY)."""
 
     def c(kind: str, text: str) -> str:

@@ -13,9 +13,16 @@ import mmap
 import os
 import stat
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from graphlint._gc import gc_paused
 from graphlint.ir import ModelGraph, Shape
+
+if TYPE_CHECKING:
+    from .savedmodel import SavedModelOptions
+
+ModelBytes = bytes | mmap.mmap
+"""A model file's content, as the loaders read it: its bytes, or the file mapped read-only (:func:`read_bytes`)."""
 
 # The formats a report's ``model.format`` names, with what they are called in text.
 FORMAT_NAMES = {"graphdef": "GraphDef", "savedmodel": "SavedModel", "keras": "Keras", "keras-h5": "Keras HDF5",
@@ -124,7 +131,7 @@ def _looks_like_text(head: bytes) -> bool:
     return bool(stripped) and (stripped[0].isalpha() or stripped[0] == "#")
 
 
-def read_bytes(path: str | os.PathLike) -> bytes | mmap.mmap:
+def read_bytes(path: str | os.PathLike[str]) -> ModelBytes:
     """Map a model file read-only; raise :class:`LoadError` for anything that is not a readable file."""
     try:
         st = os.stat(path)
@@ -150,7 +157,7 @@ def read_bytes(path: str | os.PathLike) -> bytes | mmap.mmap:
         raise LoadError(f"{os.fspath(path)}: cannot read ({err.strerror})", "missing") from None
 
 
-def load(source: str | os.PathLike | bytes, *, name: str | None = None,
+def load(source: str | os.PathLike[str] | bytes, *, name: str | None = None,
          input_shapes: Mapping[str, Shape] | None = None, inputs: Sequence[str] = (),
          outputs: Sequence[str] = (), sha256: str | None = None,
          max_nodes: int | None = DEFAULT_MAX_NODES, signature: str | None = None) -> ModelGraph:
@@ -177,6 +184,7 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
         LoadError: the source is missing, empty, not a model, or corrupt.
         BudgetExceeded: a :class:`LoadError` saying the model is over the node budget, or the memory ran out.
     """
+    data: ModelBytes
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         path = name or "<bytes>"
@@ -213,7 +221,7 @@ def load(source: str | os.PathLike | bytes, *, name: str | None = None,
     return model
 
 
-def _saved_model_dir(source: str | os.PathLike) -> str | None:
+def _saved_model_dir(source: str | os.PathLike[str]) -> str | None:
     """The SavedModel directory ``source`` names: the directory itself, or the one holding ``source`` when it is
     a SavedModel's ``saved_model.pb`` (TensorFlow reads a SavedModel only as a whole directory)."""
     path = os.fspath(source)
@@ -230,13 +238,14 @@ def _archive_kind(head: bytes) -> str | None:
     return archive_kind(head)
 
 
-def _sm_options(input_shapes: Mapping[str, Shape] | None, max_nodes: int | None, signature: str | None) -> dict:
+def _sm_options(input_shapes: Mapping[str, Shape] | None, max_nodes: int | None,
+                signature: str | None) -> SavedModelOptions:
     from .savedmodel import DEFAULT_SIGNATURE
 
     return {"input_shapes": input_shapes, "max_nodes": max_nodes, "signature": signature or DEFAULT_SIGNATURE}
 
 
-def _parse(data, kind: str, path: str, input_shapes: Mapping[str, Shape] | None, inputs: Sequence[str],
+def _parse(data: ModelBytes, kind: str, path: str, input_shapes: Mapping[str, Shape] | None, inputs: Sequence[str],
            outputs: Sequence[str], max_nodes: int | None) -> ModelGraph:
     """Run the format's loader; turn any parser failure into a one-line :class:`LoadError`."""
     try:
@@ -271,7 +280,7 @@ class _Digest:
     parse by about a third, so a background hash cost the lint as much as hashing in line did.
     """
 
-    def __init__(self, data) -> None:
+    def __init__(self, data: ModelBytes) -> None:
         self._data = data
         self._hex: str | None = None
 

@@ -16,8 +16,13 @@ import struct
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Sized
+from typing import IO, TYPE_CHECKING, cast
 
-from . import LoadError
+from . import LoadError, ModelBytes
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 MAX_ENTRIES = 10_000
 MAX_TOTAL_BYTES = 4 << 30
@@ -46,7 +51,7 @@ def _safe_name(name: str, path: str) -> str:
 class _MapReader(io.RawIOBase):
     """A read-only, seekable file over a mapped file (zipfile and tarfile want a file object)."""
 
-    def __init__(self, data) -> None:
+    def __init__(self, data: ModelBytes) -> None:
         super().__init__()
         self._view = memoryview(data)
         self._pos = 0
@@ -57,9 +62,10 @@ class _MapReader(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
-        chunk = self._view[self._pos:self._pos + len(buffer)]
-        buffer[:len(chunk)] = chunk
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
+        chunk = self._view[self._pos:self._pos + len(view)]
+        view[:len(chunk)] = chunk
         self._pos += len(chunk)
         return len(chunk)
 
@@ -87,7 +93,7 @@ class _Budget:
             raise LoadError(f"{self.path}: archive unpacks to more than {MAX_TOTAL_BYTES >> 30} GB", "too-large")
 
 
-def _copy(src, dst_path: str, budget: _Budget, limit: int) -> None:
+def _copy(src: IO[bytes], dst_path: str, budget: _Budget, limit: int) -> None:
     written = 0
     with open(dst_path, "wb") as out:
         while chunk := src.read(_CHUNK):
@@ -105,13 +111,14 @@ def _target(root: str, clean: str) -> str:
     return dst
 
 
-def zip_entry_count(data) -> int | None:
+def zip_entry_count(data: ModelBytes) -> int | None:
     """The entry count a zip's end-of-central-directory record declares (zip64 included), read from the last
     64 KB without reading the entries; None when there is no such record."""
     tail = bytes(data[-(65536 + 22):])
     end = tail.rfind(b"PK\x05\x06")
     if end < 0 or end + 22 > len(tail):
         return None
+    count: int
     (count,) = struct.unpack_from("<H", tail, end + 10)
     locator = end - 20
     if count == 0xFFFF and locator >= 0 and tail[locator:locator + 4] == b"PK\x06\x07":
@@ -121,7 +128,7 @@ def zip_entry_count(data) -> int | None:
     return count
 
 
-def _unzip(data, root: str, path: str) -> None:
+def _unzip(data: ModelBytes, root: str, path: str) -> None:
     declared = zip_entry_count(data)
     if declared is not None:
         _check_count(range(declared), path)
@@ -141,13 +148,13 @@ def _unzip(data, root: str, path: str) -> None:
                 _copy(src, _target(root, clean), budget, limit)
 
 
-def _check_count(entries, path: str) -> None:
+def _check_count(entries: Sized, path: str) -> None:
     if len(entries) > MAX_ENTRIES:
         raise LoadError(f"{path}: archive has {len(entries):,} entries, more than the {MAX_ENTRIES:,} allowed",
                         "too-large")
 
 
-def _untar(data, root: str, path: str, compressed: bool) -> None:
+def _untar(data: ModelBytes, root: str, path: str, compressed: bool) -> None:
     fileobj = _MapReader(data)
     try:
         archive = tarfile.open(fileobj=fileobj, mode="r:gz" if compressed else "r:")  # noqa: SIM115 - with below
@@ -165,13 +172,13 @@ def _untar(data, root: str, path: str, compressed: bool) -> None:
             raise LoadError(f"{path}: not a valid tar archive ({err})") from None
 
 
-def _untar_member(archive, member, root: str, path: str, budget: _Budget) -> None:
+def _untar_member(archive: tarfile.TarFile, member: tarfile.TarInfo, root: str, path: str, budget: _Budget) -> None:
     clean = _safe_name(member.name, path)
     if member.isdir() or clean == ".":
         return
     if not member.isfile():
         raise LoadError(f"{path}: archive entry `{member.name[:200]}` is a link or device, not a file", "unsupported")
-    src = archive.extractfile(member)
+    src = cast("IO[bytes]", archive.extractfile(member))  # a regular file always has its contents
     _copy(src, _target(root, clean), budget, MAX_TOTAL_BYTES)
 
 
@@ -190,7 +197,7 @@ def _savedmodel_root(root: str, path: str) -> str:
 class Unpacked:
     """A temporary directory holding an unpacked SavedModel; removed by :meth:`close` or when collected."""
 
-    def __init__(self, data, kind: str, path: str) -> None:
+    def __init__(self, data: ModelBytes, kind: str, path: str) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="graphlint-sm-")
         try:
             if kind == "zip":
@@ -229,7 +236,7 @@ def check_archive(path: str) -> str | None:
     return None
 
 
-def _check_listing(data, kind: str, path: str) -> None:
+def _check_listing(data: ModelBytes, kind: str, path: str) -> None:
     budget = _Budget(path)
     if kind == "zip":
         declared = zip_entry_count(data)

@@ -12,12 +12,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import LoadError
-from . import _graphdef_schema as gpb
-from . import _savedmodel_schema as spb
-from .graphdef import read_varint
+from . import graphdef_schema as gpb
+from . import savedmodel_schema as spb
+from ._wire import read_varint
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 _MAGIC = 0xDB4775248B80FB57
 _FOOTER = 48
@@ -57,7 +61,7 @@ def _block(data: bytes, handle: bytes) -> bytes:
     return data[offset:offset + size]
 
 
-def _entries(block: bytes):
+def _entries(block: bytes) -> Iterator[tuple[bytes, bytes]]:
     """Yield ``(key, value)`` of one block, undoing the prefix compression."""
     (restarts,) = struct.unpack_from("<I", block, len(block) - 4)
     end = len(block) - 4 - 4 * restarts
@@ -97,7 +101,8 @@ def read_index(path: str) -> tuple[int, Mapping[str, Entry]]:
     for _ in range(2):  # the metaindex handle (offset, size): unused
         _, pos = _varint(footer, pos)
     index = _block(data, footer[pos:])
-    shards, entries = 1, {}
+    shards = 1
+    entries: dict[str, bytes] = {}
     for _, handle in _entries(index):
         for key, value in _entries(_block(data, handle)):
             if len(entries) >= MAX_ENTRIES:
@@ -109,7 +114,7 @@ def read_index(path: str) -> tuple[int, Mapping[str, Entry]]:
     return shards, _Entries(entries)
 
 
-class _Entries(Mapping):
+class _Entries(Mapping[str, Entry]):
     """The index's entries by key, each parsed when first looked up (a model reads few of a checkpoint's)."""
 
     def __init__(self, raw: dict[str, bytes]) -> None:
@@ -124,7 +129,7 @@ class _Entries(Mapping):
                                               proto.size)
         return entry
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._raw)
 
     def __len__(self) -> int:
@@ -179,8 +184,9 @@ class Bundle:
         length, pos = _varint(data, 0)
         return data[pos + 4:pos + 4 + length]
 
-    def value(self, entry: Entry, dtype: str):
-        """A numeric tensor as a numpy array of ``dtype`` (a numpy dtype name)."""
+    def value(self, entry: Entry, dtype: str | None) -> npt.NDArray[Any]:
+        """A numeric tensor as a numpy array of ``dtype`` (a numpy dtype name; None gives numpy's default,
+        float64)."""
         import numpy as np
 
         np_dtype = np.dtype("float16" if dtype == "bfloat16" else dtype)

@@ -12,6 +12,12 @@ numpy array per field, which made reading a model's structure most of the cost o
 from __future__ import annotations
 
 import struct
+from typing import Any, Literal, overload
+
+from . import ModelBytes
+
+_IntCode = Literal["b", "B", "h", "H", "i", "I", "q", "Q"]  # struct letters of the integer scalars
+_FloatCode = Literal["f", "d"]
 
 _I32 = struct.Struct("<i").unpack_from
 _U32 = struct.Struct("<I").unpack_from
@@ -24,7 +30,7 @@ class Table:
 
     __slots__ = ("_vsize", "_vtable", "buf", "pos")
 
-    def __init__(self, buf, pos: int) -> None:
+    def __init__(self, buf: ModelBytes, pos: int) -> None:
         vtable = pos - _I32(buf, pos)[0]
         if vtable < 0 or pos < 0:
             raise struct.error("table offset outside the buffer")
@@ -34,7 +40,7 @@ class Table:
         self._vsize = _U16(buf, vtable)[0]
 
     @classmethod
-    def root(cls, buf) -> Table:
+    def root(cls, buf: ModelBytes) -> Table:
         """The root table of a FlatBuffer."""
         return cls(buf, _U32(buf, 0)[0])
 
@@ -50,7 +56,13 @@ class Table:
         """True when the field is present."""
         return self._field(field_id) != 0
 
-    def scalar(self, field_id: int, code: str, default=0):
+    @overload
+    def scalar(self, field_id: int, code: _IntCode, default: int = 0) -> int: ...
+    @overload
+    def scalar(self, field_id: int, code: _FloatCode, default: float = 0) -> float: ...
+    @overload
+    def scalar(self, field_id: int, code: Literal["?"], default: bool = False) -> bool: ...
+    def scalar(self, field_id: int, code: str, default: Any = 0) -> Any:
         """A scalar field (``code`` is a struct format letter: ``b`` int8, ``I`` uint32, ``?`` bool ...)."""
         pos = self._field(field_id)
         return _SCALARS[code](self.buf, pos)[0] if pos else default
@@ -84,7 +96,11 @@ class Table:
             raise struct.error("vector outside the buffer")
         return pos + 4, length
 
-    def numbers(self, field_id: int, code: str) -> tuple | None:
+    @overload
+    def numbers(self, field_id: int, code: _IntCode) -> tuple[int, ...] | None: ...
+    @overload
+    def numbers(self, field_id: int, code: _FloatCode) -> tuple[float, ...] | None: ...
+    def numbers(self, field_id: int, code: str) -> tuple[Any, ...] | None:
         """A vector of scalars as a tuple, or None when the field is absent."""
         span = self.vector(field_id, struct.calcsize(code))
         if span is None:

@@ -13,18 +13,22 @@ import dataclasses
 import os
 import re
 import zipfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Unpack
 
 from graphlint.ir import ModelGraph
 
-from . import LoadError
+from . import LoadError, ModelBytes
+
+if TYPE_CHECKING:
+    from .savedmodel import SavedModelOptions
 
 _HDF5 = b"\x89HDF\r\n\x1a\n"
 _SUFFIXES = {".keras": "keras", ".h5": "keras-h5", ".hdf5": "keras-h5"}
 _SCOPE_SUFFIX = re.compile(r"_\d+$")  # Keras 3 names a layer's scope `conv1_1` when `conv1` is taken
 
 
-def keras_kind(data, path: str) -> str | None:
+def keras_kind(data: ModelBytes, path: str) -> str | None:
     """``keras``, ``keras-h5`` or None: by the file name's suffix, else by content (an HDF5 file; a zip holding
     a Keras ``config.json``)."""
     by_name = _SUFFIXES.get(os.path.splitext(path)[1].lower())
@@ -37,7 +41,7 @@ def keras_kind(data, path: str) -> str | None:
     return None
 
 
-def _keras_listing(data) -> bool:
+def _keras_listing(data: ModelBytes) -> bool:
     from ._archive import MAX_ENTRIES, _MapReader, zip_entry_count
 
     declared = zip_entry_count(data)
@@ -51,7 +55,7 @@ def _keras_listing(data) -> bool:
     return "config.json" in names and ("model.weights.h5" in names or "metadata.json" in names)
 
 
-def check_keras(data, kind: str, path: str) -> None:
+def check_keras(data: ModelBytes, kind: str, path: str) -> None:
     """Refuse, in one line, a file that cannot be the Keras file its name or content says it is.
 
     Raises:
@@ -76,7 +80,7 @@ def check_keras(data, kind: str, path: str) -> None:
                         "Keras config.json")
 
 
-def _hdf5_end(data) -> int | None:
+def _hdf5_end(data: ModelBytes) -> int | None:
     """The file size an HDF5 superblock (at the start of the file) declares: base address + end-of-file address;
     None when the superblock cannot be read."""
     head = bytes(data[:64])
@@ -97,7 +101,8 @@ def _hdf5_end(data) -> int | None:
     return base + end if end >= offset + 4 * size else None  # a file ends after its own superblock
 
 
-def load_keras(source, data, kind: str, path: str, *, digest, **options) -> ModelGraph:
+def load_keras(source: str | os.PathLike[str] | bytes, data: ModelBytes, kind: str, path: str, *,
+               digest: str | Callable[[], str], **options: Unpack[SavedModelOptions]) -> ModelGraph:
     """Trace the Keras file into a SavedModel and build its IR (``options`` as the SavedModel loader's).
 
     Raises:

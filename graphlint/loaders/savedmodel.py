@@ -31,16 +31,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, TypedDict, Unpack
 
-from graphlint.ir import ModelGraph, Shape
+from graphlint.ir import ModelGraph, Shape, TensorInfo
 
-from . import BudgetExceeded, LoadError, check_nodes
-from . import _graphdef_schema as gpb
-from . import _savedmodel_schema as spb
+from . import BudgetExceeded, LoadError, ModelBytes, check_nodes
+from . import graphdef_schema as gpb
+from . import savedmodel_schema as spb
 from ._bundle import Bundle, Entry
-from .graphdef import _ITEMSIZE, _OUTPUT_ARGS, DTYPES, load_graphdef
+from .graphdef import OUTPUT_ARGS, load_graphdef
+from .graphdef_schema import Message
+from .tensors import DTYPES, ITEMSIZE
 
 DEFAULT_SIGNATURE = "serving_default"
 MAX_PROTO_BYTES = 1 << 30  # saved_model.pb larger than this is refused (protobuf's own limit is 2 GB)
@@ -63,6 +65,14 @@ _EMBED_INTS = 4096  # int variables up to this many bytes are written into the g
 _MAX_DEPTH = 64  # nested function calls
 
 
+class SavedModelOptions(TypedDict):
+    """How to read a SavedModel, as :func:`graphlint.loaders.load` passes it on (for a Keras file too)."""
+
+    signature: str
+    input_shapes: Mapping[str, Shape] | None
+    max_nodes: int | None
+
+
 def is_savedmodel_dir(path: str) -> bool:
     """A directory that holds ``saved_model.pb``."""
     return os.path.isdir(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
@@ -72,13 +82,13 @@ def is_savedmodel_dir(path: str) -> bool:
 class _Sources:
     """What a SavedModel directory holds, parsed."""
 
-    meta: object  # MetaGraphDef
-    graph: object  # GraphDef
+    meta: Message  # MetaGraphDef
+    graph: Message  # GraphDef
     bundle: Bundle | None
     keys: dict[int, str]  # object id -> checkpoint key of its VARIABLE_VALUE
 
 
-def _read_meta(root: str, path: str):
+def _read_meta(root: str, path: str) -> tuple[Message, bytes]:
     pb_path = os.path.join(root, "saved_model.pb")
     size = os.path.getsize(pb_path)
     if size == 0:
@@ -106,7 +116,8 @@ def _read_sources(root: str, path: str) -> tuple[_Sources, bytes]:
         raise LoadError(f"{path}: saved_model.pb holds a graph that cannot be read") from None
     prefix = os.path.join(root, "variables", "variables")
     needs_vars = any(n.op in ("VarHandleOp", "VariableV2") for n in graph.node)
-    bundle, keys = None, {}
+    bundle: Bundle | None = None
+    keys: dict[int, str] = {}
     if needs_vars:
         if not os.path.isdir(os.path.join(root, "variables")):
             raise LoadError(f"{path}: the SavedModel has variables but no variables/ directory", "missing")
@@ -120,7 +131,7 @@ def _read_sources(root: str, path: str) -> tuple[_Sources, bytes]:
     return _Sources(meta, graph, bundle, keys), data
 
 
-def _restored_handles(meta, nodes: Mapping) -> frozenset[str] | None:
+def _restored_handles(meta: Message, nodes: Mapping[str, Message]) -> frozenset[str] | None:
     """The VarHandleOps a TF2 saver's restore function is given (``saver_def.restore_op_name`` names a call), or
     None when the saver is another kind (a TF1 ``save/restore_all``) or absent.
 
@@ -154,7 +165,7 @@ def _checkpoint_keys(bundle: Bundle, path: str) -> dict[int, str]:
     return keys
 
 
-def _signature(meta, name: str, path: str):
+def _signature(meta: Message, name: str, path: str) -> Message:
     available = sorted(k for k in meta.signature_def if k != _INIT_SIGNATURE)
     if name not in meta.signature_def or name == _INIT_SIGNATURE:
         listed = ", ".join(available) if available else "none"
@@ -185,9 +196,12 @@ class _Inliner:
         self.library = {f.signature.name: f for f in src.graph.library.function}
         self.outer = {n.name: n for n in src.graph.node}
         self.restored = _restored_handles(src.meta, self.outer)  # None: every captured variable counts as restored
+        self.entries: Mapping[str, Entry] = src.bundle.entries if src.bundle is not None else {}
         self.out = gpb.GraphDef()
         self.names: set[str] = set()
-        self.variables: dict[str, Entry] = {}  # Const node name -> bundle entry
+        # Const node name -> bundle entry. Looked up by a tensor's producer, which is None for a tensor that
+        # nothing produces.
+        self.variables: dict[str | None, Entry] = {}
         self.outer_calls: dict[str, list[str]] = {}
         self.copied_outer: set[str] = set()
         self.frozen_functions: dict[str, dict[int, int]] = {}  # function -> argument index -> variable dtype
@@ -195,14 +209,14 @@ class _Inliner:
         self.unrestored: list[str] = []  # VarHandleOps emitted for captured variables the checkpoint never fills
 
     # -- emitting ------------------------------------------------------------------------------------------
-    def emit(self, node) -> None:
+    def emit(self, node: Message) -> None:
         if node.name in self.names:
             raise LoadError(f"{self.path}: not a valid SavedModel (two inlined nodes are named `{node.name}`)")
         self.names.add(node.name)
         self.out.node.append(node)
         check_nodes(self.path, len(self.out.node), self.max_nodes)
 
-    def emit_copy(self, node, name: str):
+    def emit_copy(self, node: Message, name: str) -> Message:
         """Add a copy of ``node`` named ``name`` to the output graph and return it."""
         if name in self.names:
             raise LoadError(f"{self.path}: not a valid SavedModel (two inlined nodes are named `{name}`)")
@@ -215,7 +229,7 @@ class _Inliner:
             self.referenced += _funcs_of(node.attr)
         return new
 
-    def placeholder(self, key: str, info, shape: Shape) -> None:
+    def placeholder(self, key: str, info: Message, shape: Shape) -> None:
         node = gpb.NodeDef(name=key, op="Placeholder")
         node.attr["dtype"].type = info.dtype
         if shape is not None:
@@ -226,11 +240,11 @@ class _Inliner:
         self.emit(node)
 
     def variable_const(self, name: str, key: str) -> None:
-        entry = self.src.bundle.entries.get(key) if self.src.bundle is not None else None
-        if entry is None:
+        bundle, entry = self.src.bundle, self.entries.get(key)
+        if entry is None or bundle is None:  # entries come only from a bundle
             raise LoadError(f"{self.path}: variable `{key}` is not in variables/variables.index", "missing")
         try:
-            self.src.bundle.check(entry, _ITEMSIZE.get(DTYPES.get(entry.dtype)))
+            bundle.check(entry, ITEMSIZE.get(DTYPES.get(entry.dtype)))
         except LoadError as err:
             raise LoadError(f"{self.path}: variables/variables.index: {err}") from None
         node = gpb.NodeDef(name=name, op="Const")
@@ -240,7 +254,7 @@ class _Inliner:
         for dim in entry.shape or ():
             tensor.tensor_shape.dim.add(size=dim)
         if DTYPES.get(entry.dtype) in ("int32", "int64") and entry.size <= _EMBED_INTS:
-            tensor.tensor_content = self.src.bundle.raw(entry)
+            tensor.tensor_content = bundle.raw(entry)
         else:
             self.variables[name] = entry
         self.emit(node)
@@ -250,9 +264,9 @@ class _Inliner:
         name = "var/" + key
         if name not in self.names:
             self.variable_const(name, key)
-        return name, self.src.bundle.entries[key]
+        return name, self.entries[key]
 
-    def freeze_control_flow(self, node, inputs: list[str]) -> None:
+    def freeze_control_flow(self, node: Message, inputs: list[str]) -> None:
         """A While or If given variables: pass their values instead, as the converter's freezing does (the
         input becomes a Const, its type the variable's dtype, and the called functions read the argument
         with an Identity instead of a ReadVariableOp)."""
@@ -271,7 +285,7 @@ class _Inliner:
         for attr in func_attrs:
             self.frozen_functions[node.attr[attr].func.name] = frozen
 
-    def gather_of_const(self, node, name: str, inputs: list[str]) -> None:
+    def gather_of_const(self, node: Message, name: str, inputs: list[str]) -> None:
         """A ``ResourceGather`` of a frozen variable (``inputs``: the variable's Const, the indices, control
         inputs) as the converter's freezing rewrites it: a ``GatherV2`` on axis 0 (a Const ``<name>/axis``)."""
         index_type = node.attr["Tindices"].type
@@ -292,7 +306,7 @@ class _Inliner:
     def var_handle(self, name: str, key: str) -> str:
         """A VarHandleOp for a variable used other than by a read (what an unfrozen graph has)."""
         if name not in self.names:
-            entry = self.src.bundle.entries.get(key) if self.src.bundle is not None else None
+            entry = self.entries.get(key)
             node = gpb.NodeDef(name=name, op="VarHandleOp")
             node.attr["shared_name"].s = key.encode()
             if entry is not None:
@@ -315,7 +329,7 @@ class _Inliner:
         """The graph refs of a top-level call's captured inputs ``raw`` (outer-graph tensor names)."""
         objects = self.src.meta.object_graph_def
         bound = list(objects.concrete_functions[fname].bound_inputs) if fname in objects.concrete_functions else []
-        refs = []
+        refs: list[str] = []
         for i, outer_input in enumerate(raw):
             node_id = bound[i] if i < len(bound) else None
             key = self.src.keys.get(node_id) if node_id is not None else None
@@ -356,7 +370,7 @@ class _Inliner:
         if fdef is None:
             raise LoadError(f"{self.path}: function `{fname}` is not in the SavedModel's library")
         data_inputs = [i for i in call.input if not i.startswith("^")]
-        args = []
+        args: list[str] = []
         for raw in data_inputs:
             node_name = _tensor_ref(raw)[0]
             if node_name in inputs:
@@ -385,13 +399,13 @@ class _Inliner:
 class _Body:
     """One inlined function body."""
 
-    def __init__(self, inl: _Inliner, fdef, args: dict[str, str], prefix: str, depth: int) -> None:
+    def __init__(self, inl: _Inliner, fdef: Message, args: dict[str, str], prefix: str, depth: int) -> None:
         self.inl = inl
         self.fdef = fdef
         self.args = args
         self.prefix = prefix
         self.depth = depth
-        self.nodes = {n.name: n for n in fdef.node_def}
+        self.nodes: dict[str, Message] = {n.name: n for n in fdef.node_def}
         self.call_outs: dict[str, list[str] | None] = {}
 
     def run(self) -> None:
@@ -427,7 +441,7 @@ class _Body:
         target = self.nodes.get(node)
         if target is None:
             raise LoadError(f"{self.inl.path}: `{raw}` names no node of `{self.fdef.signature.name}`")
-        names = _OUTPUT_ARGS.get(target.op)
+        names = OUTPUT_ARGS.get(target.op)
         slot = (names.index(parts[1]) if names and len(parts) == 3 and parts[1] in names else 0) + idx
         if target.op in _CALLS:
             outs = self.inline_call(node)
@@ -437,9 +451,9 @@ class _Body:
         name = self.prefix + node
         return f"{name}:{slot}" if slot else name
 
-    def copy(self, node) -> None:
+    def copy(self, node: Message) -> None:
         name = self.prefix + node.name
-        inputs = []
+        inputs: list[str] = []
         for raw in node.input:
             if raw.startswith("^"):
                 target = self.nodes.get(raw[1:])
@@ -502,8 +516,8 @@ def _copy_v1(inl: _Inliner, placeholders: dict[str, str], outputs: list[str]) ->
         new.input.extend(renamed)
 
 
-def _v1_key(inl: _Inliner, node) -> str:
-    entries = inl.src.bundle.entries if inl.src.bundle is not None else {}
+def _v1_key(inl: _Inliner, node: Message) -> str:
+    entries = inl.entries
     shared = node.attr["shared_name"].s.decode("utf-8", "replace") if "shared_name" in node.attr else ""
     return node.name if node.name in entries or not shared else shared
 
@@ -525,11 +539,11 @@ def _library(inl: _Inliner) -> None:
             wanted += _funcs_of(node.attr)
 
 
-def _freeze_args(fdef, frozen: dict[int, int]):
+def _freeze_args(fdef: Message, frozen: dict[int, int]) -> Message:
     """A copy of ``fdef`` whose arguments ``frozen`` (index -> dtype) carry values instead of variables."""
     copy = type(fdef)()
     copy.CopyFrom(fdef)
-    names = {}
+    names: dict[str, int] = {}
     for index, dtype in frozen.items():
         if index < len(copy.signature.input_arg):
             arg = copy.signature.input_arg[index]
@@ -546,8 +560,9 @@ def _freeze_args(fdef, frozen: dict[int, int]):
     return copy
 
 
-def _funcs_of(attrs) -> list[str]:
-    names = []
+def _funcs_of(attrs: Message) -> list[str]:
+    """The functions a NodeDef's attr map names."""
+    names: list[str] = []
     for value in attrs.values():
         which = value.WhichOneof("value")
         if which == "func":
@@ -563,7 +578,7 @@ class Frozen(NamedTuple):
     graph_def: bytes
     inputs: list[str]
     outputs: list[str]
-    variables: dict[str, Entry]  # each variable's Const node name -> its bundle entry
+    variables: dict[str | None, Entry]  # each variable's Const node name -> its bundle entry
     bundle: Bundle | None
     proto: bytes  # saved_model.pb as read
     unrestored: tuple[str, ...]  # VarHandleOps left for captured variables the checkpoint never fills
@@ -582,7 +597,7 @@ def freeze(root: str, path: str, signature: str = DEFAULT_SIGNATURE,
         shape = shapes.get(key, shapes.get(key + ":0", _shape_of(info.tensor_shape)))
         inl.placeholder(key, info, shape)
         placeholders[_tensor_ref(info.name)[0]] = key
-    outputs = []
+    outputs: list[str] = []
     if not any(inl.outer.get(_tensor_ref(t.name)[0], gpb.NodeDef()).op in _CALLS for t in sig.outputs.values()):
         _copy_v1(inl, placeholders, [sig.outputs[k].name for k in sig.outputs])  # a TF1 SavedModel
     for key in sorted(sig.outputs):
@@ -620,10 +635,11 @@ def load_savedmodel(root: str, path: str, *, signature: str = DEFAULT_SIGNATURE,
     model = load_graphdef(frozen.graph_def, path, "", text=False, input_shapes={}, inputs=frozen.inputs,
                           outputs=frozen.outputs, max_nodes=max_nodes)
     frozen_reader = model._value_reader
+    assert frozen_reader is not None  # load_graphdef gives every model one
 
-    def read_value(tensor):
+    def read_value(tensor: TensorInfo) -> Any:
         entry = variables.get(tensor.producer)
-        if entry is None:
+        if entry is None or bundle is None:  # entries come only from a bundle
             return frozen_reader(tensor)
         _ = keep
         return bundle.value(entry, tensor.dtype)
@@ -634,7 +650,7 @@ def load_savedmodel(root: str, path: str, *, signature: str = DEFAULT_SIGNATURE,
     return ModelGraph(model.nodes, model.succ, model.tensors, info, read_value)
 
 
-def _digest(proto: bytes, bundle: Bundle | None):
+def _digest(proto: bytes, bundle: Bundle | None) -> Callable[[], str]:
     """What computes the model's SHA-256 when first asked: of saved_model.pb and variables.index (which holds
     every variable's CRC, so it changes with their values)."""
     index = bundle.prefix + ".index" if bundle is not None else None
@@ -658,12 +674,12 @@ def _bundle_bytes(bundle: Bundle | None) -> int:
     return total
 
 
-def load_dir(root: str, path: str, **options) -> ModelGraph:
+def load_dir(root: str, path: str, *, keep: object = None, **options: Unpack[SavedModelOptions]) -> ModelGraph:
     """:func:`load_savedmodel` with every failure as a one-line :class:`LoadError`."""
     if not os.path.isfile(os.path.join(root, "saved_model.pb")):
         raise LoadError(f"{path}: is a directory without saved_model.pb (not a SavedModel)", "unsupported")
     try:
-        return load_savedmodel(root, path, **options)
+        return load_savedmodel(root, path, keep=keep, **options)
     except BudgetExceeded:
         raise
     except LoadError as err:
@@ -681,7 +697,7 @@ def load_dir(root: str, path: str, **options) -> ModelGraph:
         raise LoadError(f"{path}: not a valid SavedModel ({detail[:200]})") from None
 
 
-def load_archive(data, kind: str, path: str, **options) -> ModelGraph:
+def load_archive(data: ModelBytes, kind: str, path: str, **options: Unpack[SavedModelOptions]) -> ModelGraph:
     """A SavedModel sent as a zip or tar archive: unpacked safely into a temporary directory, kept while the
     model can read values from it."""
     from ._archive import Unpacked

@@ -10,15 +10,21 @@ Constant data is never copied: the IR records each buffer's offset and length in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
 from ai_edge_litert import schema_py_generated as fb
 
 from graphlint import ops
-from graphlint.ir import Adjacency, ModelGraph, ModelInfo, QuantParams, TensorInfo, add_edge
+from graphlint.ir import Adjacency, ModelGraph, ModelInfo, QuantParams, Shape, TensorInfo, add_edge
 
-from . import LoadError, check_memory, check_nodes
+from . import LoadError, ModelBytes, check_memory, check_nodes
 from ._flatbuffer import Table
+from ._nodes import Attrs, TFLiteNode
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 _MAX_OPTION_LIST = 64  # option vectors longer than this are summarized by length
 
@@ -49,11 +55,11 @@ def _snake(key: str) -> str:
 _ENUM_FIELDS = {"padding": fb.Padding, "fused_activation_function": fb.ActivationFunctionType}
 
 
-def _decode_options(data, table: Table) -> dict:
+def _decode_options(data: ModelBytes, table: Table) -> Attrs:
     """Decode an operator's builtin options into plain, JSON-able Python values."""
     op = fb.Operator()
     op.Init(data, table.pos)
-    attrs: dict = {}
+    attrs: Attrs = {}
     for type_fn, table_fn, creator in (
         (op.BuiltinOptionsType, op.BuiltinOptions, fb.BuiltinOptionsCreator),
         (op.BuiltinOptions2Type, op.BuiltinOptions2, fb.BuiltinOptions2Creator),
@@ -115,6 +121,7 @@ def _tensor(tensor: Table, tid: str, s: int, buffers: list[Table]) -> tuple[Tens
     shape = raw_shape or ()
     raw_signature = tensor.numbers(7, "i")
     signature = tuple(None if d < 0 else d for d in raw_signature) if raw_signature else None
+    shape_val: Shape
     if not shape and not tensor.scalar(8, "?", False) and signature is None:
         shape_val = None if raw_shape is None else shape  # no shape field at all: unknown rank
     else:
@@ -140,8 +147,8 @@ def _opcodes(model: Table) -> list[tuple[str | None, str | None, int]]:
     return codes
 
 
-def _pseudo_node(kind: str, op: str, name: str, s: int, index: int, inputs: list[str],
-                 outputs: list[str]) -> dict:
+def _pseudo_node(kind: str, op: str, name: str, s: int, index: int, inputs: list[str | None],
+                 outputs: list[str]) -> TFLiteNode:
     return {"kind": kind, "op": op, "family": kind, "name": name, "attrs": {}, "subgraph": s, "index": index,
             "inputs": inputs, "outputs": outputs, "calls": []}
 
@@ -149,15 +156,15 @@ def _pseudo_node(kind: str, op: str, name: str, s: int, index: int, inputs: list
 class _Reader:
     """Builds the IR tables of one model, subgraph by subgraph, in file order."""
 
-    def __init__(self, data, path: str, codes: list[tuple[str | None, str | None, int]],
+    def __init__(self, data: ModelBytes, path: str, codes: list[tuple[str | None, str | None, int]],
                  buffers: list[Table]) -> None:
         self.data, self.path, self.codes, self.buffers = data, path, codes, buffers
-        self.nodes: dict[str, dict] = {}
+        self.nodes: dict[str, TFLiteNode] = {}
         self.tensors: dict[str, TensorInfo] = {}
         self.spans: dict[str, tuple[int, int]] = {}
         self.index = 0
 
-    def _add(self, node: str, attrs: dict) -> None:
+    def _add(self, node: str, attrs: TFLiteNode) -> None:
         self.nodes[node] = attrs
         self.index += 1
 
@@ -229,24 +236,30 @@ class _Reader:
                          "in_dtype": first_in.dtype if first_in else None})
 
 
-def _value_reader(data, spans: dict[str, tuple[int, int]]):
+def _value_reader(data: ModelBytes, spans: dict[str, tuple[int, int]]) -> Callable[[TensorInfo], npt.NDArray[Any]]:
     """``read_value(tensor)``: a constant tensor's data as a numpy array viewing ``data``."""
 
-    def read_value(tensor: TensorInfo):
+    def read_value(tensor: TensorInfo) -> npt.NDArray[Any]:
         import numpy as np
 
         offset, length = spans[tensor.id]
         dtype = np.dtype(tensor.dtype) if tensor.dtype not in ("string", "resource", "variant") else np.uint8
-        count = length // dtype.itemsize
+        # For a string, resource or variant tensor ``dtype`` is the class np.uint8, whose ``itemsize`` is a
+        # descriptor, not a number: the division raises TypeError, so such a tensor's value cannot be read. (A
+        # type checker without numpy's type information sees no error here, hence unused-ignore.)
+        count = length // dtype.itemsize  # type: ignore[operator, unused-ignore]
         arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
-        if tensor.shape and None not in tensor.shape and int(np.prod(tensor.shape)) == count:
-            arr = arr.reshape(tensor.shape)
+        shape = tensor.shape
+        if shape and None not in shape:
+            dims = cast("tuple[int, ...]", shape)  # every dim is known: checked above
+            if int(np.prod(dims)) == count:
+                arr = arr.reshape(dims)
         return arr
 
     return read_value
 
 
-def load_tflite(data, path: str, digest: str, *, max_nodes: int | None = None) -> ModelGraph:
+def load_tflite(data: ModelBytes, path: str, digest: str, *, max_nodes: int | None = None) -> ModelGraph:
     """Build the IR of a TFLite model held in ``data`` (bytes or an mmap).
 
     More than ``max_nodes`` operators plus tensors, over all subgraphs, raise :class:`BudgetExceeded` before
@@ -278,10 +291,12 @@ def load_tflite(data, path: str, digest: str, *, max_nodes: int | None = None) -
     info = ModelInfo(path=path, format="tflite", digest=digest, size_bytes=len(data), inputs=main_inputs,
                      outputs=main_outputs, producer=model.string(3) or "", schema_version=model.scalar(0, "I"),
                      subgraphs=tuple(subgraph_names))
-    return ModelGraph(reader.nodes, succ, reader.tensors, info, _value_reader(data, reader.spans))
+    # The IR types its node table loosely, as rules read it (see _nodes.py).
+    return ModelGraph(cast("dict[str, dict[str, Any]]", reader.nodes), succ, reader.tensors, info,
+                      _value_reader(data, reader.spans))
 
 
-def _connect(nodes: dict[str, dict], tensors: dict[str, TensorInfo]) -> Adjacency:
+def _connect(nodes: dict[str, TFLiteNode], tensors: dict[str, TensorInfo]) -> Adjacency:
     """Return the adjacency with one edge per (tensor, consumer slot); fill each tensor's consumer list.
 
     Linear in the number of slots: a tensor's slot among its producer's outputs comes from one table built up
@@ -291,9 +306,9 @@ def _connect(nodes: dict[str, dict], tensors: dict[str, TensorInfo]) -> Adjacenc
     succ: Adjacency = {node: {} for node in nodes}
     src_slots: dict[str, int] = {}
     for node, attrs in nodes.items():
-        for slot, tid in enumerate(attrs["outputs"]):
-            if tensors[tid].producer == node:
-                src_slots.setdefault(tid, slot)  # the first slot, when an op lists a tensor twice
+        for slot, out in enumerate(attrs["outputs"]):
+            if tensors[out].producer == node:
+                src_slots.setdefault(out, slot)  # the first slot, when an op lists a tensor twice
     for node, attrs in nodes.items():
         for slot, tid in enumerate(attrs["inputs"]):
             if tid is None:

@@ -13,8 +13,8 @@ import pytest
 from graphlint.engine.edits import KINDS, Edit
 from graphlint.engine.finding import Applicability, Fix
 from graphlint.fix import HANDLERS, FixError, fix_graph
-from graphlint.loaders import _graphdef_schema as pb
-from graphlint.loaders.graphdef import tensor_value
+from graphlint.loaders import graphdef_schema as pb
+from graphlint.loaders.tensors import tensor_value
 from graphlint.testing import GraphBuilder
 from tests.fix import pack
 
@@ -240,6 +240,26 @@ def test_diff_names_removed_added_and_changed_nodes():
     diff = _apply(b, Edit.of("neg-to-mul", "n"), output="y").diff("a.pb", "b.pb")
     assert diff.splitlines() == ["--- a.pb", "+++ b.pb", "~ n: op Neg -> Mul; inputs [x] -> [x, n/minus_one]",
                                  "+ n/minus_one (Const)"]
+
+
+def test_an_add_fake_quant_edit_naming_no_tensor_is_skipped():
+    # With no node and no `tensor` there is nothing to measure: the edit is refused like any other that does not
+    # fit, rather than stopping the whole run.
+    b = GraphBuilder()
+    b.output(b.op("Relu", [b.placeholder("x", "float32", (2, 4))], name="y"))
+    result = _apply(b, Edit.of("add-fake-quant"), output="y", measure=lambda data, tensors: pytest.fail("measured"))
+    assert result.applied == []
+    assert [(s["kind"], s["reason"]) for s in result.skipped] == [("add-fake-quant", "no node `None` in the graph")]
+
+
+def test_no_pass_returns_the_graph_as_it_came():
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (2, 4))
+    b.output(b.op("Relu", [b.op("Neg", [x], name="n")], name="y"))
+    result = fix_graph(b.to_bytes(), inputs=("x",), outputs=("y",), registry=pack.only(pack.NegOp), max_passes=0)
+    assert result.passes == 0 and result.applied == [] and result.stop_reason == "max-passes"
+    assert result.data == b.to_bytes() and result.inputs == ("x",) and result.outputs == ("y:0",)
+    assert [f["code"] for f in result.remaining] == ["TX002"]
 
 
 def test_unreadable_model_is_a_fix_error():

@@ -11,7 +11,7 @@ import pytest
 
 from graphlint.engine.runner import lint
 from graphlint.ir import ModelGraph, validate
-from graphlint.loaders import _graphdef_schema as pb
+from graphlint.loaders import graphdef_schema as pb
 from graphlint.loaders import load
 
 from ._ir import arrays_in

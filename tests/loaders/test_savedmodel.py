@@ -274,7 +274,7 @@ def test_corrupt_bytes_give_one_line_errors(sm: Path, tmp_path: Path, part: str)
 
 
 def test_the_serving_meta_graph_is_read(sm: Path, tmp_path: Path) -> None:
-    from graphlint.loaders import _savedmodel_schema as spb
+    from graphlint.loaders import savedmodel_schema as spb
 
     root = _copy(sm, tmp_path)
     saved = spb.SavedModel.FromString((root / "saved_model.pb").read_bytes())

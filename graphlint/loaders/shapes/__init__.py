@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from graphlint.ir import Adjacency, Shape, TensorInfo
+from graphlint.loaders._nodes import Attrs, GraphDefNode
+from graphlint.loaders.tensors import PlainValue
 
 from . import _array, _control, _elementwise, _lists, _nn, _slicing  # noqa: F401 (each registers its rules)
 from ._table import MAX_RANK, RULES, Consts, Node, Rule, broadcast
@@ -22,9 +24,9 @@ _new_node = tuple.__new__
 _ERRORS = (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError)
 
 
-def infer_shapes(nodes: dict[str, dict], succ: Adjacency, tensors: dict[str, TensorInfo],
+def infer_shapes(nodes: dict[str, GraphDefNode], succ: Adjacency, tensors: dict[str, TensorInfo],
                  user_shapes: Mapping[str, Shape], inputs: tuple[str, ...],
-                 const_value: Callable[[TensorInfo], object] | None = None) -> None:
+                 const_value: Callable[[TensorInfo], PlainValue] | None = None) -> None:
     """Fill unknown output shapes of main-graph nodes in topological order (in place).
 
     ``const_value`` reads a small constant as plain Python (a scalar or nested lists, as ``ndarray.tolist``
@@ -65,7 +67,8 @@ def _infer_node(fn: Rule, node: Node, outs: list[TensorInfo]) -> None:
         _assign(outs, result if isinstance(result, list) else [result])
 
 
-def _node(op: str, attrs: dict, tensors: dict[str, TensorInfo], consts: Consts, outs: list) -> Node:
+def _node(op: str, attrs: GraphDefNode, tensors: dict[str, TensorInfo], consts: Consts,
+          outs: list[TensorInfo]) -> Node:
     ins = [tensors[t] for t in attrs["inputs"]]
     # tuple.__new__ makes the Node without the Python-level __new__ of a NamedTuple: this is on the hot path
     return _new_node(Node, (op, attrs["attrs"], ins, [t.shape for t in ins], consts, len(outs)))
@@ -94,7 +97,7 @@ def _apply_user_shapes(tensors: dict[str, TensorInfo], user_shapes: Mapping[str,
             tensors[tid].shape_source = "user"
 
 
-def _placeholder(attrs: dict, out: TensorInfo) -> None:
+def _placeholder(attrs: Attrs, out: TensorInfo) -> None:
     shape = attrs.get("shape")
     if out.shape_source != "file" and (shape is not None or "shape" in attrs):
         out.shape, out.shape_source = shape, "placeholder"
@@ -131,7 +134,7 @@ def _refine(recorded: Shape, inferred: Shape) -> Shape:
     return tuple(r if r is not None else i for r, i in zip(recorded, inferred))
 
 
-def _topological(nodes: dict[str, dict], adj: Adjacency, tensors: dict[str, TensorInfo]) -> list[str]:
+def _topological(nodes: dict[str, GraphDefNode], adj: Adjacency, tensors: dict[str, TensorInfo]) -> list[str]:
     """An order over data edges: file order when it is one (frozen graphs are usually written that way),
     else Kahn's order, with nodes on cycles (v1 while loops) following in file order."""
     seen: set[str] = set()
@@ -144,7 +147,7 @@ def _topological(nodes: dict[str, dict], adj: Adjacency, tensors: dict[str, Tens
     return list(nodes)
 
 
-def _kahn(nodes: dict[str, dict], adj: Adjacency) -> list[str]:
+def _kahn(nodes: dict[str, GraphDefNode], adj: Adjacency) -> list[str]:
     indeg = _data_indegrees(nodes, adj)
     ready = [n for n in nodes if indeg[n] == 0]
     order = []
@@ -163,7 +166,7 @@ def _kahn(nodes: dict[str, dict], adj: Adjacency) -> list[str]:
     return order
 
 
-def _data_indegrees(nodes: dict[str, dict], adj: Adjacency) -> dict[str, int]:
+def _data_indegrees(nodes: dict[str, GraphDefNode], adj: Adjacency) -> dict[str, int]:
     indeg = dict.fromkeys(nodes, 0)
     for successors in adj.values():
         for v, edges in successors.items():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from graphlint.ir import Shape
+from graphlint.loaders.tensors import PlainValue
 
 from ._table import MAX_RANK, Node, axis, broadcast, dims_of_operand, rule, scalar, shape_operand, unknown_dims
 
@@ -18,13 +21,13 @@ def reshape(node: Node) -> Shape:
     return tuple(fill if d == -1 else d if type(d) is int else None for d in target)
 
 
-def _reshape_fill(node: Node, target: list) -> int | None:
+def _reshape_fill(node: Node, target: list[PlainValue]) -> int | None:
     """The size of the -1 dim: the input's elements over the target's other dims, when all are known."""
     x = node.shapes[0]
     if x is None or None in x or any(type(d) is not int for d in target):
         return None
     total = rest = 1
-    for d in x:
+    for d in cast("tuple[int, ...]", x):  # every dim is known: checked above
         total *= d
     for d in target:
         rest *= d if d != -1 else 1
@@ -53,7 +56,7 @@ def concat(node: Node) -> Shape:
     for i in range(len(known[0])):
         dims = [x[i] if x is not None else None for x in parts]
         if i == a:
-            out.append(None if None in dims else sum(dims))
+            out.append(None if None in dims else sum(cast("list[int]", dims)))
         else:
             out.append(next((d for d in dims if d is not None), None))
     return tuple(out)
@@ -67,7 +70,7 @@ def pad(node: Node) -> Shape:
     return tuple(None if d is None else d + p[0] + p[1] for d, p in zip(x, pads))
 
 
-def _reduced(x: Shape, axes, keep: bool) -> Shape:
+def _reduced(x: Shape, axes: PlainValue, keep: bool) -> Shape:
     if x is None:
         return None
     if axes is None:
@@ -115,7 +118,7 @@ def shape(node: Node) -> Shape:
 
 
 @rule("ShapeN")
-def shape_n(node: Node) -> list:
+def shape_n(node: Node) -> list[Shape]:
     return [(len(x),) if x is not None else (None,) for x in node.shapes[:node.n_out]]
 
 
@@ -135,7 +138,7 @@ def pack(node: Node) -> Shape:
 
 
 @rule("Unpack")
-def unpack(node: Node) -> list | None:
+def unpack(node: Node) -> list[Shape] | None:
     x = node.shapes[0]
     if x is None:
         return None
@@ -144,7 +147,7 @@ def unpack(node: Node) -> list | None:
 
 
 @rule("Split")
-def split(node: Node) -> list | None:
+def split(node: Node) -> list[Shape] | None:
     a, x = node.value(0), node.shapes[1]
     n = node.attrs.get("num_split") or 1
     if x is None:
@@ -153,12 +156,13 @@ def split(node: Node) -> list | None:
         return [unknown_dims(x)] * node.n_out
     a = axis(int(a), len(x))
     out = list(x)
-    out[a] = None if x[a] is None else x[a] // n
+    dim = x[a]
+    out[a] = None if dim is None else dim // n
     return [tuple(out)] * node.n_out
 
 
 @rule("SplitV")
-def split_v(node: Node) -> list | None:
+def split_v(node: Node) -> list[Shape] | None:
     """Each output is the input with the split axis resized (one size may be -1: the remainder)."""
     x, sizes, a = node.shapes[0], node.value(1), node.value(2)
     if x is None:
@@ -218,7 +222,7 @@ def gather_nd(node: Node) -> Shape:
 
 
 @rule("TopKV2")
-def top_k(node: Node) -> list | None:
+def top_k(node: Node) -> list[Shape] | None:
     x, k = node.shapes[0], scalar(node.value(1))
     if not x:
         return None
@@ -277,7 +281,7 @@ def einsum(node: Node) -> Shape:
     return _einsum_output(out, sizes, ellipsis)
 
 
-def _einsum_term(term: str, x: Shape, sizes: dict, ellipsis: Shape) -> Shape:
+def _einsum_term(term: str, x: Shape, sizes: dict[str, int | None], ellipsis: Shape) -> Shape:
     """Record the sizes ``x`` gives the labels of ``term``; the broadcast ellipsis so far."""
     pre, dots, post = term.partition("...")
     if x is None:
@@ -293,9 +297,12 @@ def _einsum_term(term: str, x: Shape, sizes: dict, ellipsis: Shape) -> Shape:
     return broadcast(ellipsis, x[len(pre):len(pre) + n]) if dots else ellipsis
 
 
-def _einsum_output(out: str, sizes: dict, ellipsis: Shape) -> Shape:
+def _einsum_output(out: str, sizes: dict[str, int | None], ellipsis: Shape) -> Shape:
     pre, dots, post = out.partition("...")
-    if dots and ellipsis is None:
-        return None
-    dims = (*(sizes.get(c) for c in pre), *(ellipsis if dots else ()), *(sizes.get(c) for c in post))
+    middle: tuple[int | None, ...] = ()
+    if dots:
+        if ellipsis is None:
+            return None
+        middle = ellipsis
+    dims = (*(sizes.get(c) for c in pre), *middle, *(sizes.get(c) for c in post))
     return dims if len(dims) <= MAX_RANK else None

@@ -26,7 +26,7 @@ def same_as_input(node: Node) -> Shape:
 
 
 @rule("Switch")
-def switch(node: Node) -> list:
+def switch(node: Node) -> list[Shape]:
     """Both branches carry the data input."""
     return [node.shapes[0]] * 2
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
+from typing import Literal
+
 from graphlint.ir import Shape
+from graphlint.loaders._nodes import Attrs, AttrValue
 
 from ._table import Node, broadcast, rule, unknown_dims
 
-_SAME_CHANNELS = object()  # a window op that keeps the input's channels (pooling)
+
+class _Same(enum.Enum):
+    CHANNELS = enum.auto()  # a window op that keeps the input's channels (pooling)
 
 
-def _conv_dim(size, k, stride, dilation, padding, pads=(0, 0)):
+_SAME_CHANNELS = _Same.CHANNELS
+
+
+def _conv_dim(size: int | None, k: int | None, stride: int, dilation: int, padding: AttrValue,
+              pads: Sequence[int] = (0, 0)) -> int | None:
     if size is None or k is None:
         return None
     eff = (k - 1) * dilation + 1
@@ -20,7 +31,8 @@ def _conv_dim(size, k, stride, dilation, padding, pads=(0, 0)):
     return (size - eff) // stride + 1
 
 
-def _window(attrs: dict, x: Shape, kernel: tuple, out_channels) -> Shape:
+def _window(attrs: Attrs, x: Shape, kernel: tuple[int | None, ...],
+            out_channels: int | Literal[_Same.CHANNELS] | None) -> Shape:
     """Output shape of a 2-D or 3-D window op (conv or pool), channels last or first (NCHW, NCDHW)."""
     if x is None or len(x) != len(kernel) + 2:
         return None
@@ -84,7 +96,7 @@ def batch_matmul(node: Node) -> Shape:
 
 
 @rule("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
-def fused_batch_norm(node: Node) -> list:
+def fused_batch_norm(node: Node) -> list[Shape]:
     """y is shaped like x; batch mean/variance and the reserve spaces are per-channel vectors, except V3's
     reserve_space_3, whose shape TensorFlow leaves unknown."""
     x, scale = node.shapes[0], node.shapes[1]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from graphlint.ir import Shape
+from graphlint.loaders._nodes import Attrs
+from graphlint.loaders.tensors import PlainValue
 
 from ._table import Node, rule, unknown_dims
 
@@ -46,7 +48,8 @@ def strided_slice(node: Node) -> Shape:
     return tuple(1 if g == _NEW_AXIS else sizes[g] for g in gather if g != _SHRINK)
 
 
-def _dense_spec(attrs: dict, rank: int, begin: list, end: list, strides: list) -> tuple[list[_Dense], list[int]]:
+def _dense_spec(attrs: Attrs, rank: int, begin: list[PlainValue], end: list[PlainValue],
+                strides: list[PlainValue]) -> tuple[list[_Dense], list[int]]:
     """The spec of each input dim, and for each output dim the input dim it shows (or _NEW_AXIS; _SHRINK marks
     a dim that is dropped)."""
     masks = [attrs.get(k, 0) for k in ("begin_mask", "end_mask", "shrink_axis_mask", "ellipsis_mask",

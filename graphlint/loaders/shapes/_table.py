@@ -8,14 +8,16 @@ registering a second one for the same op name is an error at import time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple, Union
+from typing import NamedTuple, Union, overload
 
 from graphlint.ir import Shape, TensorInfo
+from graphlint.loaders._nodes import Attrs
+from graphlint.loaders.tensors import PlainValue
 
 _SMALL_CONST = 4096  # bytes: only constants this small (shape operands) are read during inference
 MAX_RANK = 254  # the most dims a TensorFlow tensor has (TensorShape::MaxDimensions)
 
-Result = Union[Shape, list]  # noqa: UP007 (a runtime alias)
+Result = Union[Shape, list[Shape]]  # noqa: UP007 (a runtime alias)
 
 
 class Consts:
@@ -25,12 +27,12 @@ class Consts:
 
     __slots__ = ("known", "partial", "reader")
 
-    def __init__(self, reader: Callable[[TensorInfo], object] | None) -> None:
+    def __init__(self, reader: Callable[[TensorInfo], PlainValue] | None) -> None:
         self.reader = reader
-        self.known: dict[str, object] = {}
-        self.partial: dict[str, object] = {}
+        self.known: dict[str, int | list[int]] = {}
+        self.partial: dict[str, list[int | None]] = {}
 
-    def __call__(self, tensor: TensorInfo | None):
+    def __call__(self, tensor: TensorInfo | None) -> PlainValue:
         if tensor is None:
             return None
         if not tensor.is_const:
@@ -47,17 +49,17 @@ class Node(NamedTuple):
     that claims a billion outputs never sizes a list in a rule."""
 
     op: str
-    attrs: dict
+    attrs: Attrs
     ins: list[TensorInfo]
     shapes: list[Shape]
     const: Consts
     n_out: int
 
-    def value(self, i: int):
+    def value(self, i: int) -> PlainValue:
         """The value of input ``i`` when it is known in full (a small constant, or worked out), else None."""
         return self.const(self.ins[i]) if i < len(self.ins) else None
 
-    def partial(self, i: int):
+    def partial(self, i: int) -> PlainValue:
         """The value of input ``i``, known in full or in part (unknown elements are None), else None."""
         value = self.value(i)
         return self.const.partial.get(self.ins[i].id) if value is None and i < len(self.ins) else value
@@ -85,7 +87,7 @@ def axis(a: int, rank: int) -> int:
     return a + rank if a < 0 else a
 
 
-def scalar(value) -> int | None:
+def scalar(value: PlainValue) -> int | None:
     """An int from a constant that is a scalar or a one-element vector; None otherwise."""
     if isinstance(value, list):
         value = value[0] if len(value) == 1 else None
@@ -117,6 +119,10 @@ def shape_operand(node: Node, i: int) -> Shape:
     return tuple(d if type(d) is int and d >= 0 else None for d in value)
 
 
+@overload
+def broadcast(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> tuple[int | None, ...]: ...
+@overload
+def broadcast(a: Shape, b: Shape) -> Shape: ...
 def broadcast(a: Shape, b: Shape) -> Shape:
     """NumPy broadcasting of two shapes with unknown dims."""
     if a is None or b is None:

@@ -13,7 +13,10 @@ never cancels against the input's unknown batch in Reshape's -1 either.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import cast
+
+from graphlint.loaders.tensors import PlainValue
 
 from ._table import Node
 
@@ -38,7 +41,7 @@ def value_rule(*ops: str) -> Callable[[ValueRule], ValueRule]:
 _INT64 = range(-(1 << 63), 1 << 63)
 
 
-def checked(value) -> int | list | None:
+def checked(value: object) -> int | list[int] | None:
     """``value`` when it is an int64 or a short flat list of them, else None (so no chain of products can grow
     a number without bound)."""
     if type(value) is int:
@@ -48,7 +51,7 @@ def checked(value) -> int | list | None:
     return None
 
 
-def checked_partial(value) -> list | None:
+def checked_partial(value: object) -> list[int | None] | None:
     """``value`` when it is a vector known in part: a short list of int64s and Nones."""
     if isinstance(value, list) and len(value) <= MAX_VALUES and all(
             v is None or (type(v) is int and v in _INT64) for v in value):
@@ -57,7 +60,7 @@ def checked_partial(value) -> list | None:
 
 
 @value_rule("Shape")
-def shape_value(node: Node) -> list | None:
+def shape_value(node: Node) -> list[int | None] | None:
     x = node.shapes[0]
     if x is None:
         return None
@@ -76,23 +79,23 @@ def size_value(node: Node) -> int | None:
     if x is None or None in x:
         return None
     n = 1
-    for d in x:
+    for d in cast("tuple[int, ...]", x):  # every dim is known: checked above
         n *= d
     return n
 
 
 @value_rule("Identity", "StopGradient", "Snapshot")
-def same_value(node: Node):
+def same_value(node: Node) -> PlainValue:
     return node.value(0)
 
 
 @value_rule("Cast")
-def cast_value(node: Node):
+def cast_value(node: Node) -> PlainValue:
     return node.partial(0)
 
 
 @value_rule("Pack")
-def pack_value(node: Node) -> list | None:
+def pack_value(node: Node) -> list[int | None] | None:
     """Scalars stacked into a vector (axis 0); a scalar of unknown value is an unknown element."""
     if node.attrs.get("axis", 0) != 0 or any(x != () for x in node.shapes):
         return None
@@ -101,11 +104,11 @@ def pack_value(node: Node) -> list | None:
 
 
 @value_rule("ConcatV2")
-def concat_value(node: Node) -> list | None:
+def concat_value(node: Node) -> list[PlainValue] | None:
     """Vectors joined; one of unknown value but known length adds as many unknown elements."""
     if node.value(len(node.ins) - 1) not in (0, -1):
         return None
-    out = []
+    out: list[PlainValue] = []
     for i, x in enumerate(node.shapes[:-1]):
         part = node.partial(i)
         if part is None and x is not None and len(x) == 1 and x[0] is not None and x[0] <= MAX_VALUES:
@@ -117,7 +120,7 @@ def concat_value(node: Node) -> list | None:
 
 
 @value_rule("StridedSlice")
-def strided_slice_value(node: Node):
+def strided_slice_value(node: Node) -> PlainValue:
     """A 1-D value sliced with one index (no ellipsis or new axis), as ``tf.shape(x)[1:3]`` writes it."""
     x, begin, end, strides = node.partial(0), node.value(1), node.value(2), node.value(3)
     a = node.attrs
@@ -132,7 +135,7 @@ def strided_slice_value(node: Node):
 
 
 @value_rule("Slice")
-def slice_value(node: Node) -> list | None:
+def slice_value(node: Node) -> list[PlainValue] | None:
     x, begin, size = node.value(0), node.value(1), node.value(2)
     if not isinstance(x, list) or not isinstance(begin, list) or not isinstance(size, list):
         return None
@@ -140,7 +143,7 @@ def slice_value(node: Node) -> list | None:
 
 
 @value_rule("GatherV2")
-def gather_value(node: Node):
+def gather_value(node: Node) -> PlainValue:
     x, indices = node.value(0), node.value(1)
     if not isinstance(x, list) or node.value(2) != 0 or node.attrs.get("batch_dims"):
         return None
@@ -150,13 +153,13 @@ def gather_value(node: Node):
 
 
 @value_rule("ExpandDims")
-def expand_dims_value(node: Node) -> list | None:
+def expand_dims_value(node: Node) -> list[int] | None:
     x = node.value(0)
     return [x] if type(x) is int and node.value(1) in (0, -1, [0], [-1]) else None
 
 
 @value_rule("Range")
-def range_value(node: Node) -> list | None:
+def range_value(node: Node) -> list[int] | None:
     start, limit, delta = node.value(0), node.value(1), node.value(2)
     if not all(type(v) is int for v in (start, limit, delta)) or not delta:
         return None
@@ -164,12 +167,13 @@ def range_value(node: Node) -> list | None:
     return list(values) if len(values) <= MAX_VALUES else None
 
 
-_BINARY = {"Add": operator.add, "AddV2": operator.add, "Sub": operator.sub, "Mul": operator.mul,
-           "FloorDiv": operator.floordiv, "Maximum": max, "Minimum": min}
+_BINARY: Mapping[str, Callable[[int, int], int]] = {
+    "Add": operator.add, "AddV2": operator.add, "Sub": operator.sub, "Mul": operator.mul, "FloorDiv": operator.floordiv,
+    "Maximum": max, "Minimum": min}
 
 
 @value_rule(*_BINARY)
-def binary_value(node: Node):
+def binary_value(node: Node) -> PlainValue:
     """Elementwise integer arithmetic on scalars and vectors, broadcasting as NumPy does."""
     a, b = node.value(0), node.value(1)
     fn = _BINARY[node.op]
@@ -186,6 +190,9 @@ def binary_value(node: Node):
     return None
 
 
+_REDUCE: Mapping[str, Callable[[list[int]], int]] = {"Sum": sum, "Max": max, "Min": min}
+
+
 @value_rule("Prod", "Sum", "Max", "Min")
 def reduce_value(node: Node) -> int | None:
     """A vector reduced over its only axis, as ``tf.reduce_prod(tf.shape(x))`` writes it."""
@@ -197,11 +204,11 @@ def reduce_value(node: Node) -> int | None:
         for v in x:
             n *= v
         return n
-    return {"Sum": sum, "Max": max, "Min": min}[node.op](x)
+    return _REDUCE[node.op](x)
 
 
 @value_rule("Reshape")
-def reshape_value(node: Node):
+def reshape_value(node: Node) -> PlainValue:
     """A scalar made a vector of one, or back (``tf.reshape(n, [])``); a vector flattened."""
     x, target = node.value(0), node.value(1)
     flat = [x] if type(x) is int else x
@@ -213,6 +220,6 @@ def reshape_value(node: Node):
 
 
 @value_rule("Squeeze")
-def squeeze_value(node: Node):
+def squeeze_value(node: Node) -> PlainValue:
     x = node.value(0)
     return x[0] if isinstance(x, list) and len(x) == 1 else None

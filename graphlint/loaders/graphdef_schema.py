@@ -7,7 +7,15 @@ the protobuf runtime as unknown fields and ignored.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+Message = Any
+"""A protobuf message: one of the classes below, or a descriptor message they are built from. protobuf ships no
+type information, and these classes are made at import time from descriptors declared in Python, so no static
+type describes their fields; this alias only says, in a signature, that a value is a message."""
 
 _F = descriptor_pb2.FieldDescriptorProto
 _OPT, _REP = _F.LABEL_OPTIONAL, _F.LABEL_REPEATED
@@ -27,7 +35,7 @@ DATA_TYPES: dict[str, int] = {
 
 
 def _field(name: str, number: int, kind: str, label: int = _OPT, type_name: str | None = None,
-           packed: bool = False) -> _F:
+           packed: bool = False) -> Message:
     field = _F(name=name, number=number, label=label, type=getattr(_F, "TYPE_" + kind.upper()))
     if type_name:
         field.type_name = f".{_PKG}.{type_name}"
@@ -36,9 +44,8 @@ def _field(name: str, number: int, kind: str, label: int = _OPT, type_name: str 
     return field
 
 
-def _message(file: descriptor_pb2.FileDescriptorProto, name: str, fields: list[_F],
-             nested: list[descriptor_pb2.DescriptorProto] = (), oneofs: dict[str, list[str]] | None = None
-             ) -> descriptor_pb2.DescriptorProto:
+def _message(file: Message | None, name: str, fields: list[Message], nested: Sequence[Message] = (),
+             oneofs: dict[str, list[str]] | None = None) -> Message:
     msg = file.message_type.add() if file is not None else descriptor_pb2.DescriptorProto()
     msg.name = name
     msg.nested_type.extend(nested)
@@ -51,14 +58,14 @@ def _message(file: descriptor_pb2.FileDescriptorProto, name: str, fields: list[_
     return msg
 
 
-def _map_entry(name: str, value_kind: str, value_type: str | None = None) -> descriptor_pb2.DescriptorProto:
+def _map_entry(name: str, value_kind: str, value_type: str | None = None) -> Message:
     entry = _message(None, name, [_field("key", 1, "string"), _field("value", 2, value_kind,
                                                                        type_name=value_type)])
     entry.options.map_entry = True
     return entry
 
 
-def _build_file() -> descriptor_pb2.FileDescriptorProto:
+def _build_file() -> Message:
     f = descriptor_pb2.FileDescriptorProto(name="graphlint/tf_graph.proto", package=_PKG, syntax="proto3")
     enum = f.enum_type.add(name="DataType")
     for name, number in DATA_TYPES.items():
@@ -70,7 +77,7 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
     return f
 
 
-def _declare_tensors(f: descriptor_pb2.FileDescriptorProto) -> None:
+def _declare_tensors(f: Message) -> None:
     """TensorShapeProto and TensorProto."""
     _message(f, "TensorShapeProto", [
         _field("dim", 2, "message", _REP, "TensorShapeProto.Dim"),
@@ -95,7 +102,7 @@ def _declare_tensors(f: descriptor_pb2.FileDescriptorProto) -> None:
     ])
 
 
-def _declare_attrs(f: descriptor_pb2.FileDescriptorProto) -> None:
+def _declare_attrs(f: Message) -> None:
     """AttrValue and the NameAttrList of its ``func`` values."""
     _message(f, "NameAttrList", [
         _field("name", 1, "string"),
@@ -124,7 +131,7 @@ def _declare_attrs(f: descriptor_pb2.FileDescriptorProto) -> None:
     ])], oneofs={"value": ["list", "s", "i", "f", "b", "type", "shape", "tensor", "placeholder", "func"]})
 
 
-def _declare_graph(f: descriptor_pb2.FileDescriptorProto) -> None:
+def _declare_graph(f: Message) -> None:
     """NodeDef, the function library, GraphDef, and SavedModel's top level (to recognise one)."""
     _message(f, "NodeDef", [
         _field("name", 1, "string"),
@@ -169,7 +176,7 @@ def _declare_graph(f: descriptor_pb2.FileDescriptorProto) -> None:
     ])
 
 
-def _classes() -> dict[str, type]:
+def _classes() -> dict[str, type[Message]]:
     pool = descriptor_pool.DescriptorPool()
     pool.Add(_build_file())
     names = ("GraphDef", "NodeDef", "AttrValue", "TensorProto", "TensorShapeProto", "FunctionDefLibrary",
@@ -178,11 +185,11 @@ def _classes() -> dict[str, type]:
 
 
 _CLASSES = _classes()
-GraphDef = _CLASSES["GraphDef"]
-NodeDef = _CLASSES["NodeDef"]
-AttrValue = _CLASSES["AttrValue"]
-TensorProto = _CLASSES["TensorProto"]
-TensorShapeProto = _CLASSES["TensorShapeProto"]
-FunctionDefLibrary = _CLASSES["FunctionDefLibrary"]
-VersionDef = _CLASSES["VersionDef"]
-SavedModel = _CLASSES["SavedModel"]
+GraphDef: type[Message] = _CLASSES["GraphDef"]
+NodeDef: type[Message] = _CLASSES["NodeDef"]
+AttrValue: type[Message] = _CLASSES["AttrValue"]
+TensorProto: type[Message] = _CLASSES["TensorProto"]
+TensorShapeProto: type[Message] = _CLASSES["TensorShapeProto"]
+FunctionDefLibrary: type[Message] = _CLASSES["FunctionDefLibrary"]
+VersionDef: type[Message] = _CLASSES["VersionDef"]
+SavedModel: type[Message] = _CLASSES["SavedModel"]

@@ -3,26 +3,30 @@
 Only the fields the SavedModel loader reads are declared (``saved_model.proto``, ``meta_graph.proto``,
 ``saver.proto``, ``saved_object_graph.proto``, ``trackable_object_graph.proto``, ``tensor_bundle.proto``); field
 numbers are facts of TensorFlow's wire format. Messages of the GraphDef schema (the graph, shapes) are declared as bytes
-here and parsed with :mod:`graphlint.loaders._graphdef_schema`.
+here and parsed with :mod:`graphlint.loaders.graphdef_schema`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from .graphdef_schema import Message
 
 _F = descriptor_pb2.FieldDescriptorProto
 _OPT, _REP = _F.LABEL_OPTIONAL, _F.LABEL_REPEATED
 _PKG = "graphlint.tfsm"
 
 
-def _field(name: str, number: int, kind: str, label: int = _OPT, type_name: str | None = None) -> _F:
+def _field(name: str, number: int, kind: str, label: int = _OPT, type_name: str | None = None) -> Message:
     field = _F(name=name, number=number, label=label, type=getattr(_F, "TYPE_" + kind.upper()))
     if type_name:
         field.type_name = f".{_PKG}.{type_name}"
     return field
 
 
-def _message(file, name: str, fields: list[_F], nested=()) -> descriptor_pb2.DescriptorProto:
+def _message(file: Message | None, name: str, fields: list[Message], nested: Sequence[Message] = ()) -> Message:
     msg = file.message_type.add() if file is not None else descriptor_pb2.DescriptorProto()
     msg.name = name
     msg.nested_type.extend(nested)
@@ -30,13 +34,13 @@ def _message(file, name: str, fields: list[_F], nested=()) -> descriptor_pb2.Des
     return msg
 
 
-def _map_entry(name: str, value_type: str) -> descriptor_pb2.DescriptorProto:
+def _map_entry(name: str, value_type: str) -> Message:
     entry = _message(None, name, [_field("key", 1, "string"), _field("value", 2, "message", type_name=value_type)])
     entry.options.map_entry = True
     return entry
 
 
-def _build_file() -> descriptor_pb2.FileDescriptorProto:
+def _build_file() -> Message:
     f = descriptor_pb2.FileDescriptorProto(name="graphlint/tf_saved_model.proto", package=_PKG, syntax="proto3")
     _message(f, "TensorInfo", [
         _field("name", 1, "string"), _field("dtype", 2, "int32"), _field("tensor_shape", 3, "bytes"),
@@ -87,7 +91,7 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
     return f
 
 
-def _classes() -> dict[str, type]:
+def _classes() -> dict[str, type[Message]]:
     pool = descriptor_pool.DescriptorPool()
     pool.Add(_build_file())
     names = ("SavedModel", "MetaGraphDef", "SignatureDef", "TensorInfo", "SavedObjectGraph", "TrackableObjectGraph",
@@ -96,11 +100,11 @@ def _classes() -> dict[str, type]:
 
 
 _CLASSES = _classes()
-SavedModel = _CLASSES["SavedModel"]
-MetaGraphDef = _CLASSES["MetaGraphDef"]
-SignatureDef = _CLASSES["SignatureDef"]
-TensorInfo = _CLASSES["TensorInfo"]
-SavedObjectGraph = _CLASSES["SavedObjectGraph"]
-TrackableObjectGraph = _CLASSES["TrackableObjectGraph"]
-BundleHeaderProto = _CLASSES["BundleHeaderProto"]
-BundleEntryProto = _CLASSES["BundleEntryProto"]
+SavedModel: type[Message] = _CLASSES["SavedModel"]
+MetaGraphDef: type[Message] = _CLASSES["MetaGraphDef"]
+SignatureDef: type[Message] = _CLASSES["SignatureDef"]
+TensorInfo: type[Message] = _CLASSES["TensorInfo"]
+SavedObjectGraph: type[Message] = _CLASSES["SavedObjectGraph"]
+TrackableObjectGraph: type[Message] = _CLASSES["TrackableObjectGraph"]
+BundleHeaderProto: type[Message] = _CLASSES["BundleHeaderProto"]
+BundleEntryProto: type[Message] = _CLASSES["BundleEntryProto"]
