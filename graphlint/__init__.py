@@ -9,6 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .engine.options import LintOptions
     from .ir import ModelGraph
     from .report import Report
 
@@ -23,8 +24,10 @@ def load(source: str | os.PathLike[str] | bytes, **kwargs: Any) -> ModelGraph:
     return _load(source, **kwargs)
 
 
-def lint(source: str | os.PathLike[str] | bytes | ModelGraph, **kwargs: Any) -> Report:
-    """Lint a model for a set of targets (see :func:`graphlint.engine.runner.lint`)."""
+def lint(source: str | os.PathLike[str] | bytes | ModelGraph, options: LintOptions | None = None,
+         **kwargs: Any) -> Report:
+    """Lint a model with ``options`` (:class:`graphlint.engine.options.LintOptions`) or their fields as keywords
+    (see :func:`graphlint.engine.runner.lint`)."""
     from .engine.runner import lint as _lint
 
-    return _lint(source, **kwargs)
+    return _lint(source, options, **kwargs)

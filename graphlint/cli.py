@@ -287,6 +287,10 @@ def _rules(args: argparse.Namespace) -> int:
         print(f"{r.code}  {r.name:<28} {r.severity.value:<8} {r.summary}{status}")
     for p in registry.broken:
         print(f"{p.name}*  broken pack {p.value}: {p.error}")
+    hidden = [r.code for r in registry.rules if r.engine_emitted and not args.all]
+    if hidden:  # to stderr: stdout stays one rule per line for scripts
+        print(f"({len(hidden)} more the engine reports itself when a model cannot be read or linted: "
+              f"{', '.join(hidden)}; `graphlint rules --all` lists them)", file=sys.stderr)
     return EXIT_OK
 
 

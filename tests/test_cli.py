@@ -171,6 +171,11 @@ def test_targets_lists_the_registry():
 def test_rules_and_rule_docs():
     listing = _run("rules")
     assert listing.returncode == 0 and "GL101  unfrozen-variable" in listing.stdout
+    assert "GL001" not in listing.stdout and "GL001" in listing.stderr and "graphlint rules --all" in listing.stderr
+    everything = _run("rules", "--all")
+    assert "GL001  unreadable-model" in everything.stdout and everything.stderr == ""
+    merged = _run("rule", "GL604")
+    assert merged.returncode == 0 and merged.stdout.startswith("# GL304 micro-unsupported")
     rules = json.loads(_run("rules", "--format", "json").stdout)["rules"]
     assert [r["code"] for r in rules] == sorted(r["code"] for r in rules)
     doc = _run("rule", "unfrozen-variable")

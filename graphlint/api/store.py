@@ -526,10 +526,6 @@ class Store:
         page = [self._report(r) for r in rows[:limit]]
         return page, (int(rows[limit - 1][-1]) if len(rows) > limit else None)
 
-    def count_reports(self) -> int:
-        """All reports of all owners (for metrics)."""
-        return int(self._query("SELECT COUNT(*) FROM reports")[0][0])
-
     # -- jobs ------------------------------------------------------------------------------------------------
 
     _JOB_COLS = "id, owner, status, progress, message, request, result, created_at, updated_at, attempts, " \
