@@ -301,7 +301,8 @@ class TFLiteBuilder:
         tt.shapeSignature = t["signature"]
         if t["data"] is not None:
             buf = s.BufferT()
-            buf.data = np.asarray(t["data"], dtype=t["dtype"]).tobytes()
+            data = t["data"]  # bytes are a string tensor's raw buffer, anything else is converted to the dtype
+            buf.data = data if isinstance(data, bytes) else np.asarray(data, dtype=t["dtype"]).tobytes()
             buffers.append(buf)
             tt.buffer = len(buffers) - 1
         quant = t["quant"]

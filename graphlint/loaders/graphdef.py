@@ -192,26 +192,25 @@ def load_graphdef(data: ModelBytes, path: str, digest: str, *, text: bool,
         if attrs["op"] in functions:
             attrs["calls"] = sorted({*attrs["calls"], attrs["op"]})
     const_nodes = builder.const_index
+    # A text graph is parsed whole, so its NodeDefs are at hand; a binary one's constants are parsed again from
+    # their byte ranges when a value is asked for (their weights are never held).
+    text_defs: Sequence[pb.Message] | None = node_defs if isinstance(node_defs, list) else None
 
-    def const_node(tensor: TensorInfo, text_nodes: Sequence[pb.Message] | None = None) -> pb.Message | None:
+    def const_node(tensor: TensorInfo) -> pb.Message | None:
         pos = const_nodes.get(tensor.producer)
         if pos is None:
             return None
         if ranges is not None:
             a, b = ranges[pos]
             return pb.NodeDef.FromString(memoryview(data)[a:b])
-        return (text_nodes if text_nodes is not None else _parse_text(data)[0])[pos]
+        return (text_defs if text_defs is not None else _parse_text(data)[0])[pos]
 
     def read_value(tensor: TensorInfo) -> npt.NDArray[Any] | None:
         node = const_node(tensor)
         return None if node is None else tensor_value(node.attr["value"].tensor)
 
     def read_operand(tensor: TensorInfo) -> PlainValue:
-        # Shape inference runs while a text graph's nodes are still parsed: this means to read them from there,
-        # but is given the IR's node table, which has no entry for a position. The lookup raises KeyError, and a
-        # shape rule that wants a constant operand of a text graph gives up, as the rules do on any error. Kept
-        # as it is: reading the parsed nodes changes the shapes inferred for .pbtxt files.
-        node = const_node(tensor, nodes if text else None)  # type: ignore[arg-type]
+        node = const_node(tensor)
         return None if node is None else tensor_list(node.attr["value"].tensor)
 
     model_inputs, model_outputs, inferred = _io(nodes, tensors, inputs, outputs)

@@ -243,11 +243,9 @@ def _value_reader(data: ModelBytes, spans: dict[str, tuple[int, int]]) -> Callab
         import numpy as np
 
         offset, length = spans[tensor.id]
-        dtype = np.dtype(tensor.dtype) if tensor.dtype not in ("string", "resource", "variant") else np.uint8
-        # For a string, resource or variant tensor ``dtype`` is the class np.uint8, whose ``itemsize`` is a
-        # descriptor, not a number: the division raises TypeError, so such a tensor's value cannot be read. (A
-        # type checker without numpy's type information sees no error here, hence unused-ignore.)
-        count = length // dtype.itemsize  # type: ignore[operator, unused-ignore]
+        # A string, resource or variant tensor is read as its raw bytes.
+        dtype = np.dtype(tensor.dtype if tensor.dtype not in ("string", "resource", "variant") else np.uint8)
+        count = length // dtype.itemsize
         arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
         shape = tensor.shape
         if shape and None not in shape:

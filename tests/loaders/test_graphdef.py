@@ -228,3 +228,14 @@ def test_a_digest_the_caller_already_has_is_not_recomputed(tf_models):
     assert load(data, sha256=given).info.sha256 == given
     assert lint(data, sha256=given).model["sha256"] == given
     assert lint(b"\xff" * 64, sha256=given).model["sha256"] == given  # unreadable: not hashed again either
+
+
+def test_a_text_graph_infers_shapes_from_constant_operands_as_a_binary_one_does():
+    from graphlint.testing import GraphBuilder
+
+    b = GraphBuilder()
+    x = b.placeholder("x", "float32", (12,))
+    b.output(b.op("Reshape", [x, b.const([3, 4], name="shape", dtype="int32")], name="y"))
+    shapes = [[t.shape for t in load(data, name=name, outputs=["y"]).outputs_of("y")]
+              for data, name in ((b.to_bytes(), "m.pb"), (b.to_text().encode(), "m.pbtxt"))]
+    assert shapes == [[(3, 4)], [(3, 4)]]

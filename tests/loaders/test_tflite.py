@@ -197,3 +197,17 @@ def test_flex_op_is_custom(tf_models):
     assert model.input_tensors()[0].dtype == "string"
     assert model.tensors[flex["outputs"][0]].dtype == "int32"
     assert model.successors("0:0") == ["0:1"]
+
+
+def test_a_string_constant_reads_as_its_raw_bytes():
+    """String, resource and variant buffers have no numpy dtype: their value is the buffer's bytes."""
+    from graphlint.testing import TFLiteBuilder
+
+    b = TFLiteBuilder()
+    x, y = b.input("x", "float32", (1, 4)), b.tensor("y", "float32", (1, 4))
+    b.tensor("labels", "string", (2,), data=b"ab")
+    b.op("RELU", [x], [y])
+    b.output(y)
+    model = load(b.to_bytes(), name="m.tflite")
+    (labels,) = [t for t in model.tensors.values() if t.name == "labels"]
+    assert model.value(labels.id).tobytes() == b"ab"
