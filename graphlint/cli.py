@@ -175,7 +175,7 @@ def _use_color(mode: str) -> bool:
 
 def _check(args: argparse.Namespace) -> int:
     from .config import ConfigError, find_config, load_config
-    from .engine.options import OptionsError, split_csv
+    from .engine.options import split_csv
     from .engine.registry import default_registry
 
     try:
@@ -185,7 +185,7 @@ def _check(args: argparse.Namespace) -> int:
             targets=split_csv(args.target), inputs=args.input or (), outputs=args.output or (),
             select=split_csv(args.select), ignore=split_csv(args.ignore), extend_select=split_csv(args.extend_select),
             preview=args.preview)
-    except (ConfigError, OptionsError, ValueError) as err:
+    except (ConfigError, ValueError) as err:  # OptionsError is a ValueError
         print(f"graphlint: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     if args.verify:

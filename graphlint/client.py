@@ -12,15 +12,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from .engine.options import LintOptions
-from .report import Report, report_from_dict
+from .report import JSONObject, Report, report_from_dict
 
 USER_AGENT = "graphlint-client"
-# A JSON object as the server sent it, decoded: its members are whatever the server wrote until
-# :func:`graphlint.report.report_from_dict` reads them.
-JSONObject = dict[str, Any]
 
 
 class ServerError(Exception):

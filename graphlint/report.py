@@ -21,9 +21,10 @@ from .ir import ModelGraph, ModelInfo, TensorInfo
 SCHEMA_VERSION = 1
 FATAL_CODES = ("GL001", "GL002", "GL005")  # the model could not be read: unreadable, empty, over budget
 
-# JSON as it is decoded from a stored or received report, or built to be encoded: only the code that reads a
-# member knows what it should hold, so the values stay open.
-JSONObject = dict[str, Any]
+# JSON as it is decoded (a stored or received report, what a conversion returned) or built to be encoded: only the
+# code that reads a member knows what it should hold, so the values stay open. The service and the client use it too.
+JSONValue = Any
+JSONObject = dict[str, JSONValue]
 # A path to a model file or its bytes, as the loaders take them.
 FileSource = str | os.PathLike[str] | bytes | bytearray | memoryview
 

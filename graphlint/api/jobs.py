@@ -35,7 +35,6 @@ from .store import (
     JobRequest,
     JobRow,
     JobStatus,
-    JSONObject,
     ReportRow,
     Store,
     VerificationState,
@@ -48,7 +47,7 @@ from .store import (
 )
 
 if TYPE_CHECKING:
-    from graphlint.report import Verified
+    from graphlint.report import JSONObject, Verified
 
 log = logging.getLogger("graphlint.api.jobs")
 # Calibration data over the API is generated only: the conversion service also takes a path, which a client must

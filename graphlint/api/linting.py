@@ -40,9 +40,7 @@ if TYPE_CHECKING:
     from multiprocessing.context import SpawnContext
 
     from graphlint.engine.registry import Registry
-    from graphlint.report import Report
-
-    from .store import JSONObject
+    from graphlint.report import JSONObject, Report
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, Protocol, TypedDict
 
 import orjson
 
+from graphlint.report import JSONObject, JSONValue
+
 from .blobs import BlobStore as BlobStore  # where model files live (imported from here before)
 
 if TYPE_CHECKING:
@@ -76,10 +78,6 @@ CREATE INDEX IF NOT EXISTS jobs_owner_status ON jobs (owner, status);
 _ADDED_COLUMNS = (("jobs", "attempts", "INTEGER NOT NULL DEFAULT 0"), ("jobs", "earlier_attempts", "TEXT"))
 
 
-# Decoded JSON before anything has checked its shape: a stored report, what a conversion returned. Only the code
-# that reads a member knows what it should hold, so the values stay open until then.
-JSONValue = Any
-JSONObject = dict[str, JSONValue]
 # A database row as the driver returns it: its column values, whose types the SELECT that read them fixes.
 Row = tuple[Any, ...]
 # The values a query binds to its parameter markers.

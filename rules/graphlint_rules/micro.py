@@ -11,9 +11,8 @@ from graphlint.engine import Fix, ModelGraph, Severity
 from graphlint.ir import TensorInfo
 from graphlint_rules.magnitude import PEAK_TO_RMS
 
-# keyed by a tensor's dtype, which is None when unknown (never a key)
-TYPE_NAMES: dict[str | None, str] = {"uint8": "uint8", "int64": "int64", "float16": "float16", "float64": "float64",
-                                     "string": "string"}
+# The tensor types Micro's kernels refuse, but for the signatures in MICRO_TYPE_SIGNATURES
+REFUSED_TYPES: frozenset[str | None] = frozenset({"uint8", "int64", "float16", "float64", "string"})
 MAX_RANK = {"TRANSPOSE": 5, "STRIDED_SLICE": 5}
 
 # The kernels that do take a type the others refuse, as (op, input dtypes, output dtypes); measured with the
@@ -59,7 +58,7 @@ def refused_type(model: ModelGraph, node: str) -> TensorInfo | None:
     outs = tuple(model.tensors[t].dtype for t in attrs["outputs"])
     if (attrs["op"], ins, outs) in MICRO_TYPE_SIGNATURES:
         return None
-    return next((t for t in (*model.inputs_of(node), *model.outputs_of(node)) if t.dtype in TYPE_NAMES), None)
+    return next((t for t in (*model.inputs_of(node), *model.outputs_of(node)) if t.dtype in REFUSED_TYPES), None)
 
 
 def string_interface(model: ModelGraph) -> Iterator[tuple[TensorInfo, str | None, str]]:

@@ -189,6 +189,6 @@ def _value_problem(model: ModelGraph, node: str) -> Problem | None:
     if op in micro.MAX_RANK and rank > micro.MAX_RANK[op]:
         return None, f"TFLite Micro's {op} takes at most {micro.MAX_RANK[op]}-D tensors, this one is {rank}-D", _FIX
     if (bad := micro.refused_type(model, node)) is not None:
-        return None, (f"TFLite Micro's {op} kernel does not take {micro.TYPE_NAMES[bad.dtype]} tensors like "
+        return None, (f"TFLite Micro's {op} kernel does not take {bad.dtype} tensors like "
                       f"`{bad.name}`"), _FIX
     return None
